@@ -1,0 +1,213 @@
+//! Turns OpenAPI schemas into plain JSON Schema (draft 2020-12) for the validator and the data
+//! generator: OpenAPI 3.0's dialect (`nullable`, boolean `exclusiveMinimum`...) is translated,
+//! 3.1 is kept as is, and each flow drops the requirements that do not apply to it (`readOnly`
+//! properties are not required in requests, `writeOnly` ones not in responses).
+
+use serde_json::{Map, Value, json};
+
+use super::source::deref;
+use super::walk::Flow;
+
+/// Rewrites, in place, every schema found at `schemas` (JSON pointers into `doc`).
+pub fn translate(doc: &mut Value, schemas: &[String], openapi_30: bool, flow: Flow) {
+    // Decide with the document unchanged, then patch: the required lists depend on other schemas.
+    let mut required_patches = Vec::new();
+    for ptr in schemas {
+        let Some(schema) = doc.pointer(ptr) else { continue };
+        if let Some(req) = relaxed_required(doc, schema, ptr, flow) {
+            required_patches.push((ptr.clone(), req));
+        }
+    }
+    for (ptr, req) in required_patches {
+        if let Some(Value::Object(obj)) = doc.pointer_mut(&ptr) {
+            if req.is_empty() {
+                obj.remove("required");
+            } else {
+                obj.insert("required".into(), Value::Array(req));
+            }
+        }
+    }
+    for ptr in schemas {
+        if let Some(Value::Object(obj)) = doc.pointer_mut(ptr) {
+            translate_node(obj, openapi_30);
+        }
+    }
+}
+
+/// The `required` list without the properties this flow never carries, or None if unchanged.
+fn relaxed_required(doc: &Value, schema: &Value, ptr: &str, flow: Flow) -> Option<Vec<Value>> {
+    let required = schema.get("required")?.as_array()?;
+    let props = schema.get("properties")?.as_object()?;
+    let skip = match flow {
+        Flow::Request => "readOnly",
+        Flow::Response => "writeOnly",
+    };
+    let kept: Vec<Value> = required
+        .iter()
+        .filter(|name| {
+            let Some(n) = name.as_str() else { return true };
+            let Some(prop) = props.get(n) else { return true };
+            let (target, _) = deref(doc, prop, ptr);
+            let flagged = |s: &Value| s.get(skip).and_then(Value::as_bool) == Some(true);
+            !(flagged(prop) || flagged(target))
+        })
+        .cloned()
+        .collect();
+    (kept.len() != required.len()).then_some(kept)
+}
+
+/// Translates one schema object (not its children: the caller visits every schema).
+pub fn translate_node(obj: &mut Map<String, Value>, openapi_30: bool) {
+    // Swagger 2 leftovers that are clear in intent.
+    if obj.get("type").and_then(Value::as_str) == Some("file") {
+        obj.insert("type".into(), json!("string"));
+        obj.insert("format".into(), json!("binary"));
+    }
+    for (bound, limit) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+        if let Some(Value::Bool(exclusive)) = obj.get(bound).cloned() {
+            obj.remove(bound);
+            if exclusive {
+                if let Some(n) = obj.remove(limit) {
+                    obj.insert(bound.into(), n);
+                }
+            }
+        }
+    }
+    integer_format_bounds(obj);
+    // 3.1 documents may still carry `nullable` (a common leftover); its intent is unambiguous.
+    match obj.remove("nullable") {
+        Some(Value::Bool(true)) => make_nullable(obj),
+        Some(other) if !openapi_30 && !other.is_boolean() => {
+            obj.insert("nullable".into(), other);
+        }
+        _ => {}
+    }
+}
+
+fn make_nullable(obj: &mut Map<String, Value>) {
+    match obj.get_mut("type") {
+        Some(Value::String(t)) => {
+            let t = std::mem::take(t);
+            obj.insert("type".into(), json!([t, "null"]));
+        }
+        Some(Value::Array(ts)) => {
+            if !ts.iter().any(|t| t == "null") {
+                ts.push(json!("null"));
+            }
+        }
+        _ => {
+            if obj.contains_key("$ref") || obj.contains_key("allOf") || obj.contains_key("oneOf") || obj.contains_key("anyOf") {
+                // `nullable` beside a composition: null or whatever the composition accepts.
+                let mut inner = Map::new();
+                for k in ["$ref", "allOf", "oneOf", "anyOf"] {
+                    if let Some(v) = obj.remove(k) {
+                        inner.insert(k.into(), v);
+                    }
+                }
+                obj.insert("anyOf".into(), json!([Value::Object(inner), {"type": "null"}]));
+            }
+            return;
+        }
+    }
+    if let Some(Value::Array(values)) = obj.get_mut("enum") {
+        if !values.iter().any(Value::is_null) {
+            values.push(Value::Null);
+        }
+    }
+}
+
+/// `format: int32/int64` on an integer is a range the validator would otherwise not check.
+fn integer_format_bounds(obj: &mut Map<String, Value>) {
+    let is_integer = match obj.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
+        _ => false,
+    };
+    if !is_integer {
+        return;
+    }
+    let (min, max): (Value, Value) = match obj.get("format").and_then(Value::as_str) {
+        Some("int32") => (json!(i32::MIN), json!(i32::MAX)),
+        Some("int64") => (json!(i64::MIN), json!(i64::MAX)),
+        Some("uint32") => (json!(0), json!(u32::MAX)),
+        Some("uint64") => (json!(0), json!(u64::MAX)),
+        _ => return,
+    };
+    if !obj.contains_key("minimum") && !obj.contains_key("exclusiveMinimum") {
+        obj.insert("minimum".into(), min);
+    }
+    if !obj.contains_key("maximum") && !obj.contains_key("exclusiveMaximum") {
+        obj.insert("maximum".into(), max);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(v: Value, is_30: bool) -> Value {
+        let Value::Object(mut m) = v else { panic!("object expected") };
+        translate_node(&mut m, is_30);
+        Value::Object(m)
+    }
+
+    #[test]
+    fn nullable_adds_null_to_type_and_enum() {
+        let out = node(json!({"type": "string", "nullable": true, "enum": ["a"]}), true);
+        assert_eq!(out, json!({"type": ["string", "null"], "enum": ["a", null]}));
+    }
+
+    #[test]
+    fn nullable_beside_a_ref_accepts_null_or_the_ref() {
+        let out = node(json!({"nullable": true, "allOf": [{"$ref": "#/x"}], "description": "d"}), true);
+        assert_eq!(out, json!({"description": "d", "anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]}));
+    }
+
+    #[test]
+    fn nullable_false_is_dropped() {
+        assert_eq!(node(json!({"type": "integer", "nullable": false}), true), json!({"type": "integer"}));
+    }
+
+    #[test]
+    fn boolean_exclusive_bounds_become_numeric() {
+        let out = node(json!({"type": "number", "minimum": 1, "exclusiveMinimum": true, "maximum": 9, "exclusiveMaximum": false}), true);
+        assert_eq!(out, json!({"type": "number", "maximum": 9, "exclusiveMinimum": 1}));
+    }
+
+    #[test]
+    fn numeric_exclusive_bounds_of_31_are_kept() {
+        let v = json!({"type": "number", "exclusiveMinimum": 0});
+        assert_eq!(node(v.clone(), false), v);
+    }
+
+    #[test]
+    fn int32_format_adds_range() {
+        let out = node(json!({"type": "integer", "format": "int32"}), true);
+        assert_eq!(out["maximum"], json!(i32::MAX));
+        assert_eq!(out["minimum"], json!(i32::MIN));
+    }
+
+    #[test]
+    fn swagger_file_type_becomes_binary_string() {
+        assert_eq!(node(json!({"type": "file"}), true), json!({"type": "string", "format": "binary"}));
+    }
+
+    #[test]
+    fn read_only_properties_are_not_required_in_requests() {
+        let mut doc = json!({"components": {"schemas": {
+            "Id": {"type": "string", "readOnly": true},
+            "Run": {"type": "object", "required": ["id", "name", "ref", "secret"], "properties": {
+                "id": {"type": "string", "readOnly": true},
+                "ref": {"$ref": "#/components/schemas/Id"},
+                "name": {"type": "string"},
+                "secret": {"type": "string", "writeOnly": true}
+            }}
+        }}});
+        let ptrs = vec!["/components/schemas/Run".to_string()];
+        let mut response = doc.clone();
+        translate(&mut doc, &ptrs, true, Flow::Request);
+        assert_eq!(doc.pointer("/components/schemas/Run/required").unwrap(), &json!(["name", "secret"]));
+        translate(&mut response, &ptrs, true, Flow::Response);
+        assert_eq!(response.pointer("/components/schemas/Run/required").unwrap(), &json!(["id", "name", "ref"]));
+    }
+}

@@ -1,0 +1,268 @@
+//! Checks a loaded document for what would make it serve wrongly: unknown fields and schema
+//! keywords (usually typos), examples that contradict their schema, duplicate operationIds, and
+//! method + path pairs claimed twice. The same checks run for `lint` and at `serve` start.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::model::{Operation, ParamIn};
+use super::problem::{Problem, join};
+use super::schemas::{SchemaSet, violations};
+use super::walk::{ExampleSite, METHODS};
+use super::{SecurityScheme, SpecSet};
+
+const SCHEMA_KEYWORDS: &[&str] = &[
+    // JSON Schema 2020-12 (and earlier drafts' names still common in documents)
+    "$schema", "$id", "$ref", "$anchor", "$dynamicRef", "$dynamicAnchor", "$defs", "$comment", "$vocabulary",
+    "definitions", "type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum",
+    "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems", "uniqueItems",
+    "maxContains", "minContains", "contains", "items", "prefixItems", "additionalItems", "unevaluatedItems",
+    "maxProperties", "minProperties", "required", "dependentRequired", "dependentSchemas", "dependencies",
+    "properties", "patternProperties", "additionalProperties", "unevaluatedProperties", "propertyNames",
+    "allOf", "anyOf", "oneOf", "not", "if", "then", "else", "format", "contentEncoding", "contentMediaType",
+    "contentSchema", "title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples",
+    // OpenAPI's additions
+    "nullable", "discriminator", "xml", "externalDocs", "example",
+];
+
+const OPERATION_FIELDS: &[&str] = &[
+    "tags", "summary", "description", "externalDocs", "operationId", "parameters", "requestBody", "responses",
+    "callbacks", "deprecated", "security", "servers",
+];
+
+const PATH_ITEM_FIELDS: &[&str] = &["$ref", "summary", "description", "servers", "parameters", "additionalOperations"];
+
+const DOCUMENT_FIELDS: &[&str] = &[
+    "openapi", "info", "jsonSchemaDialect", "servers", "paths", "webhooks", "components", "security", "tags",
+    "externalDocs", "$self",
+];
+
+fn is_extension(k: &str) -> bool {
+    k.starts_with("x-")
+}
+
+fn suggestion(word: &str, known: &[&str]) -> String {
+    known
+        .iter()
+        .map(|k| (edit_distance(&word.to_ascii_lowercase(), &k.to_ascii_lowercase()), k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| format!(" (did you mean `{k}`?)"))
+        .unwrap_or_default()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+pub fn document_fields(file: &Path, doc: &Value, openapi_30: bool, problems: &mut Vec<Problem>) {
+    let Some(obj) = doc.as_object() else { return };
+    if !obj.contains_key("info") {
+        problems.push(Problem::warning(file, "", "no `info` object (title and version)"));
+    }
+    if !obj.contains_key("paths") {
+        problems.push(Problem::warning(file, "", "no `paths`: nothing to serve"));
+    }
+    for k in obj.keys() {
+        if !DOCUMENT_FIELDS.contains(&k.as_str()) && !is_extension(k) {
+            problems.push(Problem::warning(file, join("", k), format!("unknown field `{k}`{}", suggestion(k, DOCUMENT_FIELDS))));
+        }
+    }
+    for (path, item) in obj.get("paths").and_then(Value::as_object).into_iter().flatten() {
+        let ptr = join("/paths", path);
+        for (k, v) in item.as_object().into_iter().flatten() {
+            let known = METHODS.contains(&k.as_str()) || PATH_ITEM_FIELDS.contains(&k.as_str()) || is_extension(k);
+            if !known {
+                let all: Vec<&str> = METHODS.iter().chain(PATH_ITEM_FIELDS).copied().collect();
+                problems.push(Problem::warning(file, join(&ptr, k), format!("unknown field `{k}` in a path item{}", suggestion(k, &all))));
+                continue;
+            }
+            if !METHODS.contains(&k.as_str()) {
+                continue;
+            }
+            let op_ptr = join(&ptr, k);
+            for field in v.as_object().into_iter().flatten().map(|(f, _)| f) {
+                if !OPERATION_FIELDS.contains(&field.as_str()) && !is_extension(field) {
+                    problems.push(Problem::warning(
+                        file,
+                        join(&op_ptr, field),
+                        format!("unknown field `{field}` in an operation{}: ignored", suggestion(field, OPERATION_FIELDS)),
+                    ));
+                }
+            }
+            if v.get("responses").is_none() {
+                problems.push(Problem::warning(file, op_ptr, "no `responses`: answers 200 with no body"));
+            }
+        }
+    }
+    if openapi_30 {
+        // The strict 3.0 model catches structural mistakes the loose reader lets through.
+        if let Err(e) = serde_json::from_value::<openapiv3::OpenAPI>(doc.clone()) {
+            problems.push(Problem::warning(file, "", format!("not a strictly valid OpenAPI 3.0 document: {e}")));
+        }
+    }
+}
+
+pub fn schema_keywords(file: &Path, doc: &Value, schemas: &[String], problems: &mut Vec<Problem>) {
+    for ptr in schemas {
+        let Some(obj) = doc.pointer(ptr).and_then(Value::as_object) else { continue };
+        for k in obj.keys() {
+            if !SCHEMA_KEYWORDS.contains(&k.as_str()) && !is_extension(k) {
+                problems.push(Problem::warning(
+                    file,
+                    join(ptr, k),
+                    format!("unknown schema keyword `{k}`{}: ignored by validation", suggestion(k, SCHEMA_KEYWORDS)),
+                ));
+            }
+        }
+    }
+}
+
+pub fn examples(file: &Path, schemas: &SchemaSet, sites: &[ExampleSite], problems: &mut Vec<Problem>) {
+    for site in sites {
+        let doc = schemas.doc(site.flow);
+        let Some(example) = doc.pointer(&site.example) else { continue };
+        let validator = match schemas.compile(site.flow, &site.schema) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(Problem::error(file, site.schema.clone(), format!("invalid schema: {e}")));
+                continue;
+            }
+        };
+        for (at, message) in violations(&validator, example) {
+            let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
+            problems.push(Problem::error(file, site.example.clone(), format!("example does not match its schema{at}: {message}")));
+        }
+    }
+}
+
+pub fn operations(
+    file: &Path,
+    ops: &[Operation],
+    schemas: &SchemaSet,
+    security: &HashMap<String, SecurityScheme>,
+    problems: &mut Vec<Problem>,
+) {
+    let mut ids: HashMap<&str, &str> = HashMap::new();
+    for op in ops {
+        if let Some(first) = ids.insert(&op.id, &op.pointer) {
+            if !op.id.contains(' ') {
+                problems.push(Problem::error(file, op.pointer.clone(), format!("duplicate operationId {:?} (also at {first})", op.id)));
+            }
+        }
+        let template_params = template_names(&op.path);
+        for name in &template_params {
+            if !op.parameters.iter().any(|p| p.location == ParamIn::Path && &p.name == name) {
+                problems.push(Problem::warning(file, op.pointer.clone(), format!("path parameter {{{name}}} is not declared: read as a string")));
+            }
+        }
+        for p in &op.parameters {
+            if p.location == ParamIn::Path && !template_params.contains(&p.name) {
+                problems.push(Problem::warning(file, op.pointer.clone(), format!("path parameter {:?} is not in the path template", p.name)));
+            }
+            if let Some(s) = &p.schema {
+                if let Err(e) = s.validator(schemas) {
+                    problems.push(Problem::error(file, s.pointer.clone(), format!("invalid schema: {e}")));
+                }
+            }
+        }
+        for media in op.body.iter().flat_map(|b| &b.content) {
+            if let Some(s) = &media.schema {
+                if let Err(e) = s.validator(schemas) {
+                    problems.push(Problem::error(file, s.pointer.clone(), format!("invalid schema: {e}")));
+                }
+            }
+        }
+        for alt in &op.security {
+            for name in alt {
+                if !security.contains_key(name) {
+                    problems.push(Problem::error(file, op.pointer.clone(), format!("security scheme {name:?} is not defined in components.securitySchemes")));
+                }
+            }
+        }
+    }
+}
+
+pub fn template_names(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else { break };
+        out.push(rest[start + 1..start + end].to_string());
+        rest = &rest[start + end + 1..];
+    }
+    out
+}
+
+/// Two operations on the same method and path (parameter names aside) cannot both be served.
+pub fn route_conflicts(set: &SpecSet, problems: &mut Vec<Problem>) {
+    let mut seen: HashMap<(String, String), &Operation> = HashMap::new();
+    for op in &set.operations {
+        let key = (op.method.to_string(), normalize(&op.served_path));
+        if let Some(first) = seen.get(&key) {
+            let a = &set.specs[first.spec].file;
+            let b = &set.specs[op.spec].file;
+            let where_ = if a == b { "twice in this file".to_string() } else { format!("also by {}{}", a.display(), first.pointer) };
+            problems.push(Problem::error(
+                b,
+                op.pointer.clone(),
+                format!(
+                    "{} {} is claimed {where_}: serve one of them under a prefix with --mount {}=/PREFIX",
+                    op.method,
+                    op.served_path,
+                    b.display()
+                ),
+            ));
+        } else {
+            seen.insert(key, op);
+        }
+    }
+}
+
+fn normalize(path: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                depth += 1;
+                if depth == 1 {
+                    out.push_str("{}");
+                }
+            }
+            '}' => depth -= 1,
+            _ if depth > 0 => {}
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_the_nearest_known_field() {
+        assert_eq!(suggestion("paramteters", OPERATION_FIELDS), " (did you mean `parameters`?)");
+        assert_eq!(suggestion("minLenght", SCHEMA_KEYWORDS), " (did you mean `minLength`?)");
+        assert_eq!(suggestion("zzzzzzzz", SCHEMA_KEYWORDS), "");
+    }
+
+    #[test]
+    fn normalizes_parameter_names_away() {
+        assert_eq!(normalize("/a/{x}/b/{y}:retry"), "/a/{}/b/{}:retry");
+        assert_eq!(template_names("/a/{x}/b/{y}:retry"), vec!["x", "y"]);
+    }
+}

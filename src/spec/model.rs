@@ -1,0 +1,402 @@
+//! The served form of a document: operations with their parameters, bodies and responses, each
+//! schema already compiled. Built once at load from the loose JSON document, so a document that
+//! strict OpenAPI models reject still serves as long as its intent is clear.
+
+use std::sync::{Arc, OnceLock};
+
+use http::Method;
+use jsonschema::Validator;
+use serde_json::{Map, Value};
+
+use super::problem::join;
+use super::schemas::SchemaSet;
+use super::source::deref;
+use super::walk::Flow;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamIn {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl ParamIn {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamIn::Path => "path",
+            ParamIn::Query => "query",
+            ParamIn::Header => "header",
+            ParamIn::Cookie => "cookie",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Simple,
+    Form,
+    Label,
+    Matrix,
+    SpaceDelimited,
+    PipeDelimited,
+    DeepObject,
+}
+
+/// The JSON type a raw string parameter is read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Scalar,
+    Array,
+    Object,
+}
+
+/// A compiled schema: where it lives (for the generator) and its validator.
+#[derive(Debug)]
+pub struct SchemaRef {
+    pub pointer: String,
+    pub flow: Flow,
+    compiled: OnceLock<Result<Arc<Validator>, String>>,
+}
+
+impl SchemaRef {
+    pub fn new(pointer: String, flow: Flow) -> Self {
+        Self { pointer, flow, compiled: OnceLock::new() }
+    }
+
+    /// The validator, built on first use (response schemas are needed only by proxy and verify).
+    pub fn validator(&self, schemas: &SchemaSet) -> Result<Arc<Validator>, String> {
+        self.compiled.get_or_init(|| schemas.compile(self.flow, &self.pointer).map(Arc::new)).clone()
+    }
+
+    /// The schema itself, in the translated document of its flow.
+    pub fn schema<'a>(&self, schemas: &'a SchemaSet) -> Option<&'a Value> {
+        schemas.doc(self.flow).pointer(&self.pointer)
+    }
+}
+
+#[derive(Debug)]
+pub struct Parameter {
+    pub name: String,
+    pub location: ParamIn,
+    pub required: bool,
+    pub style: Style,
+    pub explode: bool,
+    pub shape: Shape,
+    /// For each property of an object parameter, or the items of an array: is it a string? Numbers
+    /// and booleans in a query string are read as such only where the schema says so.
+    pub item_types: ItemTypes,
+    pub schema: Option<SchemaRef>,
+    pub example: Option<Value>,
+}
+
+/// What JSON types the scalar parts of a parameter may take, from its schema.
+#[derive(Debug, Clone, Default)]
+pub struct ItemTypes {
+    pub scalar: Vec<String>,
+    pub items: Vec<String>,
+    pub properties: Map<String, Value>,
+}
+
+#[derive(Debug)]
+pub struct Media {
+    pub media_type: String,
+    pub schema: Option<SchemaRef>,
+    /// Named examples in declaration order; an unnamed `example` is named "default".
+    pub examples: Vec<(String, Value)>,
+}
+
+#[derive(Debug)]
+pub struct RequestBody {
+    pub required: bool,
+    pub content: Vec<Media>,
+}
+
+#[derive(Debug)]
+pub struct Header {
+    pub name: String,
+    pub required: bool,
+    pub schema: Option<SchemaRef>,
+    pub example: Option<Value>,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    /// As declared: "200", "2XX" or "default".
+    pub code: String,
+    pub headers: Vec<Header>,
+    pub content: Vec<Media>,
+}
+
+impl Response {
+    /// The status this response answers with; `default` and ranges take a representative code.
+    pub fn status(&self, fallback: u16) -> u16 {
+        match self.code.as_str() {
+            "default" => fallback,
+            c if c.len() == 3 && c.ends_with("XX") => c[..1].parse::<u16>().map(|h| h * 100).unwrap_or(fallback),
+            c => c.parse().unwrap_or(fallback),
+        }
+    }
+
+    pub fn matches(&self, status: u16) -> bool {
+        let s = status.to_string();
+        self.code == s || (self.code.len() == 3 && self.code.ends_with("XX") && self.code[..1] == s[..1])
+    }
+}
+
+/// One alternative of a security requirement: every named scheme must be satisfied.
+pub type SecurityAlternative = Vec<String>;
+
+#[derive(Debug)]
+pub struct Operation {
+    pub spec: usize,
+    /// `operationId`, or "METHOD /path" when the document gives none.
+    pub id: String,
+    pub method: Method,
+    /// The path template as the document writes it.
+    pub path: String,
+    /// Where it is served: mount prefix + server path + path.
+    pub served_path: String,
+    pub pointer: String,
+    pub tags: Vec<String>,
+    pub parameters: Vec<Parameter>,
+    pub body: Option<RequestBody>,
+    pub responses: Vec<Response>,
+    /// Empty: no security. An empty alternative means anonymous access is allowed.
+    pub security: Vec<SecurityAlternative>,
+    /// The operation's `x-specstub` extension, if any.
+    pub extension: Value,
+}
+
+/// Builds parameters, bodies and responses of one operation object.
+pub struct OperationBuilder<'a> {
+    pub doc: &'a Value,
+    pub schemas: &'a SchemaSet,
+}
+
+impl OperationBuilder<'_> {
+    pub fn parameters(&self, path_item: &Value, path_ptr: &str, op: &Value, op_ptr: &str) -> Vec<Parameter> {
+        let mut out: Vec<Parameter> = Vec::new();
+        let lists = [(path_item.get("parameters"), join(path_ptr, "parameters")), (op.get("parameters"), join(op_ptr, "parameters"))];
+        for (list, base) in lists {
+            for (i, raw) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
+                let Some(p) = self.parameter(raw, &format!("{base}/{i}")) else { continue };
+                // An operation's parameter overrides the path item's with the same name and place.
+                out.retain(|q| !(q.name == p.name && q.location == p.location));
+                out.push(p);
+            }
+        }
+        out
+    }
+
+    fn parameter(&self, raw: &Value, ptr: &str) -> Option<Parameter> {
+        let (p, at) = deref(self.doc, raw, ptr);
+        let name = p.get("name")?.as_str()?.to_string();
+        let location = match p.get("in")?.as_str()? {
+            "path" => ParamIn::Path,
+            "query" => ParamIn::Query,
+            "header" => ParamIn::Header,
+            "cookie" => ParamIn::Cookie,
+            _ => return None,
+        };
+        let style = match p.get("style").and_then(Value::as_str) {
+            Some("form") => Style::Form,
+            Some("simple") => Style::Simple,
+            Some("label") => Style::Label,
+            Some("matrix") => Style::Matrix,
+            Some("spaceDelimited") => Style::SpaceDelimited,
+            Some("pipeDelimited") => Style::PipeDelimited,
+            Some("deepObject") => Style::DeepObject,
+            _ => match location {
+                ParamIn::Query | ParamIn::Cookie => Style::Form,
+                ParamIn::Path | ParamIn::Header => Style::Simple,
+            },
+        };
+        let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(style == Style::Form);
+        // `content` instead of `schema`: the first media type's schema describes the value.
+        let (schema_ptr, schema_val) = match p.get("schema") {
+            Some(s) => (Some(join(&at, "schema")), Some(s)),
+            None => match p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
+                Some((mt, media)) => (media.get("schema").map(|_| join(&join(&join(&at, "content"), mt), "schema")), media.get("schema")),
+                None => (None, None),
+            },
+        };
+        let (shape, item_types) = match schema_val {
+            Some(s) => shape_of(self.schemas.doc(Flow::Request), s, &at),
+            None => (Shape::Scalar, ItemTypes::default()),
+        };
+        Some(Parameter {
+            name,
+            location,
+            required: location == ParamIn::Path || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            style,
+            explode,
+            shape,
+            item_types,
+            schema: schema_ptr.map(|ptr| SchemaRef::new(ptr, Flow::Request)),
+            example: p.get("example").cloned().or_else(|| first_example(self.doc, p.get("examples"))),
+        })
+    }
+
+    pub fn request_body(&self, op: &Value, op_ptr: &str) -> Option<RequestBody> {
+        let raw = op.get("requestBody")?;
+        let (b, at) = deref(self.doc, raw, &join(op_ptr, "requestBody"));
+        Some(RequestBody {
+            required: b.get("required").and_then(Value::as_bool).unwrap_or(false),
+            content: self.content(b, &at, Flow::Request),
+        })
+    }
+
+    pub fn responses(&self, op: &Value, op_ptr: &str) -> Vec<Response> {
+        let mut out = Vec::new();
+        let base = join(op_ptr, "responses");
+        for (code, raw) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
+            let code = code.trim().to_ascii_uppercase();
+            let code = if code == "DEFAULT" { "default".to_string() } else { code };
+            if code.starts_with("X-") {
+                continue;
+            }
+            let (r, at) = deref(self.doc, raw, &join(&base, &code));
+            let mut headers = Vec::new();
+            for (name, h) in r.get("headers").and_then(Value::as_object).into_iter().flatten() {
+                let (h, hat) = deref(self.doc, h, &join(&join(&at, "headers"), name));
+                headers.push(Header {
+                    name: name.clone(),
+                    required: h.get("required").and_then(Value::as_bool).unwrap_or(false),
+                    schema: h.get("schema").map(|_| SchemaRef::new(join(&hat, "schema"), Flow::Response)),
+                    example: h
+                        .get("example")
+                        .cloned()
+                        .or_else(|| first_example(self.doc, h.get("examples")))
+                        .or_else(|| h.get("schema").and_then(|s| schema_example(self.doc, s, &hat))),
+                });
+            }
+            out.push(Response { code, headers, content: self.content(r, &at, Flow::Response) });
+        }
+        out
+    }
+
+    fn content(&self, holder: &Value, at: &str, flow: Flow) -> Vec<Media> {
+        let mut out = Vec::new();
+        let base = join(at, "content");
+        for (mt, media) in holder.get("content").and_then(Value::as_object).into_iter().flatten() {
+            let mptr = join(&base, mt);
+            let mut examples = Vec::new();
+            for (name, ex) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
+                let (ex, _) = deref(self.doc, ex, &mptr);
+                if let Some(v) = ex.get("value") {
+                    examples.push((name.clone(), v.clone()));
+                }
+            }
+            if let Some(v) = media.get("example") {
+                examples.insert(0, ("default".to_string(), v.clone()));
+            }
+            out.push(Media {
+                media_type: mt.to_ascii_lowercase(),
+                schema: media.get("schema").map(|_| SchemaRef::new(join(&mptr, "schema"), flow)),
+                examples,
+            });
+        }
+        out
+    }
+}
+
+fn first_example(doc: &Value, examples: Option<&Value>) -> Option<Value> {
+    let (_, ex) = examples?.as_object()?.iter().next()?;
+    deref(doc, ex, "").0.get("value").cloned()
+}
+
+fn schema_example(doc: &Value, schema: &Value, at: &str) -> Option<Value> {
+    let (s, _) = deref(doc, schema, at);
+    s.get("example").cloned().or_else(|| s.get("examples")?.as_array()?.first().cloned()).or_else(|| s.get("default").cloned())
+}
+
+/// Reads what a parameter's schema says about its raw text: is it an array, an object, and which
+/// JSON types its parts take.
+fn shape_of(doc: &Value, schema: &Value, at: &str) -> (Shape, ItemTypes) {
+    let (s, _) = deref(doc, schema, at);
+    let s = flatten_composition(doc, s);
+    let types = types_of(doc, &s);
+    let mut it = ItemTypes::default();
+    if types.iter().any(|t| t == "array") {
+        if let Some(items) = s.get("items") {
+            let (items, _) = deref(doc, items, at);
+            it.items = types_of(doc, items);
+        }
+        return (Shape::Array, it);
+    }
+    if types.iter().any(|t| t == "object") {
+        for (k, v) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            let (v, _) = deref(doc, v, at);
+            it.properties.insert(k.clone(), Value::from(types_of(doc, v)));
+        }
+        return (Shape::Object, it);
+    }
+    it.scalar = types;
+    (Shape::Scalar, it)
+}
+
+/// Merges the direct `allOf` branches so that their types and properties count.
+fn flatten_composition(doc: &Value, s: &Value) -> Value {
+    let mut merged = s.clone();
+    if let Some(all) = s.get("allOf").and_then(Value::as_array) {
+        for branch in all {
+            let (b, _) = deref(doc, branch, "");
+            if let (Value::Object(m), Value::Object(bo)) = (&mut merged, b) {
+                for (k, v) in bo {
+                    if k == "properties" {
+                        let props = m.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+                        if let (Value::Object(pm), Value::Object(bp)) = (props, v) {
+                            for (pk, pv) in bp {
+                                pm.insert(pk.clone(), pv.clone());
+                            }
+                        }
+                    } else {
+                        m.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                }
+            }
+        }
+    }
+    merged
+}
+
+pub fn types_of(doc: &Value, s: &Value) -> Vec<String> {
+    match s.get("type") {
+        Some(Value::String(t)) => vec![t.clone()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str().map(String::from)).collect(),
+        _ => {
+            let mut out = Vec::new();
+            for key in ["oneOf", "anyOf", "allOf"] {
+                for b in s.get(key).and_then(Value::as_array).into_iter().flatten() {
+                    let (b, _) = deref(doc, b, "");
+                    for t in types_of(doc, b) {
+                        if !out.contains(&t) {
+                            out.push(t);
+                        }
+                    }
+                }
+            }
+            if out.is_empty() {
+                if let Some(e) = s.get("enum").and_then(Value::as_array) {
+                    for v in e {
+                        let t = match v {
+                            Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+                            Value::Number(_) => "number",
+                            Value::Bool(_) => "boolean",
+                            _ => "string",
+                        };
+                        if !out.iter().any(|x| x == t) {
+                            out.push(t.to_string());
+                        }
+                    }
+                } else if s.get("properties").is_some() {
+                    out.push("object".into());
+                } else if s.get("items").is_some() {
+                    out.push("array".into());
+                }
+            }
+            out
+        }
+    }
+}

@@ -1,0 +1,231 @@
+//! Reads OpenAPI documents from disk, YAML or JSON, and bundles every file they reference into one
+//! document whose `$ref`s are all local (`#/...`), so the rest of the engine resolves references
+//! with a JSON pointer and never touches the file system again.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::problem::{Problem, join};
+
+/// Where bundled external files live inside the root document.
+pub const BUNDLE_KEY: &str = "x-specstub-bundled";
+
+/// Parses one file into JSON. JSON files keep exact numbers; YAML keys that are not strings
+/// (such as unquoted `200:` status codes) become strings, with a warning.
+pub fn read_document(path: &Path, warnings: &mut Vec<Problem>) -> Result<Value, Problem> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Problem::error(path, "", format!("cannot read file: {e}")))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|e| Problem::error(path, "", format!("file is not UTF-8: {e}")))?;
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
+            return Ok(v);
+        }
+    }
+    let yaml: serde_norway::Value = serde_norway::from_str(trimmed).map_err(|e| {
+        let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
+        Problem::error(path, "", format!("cannot parse YAML/JSON{at}: {e}"))
+    })?;
+    let mut yaml = yaml;
+    if let Err(e) = yaml.apply_merge() {
+        return Err(Problem::error(path, "", format!("bad YAML merge key: {e}")));
+    }
+    let mut keys_fixed = Vec::new();
+    let value = yaml_to_json(yaml, "", &mut keys_fixed);
+    for pointer in keys_fixed.into_iter().take(20) {
+        warnings.push(Problem::warning(path, pointer, "non-string key read as a string (quote it)"));
+    }
+    Ok(value)
+}
+
+fn yaml_to_json(v: serde_norway::Value, pointer: &str, fixed: &mut Vec<String>) -> Value {
+    use serde_norway::Value as Y;
+    match v {
+        Y::Null => Value::Null,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                n.as_f64().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
+            }
+        }
+        Y::String(s) => Value::String(s),
+        Y::Sequence(items) => Value::Array(
+            items.into_iter().enumerate().map(|(i, x)| yaml_to_json(x, &format!("{pointer}/{i}"), fixed)).collect(),
+        ),
+        Y::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, val) in m {
+                let key = match k {
+                    Y::String(s) => s,
+                    other => {
+                        let s = match &other {
+                            Y::Number(n) => n.to_string(),
+                            Y::Bool(b) => b.to_string(),
+                            Y::Null => "null".to_string(),
+                            _ => serde_norway::to_string(&other).unwrap_or_default().trim().to_string(),
+                        };
+                        // Status codes are the common case and entirely clear; only flag others.
+                        if !(s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit())) {
+                            fixed.push(join(pointer, &s));
+                        }
+                        s
+                    }
+                };
+                let child = join(pointer, &key);
+                out.insert(key, yaml_to_json(val, &child, fixed));
+            }
+            Value::Object(out)
+        }
+        Y::Tagged(t) => yaml_to_json(t.value, pointer, fixed),
+    }
+}
+
+/// Loads `path` and every file it references, rewriting references so they all point into the
+/// returned document. Problems (unreadable files, remote references) are collected, not fatal.
+pub fn load_bundled(path: &Path, problems: &mut Vec<Problem>) -> Result<Value, Problem> {
+    let mut root = read_document(path, problems)?;
+    let mut bundler = Bundler { files: HashMap::new(), bundled: Map::new(), problems };
+    let base = path.to_path_buf();
+    bundler.rewrite(&mut root, &base, "", "");
+    if !bundler.bundled.is_empty() {
+        if let Value::Object(obj) = &mut root {
+            obj.insert(BUNDLE_KEY.to_string(), Value::Object(std::mem::take(&mut bundler.bundled)));
+        }
+    }
+    Ok(root)
+}
+
+struct Bundler<'p> {
+    /// canonical path → pointer prefix of its bundled copy (None while it failed to load)
+    files: HashMap<PathBuf, Option<String>>,
+    bundled: Map<String, Value>,
+    problems: &'p mut Vec<Problem>,
+}
+
+impl Bundler<'_> {
+    /// `prefix` is where this file's content lives in the root document ("" for the root file).
+    fn rewrite(&mut self, v: &mut Value, file: &Path, prefix: &str, pointer: &str) {
+        match v {
+            Value::Object(obj) => {
+                for (k, child) in obj.iter_mut() {
+                    if k == "$ref" {
+                        if let Value::String(r) = child {
+                            if let Some(new) = self.rewrite_ref(r, file, prefix, pointer) {
+                                *r = new;
+                            }
+                        }
+                        continue;
+                    }
+                    if is_data(k, child, pointer) {
+                        continue;
+                    }
+                    let p = join(pointer, k);
+                    self.rewrite(child, file, prefix, &p);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter_mut().enumerate() {
+                    self.rewrite(child, file, prefix, &format!("{pointer}/{i}"));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn rewrite_ref(&mut self, r: &str, file: &Path, prefix: &str, pointer: &str) -> Option<String> {
+        let (target, fragment) = match r.split_once('#') {
+            Some((t, f)) => (t, f),
+            None => (r, ""),
+        };
+        if target.is_empty() {
+            // Local to this file: relocate under its bundle prefix.
+            return if prefix.is_empty() { None } else { Some(format!("#{prefix}{fragment}")) };
+        }
+        if target.starts_with("http://") || target.starts_with("https://") {
+            self.problems.push(Problem::error(file, pointer, format!("remote $ref {r:?} is not supported: download the file and refer to it by path")));
+            return None;
+        }
+        let dir = file.parent().unwrap_or(Path::new("."));
+        let target_path = dir.join(percent_encoding::percent_decode_str(target).decode_utf8_lossy().as_ref());
+        let canonical = std::fs::canonicalize(&target_path).unwrap_or(target_path.clone());
+        let file_prefix = match self.files.get(&canonical) {
+            Some(Some(p)) => p.clone(),
+            Some(None) => return None,
+            None => {
+                let mut warnings = Vec::new();
+                match read_document(&target_path, &mut warnings) {
+                    Ok(mut doc) => {
+                        let key = self.bundled.len().to_string();
+                        let p = format!("/{BUNDLE_KEY}/{key}");
+                        self.files.insert(canonical, Some(p.clone()));
+                        self.problems.extend(warnings);
+                        // Reserve the slot first so that cycles between files terminate.
+                        self.bundled.insert(key.clone(), Value::Null);
+                        self.rewrite(&mut doc, &target_path, &p, "");
+                        self.bundled.insert(key, doc);
+                        p
+                    }
+                    Err(mut e) => {
+                        e.message = format!("$ref {r:?} at {}{pointer}: {}", file.display(), e.message);
+                        self.problems.push(Problem::error(file, pointer, e.message));
+                        self.files.insert(canonical, None);
+                        return None;
+                    }
+                }
+            }
+        };
+        Some(format!("#{file_prefix}{fragment}"))
+    }
+}
+
+/// Example payloads are data: a `$ref` key inside them is not a reference.
+fn is_data(key: &str, child: &Value, pointer: &str) -> bool {
+    // Inside a map of names (properties, responses...) a key is a name, never a keyword.
+    let parent = pointer.rsplit('/').next().unwrap_or("");
+    if matches!(parent, "properties" | "patternProperties" | "responses" | "schemas" | "$defs" | "definitions" | "headers" | "paths") {
+        return false;
+    }
+    match key {
+        "example" | "const" | "default" | "enum" => true,
+        "examples" => child.is_array(),
+        "value" => pointer.rsplit('/').nth(1) == Some("examples"),
+        _ => false,
+    }
+}
+
+/// Resolves a local reference (`#/a/b`) against `root`.
+pub fn resolve_local<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    let fragment = reference.strip_prefix('#')?;
+    let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8().ok()?;
+    if decoded.is_empty() {
+        return Some(root);
+    }
+    root.pointer(&decoded)
+}
+
+/// Follows `$ref` chains from `v` (bounded, so a cycle of references ends) and returns the target
+/// together with its pointer. `pointer` is where `v` itself sits.
+pub fn deref<'a>(root: &'a Value, v: &'a Value, pointer: &str) -> (&'a Value, String) {
+    let mut cur = v;
+    let mut at = pointer.to_string();
+    for _ in 0..32 {
+        match cur.get("$ref").and_then(Value::as_str) {
+            Some(r) => match resolve_local(root, r) {
+                Some(next) => {
+                    at = percent_encoding::percent_decode_str(r.trim_start_matches('#')).decode_utf8_lossy().into_owned();
+                    cur = next;
+                }
+                None => break,
+            },
+            None => break,
+        }
+    }
+    (cur, at)
+}
