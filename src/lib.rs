@@ -2,3 +2,15 @@
 
 pub mod spec;
 pub mod router;
+pub mod negotiate;
+pub mod validate;
+pub mod prefer;
+pub mod respond;
+pub mod problem;
+pub mod clock;
+pub mod config;
+pub mod pipeline;
+pub mod server;
+pub mod cli;
+pub mod run;
+pub mod generate;

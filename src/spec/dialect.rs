@@ -58,6 +58,10 @@ fn relaxed_required(doc: &Value, schema: &Value, ptr: &str, flow: Flow) -> Optio
 
 /// Translates one schema object (not its children: the caller visits every schema).
 pub fn translate_node(obj: &mut Map<String, Value>, openapi_30: bool) {
+    // An empty `type:` in YAML means no type constraint.
+    if obj.get("type").is_some_and(Value::is_null) {
+        obj.remove("type");
+    }
     // Swagger 2 leftovers that are clear in intent.
     if obj.get("type").and_then(Value::as_str) == Some("file") {
         obj.insert("type".into(), json!("string"));

@@ -117,6 +117,9 @@ pub fn document_fields(file: &Path, doc: &Value, openapi_30: bool, problems: &mu
 pub fn schema_keywords(file: &Path, doc: &Value, schemas: &[String], problems: &mut Vec<Problem>) {
     for ptr in schemas {
         let Some(obj) = doc.pointer(ptr).and_then(Value::as_object) else { continue };
+        if obj.get("type").is_some_and(Value::is_null) {
+            problems.push(Problem::warning(file, join(ptr, "type"), "empty `type`: any type is accepted"));
+        }
         for k in obj.keys() {
             if !SCHEMA_KEYWORDS.contains(&k.as_str()) && !is_extension(k) {
                 problems.push(Problem::warning(
@@ -142,7 +145,12 @@ pub fn examples(file: &Path, schemas: &SchemaSet, sites: &[ExampleSite], problem
         };
         for (at, message) in violations(&validator, example) {
             let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
-            problems.push(Problem::error(file, site.example.clone(), format!("example does not match its schema{at}: {message}")));
+            let message = format!("example does not match its schema{at}: {message}");
+            problems.push(if site.served {
+                Problem::error(file, site.example.clone(), message)
+            } else {
+                Problem::warning(file, site.example.clone(), message)
+            });
         }
     }
 }
@@ -213,7 +221,7 @@ pub fn route_conflicts(set: &SpecSet, problems: &mut Vec<Problem>) {
         if let Some(first) = seen.get(&key) {
             let a = &set.specs[first.spec].file;
             let b = &set.specs[op.spec].file;
-            let where_ = if a == b { "twice in this file".to_string() } else { format!("also by {}{}", a.display(), first.pointer) };
+            let where_ = if a == b { "twice in this file".to_string() } else { format!("also by {}#{}", a.display(), first.pointer) };
             problems.push(Problem::error(
                 b,
                 op.pointer.clone(),

@@ -172,9 +172,9 @@ impl Bundler<'_> {
                         self.bundled.insert(key, doc);
                         p
                     }
-                    Err(mut e) => {
-                        e.message = format!("$ref {r:?} at {}{pointer}: {}", file.display(), e.message);
-                        self.problems.push(Problem::error(file, pointer, e.message));
+                    Err(e) => {
+                        let message = format!("$ref {r:?} cannot be loaded from {}: {}", target_path.display(), e.message);
+                        self.problems.push(Problem::error(file, pointer, message));
                         self.files.insert(canonical, None);
                         return None;
                     }

@@ -24,6 +24,8 @@ pub struct ExampleSite {
     pub example: String,
     pub schema: String,
     pub flow: Flow,
+    /// A response body example is served verbatim; other examples only illustrate.
+    pub served: bool,
 }
 
 #[derive(Debug, Default)]
@@ -184,8 +186,9 @@ impl<'a> Walker<'a> {
         let Some(schema) = v.get("schema") else { return };
         let schema_ptr = join(pointer, "schema");
         self.visit(schema, &schema_ptr, Kind::Schema, flow);
+        let served = flow == Flow::Response && pointer.contains("/content/");
         if v.get("example").is_some() {
-            self.out.examples.push(ExampleSite { example: join(pointer, "example"), schema: schema_ptr.clone(), flow });
+            self.out.examples.push(ExampleSite { example: join(pointer, "example"), schema: schema_ptr.clone(), flow, served });
         }
         if let Some(named) = v.get("examples").and_then(Value::as_object) {
             let base = join(pointer, "examples");
@@ -193,7 +196,7 @@ impl<'a> Walker<'a> {
                 let ex_ptr = join(&base, name);
                 let (target, at) = super::source::deref(self.doc, ex, &ex_ptr);
                 if target.get("value").is_some() {
-                    self.out.examples.push(ExampleSite { example: join(&at, "value"), schema: schema_ptr.clone(), flow });
+                    self.out.examples.push(ExampleSite { example: join(&at, "value"), schema: schema_ptr.clone(), flow, served });
                 }
             }
         }
@@ -233,7 +236,7 @@ impl<'a> Walker<'a> {
         }
         if obj.get("example").is_some() {
             // A schema-level example depicts the whole resource, as a response carries it.
-            self.out.examples.push(ExampleSite { example: join(pointer, "example"), schema: pointer.to_string(), flow: Flow::Response });
+            self.out.examples.push(ExampleSite { example: join(pointer, "example"), schema: pointer.to_string(), flow: Flow::Response, served: false });
         }
     }
 }

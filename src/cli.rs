@@ -1,0 +1,212 @@
+//! Command-line flags: what each means, with an example, and the conversion into a checked
+//! [`Config`]. Nothing here loads a spec or opens a socket.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Config, LogFormat};
+use crate::spec::LoadOptions;
+use crate::validate::Mode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "specstub",
+    version,
+    about = "A fast, stateful, OpenAPI-driven mock and contract-testing server",
+    long_about = "Point specstub at OpenAPI documents and it serves those APIs: every request is \
+validated against the spec, answered from its examples or from data generated from its schemas.\n\n\
+Examples:\n  specstub serve                      # every spec in ./specs on 127.0.0.1:4010\n  \
+specstub serve api.yaml --port 0    # one spec, any free port\n  specstub lint specs/"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve OpenAPI documents as a validating mock server.
+    #[command(long_about = "Serve OpenAPI documents as a validating mock server.\n\n\
+Each document is served at its first server URL's path plus the operation's path, so a client \
+whose base URL has only its host changed works unchanged.\n\n\
+Examples:\n  specstub serve\n  specstub serve specs/ other.yaml --port 8080\n  \
+specstub serve --mount a.yaml=/a --mount b.yaml=/b a.yaml b.yaml\n  \
+specstub serve --token secret-1 --validation warn")]
+    Serve(ServeArgs),
+    /// Check OpenAPI documents the way `serve` loads them, and print every problem.
+    #[command(long_about = "Check OpenAPI documents the way `serve` loads them, and print every problem \
+with its file and JSON pointer: broken $ref, unknown schema keywords, examples that do not match \
+their schema, duplicate operationIds, method + path pairs claimed twice.\n\n\
+Exit status: 0 when clean, 1 when any problem (error or warning) is found, 2 when a file cannot be read.\n\n\
+Examples:\n  specstub lint specs/\n  specstub lint api.yaml common.yaml")]
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// OpenAPI documents or directories of them [default: specs]. Example: `specs/ extra.yaml`
+    #[arg(value_name = "SPEC_OR_DIR")]
+    pub specs: Vec<PathBuf>,
+
+    /// Serve one document under an extra path prefix, to resolve two documents claiming the same
+    /// method and path. Repeatable. Example: `--mount specs/a.yaml=/a`
+    #[arg(long, value_name = "SPEC=/PREFIX", value_parser = parse_mount)]
+    pub mount: Vec<(PathBuf, String)>,
+
+    /// Serve operations at their bare paths, without the server URL's path (for clients whose base
+    /// URL omits it). Example: `--ignore-server-path` serves `/v1/demand/...` as `/demand/...`
+    #[arg(long)]
+    pub ignore_server_path: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
+    /// Address to listen on. Example: `--host 0.0.0.0` to accept other machines
+    #[arg(long, default_value = "127.0.0.1", env = "SPECSTUB_HOST")]
+    pub host: String,
+
+    /// Port to listen on; 0 picks a free one, printed on start as `listening on http://HOST:PORT`.
+    /// Example: `--port 0`
+    #[arg(long, default_value_t = 4010, env = "SPECSTUB_PORT")]
+    pub port: u16,
+
+    /// Log format on stderr. Example: `--log-format json` for log collectors
+    #[arg(long, value_enum, default_value_t = LogFormatArg::Text)]
+    pub log_format: LogFormatArg,
+
+    /// What to do with requests that break the spec: `strict` refuses them (unknown query
+    /// parameters included), `warn` answers anyway and reports the violations in the log and a
+    /// `specstub-violations` header, `off` skips request checks. Example: `--validation warn`
+    #[arg(long, value_enum, default_value_t = ModeArg::Strict)]
+    pub validation: ModeArg,
+
+    /// Accept only this credential (bearer token, API key, or basic `user` / `user:password`);
+    /// others get 403. Repeatable; without it any well-formed credential is accepted.
+    /// Example: `--token dev-token-1 --token dev-token-2`
+    #[arg(long, value_name = "T", env = "SPECSTUB_TOKENS", value_delimiter = ',')]
+    pub token: Vec<String>,
+
+    /// Do not answer CORS preflights or add CORS headers (on by default for browser front-ends).
+    /// Example: `--no-cors`
+    #[arg(long)]
+    pub no_cors: bool,
+
+    /// Largest request body accepted; larger ones get 413. Accepts B, KiB, MiB.
+    /// Example: `--max-body 4MiB`
+    #[arg(long, default_value = "1MiB", value_parser = parse_size)]
+    pub max_body: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Strict,
+    Warn,
+    Off,
+}
+
+fn parse_mount(s: &str) -> Result<(PathBuf, String), String> {
+    let (file, prefix) = s.rsplit_once('=').ok_or("expected SPEC=/PREFIX, e.g. specs/a.yaml=/a")?;
+    if !prefix.starts_with('/') {
+        return Err(format!("the prefix {prefix:?} must start with '/'"));
+    }
+    if file.is_empty() {
+        return Err("the spec file is missing before '='".into());
+    }
+    Ok((PathBuf::from(file), prefix.trim_end_matches('/').to_string()))
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: usize = num.parse().map_err(|_| format!("{s:?} is not a size such as 1MiB or 65536"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        u => return Err(format!("unknown size unit {u:?}: use B, KiB, MiB or GiB")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
+}
+
+impl LoadArgs {
+    pub fn specs(&self) -> Vec<PathBuf> {
+        if self.specs.is_empty() { vec![PathBuf::from("specs")] } else { self.specs.clone() }
+    }
+
+    pub fn options(&self) -> LoadOptions {
+        LoadOptions { mounts: self.mount.clone(), ignore_server_path: self.ignore_server_path }
+    }
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> Config {
+        Config {
+            specs: self.load.specs(),
+            host: self.host,
+            port: self.port,
+            load: self.load.options(),
+            validation: match self.validation {
+                ModeArg::Strict => Mode::Strict,
+                ModeArg::Warn => Mode::Warn,
+                ModeArg::Off => Mode::Off,
+            },
+            tokens: self.token.into_iter().filter(|t| !t.is_empty()).collect(),
+            cors: !self.no_cors,
+            max_body: self.max_body,
+            log_format: match self.log_format {
+                LogFormatArg::Text => LogFormat::Text,
+                LogFormatArg::Json => LogFormat::Json,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_mounts_parse() {
+        assert_eq!(parse_size("1MiB"), Ok(1 << 20));
+        assert_eq!(parse_size("512"), Ok(512));
+        assert_eq!(parse_size("4 kb"), Ok(4096));
+        assert!(parse_size("lots").is_err());
+        assert_eq!(parse_mount("a.yaml=/a/"), Ok((PathBuf::from("a.yaml"), "/a".to_string())));
+        assert!(parse_mount("a.yaml=a").is_err());
+    }
+
+    #[test]
+    fn serve_defaults_to_the_specs_directory() {
+        let cli = Cli::try_parse_from(["specstub", "serve", "--port", "0", "--token", "a,b"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("serve expected") };
+        let config = args.into_config();
+        assert_eq!(config.specs, vec![PathBuf::from("specs")]);
+        assert_eq!(config.port, 0);
+        assert_eq!(config.tokens, vec!["a", "b"]);
+        assert!(config.cors);
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,47 @@
+//! Typed, checked settings for the server. No I/O happens here: the CLI fills a `Config`, the
+//! library's builder fills the same one.
+
+use std::path::PathBuf;
+
+use crate::spec::LoadOptions;
+use crate::validate::Mode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Files or directories of OpenAPI documents.
+    pub specs: Vec<PathBuf>,
+    pub host: String,
+    /// 0 picks a free port.
+    pub port: u16,
+    pub load: LoadOptions,
+    pub validation: Mode,
+    /// When non-empty, the only credentials accepted (others get 403).
+    pub tokens: Vec<String>,
+    pub cors: bool,
+    /// Largest request body accepted, in bytes (413 beyond).
+    pub max_body: usize,
+    pub log_format: LogFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            specs: vec![PathBuf::from("specs")],
+            host: "127.0.0.1".into(),
+            port: 4010,
+            load: LoadOptions::default(),
+            validation: Mode::Strict,
+            tokens: Vec::new(),
+            cors: true,
+            max_body: 1024 * 1024,
+            log_format: LogFormat::Text,
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The accept loop and graceful shutdown (HTTP/1 and HTTP/2 on one port), and the adapter from
+//! hyper's streaming bodies to the pipeline's whole-body requests. No business rules live here.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::pipeline::App;
+use crate::problem::{ErrorReply, render};
+
+/// How long in-flight requests get to finish once shutdown starts.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A running server. Dropping it stops the server; `shutdown` stops it and waits for the drain.
+pub struct Running {
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://HOST:PORT`, for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (bounded), then returns.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Runs until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Binds the listening socket, with an error that says which address failed and why.
+pub async fn bind(host: &str, port: u16) -> Result<TcpListener, std::io::Error> {
+    let addr = format!("{}:{port}", if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() });
+    TcpListener::bind(&addr).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "the port is already in use (pick another with --port, or 0 for any free port)".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".to_string(),
+            _ => e.to_string(),
+        };
+        std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {why}"))
+    })
+}
+
+/// Serves `app` on `listener` in a background task.
+pub fn spawn(listener: TcpListener, app: Arc<App>) -> std::io::Result<Running> {
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        let graceful = GracefulShutdown::new();
+        loop {
+            tokio::select! {
+                conn = listener.accept() => {
+                    let (stream, peer) = match conn {
+                        Ok(c) => c,
+                        Err(e) => {
+                            // Running out of file descriptors is temporary: keep serving.
+                            tracing::warn!(error = %e, "accept failed");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let app = Arc::clone(&app);
+                    let service = hyper::service::service_fn(move |req| {
+                        let app = Arc::clone(&app);
+                        async move { Ok::<_, Infallible>(serve_one(&app, req, peer).await) }
+                    });
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!(error = %e, %peer, "connection ended with an error");
+                        }
+                    });
+                }
+                _ = stopped.changed() => break,
+            }
+        }
+        drop(listener);
+        tokio::select! {
+            _ = graceful.shutdown() => {}
+            _ = tokio::time::sleep(DRAIN_DEADLINE) => tracing::warn!("connections still open after the drain deadline; closing them"),
+        }
+    });
+    Ok(Running { addr, stop, task: Some(task) })
+}
+
+async fn serve_one(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let (parts, body) = req.into_parts();
+    let limit = app.config().max_body;
+    let declared_too_large = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > limit as u64);
+    let response = if declared_too_large {
+        too_large(limit)
+    } else {
+        match Limited::new(body, limit).collect().await {
+            Ok(collected) => app.handle(Request::from_parts(parts, collected.to_bytes())).await,
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => too_large(limit),
+            Err(e) => render(&ErrorReply::new(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")), None),
+        }
+    };
+    tracing::info!(target: "specstub::access", %peer, %method, uri = %uri, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64);
+    response.map(Full::new)
+}
+
+fn too_large(limit: usize) -> Response<Bytes> {
+    render(&ErrorReply::new(StatusCode::PAYLOAD_TOO_LARGE, format!("the request body is larger than the limit of {limit} bytes (see --max-body)")), None)
+}
