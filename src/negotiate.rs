@@ -4,7 +4,12 @@
 /// The bare, lower-case media type of a header value (`application/json; charset=utf-8` →
 /// `application/json`).
 pub fn essence(value: &str) -> String {
-    value.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Whether a declared media range (`application/*`, `*/*`, `application/json`) covers `actual`.
@@ -36,7 +41,11 @@ fn accept_ranges(accept: &str) -> Vec<(String, f32)> {
                 return None;
             }
             let q = bits
-                .filter_map(|b| b.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()))
+                .filter_map(|b| {
+                    b.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                })
                 .next()
                 .unwrap_or(1.0);
             Some((range, q))
@@ -66,7 +75,10 @@ pub fn choose(accept: Option<&str>, declared: &[&str]) -> Option<usize> {
         if range == "*/*" {
             return Some(declared.iter().position(|d| is_json(d)).unwrap_or(0));
         }
-        if let Some(i) = declared.iter().position(|d| covers(&range, d) || covers(d, &range)) {
+        if let Some(i) = declared
+            .iter()
+            .position(|d| covers(&range, d) || covers(d, &range))
+        {
             return Some(i);
         }
     }
@@ -79,7 +91,10 @@ mod tests {
 
     #[test]
     fn essence_drops_parameters_and_case() {
-        assert_eq!(essence("Application/JSON; charset=utf-8"), "application/json");
+        assert_eq!(
+            essence("Application/JSON; charset=utf-8"),
+            "application/json"
+        );
     }
 
     #[test]
@@ -94,9 +109,15 @@ mod tests {
         let declared = ["application/xml", "application/json"];
         assert_eq!(choose(None, &declared), Some(1));
         assert_eq!(choose(Some("application/xml"), &declared), Some(0));
-        assert_eq!(choose(Some("application/xml;q=0.5, application/json"), &declared), Some(1));
+        assert_eq!(
+            choose(Some("application/xml;q=0.5, application/json"), &declared),
+            Some(1)
+        );
         assert_eq!(choose(Some("text/html"), &declared), None);
         assert_eq!(choose(Some("text/html, */*;q=0.1"), &declared), Some(1));
-        assert_eq!(choose(Some("application/json;q=0"), &["application/json"]), None);
+        assert_eq!(
+            choose(Some("application/json;q=0"), &["application/json"]),
+            None
+        );
     }
 }

@@ -1,13 +1,11 @@
 //! What each command does, as library calls returning an exit code: `main` only parses flags,
 //! calls these and exits.
 
-use std::process::ExitCode;
-use std::sync::Arc;
-
 use crate::cli::{Cli, Command, LintArgs};
 use crate::config::{Config, LogFormat};
-use crate::pipeline::App;
-use crate::spec::{self, Problem};
+use crate::embed::ServerBuilder;
+use crate::spec;
+use std::process::ExitCode;
 
 /// Exit codes: 0 ok, 1 problems found (lint), 2 could not run (bad spec, port in use...).
 pub fn run(cli: Cli) -> ExitCode {
@@ -16,7 +14,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => {
             let config = args.into_config();
             init_logging(config.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("specstub: cannot start the async runtime: {e}");
@@ -46,55 +47,31 @@ fn lint(args: &LintArgs) -> ExitCode {
         println!("{} document(s) checked: no problems", files.len());
         ExitCode::SUCCESS
     } else {
-        println!("{} document(s) checked: {errors} error(s), {warnings} warning(s)", files.len());
+        println!(
+            "{} document(s) checked: {errors} error(s), {warnings} warning(s)",
+            files.len()
+        );
         ExitCode::from(1)
     }
 }
 
-/// Loads the specs of `config`, printing problems; None when they cannot be served.
-pub fn load_specs(config: &Config) -> Result<spec::SpecSet, Vec<Problem>> {
-    let files = spec::expand_inputs(&config.specs).map_err(|p| vec![p])?;
-    let (set, problems) = spec::load(&files, &config.load);
-    match set {
-        Some(set) => {
-            for p in &problems {
-                tracing::warn!("{p}");
-            }
-            Ok(set)
-        }
-        None => Err(problems),
-    }
-}
-
 async fn serve(config: Config) -> ExitCode {
-    let set = match load_specs(&config) {
-        Ok(s) => s,
-        Err(problems) => {
-            for p in &problems {
-                eprintln!("{p}");
-            }
-            eprintln!("specstub: not serving: fix the problems above (`specstub lint` lists them too)");
-            return ExitCode::from(2);
-        }
-    };
-    let listener = match crate::server::bind(&config.host, config.port).await {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("specstub: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let summary: Vec<String> = set.specs.iter().map(|s| format!("{} ({})", s.file.display(), if s.title.is_empty() { "untitled" } else { &s.title })).collect();
-    let operations = set.operations.len();
-    let app = Arc::new(App::new(set, config));
-    let running = match crate::server::spawn(listener, app) {
+    let specs = config.specs.clone();
+    let running = match ServerBuilder::from_config(config).start().await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("specstub: {e}");
             return ExitCode::from(2);
         }
     };
-    tracing::info!("serving {operations} operation(s) from {}", summary.join(", "));
+    tracing::info!(
+        "serving {}",
+        specs
+            .iter()
+            .map(|s| s.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     // Scripts read this line from stdout to learn the port.
     println!("listening on {}", running.url());
     running.run_until(shutdown_signal()).await;
@@ -124,7 +101,11 @@ async fn shutdown_signal() {
 }
 
 fn init_logging(format: LogFormat) {
-    let builder = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(tracing::Level::INFO);
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_max_level(tracing::Level::INFO);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

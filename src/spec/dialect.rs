@@ -13,7 +13,9 @@ pub fn translate(doc: &mut Value, schemas: &[String], openapi_30: bool, flow: Fl
     // Decide with the document unchanged, then patch: the required lists depend on other schemas.
     let mut required_patches = Vec::new();
     for ptr in schemas {
-        let Some(schema) = doc.pointer(ptr) else { continue };
+        let Some(schema) = doc.pointer(ptr) else {
+            continue;
+        };
         if let Some(req) = relaxed_required(doc, schema, ptr, flow) {
             required_patches.push((ptr.clone(), req));
         }
@@ -46,7 +48,9 @@ fn relaxed_required(doc: &Value, schema: &Value, ptr: &str, flow: Flow) -> Optio
         .iter()
         .filter(|name| {
             let Some(n) = name.as_str() else { return true };
-            let Some(prop) = props.get(n) else { return true };
+            let Some(prop) = props.get(n) else {
+                return true;
+            };
             let (target, _) = deref(doc, prop, ptr);
             let flagged = |s: &Value| s.get(skip).and_then(Value::as_bool) == Some(true);
             !(flagged(prop) || flagged(target))
@@ -67,7 +71,10 @@ pub fn translate_node(obj: &mut Map<String, Value>, openapi_30: bool) {
         obj.insert("type".into(), json!("string"));
         obj.insert("format".into(), json!("binary"));
     }
-    for (bound, limit) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+    for (bound, limit) in [
+        ("exclusiveMinimum", "minimum"),
+        ("exclusiveMaximum", "maximum"),
+    ] {
         if let Some(Value::Bool(exclusive)) = obj.get(bound).cloned() {
             obj.remove(bound);
             if exclusive {
@@ -100,7 +107,11 @@ fn make_nullable(obj: &mut Map<String, Value>) {
             }
         }
         _ => {
-            if obj.contains_key("$ref") || obj.contains_key("allOf") || obj.contains_key("oneOf") || obj.contains_key("anyOf") {
+            if obj.contains_key("$ref")
+                || obj.contains_key("allOf")
+                || obj.contains_key("oneOf")
+                || obj.contains_key("anyOf")
+            {
                 // `nullable` beside a composition: null or whatever the composition accepts.
                 let mut inner = Map::new();
                 for k in ["$ref", "allOf", "oneOf", "anyOf"] {
@@ -108,7 +119,10 @@ fn make_nullable(obj: &mut Map<String, Value>) {
                         inner.insert(k.into(), v);
                     }
                 }
-                obj.insert("anyOf".into(), json!([Value::Object(inner), {"type": "null"}]));
+                obj.insert(
+                    "anyOf".into(),
+                    json!([Value::Object(inner), {"type": "null"}]),
+                );
             }
             return;
         }
@@ -150,32 +164,55 @@ mod tests {
     use super::*;
 
     fn node(v: Value, is_30: bool) -> Value {
-        let Value::Object(mut m) = v else { panic!("object expected") };
+        let Value::Object(mut m) = v else {
+            panic!("object expected")
+        };
         translate_node(&mut m, is_30);
         Value::Object(m)
     }
 
     #[test]
     fn nullable_adds_null_to_type_and_enum() {
-        let out = node(json!({"type": "string", "nullable": true, "enum": ["a"]}), true);
-        assert_eq!(out, json!({"type": ["string", "null"], "enum": ["a", null]}));
+        let out = node(
+            json!({"type": "string", "nullable": true, "enum": ["a"]}),
+            true,
+        );
+        assert_eq!(
+            out,
+            json!({"type": ["string", "null"], "enum": ["a", null]})
+        );
     }
 
     #[test]
     fn nullable_beside_a_ref_accepts_null_or_the_ref() {
-        let out = node(json!({"nullable": true, "allOf": [{"$ref": "#/x"}], "description": "d"}), true);
-        assert_eq!(out, json!({"description": "d", "anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]}));
+        let out = node(
+            json!({"nullable": true, "allOf": [{"$ref": "#/x"}], "description": "d"}),
+            true,
+        );
+        assert_eq!(
+            out,
+            json!({"description": "d", "anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]})
+        );
     }
 
     #[test]
     fn nullable_false_is_dropped() {
-        assert_eq!(node(json!({"type": "integer", "nullable": false}), true), json!({"type": "integer"}));
+        assert_eq!(
+            node(json!({"type": "integer", "nullable": false}), true),
+            json!({"type": "integer"})
+        );
     }
 
     #[test]
     fn boolean_exclusive_bounds_become_numeric() {
-        let out = node(json!({"type": "number", "minimum": 1, "exclusiveMinimum": true, "maximum": 9, "exclusiveMaximum": false}), true);
-        assert_eq!(out, json!({"type": "number", "maximum": 9, "exclusiveMinimum": 1}));
+        let out = node(
+            json!({"type": "number", "minimum": 1, "exclusiveMinimum": true, "maximum": 9, "exclusiveMaximum": false}),
+            true,
+        );
+        assert_eq!(
+            out,
+            json!({"type": "number", "maximum": 9, "exclusiveMinimum": 1})
+        );
     }
 
     #[test]
@@ -193,7 +230,10 @@ mod tests {
 
     #[test]
     fn swagger_file_type_becomes_binary_string() {
-        assert_eq!(node(json!({"type": "file"}), true), json!({"type": "string", "format": "binary"}));
+        assert_eq!(
+            node(json!({"type": "file"}), true),
+            json!({"type": "string", "format": "binary"})
+        );
     }
 
     #[test]
@@ -210,8 +250,16 @@ mod tests {
         let ptrs = vec!["/components/schemas/Run".to_string()];
         let mut response = doc.clone();
         translate(&mut doc, &ptrs, true, Flow::Request);
-        assert_eq!(doc.pointer("/components/schemas/Run/required").unwrap(), &json!(["name", "secret"]));
+        assert_eq!(
+            doc.pointer("/components/schemas/Run/required").unwrap(),
+            &json!(["name", "secret"])
+        );
         translate(&mut response, &ptrs, true, Flow::Response);
-        assert_eq!(response.pointer("/components/schemas/Run/required").unwrap(), &json!(["id", "name", "ref"]));
+        assert_eq!(
+            response
+                .pointer("/components/schemas/Run/required")
+                .unwrap(),
+            &json!(["id", "name", "ref"])
+        );
     }
 }

@@ -18,7 +18,9 @@ pub struct SchemaSet {
 
 impl std::fmt::Debug for SchemaSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SchemaSet").field("uri", &self.uri).finish_non_exhaustive()
+        f.debug_struct("SchemaSet")
+            .field("uri", &self.uri)
+            .finish_non_exhaustive()
     }
 }
 
@@ -26,14 +28,22 @@ impl SchemaSet {
     pub fn new(id: usize, request_doc: Value, response_doc: Value) -> Result<Self, String> {
         let request_doc = Arc::new(request_doc);
         let response_doc = Arc::new(response_doc);
-        let uri = [format!("urn:specstub:spec-{id}:request"), format!("urn:specstub:spec-{id}:response")];
+        let uri = [
+            format!("urn:specstub:spec-{id}:request"),
+            format!("urn:specstub:spec-{id}:response"),
+        ];
         let registry = Registry::new()
             .draft(Draft::Draft202012)
             .add(&uri[0], Arc::clone(&request_doc))
             .and_then(|b| b.add(&uri[1], Arc::clone(&response_doc)))
             .and_then(|b| b.prepare())
             .map_err(|e| format!("cannot index the document's schemas: {e}"))?;
-        Ok(Self { registry, uri, request_doc, response_doc })
+        Ok(Self {
+            registry,
+            uri,
+            request_doc,
+            response_doc,
+        })
     }
 
     pub fn doc(&self, flow: Flow) -> &Value {
@@ -89,9 +99,23 @@ fn options() -> jsonschema::ValidationOptions<'static> {
 }
 
 /// Validates `instance`, collecting every violation as (JSON pointer into the instance, message).
+/// A format complaint about a value of the wrong type says nothing new, so it is dropped.
 pub fn violations(validator: &Validator, instance: &Value) -> Vec<(String, String)> {
-    validator
+    let all: Vec<(String, String, &'static str)> = validator
         .iter_errors(instance)
-        .map(|e| (e.instance_path().to_string(), e.to_string()))
+        .map(|e| {
+            let keyword = match e.kind() {
+                jsonschema::error::ValidationErrorKind::Type { .. } => "type",
+                jsonschema::error::ValidationErrorKind::Format { .. } => "format",
+                _ => "",
+            };
+            (e.instance_path().to_string(), e.to_string(), keyword)
+        })
+        .collect();
+    all.iter()
+        .filter(|(at, _, k)| {
+            *k != "format" || !all.iter().any(|(a, _, k2)| a == at && *k2 == "type")
+        })
+        .map(|(at, m, _)| (at.clone(), m.clone()))
         .collect()
 }

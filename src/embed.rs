@@ -1,0 +1,145 @@
+//! The library entry point: start a server from Rust, as the CLI does, and stop it by dropping
+//! the handle. The CLI is a thin shell over [`ServerBuilder`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::pipeline::App;
+use crate::server::{self, Running};
+use crate::spec::{self, Problem};
+use crate::validate::Mode;
+
+/// Why a server did not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The documents cannot be served; every problem found, with file and pointer.
+    Specs(Vec<Problem>),
+    /// The address could not be bound, or the socket failed.
+    Io(std::io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Specs(problems) => {
+                for p in problems.iter().filter(|p| p.is_error()) {
+                    writeln!(f, "{p}")?;
+                }
+                write!(
+                    f,
+                    "not serving: fix the problems above (`specstub lint` lists them too)"
+                )
+            }
+            StartError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// Entry point of the library API.
+pub struct Server;
+
+impl Server {
+    /// A builder with no specs, listening on 127.0.0.1 at a free port.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder {
+            config: Config {
+                specs: Vec::new(),
+                port: 0,
+                ..Config::default()
+            },
+        }
+    }
+}
+
+/// Settings for a server started from Rust; the same settings as the CLI's flags.
+#[must_use]
+pub struct ServerBuilder {
+    config: Config,
+}
+
+impl ServerBuilder {
+    /// Starts from a complete configuration (what the CLI does).
+    pub fn from_config(config: Config) -> Self {
+        Self { config }
+    }
+
+    /// Adds an OpenAPI document or a directory of them.
+    pub fn spec(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.specs.push(path.into());
+        self
+    }
+
+    /// Serves the document at `spec` under an extra path prefix.
+    pub fn mount(mut self, spec: impl Into<PathBuf>, prefix: impl Into<String>) -> Self {
+        self.config
+            .load
+            .mounts
+            .push((spec.into(), prefix.into().trim_end_matches('/').to_string()));
+        self
+    }
+
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.config.host = host.into();
+        self
+    }
+
+    pub fn port(mut self, port: u16) -> Self {
+        self.config.port = port;
+        self
+    }
+
+    pub fn validation(mut self, mode: Mode) -> Self {
+        self.config.validation = mode;
+        self
+    }
+
+    /// Accept only this credential (repeatable); others get 403.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.config.tokens.push(token.into());
+        self
+    }
+
+    pub fn cors(mut self, on: bool) -> Self {
+        self.config.cors = on;
+        self
+    }
+
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.config.max_body = bytes;
+        self
+    }
+
+    pub fn ignore_server_path(mut self, on: bool) -> Self {
+        self.config.load.ignore_server_path = on;
+        self
+    }
+
+    /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
+    pub async fn start(self) -> Result<Running, StartError> {
+        let set = load(&self.config)?;
+        let listener = server::bind(&self.config.host, self.config.port)
+            .await
+            .map_err(StartError::Io)?;
+        let app = Arc::new(App::new(set, self.config));
+        server::spawn(listener, app).map_err(StartError::Io)
+    }
+}
+
+/// Loads the configured documents; warnings are logged, errors refuse.
+pub fn load(config: &Config) -> Result<spec::SpecSet, StartError> {
+    let files = spec::expand_inputs(&config.specs).map_err(|p| StartError::Specs(vec![p]))?;
+    let (set, problems) = spec::load(&files, &config.load);
+    match set {
+        Some(set) => {
+            for p in &problems {
+                tracing::warn!("{p}");
+            }
+            Ok(set)
+        }
+        None => Err(StartError::Specs(problems)),
+    }
+}
