@@ -27,23 +27,19 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve OpenAPI documents as a validating mock server.
-    #[command(
-        long_about = "Serve OpenAPI documents as a validating mock server.\n\n\
+    #[command(long_about = "Serve OpenAPI documents as a validating mock server.\n\n\
 Each document is served at its first server URL's path plus the operation's path, so a client \
 whose base URL has only its host changed works unchanged.\n\n\
 Examples:\n  specstub serve\n  specstub serve specs/ other.yaml --port 8080\n  \
 specstub serve --mount a.yaml=/a --mount b.yaml=/b a.yaml b.yaml\n  \
-specstub serve --token secret-1 --validation warn"
-    )]
+specstub serve --token secret-1 --validation warn")]
     Serve(ServeArgs),
     /// Check OpenAPI documents the way `serve` loads them, and print every problem.
-    #[command(
-        long_about = "Check OpenAPI documents the way `serve` loads them, and print every problem \
+    #[command(long_about = "Check OpenAPI documents the way `serve` loads them, and print every problem \
 with its file and JSON pointer: broken $ref, unknown schema keywords, examples that do not match \
 their schema, duplicate operationIds, method + path pairs claimed twice.\n\n\
 Exit status: 0 when clean, 1 when any problem (error or warning) is found, 2 when a file cannot be read.\n\n\
-Examples:\n  specstub lint specs/\n  specstub lint api.yaml common.yaml"
-    )]
+Examples:\n  specstub lint specs/\n  specstub lint api.yaml common.yaml")]
     Lint(LintArgs),
 }
 
@@ -125,28 +121,21 @@ pub enum ModeArg {
 }
 
 fn parse_mount(s: &str) -> Result<(PathBuf, String), String> {
-    let (file, prefix) = s
-        .rsplit_once('=')
-        .ok_or("expected SPEC=/PREFIX, e.g. specs/a.yaml=/a")?;
+    let (file, prefix) = s.rsplit_once('=').ok_or("expected SPEC=/PREFIX, e.g. specs/a.yaml=/a")?;
     if !prefix.starts_with('/') {
         return Err(format!("the prefix {prefix:?} must start with '/'"));
     }
     if file.is_empty() {
         return Err("the spec file is missing before '='".into());
     }
-    Ok((
-        PathBuf::from(file),
-        prefix.trim_end_matches('/').to_string(),
-    ))
+    Ok((PathBuf::from(file), prefix.trim_end_matches('/').to_string()))
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("{s:?} is not a size such as 1MiB or 65536"))?;
+    let n: usize = num.parse().map_err(|_| format!("{s:?} is not a size such as 1MiB or 65536"))?;
     let mult = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1024,
@@ -154,24 +143,16 @@ fn parse_size(s: &str) -> Result<usize, String> {
         "g" | "gb" | "gib" => 1024 * 1024 * 1024,
         u => return Err(format!("unknown size unit {u:?}: use B, KiB, MiB or GiB")),
     };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("{s:?} is too large"))
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
 }
 
 impl LoadArgs {
     pub fn specs(&self) -> Vec<PathBuf> {
-        if self.specs.is_empty() {
-            vec![PathBuf::from("specs")]
-        } else {
-            self.specs.clone()
-        }
+        if self.specs.is_empty() { vec![PathBuf::from("specs")] } else { self.specs.clone() }
     }
 
     pub fn options(&self) -> LoadOptions {
-        LoadOptions {
-            mounts: self.mount.clone(),
-            ignore_server_path: self.ignore_server_path,
-        }
+        LoadOptions { mounts: self.mount.clone(), ignore_server_path: self.ignore_server_path }
     }
 }
 
@@ -208,20 +189,14 @@ mod tests {
         assert_eq!(parse_size("512"), Ok(512));
         assert_eq!(parse_size("4 kb"), Ok(4096));
         assert!(parse_size("lots").is_err());
-        assert_eq!(
-            parse_mount("a.yaml=/a/"),
-            Ok((PathBuf::from("a.yaml"), "/a".to_string()))
-        );
+        assert_eq!(parse_mount("a.yaml=/a/"), Ok((PathBuf::from("a.yaml"), "/a".to_string())));
         assert!(parse_mount("a.yaml=a").is_err());
     }
 
     #[test]
     fn serve_defaults_to_the_specs_directory() {
-        let cli =
-            Cli::try_parse_from(["specstub", "serve", "--port", "0", "--token", "a,b"]).unwrap();
-        let Command::Serve(args) = cli.command else {
-            panic!("serve expected")
-        };
+        let cli = Cli::try_parse_from(["specstub", "serve", "--port", "0", "--token", "a,b"]).unwrap();
+        let Command::Serve(args) = cli.command else { panic!("serve expected") };
         let config = args.into_config();
         assert_eq!(config.specs, vec![PathBuf::from("specs")]);
         assert_eq!(config.port, 0);

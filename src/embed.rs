@@ -27,10 +27,7 @@ impl fmt::Display for StartError {
                 for p in problems.iter().filter(|p| p.is_error()) {
                     writeln!(f, "{p}")?;
                 }
-                write!(
-                    f,
-                    "not serving: fix the problems above (`specstub lint` lists them too)"
-                )
+                write!(f, "not serving: fix the problems above (`specstub lint` lists them too)")
             }
             StartError::Io(e) => write!(f, "{e}"),
         }
@@ -45,13 +42,7 @@ pub struct Server;
 impl Server {
     /// A builder with no specs, listening on 127.0.0.1 at a free port.
     pub fn builder() -> ServerBuilder {
-        ServerBuilder {
-            config: Config {
-                specs: Vec::new(),
-                port: 0,
-                ..Config::default()
-            },
-        }
+        ServerBuilder { config: Config { specs: Vec::new(), port: 0, ..Config::default() } }
     }
 }
 
@@ -75,10 +66,7 @@ impl ServerBuilder {
 
     /// Serves the document at `spec` under an extra path prefix.
     pub fn mount(mut self, spec: impl Into<PathBuf>, prefix: impl Into<String>) -> Self {
-        self.config
-            .load
-            .mounts
-            .push((spec.into(), prefix.into().trim_end_matches('/').to_string()));
+        self.config.load.mounts.push((spec.into(), prefix.into().trim_end_matches('/').to_string()));
         self
     }
 
@@ -121,9 +109,7 @@ impl ServerBuilder {
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
     pub async fn start(self) -> Result<Running, StartError> {
         let set = load(&self.config)?;
-        let listener = server::bind(&self.config.host, self.config.port)
-            .await
-            .map_err(StartError::Io)?;
+        let listener = server::bind(&self.config.host, self.config.port).await.map_err(StartError::Io)?;
         let app = Arc::new(App::new(set, self.config));
         server::spawn(listener, app).map_err(StartError::Io)
     }

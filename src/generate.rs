@@ -16,12 +16,7 @@ pub struct GenOptions<'a> {
 }
 impl Default for GenOptions<'_> {
     fn default() -> Self {
-        Self {
-            mode: Mode::Deterministic,
-            direction: Direction::Response,
-            max_depth: 6,
-            echo: None,
-        }
+        Self { mode: Mode::Deterministic, direction: Direction::Response, max_depth: 6, echo: None }
     }
 }
 pub fn generate(_schema: &Value, _root: &Value, _opts: &GenOptions) -> Value {

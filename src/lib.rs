@@ -31,3 +31,5 @@ pub use config::Config;
 pub use embed::{Server, ServerBuilder, StartError, load};
 pub use server::Running;
 pub use validate::Mode;
+pub mod journal;
+pub mod traffic;

@@ -4,12 +4,7 @@
 /// The bare, lower-case media type of a header value (`application/json; charset=utf-8` →
 /// `application/json`).
 pub fn essence(value: &str) -> String {
-    value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
+    value.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
 /// Whether a declared media range (`application/*`, `*/*`, `application/json`) covers `actual`.
@@ -40,23 +35,14 @@ fn accept_ranges(accept: &str) -> Vec<(String, f32)> {
             if range.is_empty() {
                 return None;
             }
-            let q = bits
-                .filter_map(|b| {
-                    b.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.trim().parse::<f32>().ok())
-                })
-                .next()
-                .unwrap_or(1.0);
+            let q = bits.filter_map(|b| b.trim().strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok())).next().unwrap_or(1.0);
             Some((range, q))
         })
         .filter(|(_, q)| *q > 0.0)
         .collect();
     // Stable sort keeps the client's order among equal weights; specific beats wildcard.
     ranges.sort_by(|a, b| {
-        b.1.partial_cmp(&a.1)
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then_with(|| a.0.matches('*').count().cmp(&b.0.matches('*').count()))
+        b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal).then_with(|| a.0.matches('*').count().cmp(&b.0.matches('*').count()))
     });
     ranges
 }
@@ -75,10 +61,7 @@ pub fn choose(accept: Option<&str>, declared: &[&str]) -> Option<usize> {
         if range == "*/*" {
             return Some(declared.iter().position(|d| is_json(d)).unwrap_or(0));
         }
-        if let Some(i) = declared
-            .iter()
-            .position(|d| covers(&range, d) || covers(d, &range))
-        {
+        if let Some(i) = declared.iter().position(|d| covers(&range, d) || covers(d, &range)) {
             return Some(i);
         }
     }
@@ -91,10 +74,7 @@ mod tests {
 
     #[test]
     fn essence_drops_parameters_and_case() {
-        assert_eq!(
-            essence("Application/JSON; charset=utf-8"),
-            "application/json"
-        );
+        assert_eq!(essence("Application/JSON; charset=utf-8"), "application/json");
     }
 
     #[test]
@@ -109,15 +89,9 @@ mod tests {
         let declared = ["application/xml", "application/json"];
         assert_eq!(choose(None, &declared), Some(1));
         assert_eq!(choose(Some("application/xml"), &declared), Some(0));
-        assert_eq!(
-            choose(Some("application/xml;q=0.5, application/json"), &declared),
-            Some(1)
-        );
+        assert_eq!(choose(Some("application/xml;q=0.5, application/json"), &declared), Some(1));
         assert_eq!(choose(Some("text/html"), &declared), None);
         assert_eq!(choose(Some("text/html, */*;q=0.1"), &declared), Some(1));
-        assert_eq!(
-            choose(Some("application/json;q=0"), &["application/json"]),
-            None
-        );
+        assert_eq!(choose(Some("application/json;q=0"), &["application/json"]), None);
     }
 }

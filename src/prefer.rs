@@ -14,20 +14,13 @@ pub struct Prefer {
 
 impl Prefer {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.all
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.all.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
 pub fn parse(headers: &HeaderMap) -> Prefer {
     let mut p = Prefer::default();
-    for value in headers
-        .get_all("prefer")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-    {
+    for value in headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()) {
         for item in value.split([',', ';']) {
             let item = item.trim();
             if item.is_empty() {

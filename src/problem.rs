@@ -28,13 +28,7 @@ pub struct ErrorReply {
 
 impl ErrorReply {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            detail: detail.into(),
-            violations: Vec::new(),
-            headers: Vec::new(),
-            grpc_code: None,
-        }
+        Self { status, detail: detail.into(), violations: Vec::new(), headers: Vec::new(), grpc_code: None }
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
@@ -44,63 +38,36 @@ impl ErrorReply {
 
     pub fn from_route(e: &RouteError, method: &http::Method, path: &str) -> Self {
         match e {
-            RouteError::NotFound => ErrorReply::new(
-                StatusCode::NOT_FOUND,
-                format!("no operation in the loaded specs serves {path}"),
-            ),
+            RouteError::NotFound => ErrorReply::new(StatusCode::NOT_FOUND, format!("no operation in the loaded specs serves {path}")),
             RouteError::MethodNotAllowed { allow } => {
-                let list = allow
-                    .iter()
-                    .map(|m| m.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                ErrorReply::new(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    format!("{method} is not served on {path}; allowed: {list}"),
-                )
-                .with_header(http::header::ALLOW, list)
+                let list = allow.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+                ErrorReply::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not served on {path}; allowed: {list}"))
+                    .with_header(http::header::ALLOW, list)
             }
         }
     }
 
     pub fn from_rejection(r: &Rejection, spec: &Spec, op: &Operation) -> Self {
         match r {
-            Rejection::Unauthorized {
-                challenges,
-                message,
-            } => {
-                let mut e = ErrorReply::new(
-                    StatusCode::UNAUTHORIZED,
-                    format!("authentication required: {message}"),
-                );
+            Rejection::Unauthorized { challenges, message } => {
+                let mut e = ErrorReply::new(StatusCode::UNAUTHORIZED, format!("authentication required: {message}"));
                 for c in challenges {
                     e = e.with_header(http::header::WWW_AUTHENTICATE, c.clone());
                 }
                 e
             }
-            Rejection::Forbidden { message } => {
-                ErrorReply::new(StatusCode::FORBIDDEN, message.clone())
+            Rejection::Forbidden { message } => ErrorReply::new(StatusCode::FORBIDDEN, message.clone()),
+            Rejection::UnsupportedMediaType { message } => ErrorReply::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message.clone()),
+            Rejection::NotAcceptable { available } => {
+                ErrorReply::new(StatusCode::NOT_ACCEPTABLE, format!("this operation answers only with: {}", available.join(", ")))
             }
-            Rejection::UnsupportedMediaType { message } => {
-                ErrorReply::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message.clone())
-            }
-            Rejection::NotAcceptable { available } => ErrorReply::new(
-                StatusCode::NOT_ACCEPTABLE,
-                format!("this operation answers only with: {}", available.join(", ")),
-            ),
             Rejection::Malformed(v) => ErrorReply {
                 violations: v.clone(),
-                ..ErrorReply::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("the request cannot be read: {}", r),
-                )
+                ..ErrorReply::new(StatusCode::BAD_REQUEST, format!("the request cannot be read: {}", r))
             },
             Rejection::Invalid(v) => ErrorReply {
                 violations: v.clone(),
-                ..ErrorReply::new(
-                    validation_status(spec, op),
-                    format!("the request does not match the spec: {}", r),
-                )
+                ..ErrorReply::new(validation_status(spec, op), format!("the request does not match the spec: {}", r))
             },
         }
     }
@@ -109,28 +76,18 @@ impl ErrorReply {
         match e {
             MockError::UndeclaredCode { asked, declared } => ErrorReply::new(
                 StatusCode::BAD_REQUEST,
-                format!(
-                    "Prefer: code={asked} is not declared by this operation; declared: {}",
-                    declared.join(", ")
-                ),
+                format!("Prefer: code={asked} is not declared by this operation; declared: {}", declared.join(", ")),
             ),
             MockError::UnknownExample { asked, declared } => {
-                let list = if declared.is_empty() {
-                    "none".to_string()
-                } else {
-                    declared.join(", ")
-                };
+                let list = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
                 ErrorReply::new(
                     StatusCode::BAD_REQUEST,
-                    format!(
-                        "Prefer: example={asked} is not a named example of this response; named examples: {list}"
-                    ),
+                    format!("Prefer: example={asked} is not a named example of this response; named examples: {list}"),
                 )
             }
-            MockError::NotAcceptable { available } => ErrorReply::new(
-                StatusCode::NOT_ACCEPTABLE,
-                format!("this operation answers only with: {}", available.join(", ")),
-            ),
+            MockError::NotAcceptable { available } => {
+                ErrorReply::new(StatusCode::NOT_ACCEPTABLE, format!("this operation answers only with: {}", available.join(", ")))
+            }
         }
     }
 }
@@ -155,9 +112,7 @@ pub fn render(e: &ErrorReply, context: Option<(&Spec, &Operation)>) -> Response<
         Some(found) => found,
         None => (PROBLEM_JSON.to_string(), problem_body(e)),
     };
-    let mut builder = Response::builder()
-        .status(e.status)
-        .header(http::header::CONTENT_TYPE, content_type);
+    let mut builder = Response::builder().status(e.status).header(http::header::CONTENT_TYPE, content_type);
     for (name, value) in &e.headers {
         if let Ok(v) = HeaderValue::from_str(value) {
             builder = builder.header(name, v);
@@ -184,19 +139,12 @@ fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<(String,
     if response.code.starts_with('2') {
         return None;
     }
-    let media = response
-        .content
-        .iter()
-        .find(|m| crate::negotiate::is_json(&m.media_type))?;
+    let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type))?;
     let mut body = match media.examples.first() {
         Some((_, v)) => v.clone(),
         None => {
             let schema = media.schema.as_ref()?.schema(&spec.schemas)?;
-            generate::generate(
-                schema,
-                spec.schemas.doc(crate::spec::walk::Flow::Response),
-                &GenOptions::default(),
-            )
+            generate::generate(schema, spec.schemas.doc(crate::spec::walk::Flow::Response), &GenOptions::default())
         }
     };
     if spec.errors.set.is_empty() {
@@ -206,10 +154,7 @@ fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<(String,
             set_pointer(&mut body, pointer, field_value(field, e));
         }
     }
-    Some((
-        concrete_media_type(&media.media_type),
-        Bytes::from(serde_json::to_vec(&body).ok()?),
-    ))
+    Some((concrete_media_type(&media.media_type), Bytes::from(serde_json::to_vec(&body).ok()?)))
 }
 
 fn field_value(field: &ErrorField, e: &ErrorReply) -> Value {
@@ -245,11 +190,7 @@ fn fill_by_name(body: &mut Value, e: &ErrorReply) {
 
 /// Sets `pointer` in `body`, creating objects on the way.
 fn set_pointer(body: &mut Value, pointer: &str, value: Value) {
-    let tokens: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    let tokens: Vec<String> = pointer.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~")).collect();
     let mut cur = body;
     for (i, t) in tokens.iter().enumerate() {
         if !cur.is_object() {
@@ -262,9 +203,7 @@ fn set_pointer(body: &mut Value, pointer: &str, value: Value) {
             obj.insert(t.clone(), value);
             return;
         }
-        cur = obj
-            .entry(t.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
+        cur = obj.entry(t.clone()).or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -288,12 +227,7 @@ pub fn grpc_code(status: StatusCode) -> i64 {
 
 /// A snake_case name for the status, as APIs name their error kinds.
 pub fn reason(status: StatusCode) -> String {
-    status
-        .canonical_reason()
-        .unwrap_or("error")
-        .to_ascii_lowercase()
-        .replace(['-', ' '], "_")
-        .replace('\'', "")
+    status.canonical_reason().unwrap_or("error").to_ascii_lowercase().replace(['-', ' '], "_").replace('\'', "")
 }
 
 #[cfg(test)]
@@ -310,10 +244,7 @@ mod tests {
 
     #[test]
     fn reasons_and_grpc_codes() {
-        assert_eq!(
-            reason(StatusCode::PRECONDITION_FAILED),
-            "precondition_failed"
-        );
+        assert_eq!(reason(StatusCode::PRECONDITION_FAILED), "precondition_failed");
         assert_eq!(reason(StatusCode::IM_A_TEAPOT), "im_a_teapot");
         assert_eq!(grpc_code(StatusCode::NOT_FOUND), 5);
         assert_eq!(grpc_code(StatusCode::BAD_REQUEST), 3);
@@ -322,18 +253,11 @@ mod tests {
     #[test]
     fn problem_json_lists_violations() {
         let mut e = ErrorReply::new(StatusCode::UNPROCESSABLE_ENTITY, "bad");
-        e.violations.push(Violation {
-            location: crate::validate::Location::Query,
-            pointer: "/limit".into(),
-            message: "m".into(),
-        });
+        e.violations.push(Violation { location: crate::validate::Location::Query, pointer: "/limit".into(), message: "m".into() });
         let r = render(&e, None);
         assert_eq!(r.headers()[http::header::CONTENT_TYPE], PROBLEM_JSON);
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["status"], 422);
-        assert_eq!(
-            body["errors"][0],
-            json!({"in": "query", "pointer": "/limit", "message": "m"})
-        );
+        assert_eq!(body["errors"][0], json!({"in": "query", "pointer": "/limit", "message": "m"}));
     }
 }

@@ -14,27 +14,15 @@ use crate::spec::{Operation, Response, Spec};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MockError {
-    UndeclaredCode {
-        asked: u16,
-        declared: Vec<String>,
-    },
-    UnknownExample {
-        asked: String,
-        declared: Vec<String>,
-    },
-    NotAcceptable {
-        available: Vec<String>,
-    },
+    UndeclaredCode { asked: u16, declared: Vec<String> },
+    UnknownExample { asked: String, declared: Vec<String> },
+    NotAcceptable { available: Vec<String> },
 }
 
 /// The response an operation answers with when nothing else is asked: the lowest 2xx, else the
 /// first declared.
 pub fn default_response(op: &Operation) -> Option<&Response> {
-    op.responses
-        .iter()
-        .filter(|r| r.code.starts_with('2'))
-        .min_by_key(|r| r.status(200))
-        .or_else(|| op.responses.first())
+    op.responses.iter().filter(|r| r.code.starts_with('2')).min_by_key(|r| r.status(200)).or_else(|| op.responses.first())
 }
 
 /// The declared response for `status`: exact code, then a range like `4XX`, then `default`.
@@ -57,19 +45,12 @@ pub struct MockRequest<'a> {
     pub seed: u64,
 }
 
-pub fn mock(
-    spec: &Spec,
-    op: &Operation,
-    req: &MockRequest,
-) -> Result<HttpResponse<Bytes>, MockError> {
+pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpResponse<Bytes>, MockError> {
     let (status, response) = match req.prefer.code {
         Some(code) => match response_for(op, code) {
             Some(r) => (code, Some(r)),
             None => {
-                return Err(MockError::UndeclaredCode {
-                    asked: code,
-                    declared: op.responses.iter().map(|r| r.code.clone()).collect(),
-                });
+                return Err(MockError::UndeclaredCode { asked: code, declared: op.responses.iter().map(|r| r.code.clone()).collect() });
             }
         },
         None => match default_response(op) {
@@ -88,15 +69,9 @@ pub fn mock(
     if response.content.is_empty() {
         return Ok(builder.body(Bytes::new()).unwrap_or_default());
     }
-    let declared: Vec<&str> = response
-        .content
-        .iter()
-        .map(|m| m.media_type.as_str())
-        .collect();
+    let declared: Vec<&str> = response.content.iter().map(|m| m.media_type.as_str()).collect();
     let Some(index) = negotiate::choose(req.accept, &declared) else {
-        return Err(MockError::NotAcceptable {
-            available: declared.iter().map(|s| s.to_string()).collect(),
-        });
+        return Err(MockError::NotAcceptable { available: declared.iter().map(|s| s.to_string()).collect() });
     };
     let media = &response.content[index];
     let mut value = if let Some(name) = &req.prefer.example {
@@ -121,32 +96,15 @@ pub fn mock(
     }
     let content_type = concrete_media_type(&media.media_type);
     let body = encode(&value, &content_type);
-    Ok(builder
-        .header(http::header::CONTENT_TYPE, content_type)
-        .body(body)
-        .unwrap_or_default())
+    Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default())
 }
 
-fn generated(
-    spec: &Spec,
-    media: &crate::spec::Media,
-    mode: Mode,
-    echo: &Map<String, Value>,
-) -> Value {
+fn generated(spec: &Spec, media: &crate::spec::Media, mode: Mode, echo: &Map<String, Value>) -> Value {
     let Some(schema) = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) else {
         return Value::Null;
     };
-    let opts = GenOptions {
-        mode,
-        direction: Direction::Response,
-        max_depth: 6,
-        echo: Some(echo),
-    };
-    generate::generate(
-        schema,
-        spec.schemas.doc(crate::spec::walk::Flow::Response),
-        &opts,
-    )
+    let opts = GenOptions { mode, direction: Direction::Response, max_depth: 6, echo: Some(echo) };
+    generate::generate(schema, spec.schemas.doc(crate::spec::walk::Flow::Response), &opts)
 }
 
 /// A declared range such as `application/*` answers as something concrete.
@@ -179,11 +137,7 @@ pub fn headers(spec: &Spec, response: &Response) -> Vec<(HeaderName, HeaderValue
         let value = match &h.example {
             Some(v) => v.clone(),
             None => match h.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) {
-                Some(schema) => generate::generate(
-                    schema,
-                    spec.schemas.doc(crate::spec::walk::Flow::Response),
-                    &GenOptions::default(),
-                ),
+                Some(schema) => generate::generate(schema, spec.schemas.doc(crate::spec::walk::Flow::Response), &GenOptions::default()),
                 None => continue,
             },
         };
@@ -198,11 +152,7 @@ pub fn header_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Array(items) => items.iter().map(header_text).collect::<Vec<_>>().join(","),
-        Value::Object(m) => m
-            .iter()
-            .map(|(k, v)| format!("{k},{}", header_text(v)))
-            .collect::<Vec<_>>()
-            .join(","),
+        Value::Object(m) => m.iter().map(|(k, v)| format!("{k},{}", header_text(v))).collect::<Vec<_>>().join(","),
         Value::Null => String::new(),
         other => other.to_string(),
     }

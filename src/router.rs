@@ -64,10 +64,7 @@ impl Router {
             node = match parts.as_slice() {
                 [Part::Lit(l)] => node.literal.entry(l.clone()).or_default(),
                 _ => {
-                    let pos = node
-                        .templated
-                        .iter()
-                        .position(|(p, _)| same_shape(p, &parts));
+                    let pos = node.templated.iter().position(|(p, _)| same_shape(p, &parts));
                     let pos = pos.unwrap_or_else(|| {
                         node.templated.push((parts, Node::default()));
                         node.templated.len() - 1
@@ -84,10 +81,7 @@ impl Router {
     fn sort(&mut self) {
         fn visit(n: &mut Node) {
             n.templated.sort_by_key(|(parts, _)| {
-                let lit: usize = parts
-                    .iter()
-                    .map(|p| if let Part::Lit(l) = p { l.len() } else { 0 })
-                    .sum();
+                let lit: usize = parts.iter().map(|p| if let Part::Lit(l) = p { l.len() } else { 0 }).sum();
                 std::cmp::Reverse(lit)
             });
             n.literal.values_mut().for_each(visit);
@@ -99,21 +93,16 @@ impl Router {
     /// Finds the operation for `method` on `path` (the raw request path, still percent-encoded).
     /// `HEAD` falls back to `GET`.
     pub fn find(&self, method: &Method, path: &str) -> Result<RouteMatch, RouteError> {
-        let decoded: Vec<String> = segments(path)
-            .map(|s| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8_lossy()
-                    .into_owned()
-            })
-            .collect();
+        let decoded: Vec<String> =
+            segments(path).map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
         let mut first_allow: Option<Vec<Method>> = None;
         let mut params = Vec::new();
         let found = find_in(&self.root, &decoded, &mut params, &mut |node: &Node| {
-            let hit = node.methods.iter().find(|(m, _)| m == method).or_else(|| {
-                (*method == Method::HEAD)
-                    .then(|| node.methods.iter().find(|(m, _)| *m == Method::GET))
-                    .flatten()
-            });
+            let hit = node
+                .methods
+                .iter()
+                .find(|(m, _)| m == method)
+                .or_else(|| (*method == Method::HEAD).then(|| node.methods.iter().find(|(m, _)| *m == Method::GET)).flatten());
             match hit {
                 Some((_, op)) => Some(*op),
                 None => {
@@ -184,9 +173,7 @@ fn find_in(
 fn match_parts(parts: &[Part], seg: &str, params: &mut Vec<(String, String)>) -> bool {
     match parts.split_first() {
         None => seg.is_empty(),
-        Some((Part::Lit(l), rest)) => seg
-            .strip_prefix(l.as_str())
-            .is_some_and(|s| match_parts(rest, s, params)),
+        Some((Part::Lit(l), rest)) => seg.strip_prefix(l.as_str()).is_some_and(|s| match_parts(rest, s, params)),
         Some((Part::Param(name), rest)) => {
             if rest.is_empty() {
                 if seg.is_empty() {
@@ -195,11 +182,7 @@ fn match_parts(parts: &[Part], seg: &str, params: &mut Vec<(String, String)>) ->
                 params.push((name.clone(), seg.to_string()));
                 return true;
             }
-            for (i, _) in seg
-                .char_indices()
-                .skip(1)
-                .chain(std::iter::once((seg.len(), ' ')))
-            {
+            for (i, _) in seg.char_indices().skip(1).chain(std::iter::once((seg.len(), ' '))) {
                 let mark = params.len();
                 params.push((name.clone(), seg[..i].to_string()));
                 if match_parts(rest, &seg[i..], params) {
@@ -265,10 +248,7 @@ mod tests {
     }
 
     fn params(m: &RouteMatch) -> Vec<(&str, &str)> {
-        m.params
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect()
+        m.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
     }
 
     #[test]
@@ -291,24 +271,10 @@ mod tests {
         assert_eq!(r.find(&Method::POST, "/api/v2/runs:adhoc").unwrap().op, 1);
         let m = r.find(&Method::POST, "/api/v1/jobs/job-1:retry").unwrap();
         assert_eq!((m.op, params(&m)), (3, vec![("jobId", "job-1")]));
-        assert_eq!(
-            r.find(&Method::POST, "/api/v1/jobs/job-1:cancel")
-                .unwrap()
-                .op,
-            4
-        );
-        assert_eq!(
-            r.find(&Method::POST, "/api/v1/jobs/job-1:explode"),
-            Err(RouteError::NotFound)
-        );
+        assert_eq!(r.find(&Method::POST, "/api/v1/jobs/job-1:cancel").unwrap().op, 4);
+        assert_eq!(r.find(&Method::POST, "/api/v1/jobs/job-1:explode"), Err(RouteError::NotFound));
         // An encoded colon is the same path.
-        assert_eq!(
-            r.find(&Method::POST, "/api/v1/jobs/a%3Aretry")
-                .unwrap()
-                .params[0]
-                .1,
-            "a"
-        );
+        assert_eq!(r.find(&Method::POST, "/api/v1/jobs/a%3Aretry").unwrap().params[0].1, "a");
     }
 
     #[test]
@@ -323,9 +289,7 @@ mod tests {
         let r = router(&[("GET", "/runs"), ("POST", "/runs"), ("GET", "/runs/{id}")]);
         assert_eq!(
             r.find(&Method::TRACE, "/runs"),
-            Err(RouteError::MethodNotAllowed {
-                allow: vec![Method::GET, Method::POST, Method::HEAD, Method::OPTIONS]
-            })
+            Err(RouteError::MethodNotAllowed { allow: vec![Method::GET, Method::POST, Method::HEAD, Method::OPTIONS] })
         );
         assert_eq!(r.find(&Method::GET, "/nothing"), Err(RouteError::NotFound));
         assert_eq!(r.find(&Method::GET, "/runs/a/b"), Err(RouteError::NotFound));

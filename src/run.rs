@@ -14,10 +14,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => {
             let config = args.into_config();
             init_logging(config.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(r) => r,
                 Err(e) => {
                     eprintln!("specstub: cannot start the async runtime: {e}");
@@ -47,10 +44,7 @@ fn lint(args: &LintArgs) -> ExitCode {
         println!("{} document(s) checked: no problems", files.len());
         ExitCode::SUCCESS
     } else {
-        println!(
-            "{} document(s) checked: {errors} error(s), {warnings} warning(s)",
-            files.len()
-        );
+        println!("{} document(s) checked: {errors} error(s), {warnings} warning(s)", files.len());
         ExitCode::from(1)
     }
 }
@@ -64,14 +58,7 @@ async fn serve(config: Config) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing::info!(
-        "serving {}",
-        specs
-            .iter()
-            .map(|s| s.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    tracing::info!("serving {}", specs.iter().map(|s| s.display().to_string()).collect::<Vec<_>>().join(", "));
     // Scripts read this line from stdout to learn the port.
     println!("listening on {}", running.url());
     running.run_until(shutdown_signal()).await;

@@ -61,23 +61,11 @@ impl Drop for Running {
 
 /// Binds the listening socket, with an error that says which address failed and why.
 pub async fn bind(host: &str, port: u16) -> Result<TcpListener, std::io::Error> {
-    let addr = format!(
-        "{}:{port}",
-        if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.to_string()
-        }
-    );
+    let addr = format!("{}:{port}", if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() });
     TcpListener::bind(&addr).await.map_err(|e| {
         let why = match e.kind() {
-            std::io::ErrorKind::AddrInUse => {
-                "the port is already in use (pick another with --port, or 0 for any free port)"
-                    .to_string()
-            }
-            std::io::ErrorKind::PermissionDenied => {
-                "permission denied (ports below 1024 need privileges)".to_string()
-            }
+            std::io::ErrorKind::AddrInUse => "the port is already in use (pick another with --port, or 0 for any free port)".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied (ports below 1024 need privileges)".to_string(),
             _ => e.to_string(),
         };
         std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {why}"))
@@ -126,11 +114,7 @@ pub fn spawn(listener: TcpListener, app: Arc<App>) -> std::io::Result<Running> {
             _ = tokio::time::sleep(DRAIN_DEADLINE) => tracing::warn!("connections still open after the drain deadline; closing them"),
         }
     });
-    Ok(Running {
-        addr,
-        stop,
-        task: Some(task),
-    })
+    Ok(Running { addr, stop, task: Some(task) })
 }
 
 async fn serve_one(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
@@ -149,23 +133,9 @@ async fn serve_one(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Respo
         too_large(limit)
     } else {
         match Limited::new(body, limit).collect().await {
-            Ok(collected) => {
-                app.handle(Request::from_parts(parts, collected.to_bytes()))
-                    .await
-            }
-            Err(e)
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some() =>
-            {
-                too_large(limit)
-            }
-            Err(e) => render(
-                &ErrorReply::new(
-                    StatusCode::BAD_REQUEST,
-                    format!("the request body could not be read: {e}"),
-                ),
-                None,
-            ),
+            Ok(collected) => app.handle(Request::from_parts(parts, collected.to_bytes()), Some(peer)).await,
+            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => too_large(limit),
+            Err(e) => render(&ErrorReply::new(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")), None),
         }
     };
     tracing::info!(target: "specstub::access", %peer, %method, uri = %uri, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64);

@@ -10,11 +10,7 @@ use common::bin;
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = bin().args(args).output().expect("binary runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 #[test]
@@ -35,53 +31,26 @@ fn lint_reports_each_problem_with_file_and_pointer() {
 
 #[test]
 fn lint_names_both_files_of_a_route_conflict() {
-    let (code, out, _) = run(&[
-        "lint",
-        "tests/data/broken/conflict-a.yaml",
-        "tests/data/broken/conflict-b.yaml",
-    ]);
+    let (code, out, _) = run(&["lint", "tests/data/broken/conflict-a.yaml", "tests/data/broken/conflict-b.yaml"]);
     assert_eq!(code, 1);
-    assert!(
-        out.contains("conflict-a.yaml")
-            && out.contains("conflict-b.yaml")
-            && out.contains("GET /items/{itemId}"),
-        "{out}"
-    );
+    assert!(out.contains("conflict-a.yaml") && out.contains("conflict-b.yaml") && out.contains("GET /items/{itemId}"), "{out}");
 }
 
 #[test]
 fn lint_reports_unparsable_files_with_position() {
     let (code, out, _) = run(&["lint", "tests/data/broken/not-yaml.yaml"]);
     assert_eq!(code, 1);
-    assert!(
-        out.contains("not-yaml.yaml: /: error: cannot parse YAML/JSON at line 3, column 1"),
-        "{out}"
-    );
+    assert!(out.contains("not-yaml.yaml: /: error: cannot parse YAML/JSON at line 3, column 1"), "{out}");
 }
 
 #[test]
 fn lint_passes_clean_documents_and_lists_warnings_of_loose_ones() {
-    let (code, out, _) = run(&[
-        "lint",
-        "tests/data/petstore.yaml",
-        "tests/data/split/main.yaml",
-    ]);
-    assert_eq!(
-        (code, out.trim()),
-        (0, "2 document(s) checked: no problems")
-    );
+    let (code, out, _) = run(&["lint", "tests/data/petstore.yaml", "tests/data/split/main.yaml"]);
+    assert_eq!((code, out.trim()), (0, "2 document(s) checked: no problems"));
     let (code, out, _) = run(&["lint", "tests/data/loose.yaml"]);
     assert_eq!(code, 1);
-    assert!(
-        out.contains(
-            "warning: unknown field `paramteters` in an operation (did you mean `parameters`?)"
-        ),
-        "{out}"
-    );
-    assert!(
-        out.contains("warning: OpenAPI 3.2.0 is served with the rules of 3.1"),
-        "{out}"
-    );
+    assert!(out.contains("warning: unknown field `paramteters` in an operation (did you mean `parameters`?)"), "{out}");
+    assert!(out.contains("warning: OpenAPI 3.2.0 is served with the rules of 3.1"), "{out}");
     assert!(out.contains("0 error(s), 3 warning(s)"), "{out}");
 }
 
@@ -89,10 +58,7 @@ fn lint_passes_clean_documents_and_lists_warnings_of_loose_ones() {
 fn lint_of_a_missing_file_exits_2() {
     let (code, _, err) = run(&["lint", "tests/data/no-such.yaml"]);
     assert_eq!(code, 2);
-    assert!(
-        err.contains("no-such.yaml") && err.contains("no such file"),
-        "{err}"
-    );
+    assert!(err.contains("no-such.yaml") && err.contains("no such file"), "{err}");
 }
 
 #[test]
@@ -105,14 +71,8 @@ fn bundled_specs_lint_clean() {
 fn serve_refuses_a_broken_spec_with_the_lint_messages_and_exit_2() {
     let (code, _, err) = run(&["serve", "tests/data/broken/refs.yaml", "--port", "0"]);
     assert_eq!(code, 2, "{err}");
-    assert!(
-        err.contains("error: $ref \"#/components/schemas/Missing\" does not resolve"),
-        "{err}"
-    );
-    assert!(
-        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
-        "{err}"
-    );
+    assert!(err.contains("error: $ref \"#/components/schemas/Missing\" does not resolve"), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
 }
 
 #[test]
@@ -129,40 +89,23 @@ fn serve_reports_a_port_in_use_in_one_line_and_exits_2() {
 #[test]
 fn serve_prints_the_bound_address_and_stops_gracefully_on_sigterm() {
     let mut child = bin()
-        .args([
-            "serve",
-            "tests/data/petstore.yaml",
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-        ])
+        .args(["serve", "tests/data/petstore.yaml", "--port", "0", "--log-format", "json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
     let addr = url.strip_prefix("http://").unwrap();
     // A raw request proves the address is live.
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.write_all(b"GET /v1/tree HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
-        .unwrap();
+    s.write_all(b"GET /v1/tree HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").unwrap();
     let mut resp = String::new();
     s.read_to_string(&mut resp).unwrap();
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert_eq!(exit.code(), Some(0));
@@ -173,22 +116,11 @@ fn help_explains_every_flag_with_an_example() {
     for cmd in ["serve", "lint"] {
         let (code, out, _) = run(&[cmd, "--help"]);
         assert_eq!(code, 0);
-        let flags: Vec<&str> = out
-            .lines()
-            .map(str::trim)
-            .filter(|l| {
-                l.starts_with("--") && !l.starts_with("--help") && !l.starts_with("--version")
-            })
-            .collect();
+        let flags: Vec<&str> =
+            out.lines().map(str::trim).filter(|l| l.starts_with("--") && !l.starts_with("--help") && !l.starts_with("--version")).collect();
         assert!(!flags.is_empty(), "{out}");
-        for section in out
-            .split("\n\n")
-            .filter(|s| s.trim_start().starts_with("--") && !s.trim_start().starts_with("--help"))
-        {
-            assert!(
-                section.contains("Example"),
-                "flag without an example in `{cmd} --help`:\n{section}"
-            );
+        for section in out.split("\n\n").filter(|s| s.trim_start().starts_with("--") && !s.trim_start().starts_with("--help")) {
+            assert!(section.contains("Example"), "flag without an example in `{cmd} --help`:\n{section}");
         }
     }
 }

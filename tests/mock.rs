@@ -14,30 +14,18 @@ async fn answers_the_first_named_example_at_the_server_url_path() {
     // Arrange
     let server = start("petstore.yaml").await;
     // Act
-    let r = client()
-        .get(format!("{}/v1/pets", server.url()))
-        .header("authorization", AUTH)
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(format!("{}/v1/pets", server.url())).header("authorization", AUTH).send().await.unwrap();
     // Assert
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/json");
-    assert_eq!(
-        json(r).await,
-        json!([{"id": 1, "name": "Rex", "status": "available"}, {"id": 2, "name": "Tom", "status": "sold"}])
-    );
+    assert_eq!(json(r).await, json!([{"id": 1, "name": "Rex", "status": "available"}, {"id": 2, "name": "Tom", "status": "sold"}]));
 }
 
 #[tokio::test]
 async fn returns_404_for_unknown_path_and_for_path_without_server_prefix() {
     let server = start("petstore.yaml").await;
     for path in ["/v1/nothing", "/pets"] {
-        let r = client()
-            .get(format!("{}{path}", server.url()))
-            .send()
-            .await
-            .unwrap();
+        let r = client().get(format!("{}{path}", server.url())).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
         assert_eq!(r.headers()["content-type"], "application/problem+json");
         assert_eq!(json(r).await["status"], 404);
@@ -49,10 +37,7 @@ async fn returns_405_with_allow_header_for_wrong_method_including_trace() {
     let server = start("petstore.yaml").await;
     for method in ["TRACE", "PUT"] {
         let r = client()
-            .request(
-                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
-                format!("{}/v1/pets", server.url()),
-            )
+            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}/v1/pets", server.url()))
             .send()
             .await
             .unwrap();
@@ -65,12 +50,7 @@ async fn returns_405_with_allow_header_for_wrong_method_including_trace() {
 async fn concrete_path_beats_templated_and_custom_verbs_route() {
     let server = start("petstore.yaml").await;
     let c = client();
-    let mine = c
-        .get(format!("{}/v1/pets/mine", server.url()))
-        .header("authorization", AUTH)
-        .send()
-        .await
-        .unwrap();
+    let mine = c.get(format!("{}/v1/pets/mine", server.url())).header("authorization", AUTH).send().await.unwrap();
     assert_eq!(mine.status(), StatusCode::OK);
     assert_eq!(json(mine).await, json!([]));
     let adopt = c
@@ -90,12 +70,7 @@ async fn concrete_path_beats_templated_and_custom_verbs_route() {
 #[tokio::test]
 async fn head_answers_as_get_without_a_body() {
     let server = start("petstore.yaml").await;
-    let r = client()
-        .head(format!("{}/v1/pets", server.url()))
-        .header("authorization", AUTH)
-        .send()
-        .await
-        .unwrap();
+    let r = client().head(format!("{}/v1/pets", server.url())).header("authorization", AUTH).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/json");
     assert_eq!(r.bytes().await.unwrap().len(), 0);
@@ -105,59 +80,26 @@ async fn head_answers_as_get_without_a_body() {
 async fn prefer_code_picks_a_declared_response_and_refuses_an_undeclared_one() {
     let server = start("petstore.yaml").await;
     let c = client();
-    let r = c
-        .get(format!("{}/v1/pets/5", server.url()))
-        .header("authorization", AUTH)
-        .header("prefer", "code=404")
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/v1/pets/5", server.url())).header("authorization", AUTH).header("prefer", "code=404").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert_eq!(
-        json(r).await,
-        json!({"code": 404, "message": "no such pet"})
-    );
-    let r = c
-        .get(format!("{}/v1/pets/5", server.url()))
-        .header("authorization", AUTH)
-        .header("prefer", "code=418")
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(json(r).await, json!({"code": 404, "message": "no such pet"}));
+    let r = c.get(format!("{}/v1/pets/5", server.url())).header("authorization", AUTH).header("prefer", "code=418").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body = json(r).await;
     let detail = body["detail"].as_str().unwrap();
-    assert!(
-        detail.contains("418") && detail.contains("200") && detail.contains("404"),
-        "{detail}"
-    );
+    assert!(detail.contains("418") && detail.contains("200") && detail.contains("404"), "{detail}");
 }
 
 #[tokio::test]
 async fn prefer_example_picks_a_named_example_and_lists_names_when_unknown() {
     let server = start("petstore.yaml").await;
     let c = client();
-    let r = c
-        .get(format!("{}/v1/pets", server.url()))
-        .header("authorization", AUTH)
-        .header("prefer", "example=none")
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/v1/pets", server.url())).header("authorization", AUTH).header("prefer", "example=none").send().await.unwrap();
     assert_eq!(json(r).await, json!([]));
-    let r = c
-        .get(format!("{}/v1/pets", server.url()))
-        .header("authorization", AUTH)
-        .header("prefer", "example=nope")
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/v1/pets", server.url())).header("authorization", AUTH).header("prefer", "example=nope").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let detail = json(r).await["detail"].as_str().unwrap().to_string();
-    assert!(
-        detail.contains("two") && detail.contains("none"),
-        "{detail}"
-    );
+    assert!(detail.contains("two") && detail.contains("none"), "{detail}");
 }
 
 #[tokio::test]
@@ -173,21 +115,13 @@ async fn prefer_dynamic_generates_schema_valid_data() {
     assert_eq!(r.status(), StatusCode::OK);
     let pet = json(r).await;
     assert!(pet["name"].is_string(), "{pet}");
-    assert!(
-        pet.get("secret").is_none(),
-        "writeOnly fields never appear in responses: {pet}"
-    );
+    assert!(pet.get("secret").is_none(), "writeOnly fields never appear in responses: {pet}");
 }
 
 #[tokio::test]
 async fn generated_body_echoes_path_parameters_and_sends_declared_headers() {
     let server = start("petstore.yaml").await;
-    let r = client()
-        .get(format!("{}/v1/pets/42", server.url()))
-        .header("authorization", AUTH)
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(format!("{}/v1/pets/42", server.url())).header("authorization", AUTH).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["etag"], "W/\"1\"");
     let pet = json(r).await;
@@ -199,34 +133,19 @@ async fn generated_body_echoes_path_parameters_and_sends_declared_headers() {
 async fn accept_picks_the_media_type_and_406_when_none_fits() {
     let server = start("petstore.yaml").await;
     let c = client();
-    let r = c
-        .get(format!("{}/v1/pets", server.url()))
-        .header("authorization", AUTH)
-        .header("accept", "application/xml")
-        .send()
-        .await
-        .unwrap();
+    let r =
+        c.get(format!("{}/v1/pets", server.url())).header("authorization", AUTH).header("accept", "application/xml").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["content-type"], "application/xml");
     assert_eq!(r.text().await.unwrap(), "<pets/>");
-    let r = c
-        .get(format!("{}/v1/pets", server.url()))
-        .header("authorization", AUTH)
-        .header("accept", "text/csv")
-        .send()
-        .await
-        .unwrap();
+    let r = c.get(format!("{}/v1/pets", server.url())).header("authorization", AUTH).header("accept", "text/csv").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_ACCEPTABLE);
 }
 
 #[tokio::test]
 async fn recursive_schema_generates_a_bounded_body() {
     let server = start("petstore.yaml").await;
-    let r = client()
-        .get(format!("{}/v1/tree", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(format!("{}/v1/tree", server.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let tree = json(r).await;
     assert!(tree["name"].is_string(), "{tree}");
@@ -237,34 +156,17 @@ async fn cors_preflight_is_answered_and_responses_carry_cors_headers() {
     let server = start("petstore.yaml").await;
     let c = client();
     let r = c
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{}/v1/pets", server.url()),
-        )
+        .request(reqwest::Method::OPTIONS, format!("{}/v1/pets", server.url()))
         .header("origin", "http://localhost:3000")
         .header("access-control-request-method", "POST")
-        .header(
-            "access-control-request-headers",
-            "authorization, content-type",
-        )
+        .header("access-control-request-headers", "authorization, content-type")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        r.headers()["access-control-allow-origin"],
-        "http://localhost:3000"
-    );
-    assert!(
-        r.headers()["access-control-allow-methods"]
-            .to_str()
-            .unwrap()
-            .contains("POST")
-    );
-    assert_eq!(
-        r.headers()["access-control-allow-headers"],
-        "authorization, content-type"
-    );
+    assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:3000");
+    assert!(r.headers()["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+    assert_eq!(r.headers()["access-control-allow-headers"], "authorization, content-type");
     let r = c
         .get(format!("{}/v1/pets/1", server.url()))
         .header("origin", "http://localhost:3000")
@@ -272,30 +174,15 @@ async fn cors_preflight_is_answered_and_responses_carry_cors_headers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        r.headers()["access-control-allow-origin"],
-        "http://localhost:3000"
-    );
-    assert!(
-        r.headers()["access-control-expose-headers"]
-            .to_str()
-            .unwrap()
-            .contains("etag")
-    );
+    assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:3000");
+    assert!(r.headers()["access-control-expose-headers"].to_str().unwrap().contains("etag"));
 }
 
 #[tokio::test]
 async fn cors_can_be_turned_off() {
-    let server = common::builder("petstore.yaml")
-        .cors(false)
-        .start()
-        .await
-        .unwrap();
+    let server = common::builder("petstore.yaml").cors(false).start().await.unwrap();
     let r = client()
-        .request(
-            reqwest::Method::OPTIONS,
-            format!("{}/v1/pets", server.url()),
-        )
+        .request(reqwest::Method::OPTIONS, format!("{}/v1/pets", server.url()))
         .header("origin", "http://localhost:3000")
         .header("access-control-request-method", "POST")
         .send()
@@ -309,38 +196,19 @@ async fn cors_can_be_turned_off() {
 #[tokio::test]
 async fn relative_file_refs_and_31_documents_are_served() {
     let server = start("split/main.yaml").await;
-    let r = client()
-        .get(format!("{}/runs/run-7", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(format!("{}/runs/run-7", server.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let run = json(r).await;
-    assert_eq!(
-        run["runId"], "run-7",
-        "path parameter echoes into the body: {run}"
-    );
+    assert_eq!(run["runId"], "run-7", "path parameter echoes into the body: {run}");
     assert_eq!(run["state"], "NEW");
-    let r = client()
-        .get(format!("{}/runs/ab", server.url()))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "minLength from the referenced file applies"
-    );
+    let r = client().get(format!("{}/runs/ab", server.url())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "minLength from the referenced file applies");
 }
 
 #[tokio::test]
 async fn loose_documents_load_with_integer_codes_and_no_info() {
     let server = start("loose.yaml").await;
-    let r = client()
-        .get(format!("{}/things/abc", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(format!("{}/things/abc", server.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["id"], "abc");
 }
@@ -355,22 +223,8 @@ async fn mount_serves_a_document_under_a_prefix() {
         .await
         .unwrap();
     let c = client();
-    assert_eq!(
-        c.get(format!("{}/items/1", server.url()))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        c.get(format!("{}/b/items/1", server.url()))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
+    assert_eq!(c.get(format!("{}/items/1", server.url())).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(c.get(format!("{}/b/items/1", server.url())).send().await.unwrap().status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -383,10 +237,5 @@ async fn two_documents_claiming_one_route_refuse_to_start_naming_both_files() {
         .err()
         .expect("start must fail");
     let text = err.to_string();
-    assert!(
-        text.contains("conflict-a.yaml")
-            && text.contains("conflict-b.yaml")
-            && text.contains("--mount"),
-        "{text}"
-    );
+    assert!(text.contains("conflict-a.yaml") && text.contains("conflict-b.yaml") && text.contains("--mount"), "{text}");
 }

@@ -14,12 +14,7 @@ fn pointers(body: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap_or_else(|| panic!("errors array expected: {body}"))
         .iter()
-        .map(|e| {
-            (
-                e["in"].as_str().unwrap().to_string(),
-                e["pointer"].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|e| (e["in"].as_str().unwrap().to_string(), e["pointer"].as_str().unwrap().to_string()))
         .collect()
 }
 
@@ -37,16 +32,8 @@ async fn reports_every_parameter_violation_not_only_the_first() {
     assert_eq!(r.headers()["content-type"], "application/problem+json");
     let body = json(r).await;
     let got = pointers(&body);
-    for want in [
-        ("query", "/limit"),
-        ("query", "/ids/1"),
-        ("query", "/typo"),
-        ("header", "/X-Request-Id"),
-    ] {
-        assert!(
-            got.contains(&(want.0.to_string(), want.1.to_string())),
-            "missing {want:?} in {body}"
-        );
+    for want in [("query", "/limit"), ("query", "/ids/1"), ("query", "/typo"), ("header", "/X-Request-Id")] {
+        assert!(got.contains(&(want.0.to_string(), want.1.to_string())), "missing {want:?} in {body}");
     }
 }
 
@@ -54,10 +41,7 @@ async fn reports_every_parameter_violation_not_only_the_first() {
 async fn query_arrays_and_typed_coercion_accept_valid_input() {
     let server = start("petstore.yaml").await;
     let r = client()
-        .get(format!(
-            "{}/v1/pets?limit=10&tags=a&tags=b&ids=1,2,3",
-            server.url()
-        ))
+        .get(format!("{}/v1/pets?limit=10&tags=a&tags=b&ids=1,2,3", server.url()))
         .header("authorization", AUTH)
         .header("x-request-id", "0f2f1e36-6a0c-4b43-9d68-0d4c1b2a3e01")
         .send()
@@ -69,17 +53,9 @@ async fn query_arrays_and_typed_coercion_accept_valid_input() {
 #[tokio::test]
 async fn path_parameters_are_typed_and_checked() {
     let server = start("petstore.yaml").await;
-    let r = client()
-        .get(format!("{}/v1/pets/abc", server.url()))
-        .header("authorization", AUTH)
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(format!("{}/v1/pets/abc", server.url())).header("authorization", AUTH).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(
-        pointers(&json(r).await),
-        vec![("path".to_string(), "/petId".to_string())]
-    );
+    assert_eq!(pointers(&json(r).await), vec![("path".to_string(), "/petId".to_string())]);
 }
 
 #[tokio::test]
@@ -96,15 +72,9 @@ async fn body_violations_carry_json_pointers_and_read_only_fields_are_not_requir
     let body = json(r).await;
     let got = pointers(&body);
     for want in ["/name", "/status", "/born"] {
-        assert!(
-            got.contains(&("body".to_string(), want.to_string())),
-            "missing {want} in {body}"
-        );
+        assert!(got.contains(&("body".to_string(), want.to_string())), "missing {want} in {body}");
     }
-    assert!(
-        !got.iter().any(|(_, p)| p == "/id" || p.is_empty()),
-        "readOnly id must not be required: {body}"
-    );
+    assert!(!got.iter().any(|(_, p)| p == "/id" || p.is_empty()), "readOnly id must not be required: {body}");
     // A valid body without the readOnly id is accepted.
     let r = client()
         .post(format!("{}/v1/pets", server.url()))
@@ -121,32 +91,15 @@ async fn body_violations_carry_json_pointers_and_read_only_fields_are_not_requir
 async fn formats_and_openapi_30_keywords_are_enforced() {
     let server = start("petstore.yaml").await;
     let bad = json!({"when": "nope", "email": "not-mail", "site": "::", "id": "123", "score": 0});
-    let r = client()
-        .post(format!("{}/v1/echo", server.url()))
-        .json(&bad)
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(format!("{}/v1/echo", server.url())).json(&bad).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let got = pointers(&json(r).await);
     for want in ["/when", "/email", "/site", "/id", "/score"] {
-        assert!(
-            got.iter().any(|(_, p)| p == want),
-            "missing {want} in {got:?}"
-        );
+        assert!(got.iter().any(|(_, p)| p == want), "missing {want} in {got:?}");
     }
     let good = json!({"when": "2024-01-01T00:00:00Z", "email": "a@b.example", "site": "https://x.example/a", "id": "0f2f1e36-6a0c-4b43-9d68-0d4c1b2a3e01", "score": 0.5, "nick": null});
-    let r = client()
-        .post(format!("{}/v1/echo", server.url()))
-        .json(&good)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::OK,
-        "nullable accepts null, exclusiveMinimum true accepts 0.5"
-    );
+    let r = client().post(format!("{}/v1/echo", server.url())).json(&good).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "nullable accepts null, exclusiveMinimum true accepts 0.5");
     assert_eq!(r.text().await.unwrap(), "ok");
 }
 
@@ -185,58 +138,31 @@ async fn non_utf8_body_gets_400() {
 async fn wrong_or_missing_content_type_gets_415() {
     let server = start("petstore.yaml").await;
     for ct in [Some("text/plain"), None] {
-        let mut req = client()
-            .post(format!("{}/v1/pets", server.url()))
-            .header("authorization", AUTH)
-            .body("{\"name\":\"x\"}");
+        let mut req = client().post(format!("{}/v1/pets", server.url())).header("authorization", AUTH).body("{\"name\":\"x\"}");
         if let Some(ct) = ct {
             req = req.header("content-type", ct);
         }
         let r = req.send().await.unwrap();
         assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
-        assert!(
-            json(r).await["detail"]
-                .as_str()
-                .unwrap()
-                .contains("application/json")
-        );
+        assert!(json(r).await["detail"].as_str().unwrap().contains("application/json"));
     }
 }
 
 #[tokio::test]
 async fn missing_required_body_is_a_violation() {
     let server = start("petstore.yaml").await;
-    let r = client()
-        .post(format!("{}/v1/pets", server.url()))
-        .header("authorization", AUTH)
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(format!("{}/v1/pets", server.url())).header("authorization", AUTH).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]
 async fn body_over_the_limit_gets_413() {
-    let server = common::builder("petstore.yaml")
-        .max_body(64)
-        .start()
-        .await
-        .unwrap();
+    let server = common::builder("petstore.yaml").max_body(64).start().await.unwrap();
     let big = json!({"name": "x".repeat(100)});
-    let r = client()
-        .post(format!("{}/v1/pets", server.url()))
-        .header("authorization", AUTH)
-        .json(&big)
-        .send()
-        .await
-        .unwrap();
+    let r = client().post(format!("{}/v1/pets", server.url())).header("authorization", AUTH).json(&big).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     // Without a Content-Length (chunked), the limit still holds.
-    let stream = futures_body(vec![
-        b"{\"name\":\"".to_vec(),
-        vec![b'x'; 100],
-        b"\"}".to_vec(),
-    ]);
+    let stream = futures_body(vec![b"{\"name\":\"".to_vec(), vec![b'x'; 100], b"\"}".to_vec()]);
     let r = client()
         .post(format!("{}/v1/pets", server.url()))
         .header("authorization", AUTH)
@@ -262,10 +188,7 @@ struct ReceiverStream(tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error
 
 impl futures_core::Stream for ReceiverStream {
     type Item = Result<Vec<u8>, std::io::Error>;
-    fn poll_next(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Self::Item>> {
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Self::Item>> {
         self.0.poll_recv(cx)
     }
 }
@@ -285,10 +208,7 @@ async fn declared_400_shape_is_used_for_violations() {
     let body = json(r).await;
     assert_eq!(body["code"], 400);
     let message = body["message"].as_str().unwrap();
-    assert!(
-        message.contains("/owner") && message.contains("/age"),
-        "{message}"
-    );
+    assert!(message.contains("/owner") && message.contains("/age"), "{message}");
 }
 
 #[tokio::test]
@@ -316,24 +236,11 @@ async fn big_integers_keep_their_exact_value() {
 #[tokio::test]
 async fn missing_credentials_get_401_with_www_authenticate() {
     let server = start("petstore.yaml").await;
-    let r = client()
-        .get(format!("{}/v1/pets", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let r = client().get(format!("{}/v1/pets", server.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"specstub\"");
-    let r = client()
-        .get(format!("{}/v1/pets", server.url()))
-        .header("authorization", "Basic abc")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::UNAUTHORIZED,
-        "wrong scheme is not a bearer token"
-    );
+    let r = client().get(format!("{}/v1/pets", server.url())).header("authorization", "Basic abc").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "wrong scheme is not a bearer token");
 }
 
 #[tokio::test]
@@ -343,122 +250,38 @@ async fn basic_and_api_keys_in_header_query_and_cookie_are_accepted() {
     let c = client();
     let none = c.delete(&url).send().await.unwrap();
     assert_eq!(none.status(), StatusCode::UNAUTHORIZED);
-    let challenges: Vec<_> = none
-        .headers()
-        .get_all("www-authenticate")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    assert!(
-        challenges.iter().any(|c| c.starts_with("Basic"))
-            && challenges.iter().any(|c| c.starts_with("ApiKey")),
-        "{challenges:?}"
-    );
-    assert_eq!(
-        c.delete(&url)
-            .basic_auth("ann", Some("pw"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        c.delete(&url)
-            .header("authorization", "Basic !!!")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        c.delete(&url)
-            .header("x-api-key", "k1")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        c.delete(format!("{url}?api_key=k1"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        c.delete(&url)
-            .header("cookie", "session=k1")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::NO_CONTENT
-    );
+    let challenges: Vec<_> = none.headers().get_all("www-authenticate").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert!(challenges.iter().any(|c| c.starts_with("Basic")) && challenges.iter().any(|c| c.starts_with("ApiKey")), "{challenges:?}");
+    assert_eq!(c.delete(&url).basic_auth("ann", Some("pw")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(c.delete(&url).header("authorization", "Basic !!!").send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(c.delete(&url).header("x-api-key", "k1").send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(c.delete(format!("{url}?api_key=k1")).send().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(c.delete(&url).header("cookie", "session=k1").send().await.unwrap().status(), StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
 async fn token_allow_list_answers_403_for_other_credentials() {
-    let server = common::builder("petstore.yaml")
-        .token("good")
-        .start()
-        .await
-        .unwrap();
+    let server = common::builder("petstore.yaml").token("good").start().await.unwrap();
     let c = client();
-    let ok = c
-        .get(format!("{}/v1/pets", server.url()))
-        .header("authorization", "Bearer good")
-        .send()
-        .await
-        .unwrap();
+    let ok = c.get(format!("{}/v1/pets", server.url())).header("authorization", "Bearer good").send().await.unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
-    let bad = c
-        .get(format!("{}/v1/pets", server.url()))
-        .header("authorization", "Bearer other")
-        .send()
-        .await
-        .unwrap();
+    let bad = c.get(format!("{}/v1/pets", server.url())).header("authorization", "Bearer other").send().await.unwrap();
     assert_eq!(bad.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn warn_mode_answers_and_reports_violations_in_a_header() {
-    let server = common::builder("petstore.yaml")
-        .validation(specstub::Mode::Warn)
-        .start()
-        .await
-        .unwrap();
-    let r = client()
-        .get(format!("{}/v1/pets?limit=0", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let server = common::builder("petstore.yaml").validation(specstub::Mode::Warn).start().await.unwrap();
+    let r = client().get(format!("{}/v1/pets?limit=0", server.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let v = r.headers()["specstub-violations"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        v.contains("Bearer") || v.contains("authorization") || v.contains("Authorization"),
-        "{v}"
-    );
+    let v = r.headers()["specstub-violations"].to_str().unwrap().to_string();
+    assert!(v.contains("Bearer") || v.contains("authorization") || v.contains("Authorization"), "{v}");
 }
 
 #[tokio::test]
 async fn off_mode_skips_request_checks() {
-    let server = common::builder("petstore.yaml")
-        .validation(specstub::Mode::Off)
-        .start()
-        .await
-        .unwrap();
-    let r = client()
-        .get(format!("{}/v1/pets?limit=0&zzz=1", server.url()))
-        .send()
-        .await
-        .unwrap();
+    let server = common::builder("petstore.yaml").validation(specstub::Mode::Off).start().await.unwrap();
+    let r = client().get(format!("{}/v1/pets?limit=0&zzz=1", server.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("specstub-violations").is_none());
 }

@@ -71,10 +71,7 @@ pub fn translate_node(obj: &mut Map<String, Value>, openapi_30: bool) {
         obj.insert("type".into(), json!("string"));
         obj.insert("format".into(), json!("binary"));
     }
-    for (bound, limit) in [
-        ("exclusiveMinimum", "minimum"),
-        ("exclusiveMaximum", "maximum"),
-    ] {
+    for (bound, limit) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
         if let Some(Value::Bool(exclusive)) = obj.get(bound).cloned() {
             obj.remove(bound);
             if exclusive {
@@ -107,11 +104,7 @@ fn make_nullable(obj: &mut Map<String, Value>) {
             }
         }
         _ => {
-            if obj.contains_key("$ref")
-                || obj.contains_key("allOf")
-                || obj.contains_key("oneOf")
-                || obj.contains_key("anyOf")
-            {
+            if obj.contains_key("$ref") || obj.contains_key("allOf") || obj.contains_key("oneOf") || obj.contains_key("anyOf") {
                 // `nullable` beside a composition: null or whatever the composition accepts.
                 let mut inner = Map::new();
                 for k in ["$ref", "allOf", "oneOf", "anyOf"] {
@@ -119,10 +112,7 @@ fn make_nullable(obj: &mut Map<String, Value>) {
                         inner.insert(k.into(), v);
                     }
                 }
-                obj.insert(
-                    "anyOf".into(),
-                    json!([Value::Object(inner), {"type": "null"}]),
-                );
+                obj.insert("anyOf".into(), json!([Value::Object(inner), {"type": "null"}]));
             }
             return;
         }
@@ -164,55 +154,32 @@ mod tests {
     use super::*;
 
     fn node(v: Value, is_30: bool) -> Value {
-        let Value::Object(mut m) = v else {
-            panic!("object expected")
-        };
+        let Value::Object(mut m) = v else { panic!("object expected") };
         translate_node(&mut m, is_30);
         Value::Object(m)
     }
 
     #[test]
     fn nullable_adds_null_to_type_and_enum() {
-        let out = node(
-            json!({"type": "string", "nullable": true, "enum": ["a"]}),
-            true,
-        );
-        assert_eq!(
-            out,
-            json!({"type": ["string", "null"], "enum": ["a", null]})
-        );
+        let out = node(json!({"type": "string", "nullable": true, "enum": ["a"]}), true);
+        assert_eq!(out, json!({"type": ["string", "null"], "enum": ["a", null]}));
     }
 
     #[test]
     fn nullable_beside_a_ref_accepts_null_or_the_ref() {
-        let out = node(
-            json!({"nullable": true, "allOf": [{"$ref": "#/x"}], "description": "d"}),
-            true,
-        );
-        assert_eq!(
-            out,
-            json!({"description": "d", "anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]})
-        );
+        let out = node(json!({"nullable": true, "allOf": [{"$ref": "#/x"}], "description": "d"}), true);
+        assert_eq!(out, json!({"description": "d", "anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]}));
     }
 
     #[test]
     fn nullable_false_is_dropped() {
-        assert_eq!(
-            node(json!({"type": "integer", "nullable": false}), true),
-            json!({"type": "integer"})
-        );
+        assert_eq!(node(json!({"type": "integer", "nullable": false}), true), json!({"type": "integer"}));
     }
 
     #[test]
     fn boolean_exclusive_bounds_become_numeric() {
-        let out = node(
-            json!({"type": "number", "minimum": 1, "exclusiveMinimum": true, "maximum": 9, "exclusiveMaximum": false}),
-            true,
-        );
-        assert_eq!(
-            out,
-            json!({"type": "number", "maximum": 9, "exclusiveMinimum": 1})
-        );
+        let out = node(json!({"type": "number", "minimum": 1, "exclusiveMinimum": true, "maximum": 9, "exclusiveMaximum": false}), true);
+        assert_eq!(out, json!({"type": "number", "maximum": 9, "exclusiveMinimum": 1}));
     }
 
     #[test]
@@ -230,10 +197,7 @@ mod tests {
 
     #[test]
     fn swagger_file_type_becomes_binary_string() {
-        assert_eq!(
-            node(json!({"type": "file"}), true),
-            json!({"type": "string", "format": "binary"})
-        );
+        assert_eq!(node(json!({"type": "file"}), true), json!({"type": "string", "format": "binary"}));
     }
 
     #[test]
@@ -250,16 +214,8 @@ mod tests {
         let ptrs = vec!["/components/schemas/Run".to_string()];
         let mut response = doc.clone();
         translate(&mut doc, &ptrs, true, Flow::Request);
-        assert_eq!(
-            doc.pointer("/components/schemas/Run/required").unwrap(),
-            &json!(["name", "secret"])
-        );
+        assert_eq!(doc.pointer("/components/schemas/Run/required").unwrap(), &json!(["name", "secret"]));
         translate(&mut response, &ptrs, true, Flow::Response);
-        assert_eq!(
-            response
-                .pointer("/components/schemas/Run/required")
-                .unwrap(),
-            &json!(["id", "name", "ref"])
-        );
+        assert_eq!(response.pointer("/components/schemas/Run/required").unwrap(), &json!(["id", "name", "ref"]));
     }
 }

@@ -98,28 +98,10 @@ const OPERATION_FIELDS: &[&str] = &[
     "servers",
 ];
 
-const PATH_ITEM_FIELDS: &[&str] = &[
-    "$ref",
-    "summary",
-    "description",
-    "servers",
-    "parameters",
-    "additionalOperations",
-];
+const PATH_ITEM_FIELDS: &[&str] = &["$ref", "summary", "description", "servers", "parameters", "additionalOperations"];
 
-const DOCUMENT_FIELDS: &[&str] = &[
-    "openapi",
-    "info",
-    "jsonSchemaDialect",
-    "servers",
-    "paths",
-    "webhooks",
-    "components",
-    "security",
-    "tags",
-    "externalDocs",
-    "$self",
-];
+const DOCUMENT_FIELDS: &[&str] =
+    &["openapi", "info", "jsonSchemaDialect", "servers", "paths", "webhooks", "components", "security", "tags", "externalDocs", "$self"];
 
 fn is_extension(k: &str) -> bool {
     k.starts_with("x-")
@@ -128,12 +110,7 @@ fn is_extension(k: &str) -> bool {
 fn suggestion(word: &str, known: &[&str]) -> String {
     known
         .iter()
-        .map(|k| {
-            (
-                edit_distance(&word.to_ascii_lowercase(), &k.to_ascii_lowercase()),
-                k,
-            )
-        })
+        .map(|k| (edit_distance(&word.to_ascii_lowercase(), &k.to_ascii_lowercase()), k))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, k)| format!(" (did you mean `{k}`?)"))
@@ -146,11 +123,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
         }
         prev = cur;
     }
@@ -160,42 +133,23 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub fn document_fields(file: &Path, doc: &Value, openapi_30: bool, problems: &mut Vec<Problem>) {
     let Some(obj) = doc.as_object() else { return };
     if !obj.contains_key("info") {
-        problems.push(Problem::warning(
-            file,
-            "",
-            "no `info` object (title and version)",
-        ));
+        problems.push(Problem::warning(file, "", "no `info` object (title and version)"));
     }
     if !obj.contains_key("paths") {
         problems.push(Problem::warning(file, "", "no `paths`: nothing to serve"));
     }
     for k in obj.keys() {
         if !DOCUMENT_FIELDS.contains(&k.as_str()) && !is_extension(k) {
-            problems.push(Problem::warning(
-                file,
-                join("", k),
-                format!("unknown field `{k}`{}", suggestion(k, DOCUMENT_FIELDS)),
-            ));
+            problems.push(Problem::warning(file, join("", k), format!("unknown field `{k}`{}", suggestion(k, DOCUMENT_FIELDS))));
         }
     }
-    for (path, item) in obj
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (path, item) in obj.get("paths").and_then(Value::as_object).into_iter().flatten() {
         let ptr = join("/paths", path);
         for (k, v) in item.as_object().into_iter().flatten() {
-            let known = METHODS.contains(&k.as_str())
-                || PATH_ITEM_FIELDS.contains(&k.as_str())
-                || is_extension(k);
+            let known = METHODS.contains(&k.as_str()) || PATH_ITEM_FIELDS.contains(&k.as_str()) || is_extension(k);
             if !known {
                 let all: Vec<&str> = METHODS.iter().chain(PATH_ITEM_FIELDS).copied().collect();
-                problems.push(Problem::warning(
-                    file,
-                    join(&ptr, k),
-                    format!("unknown field `{k}` in a path item{}", suggestion(k, &all)),
-                ));
+                problems.push(Problem::warning(file, join(&ptr, k), format!("unknown field `{k}` in a path item{}", suggestion(k, &all))));
                 continue;
             }
             if !METHODS.contains(&k.as_str()) {
@@ -207,30 +161,19 @@ pub fn document_fields(file: &Path, doc: &Value, openapi_30: bool, problems: &mu
                     problems.push(Problem::warning(
                         file,
                         join(&op_ptr, field),
-                        format!(
-                            "unknown field `{field}` in an operation{}: ignored",
-                            suggestion(field, OPERATION_FIELDS)
-                        ),
+                        format!("unknown field `{field}` in an operation{}: ignored", suggestion(field, OPERATION_FIELDS)),
                     ));
                 }
             }
             if v.get("responses").is_none() {
-                problems.push(Problem::warning(
-                    file,
-                    op_ptr,
-                    "no `responses`: answers 200 with no body",
-                ));
+                problems.push(Problem::warning(file, op_ptr, "no `responses`: answers 200 with no body"));
             }
         }
     }
     if openapi_30 {
         // The strict 3.0 model catches structural mistakes the loose reader lets through.
         if let Err(e) = serde_json::from_value::<openapiv3::OpenAPI>(doc.clone()) {
-            problems.push(Problem::warning(
-                file,
-                "",
-                format!("not a strictly valid OpenAPI 3.0 document: {e}"),
-            ));
+            problems.push(Problem::warning(file, "", format!("not a strictly valid OpenAPI 3.0 document: {e}")));
         }
     }
 }
@@ -241,33 +184,21 @@ pub fn schema_keywords(file: &Path, doc: &Value, schemas: &[String], problems: &
             continue;
         };
         if obj.get("type").is_some_and(Value::is_null) {
-            problems.push(Problem::warning(
-                file,
-                join(ptr, "type"),
-                "empty `type`: any type is accepted",
-            ));
+            problems.push(Problem::warning(file, join(ptr, "type"), "empty `type`: any type is accepted"));
         }
         for k in obj.keys() {
             if !SCHEMA_KEYWORDS.contains(&k.as_str()) && !is_extension(k) {
                 problems.push(Problem::warning(
                     file,
                     join(ptr, k),
-                    format!(
-                        "unknown schema keyword `{k}`{}: ignored by validation",
-                        suggestion(k, SCHEMA_KEYWORDS)
-                    ),
+                    format!("unknown schema keyword `{k}`{}: ignored by validation", suggestion(k, SCHEMA_KEYWORDS)),
                 ));
             }
         }
     }
 }
 
-pub fn examples(
-    file: &Path,
-    schemas: &SchemaSet,
-    sites: &[ExampleSite],
-    problems: &mut Vec<Problem>,
-) {
+pub fn examples(file: &Path, schemas: &SchemaSet, sites: &[ExampleSite], problems: &mut Vec<Problem>) {
     for site in sites {
         let doc = schemas.doc(site.flow);
         let Some(example) = doc.pointer(&site.example) else {
@@ -276,20 +207,12 @@ pub fn examples(
         let validator = match schemas.compile(site.flow, &site.schema) {
             Ok(v) => v,
             Err(e) => {
-                problems.push(Problem::error(
-                    file,
-                    site.schema.clone(),
-                    format!("invalid schema: {e}"),
-                ));
+                problems.push(Problem::error(file, site.schema.clone(), format!("invalid schema: {e}")));
                 continue;
             }
         };
         for (at, message) in violations(&validator, example) {
-            let at = if at.is_empty() {
-                String::new()
-            } else {
-                format!(" at {at}")
-            };
+            let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
             let message = format!("example does not match its schema{at}: {message}");
             problems.push(if site.served {
                 Problem::error(file, site.example.clone(), message)
@@ -311,20 +234,12 @@ pub fn operations(
     for op in ops {
         if let Some(first) = ids.insert(&op.id, &op.pointer) {
             if !op.id.contains(' ') {
-                problems.push(Problem::error(
-                    file,
-                    op.pointer.clone(),
-                    format!("duplicate operationId {:?} (also at {first})", op.id),
-                ));
+                problems.push(Problem::error(file, op.pointer.clone(), format!("duplicate operationId {:?} (also at {first})", op.id)));
             }
         }
         let template_params = template_names(&op.path);
         for name in &template_params {
-            if !op
-                .parameters
-                .iter()
-                .any(|p| p.location == ParamIn::Path && &p.name == name)
-            {
+            if !op.parameters.iter().any(|p| p.location == ParamIn::Path && &p.name == name) {
                 problems.push(Problem::warning(
                     file,
                     op.pointer.clone(),
@@ -342,22 +257,14 @@ pub fn operations(
             }
             if let Some(s) = &p.schema {
                 if let Err(e) = s.validator(schemas) {
-                    problems.push(Problem::error(
-                        file,
-                        s.pointer.clone(),
-                        format!("invalid schema: {e}"),
-                    ));
+                    problems.push(Problem::error(file, s.pointer.clone(), format!("invalid schema: {e}")));
                 }
             }
         }
         for media in op.body.iter().flat_map(|b| &b.content) {
             if let Some(s) = &media.schema {
                 if let Err(e) = s.validator(schemas) {
-                    problems.push(Problem::error(
-                        file,
-                        s.pointer.clone(),
-                        format!("invalid schema: {e}"),
-                    ));
+                    problems.push(Problem::error(file, s.pointer.clone(), format!("invalid schema: {e}")));
                 }
             }
         }
@@ -367,9 +274,7 @@ pub fn operations(
                     problems.push(Problem::error(
                         file,
                         op.pointer.clone(),
-                        format!(
-                            "security scheme {name:?} is not defined in components.securitySchemes"
-                        ),
+                        format!("security scheme {name:?} is not defined in components.securitySchemes"),
                     ));
                 }
             }
@@ -398,11 +303,7 @@ pub fn route_conflicts(set: &SpecSet, problems: &mut Vec<Problem>) {
         if let Some(first) = seen.get(&key) {
             let a = &set.specs[first.spec].file;
             let b = &set.specs[op.spec].file;
-            let where_ = if a == b {
-                "twice in this file".to_string()
-            } else {
-                format!("also by {}#{}", a.display(), first.pointer)
-            };
+            let where_ = if a == b { "twice in this file".to_string() } else { format!("also by {}#{}", a.display(), first.pointer) };
             problems.push(Problem::error(
                 b,
                 op.pointer.clone(),
@@ -444,14 +345,8 @@ mod tests {
 
     #[test]
     fn suggests_the_nearest_known_field() {
-        assert_eq!(
-            suggestion("paramteters", OPERATION_FIELDS),
-            " (did you mean `parameters`?)"
-        );
-        assert_eq!(
-            suggestion("minLenght", SCHEMA_KEYWORDS),
-            " (did you mean `minLength`?)"
-        );
+        assert_eq!(suggestion("paramteters", OPERATION_FIELDS), " (did you mean `parameters`?)");
+        assert_eq!(suggestion("minLenght", SCHEMA_KEYWORDS), " (did you mean `minLength`?)");
         assert_eq!(suggestion("zzzzzzzz", SCHEMA_KEYWORDS), "");
     }
 

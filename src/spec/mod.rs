@@ -17,9 +17,7 @@ use http::Method;
 use serde_json::Value;
 
 pub use dialect::translate_node;
-pub use model::{
-    Header, Media, Operation, ParamIn, Parameter, RequestBody, Response, Shape, Style,
-};
+pub use model::{Header, Media, Operation, ParamIn, Parameter, RequestBody, Response, Shape, Style};
 use problem::join;
 pub use problem::{Problem, Severity};
 use schemas::SchemaSet;
@@ -97,21 +95,12 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
             let mut files: Vec<PathBuf> = std::fs::read_dir(input)
                 .map_err(|e| Problem::error(input, "", format!("cannot read directory: {e}")))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    matches!(
-                        p.extension().and_then(|e| e.to_str()),
-                        Some("yaml" | "yml" | "json")
-                    )
-                })
+                .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
                 .filter(|p| looks_like_openapi(p))
                 .collect();
             files.sort();
             if files.is_empty() {
-                return Err(Problem::error(
-                    input,
-                    "",
-                    "no OpenAPI documents in this directory",
-                ));
+                return Err(Problem::error(input, "", "no OpenAPI documents in this directory"));
             }
             out.extend(files);
         } else if input.exists() {
@@ -128,9 +117,7 @@ fn looks_like_openapi(path: &Path) -> bool {
         return true;
     };
     text.lines().take(200).any(|l| {
-        let l = l
-            .trim_start_matches('\u{feff}')
-            .trim_start_matches(['{', ' ', '"', '\'']);
+        let l = l.trim_start_matches('\u{feff}').trim_start_matches(['{', ' ', '"', '\'']);
         l.starts_with("openapi") || l.starts_with("swagger")
     })
 }
@@ -153,12 +140,7 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions) -> (Option<SpecSet>, Vec<Prob
     (ok.then_some(set), problems)
 }
 
-fn load_one(
-    file: &Path,
-    index: usize,
-    opts: &LoadOptions,
-    problems: &mut Vec<Problem>,
-) -> Option<(Spec, Vec<Operation>)> {
+fn load_one(file: &Path, index: usize, opts: &LoadOptions, problems: &mut Vec<Problem>) -> Option<(Spec, Vec<Operation>)> {
     let doc = match source::load_bundled(file, problems) {
         Ok(d) => d,
         Err(p) => {
@@ -167,21 +149,13 @@ fn load_one(
         }
     };
     if !doc.is_object() {
-        problems.push(Problem::error(
-            file,
-            "",
-            "the document is not a mapping of OpenAPI fields",
-        ));
+        problems.push(Problem::error(file, "", "the document is not a mapping of OpenAPI fields"));
         return None;
     }
     let openapi = match (doc.get("openapi"), doc.get("swagger")) {
         (Some(Value::String(v)), _) => v.clone(),
         (Some(v @ Value::Number(_)), _) => {
-            problems.push(Problem::warning(
-                file,
-                "/openapi",
-                "the version should be a string (quote it)",
-            ));
+            problems.push(Problem::warning(file, "/openapi", "the version should be a string (quote it)"));
             v.to_string()
         }
         (_, Some(_)) => {
@@ -193,11 +167,7 @@ fn load_one(
             return None;
         }
         _ => {
-            problems.push(Problem::warning(
-                file,
-                "",
-                "no `openapi` version: read as OpenAPI 3.0",
-            ));
+            problems.push(Problem::warning(file, "", "no `openapi` version: read as OpenAPI 3.0"));
             "3.0.0".to_string()
         }
     };
@@ -206,11 +176,7 @@ fn load_one(
     } else if openapi.starts_with("3.1") {
         false
     } else if openapi.starts_with("3.") {
-        problems.push(Problem::warning(
-            file,
-            "/openapi",
-            format!("OpenAPI {openapi} is served with the rules of 3.1"),
-        ));
+        problems.push(Problem::warning(file, "/openapi", format!("OpenAPI {openapi} is served with the rules of 3.1")));
         false
     } else {
         problems.push(Problem::error(
@@ -224,33 +190,15 @@ fn load_one(
 
     let positions = walk::positions(&doc);
     // External references that failed were reported when their file was read.
-    for (ptr, r) in positions
-        .broken_refs
-        .iter()
-        .filter(|(_, r)| r.starts_with('#'))
-    {
-        problems.push(Problem::error(
-            file,
-            ptr.clone(),
-            format!("$ref {r:?} does not resolve"),
-        ));
+    for (ptr, r) in positions.broken_refs.iter().filter(|(_, r)| r.starts_with('#')) {
+        problems.push(Problem::error(file, ptr.clone(), format!("$ref {r:?} does not resolve")));
     }
     lint::schema_keywords(file, &doc, &positions.schemas, problems);
 
     let mut request_doc = doc.clone();
-    dialect::translate(
-        &mut request_doc,
-        &positions.schemas,
-        openapi_30,
-        Flow::Request,
-    );
+    dialect::translate(&mut request_doc, &positions.schemas, openapi_30, Flow::Request);
     let mut response_doc = doc;
-    dialect::translate(
-        &mut response_doc,
-        &positions.schemas,
-        openapi_30,
-        Flow::Response,
-    );
+    dialect::translate(&mut response_doc, &positions.schemas, openapi_30, Flow::Response);
     let schemas = match SchemaSet::new(index, request_doc, response_doc) {
         Ok(s) => s,
         Err(e) => {
@@ -261,51 +209,24 @@ fn load_one(
     let doc = schemas.doc(Flow::Request);
     lint::examples(file, &schemas, &positions.examples, problems);
 
-    let title = doc
-        .pointer("/info/title")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let mount = opts
-        .mounts
-        .iter()
-        .find(|(f, _)| same_file(f, file))
-        .map(|(_, p)| p.trim_end_matches('/').to_string());
-    let server_path = if opts.ignore_server_path {
-        String::new()
-    } else {
-        server_path(doc)
-    };
+    let title = doc.pointer("/info/title").and_then(Value::as_str).unwrap_or_default().to_string();
+    let mount = opts.mounts.iter().find(|(f, _)| same_file(f, file)).map(|(_, p)| p.trim_end_matches('/').to_string());
+    let server_path = if opts.ignore_server_path { String::new() } else { server_path(doc) };
     let base_path = format!("{}{}", mount.unwrap_or_default(), server_path);
 
     let security_schemes = security_schemes(file, doc, problems);
     let errors = error_style(file, doc, problems);
-    let default_security = doc
-        .get("security")
-        .map(security_requirements)
-        .unwrap_or_default();
+    let default_security = doc.get("security").map(security_requirements).unwrap_or_default();
 
-    let builder = model::OperationBuilder {
-        doc,
-        schemas: &schemas,
-    };
+    let builder = model::OperationBuilder { doc, schemas: &schemas };
     let mut ops = Vec::new();
-    for (path, raw_item) in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (path, raw_item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
         if path.starts_with("x-") {
             continue;
         }
         let path_ptr = join("/paths", path);
         if !path.starts_with('/') {
-            problems.push(Problem::warning(
-                file,
-                path_ptr.clone(),
-                "a path should start with '/': served with one added",
-            ));
+            problems.push(Problem::warning(file, path_ptr.clone(), "a path should start with '/': served with one added"));
         }
         let (item, item_ptr) = source::deref(doc, raw_item, &path_ptr);
         for m in METHODS {
@@ -313,19 +234,10 @@ fn load_one(
                 continue;
             };
             let op_ptr = join(&item_ptr, m);
-            let method =
-                Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
-            let rel = if path.starts_with('/') {
-                path.clone()
-            } else {
-                format!("/{path}")
-            };
+            let method = Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap_or(Method::GET);
+            let rel = if path.starts_with('/') { path.clone() } else { format!("/{path}") };
             let served_path = format!("{base_path}{rel}");
-            let id = op
-                .get("operationId")
-                .and_then(Value::as_str)
-                .map(String::from)
-                .unwrap_or_else(|| format!("{} {}", method, rel));
+            let id = op.get("operationId").and_then(Value::as_str).map(String::from).unwrap_or_else(|| format!("{} {}", method, rel));
             ops.push(Operation {
                 spec: index,
                 id,
@@ -333,42 +245,23 @@ fn load_one(
                 path: rel,
                 served_path,
                 pointer: op_ptr.clone(),
-                tags: op
-                    .get("tags")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|t| t.as_str().map(String::from))
-                    .collect(),
+                tags: op.get("tags").and_then(Value::as_array).into_iter().flatten().filter_map(|t| t.as_str().map(String::from)).collect(),
                 parameters: builder.parameters(item, &item_ptr, op, &op_ptr),
                 body: builder.request_body(op, &op_ptr),
                 responses: builder.responses(op, &op_ptr),
-                security: op
-                    .get("security")
-                    .map(security_requirements)
-                    .unwrap_or_else(|| default_security.clone()),
+                security: op.get("security").map(security_requirements).unwrap_or_else(|| default_security.clone()),
                 extension: op.get("x-specstub").cloned().unwrap_or(Value::Null),
             });
         }
     }
     lint::operations(file, &ops, &schemas, &security_schemes, problems);
     let extension = doc.get("x-specstub").cloned().unwrap_or(Value::Null);
-    let spec = Spec {
-        file: file.to_path_buf(),
-        title,
-        openapi,
-        base_path,
-        schemas,
-        security_schemes,
-        errors,
-        extension,
-    };
+    let spec = Spec { file: file.to_path_buf(), title, openapi, base_path, schemas, security_schemes, errors, extension };
     Some((spec, ops))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
-    a == b
-        || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+    a == b || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The path part of the first server URL, with server variables at their defaults.
@@ -376,73 +269,32 @@ fn server_path(doc: &Value) -> String {
     let Some(server) = doc.pointer("/servers/0") else {
         return String::new();
     };
-    let mut url = server
-        .get("url")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    for (name, var) in server
-        .get("variables")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    let mut url = server.get("url").and_then(Value::as_str).unwrap_or("").to_string();
+    for (name, var) in server.get("variables").and_then(Value::as_object).into_iter().flatten() {
         let default = var.get("default").and_then(Value::as_str).unwrap_or("");
         url = url.replace(&format!("{{{name}}}"), default);
     }
     let path = match url.find("://") {
-        Some(i) => url[i + 3..]
-            .find('/')
-            .map(|j| url[i + 3 + j..].to_string())
-            .unwrap_or_default(),
-        None if url.starts_with("//") => url[2..]
-            .find('/')
-            .map(|j| url[2 + j..].to_string())
-            .unwrap_or_default(),
+        Some(i) => url[i + 3..].find('/').map(|j| url[i + 3 + j..].to_string()).unwrap_or_default(),
+        None if url.starts_with("//") => url[2..].find('/').map(|j| url[2 + j..].to_string()).unwrap_or_default(),
         None => url,
     };
-    let path = path
-        .split(['?', '#'])
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('/');
-    if path.is_empty() || path.starts_with('/') {
-        path.to_string()
-    } else {
-        format!("/{path}")
-    }
+    let path = path.split(['?', '#']).next().unwrap_or("").trim_end_matches('/');
+    if path.is_empty() || path.starts_with('/') { path.to_string() } else { format!("/{path}") }
 }
 
 fn security_requirements(v: &Value) -> Vec<model::SecurityAlternative> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|req| req.as_object().map(|o| o.keys().cloned().collect()))
-        .collect()
+    v.as_array().into_iter().flatten().filter_map(|req| req.as_object().map(|o| o.keys().cloned().collect())).collect()
 }
 
-fn security_schemes(
-    file: &Path,
-    doc: &Value,
-    problems: &mut Vec<Problem>,
-) -> HashMap<String, SecurityScheme> {
+fn security_schemes(file: &Path, doc: &Value, problems: &mut Vec<Problem>) -> HashMap<String, SecurityScheme> {
     let mut out = HashMap::new();
     let base = "/components/securitySchemes";
-    for (name, raw) in doc
-        .pointer(base)
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (name, raw) in doc.pointer(base).and_then(Value::as_object).into_iter().flatten() {
         let ptr = join(base, name);
         let (s, _) = source::deref(doc, raw, &ptr);
         let kind = match s.get("type").and_then(Value::as_str) {
-            Some("http") => match s
-                .get("scheme")
-                .and_then(Value::as_str)
-                .map(str::to_ascii_lowercase)
-                .as_deref()
-            {
+            Some("http") => match s.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
                 Some("basic") => SecurityScheme::Basic,
                 _ => SecurityScheme::Bearer,
             },
@@ -454,10 +306,7 @@ fn security_schemes(
                     _ => ParamIn::Header,
                 };
                 match s.get("name").and_then(Value::as_str) {
-                    Some(n) => SecurityScheme::ApiKey {
-                        location,
-                        name: n.to_string(),
-                    },
+                    Some(n) => SecurityScheme::ApiKey { location, name: n.to_string() },
                     None => {
                         problems.push(Problem::error(file, ptr, "apiKey scheme without a `name`"));
                         continue;
@@ -466,11 +315,7 @@ fn security_schemes(
             }
             Some("mutualTLS") => SecurityScheme::Unchecked,
             other => {
-                problems.push(Problem::warning(
-                    file,
-                    ptr,
-                    format!("unknown security scheme type {other:?}: not checked"),
-                ));
+                problems.push(Problem::warning(file, ptr, format!("unknown security scheme type {other:?}: not checked")));
                 SecurityScheme::Unchecked
             }
         };
@@ -489,19 +334,10 @@ fn error_style(file: &Path, doc: &Value, problems: &mut Vec<Problem>) -> ErrorSt
         None => {}
         Some(v) => match v.as_u64().filter(|s| (400..500).contains(s)) {
             Some(s) => style.validation_status = Some(s as u16),
-            None => problems.push(Problem::error(
-                file,
-                join(ptr, "validationStatus"),
-                "must be a 4xx status code",
-            )),
+            None => problems.push(Problem::error(file, join(ptr, "validationStatus"), "must be a 4xx status code")),
         },
     }
-    for (target, source) in errors
-        .get("set")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (target, source) in errors.get("set").and_then(Value::as_object).into_iter().flatten() {
         let field = match source.as_str() {
             Some("status") => ErrorField::Status,
             Some("grpc_code") => ErrorField::GrpcCode,
@@ -524,11 +360,7 @@ fn error_style(file: &Path, doc: &Value, problems: &mut Vec<Problem>) -> ErrorSt
             },
         };
         if !target.starts_with('/') {
-            problems.push(Problem::error(
-                file,
-                join(&join(ptr, "set"), target),
-                "the key must be a JSON pointer such as /message",
-            ));
+            problems.push(Problem::error(file, join(&join(ptr, "set"), target), "the key must be a JSON pointer such as /message"));
             continue;
         }
         style.set.push((target.clone(), field));
@@ -543,22 +375,10 @@ mod tests {
 
     #[test]
     fn server_path_takes_the_path_of_the_first_url() {
-        assert_eq!(
-            server_path(&json!({"servers": [{"url": "https://api.cint.com/v1"}]})),
-            "/v1"
-        );
-        assert_eq!(
-            server_path(&json!({"servers": [{"url": "https://api.siftstack.com"}]})),
-            ""
-        );
-        assert_eq!(
-            server_path(&json!({"servers": [{"url": "http://localhost:5000/api/v1/"}]})),
-            "/api/v1"
-        );
-        assert_eq!(
-            server_path(&json!({"servers": [{"url": "/base"}]})),
-            "/base"
-        );
+        assert_eq!(server_path(&json!({"servers": [{"url": "https://api.cint.com/v1"}]})), "/v1");
+        assert_eq!(server_path(&json!({"servers": [{"url": "https://api.siftstack.com"}]})), "");
+        assert_eq!(server_path(&json!({"servers": [{"url": "http://localhost:5000/api/v1/"}]})), "/api/v1");
+        assert_eq!(server_path(&json!({"servers": [{"url": "/base"}]})), "/base");
         assert_eq!(
             server_path(
                 &json!({"servers": [{"url": "https://{host}/{v}", "variables": {"host": {"default": "x"}, "v": {"default": "v2"}}}]})

@@ -61,18 +61,12 @@ pub struct SchemaRef {
 
 impl SchemaRef {
     pub fn new(pointer: String, flow: Flow) -> Self {
-        Self {
-            pointer,
-            flow,
-            compiled: OnceLock::new(),
-        }
+        Self { pointer, flow, compiled: OnceLock::new() }
     }
 
     /// The validator, built on first use (response schemas are needed only by proxy and verify).
     pub fn validator(&self, schemas: &SchemaSet) -> Result<Arc<Validator>, String> {
-        self.compiled
-            .get_or_init(|| schemas.compile(self.flow, &self.pointer).map(Arc::new))
-            .clone()
+        self.compiled.get_or_init(|| schemas.compile(self.flow, &self.pointer).map(Arc::new)).clone()
     }
 
     /// The schema itself, in the translated document of its flow.
@@ -139,17 +133,14 @@ impl Response {
     pub fn status(&self, fallback: u16) -> u16 {
         match self.code.as_str() {
             "default" => fallback,
-            c if c.len() == 3 && c.ends_with("XX") => {
-                c[..1].parse::<u16>().map(|h| h * 100).unwrap_or(fallback)
-            }
+            c if c.len() == 3 && c.ends_with("XX") => c[..1].parse::<u16>().map(|h| h * 100).unwrap_or(fallback),
             c => c.parse().unwrap_or(fallback),
         }
     }
 
     pub fn matches(&self, status: u16) -> bool {
         let s = status.to_string();
-        self.code == s
-            || (self.code.len() == 3 && self.code.ends_with("XX") && self.code[..1] == s[..1])
+        self.code == s || (self.code.len() == 3 && self.code.ends_with("XX") && self.code[..1] == s[..1])
     }
 }
 
@@ -184,25 +175,11 @@ pub struct OperationBuilder<'a> {
 }
 
 impl OperationBuilder<'_> {
-    pub fn parameters(
-        &self,
-        path_item: &Value,
-        path_ptr: &str,
-        op: &Value,
-        op_ptr: &str,
-    ) -> Vec<Parameter> {
+    pub fn parameters(&self, path_item: &Value, path_ptr: &str, op: &Value, op_ptr: &str) -> Vec<Parameter> {
         let mut out: Vec<Parameter> = Vec::new();
-        let lists = [
-            (path_item.get("parameters"), join(path_ptr, "parameters")),
-            (op.get("parameters"), join(op_ptr, "parameters")),
-        ];
+        let lists = [(path_item.get("parameters"), join(path_ptr, "parameters")), (op.get("parameters"), join(op_ptr, "parameters"))];
         for (list, base) in lists {
-            for (i, raw) in list
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
+            for (i, raw) in list.and_then(Value::as_array).into_iter().flatten().enumerate() {
                 let Some(p) = self.parameter(raw, &format!("{base}/{i}")) else {
                     continue;
                 };
@@ -237,24 +214,12 @@ impl OperationBuilder<'_> {
                 ParamIn::Path | ParamIn::Header => Style::Simple,
             },
         };
-        let explode = p
-            .get("explode")
-            .and_then(Value::as_bool)
-            .unwrap_or(style == Style::Form);
+        let explode = p.get("explode").and_then(Value::as_bool).unwrap_or(style == Style::Form);
         // `content` instead of `schema`: the first media type's schema describes the value.
         let (schema_ptr, schema_val) = match p.get("schema") {
             Some(s) => (Some(join(&at, "schema")), Some(s)),
-            None => match p
-                .get("content")
-                .and_then(Value::as_object)
-                .and_then(|c| c.iter().next())
-            {
-                Some((mt, media)) => (
-                    media
-                        .get("schema")
-                        .map(|_| join(&join(&join(&at, "content"), mt), "schema")),
-                    media.get("schema"),
-                ),
+            None => match p.get("content").and_then(Value::as_object).and_then(|c| c.iter().next()) {
+                Some((mt, media)) => (media.get("schema").map(|_| join(&join(&join(&at, "content"), mt), "schema")), media.get("schema")),
                 None => (None, None),
             },
         };
@@ -265,17 +230,13 @@ impl OperationBuilder<'_> {
         Some(Parameter {
             name,
             location,
-            required: location == ParamIn::Path
-                || p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            required: location == ParamIn::Path || p.get("required").and_then(Value::as_bool).unwrap_or(false),
             style,
             explode,
             shape,
             item_types,
             schema: schema_ptr.map(|ptr| SchemaRef::new(ptr, Flow::Request)),
-            example: p
-                .get("example")
-                .cloned()
-                .or_else(|| first_example(self.doc, p.get("examples"))),
+            example: p.get("example").cloned().or_else(|| first_example(self.doc, p.get("examples"))),
         })
     }
 
@@ -291,51 +252,28 @@ impl OperationBuilder<'_> {
     pub fn responses(&self, op: &Value, op_ptr: &str) -> Vec<Response> {
         let mut out = Vec::new();
         let base = join(op_ptr, "responses");
-        for (code, raw) in op
-            .get("responses")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (code, raw) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
             let code = code.trim().to_ascii_uppercase();
-            let code = if code == "DEFAULT" {
-                "default".to_string()
-            } else {
-                code
-            };
+            let code = if code == "DEFAULT" { "default".to_string() } else { code };
             if code.starts_with("X-") {
                 continue;
             }
             let (r, at) = deref(self.doc, raw, &join(&base, &code));
             let mut headers = Vec::new();
-            for (name, h) in r
-                .get("headers")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
+            for (name, h) in r.get("headers").and_then(Value::as_object).into_iter().flatten() {
                 let (h, hat) = deref(self.doc, h, &join(&join(&at, "headers"), name));
                 headers.push(Header {
                     name: name.clone(),
                     required: h.get("required").and_then(Value::as_bool).unwrap_or(false),
-                    schema: h
-                        .get("schema")
-                        .map(|_| SchemaRef::new(join(&hat, "schema"), Flow::Response)),
+                    schema: h.get("schema").map(|_| SchemaRef::new(join(&hat, "schema"), Flow::Response)),
                     example: h
                         .get("example")
                         .cloned()
                         .or_else(|| first_example(self.doc, h.get("examples")))
-                        .or_else(|| {
-                            h.get("schema")
-                                .and_then(|s| schema_example(self.doc, s, &hat))
-                        }),
+                        .or_else(|| h.get("schema").and_then(|s| schema_example(self.doc, s, &hat))),
                 });
             }
-            out.push(Response {
-                code,
-                headers,
-                content: self.content(r, &at, Flow::Response),
-            });
+            out.push(Response { code, headers, content: self.content(r, &at, Flow::Response) });
         }
         out
     }
@@ -343,20 +281,10 @@ impl OperationBuilder<'_> {
     fn content(&self, holder: &Value, at: &str, flow: Flow) -> Vec<Media> {
         let mut out = Vec::new();
         let base = join(at, "content");
-        for (mt, media) in holder
-            .get("content")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (mt, media) in holder.get("content").and_then(Value::as_object).into_iter().flatten() {
             let mptr = join(&base, mt);
             let mut examples = Vec::new();
-            for (name, ex) in media
-                .get("examples")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
+            for (name, ex) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
                 let (ex, _) = deref(self.doc, ex, &mptr);
                 if let Some(v) = ex.get("value") {
                     examples.push((name.clone(), v.clone()));
@@ -367,9 +295,7 @@ impl OperationBuilder<'_> {
             }
             out.push(Media {
                 media_type: mt.to_ascii_lowercase(),
-                schema: media
-                    .get("schema")
-                    .map(|_| SchemaRef::new(join(&mptr, "schema"), flow)),
+                schema: media.get("schema").map(|_| SchemaRef::new(join(&mptr, "schema"), flow)),
                 examples,
             });
         }
@@ -384,10 +310,7 @@ fn first_example(doc: &Value, examples: Option<&Value>) -> Option<Value> {
 
 fn schema_example(doc: &Value, schema: &Value, at: &str) -> Option<Value> {
     let (s, _) = deref(doc, schema, at);
-    s.get("example")
-        .cloned()
-        .or_else(|| s.get("examples")?.as_array()?.first().cloned())
-        .or_else(|| s.get("default").cloned())
+    s.get("example").cloned().or_else(|| s.get("examples")?.as_array()?.first().cloned()).or_else(|| s.get("default").cloned())
 }
 
 /// Reads what a parameter's schema says about its raw text: is it an array, an object, and which
@@ -405,15 +328,9 @@ fn shape_of(doc: &Value, schema: &Value, at: &str) -> (Shape, ItemTypes) {
         return (Shape::Array, it);
     }
     if types.iter().any(|t| t == "object") {
-        for (k, v) in s
-            .get("properties")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-        {
+        for (k, v) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
             let (v, _) = deref(doc, v, at);
-            it.properties
-                .insert(k.clone(), Value::from(types_of(doc, v)));
+            it.properties.insert(k.clone(), Value::from(types_of(doc, v)));
         }
         return (Shape::Object, it);
     }
@@ -430,9 +347,7 @@ fn flatten_composition(doc: &Value, s: &Value) -> Value {
             if let (Value::Object(m), Value::Object(bo)) = (&mut merged, b) {
                 for (k, v) in bo {
                     if k == "properties" {
-                        let props = m
-                            .entry("properties")
-                            .or_insert_with(|| Value::Object(Map::new()));
+                        let props = m.entry("properties").or_insert_with(|| Value::Object(Map::new()));
                         if let (Value::Object(pm), Value::Object(bp)) = (props, v) {
                             for (pk, pv) in bp {
                                 pm.insert(pk.clone(), pv.clone());
@@ -451,10 +366,7 @@ fn flatten_composition(doc: &Value, s: &Value) -> Value {
 pub fn types_of(doc: &Value, s: &Value) -> Vec<String> {
     match s.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
-        Some(Value::Array(ts)) => ts
-            .iter()
-            .filter_map(|t| t.as_str().map(String::from))
-            .collect(),
+        Some(Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str().map(String::from)).collect(),
         _ => {
             let mut out = Vec::new();
             for key in ["oneOf", "anyOf", "allOf"] {

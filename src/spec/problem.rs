@@ -22,30 +22,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn error(
-        file: impl Into<PathBuf>,
-        pointer: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            severity: Severity::Error,
-            file: file.into(),
-            pointer: pointer.into(),
-            message: message.into(),
-        }
+    pub fn error(file: impl Into<PathBuf>, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Error, file: file.into(), pointer: pointer.into(), message: message.into() }
     }
 
-    pub fn warning(
-        file: impl Into<PathBuf>,
-        pointer: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            severity: Severity::Warning,
-            file: file.into(),
-            pointer: pointer.into(),
-            message: message.into(),
-        }
+    pub fn warning(file: impl Into<PathBuf>, pointer: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, file: file.into(), pointer: pointer.into(), message: message.into() }
     }
 
     pub fn is_error(&self) -> bool {
@@ -59,17 +41,8 @@ impl fmt::Display for Problem {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let pointer = if self.pointer.is_empty() {
-            "/"
-        } else {
-            &self.pointer
-        };
-        write!(
-            f,
-            "{}: {pointer}: {level}: {}",
-            self.file.display(),
-            self.message
-        )
+        let pointer = if self.pointer.is_empty() { "/" } else { &self.pointer };
+        write!(f, "{}: {pointer}: {level}: {}", self.file.display(), self.message)
     }
 }
 

@@ -18,9 +18,7 @@ pub struct SchemaSet {
 
 impl std::fmt::Debug for SchemaSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SchemaSet")
-            .field("uri", &self.uri)
-            .finish_non_exhaustive()
+        f.debug_struct("SchemaSet").field("uri", &self.uri).finish_non_exhaustive()
     }
 }
 
@@ -28,22 +26,14 @@ impl SchemaSet {
     pub fn new(id: usize, request_doc: Value, response_doc: Value) -> Result<Self, String> {
         let request_doc = Arc::new(request_doc);
         let response_doc = Arc::new(response_doc);
-        let uri = [
-            format!("urn:specstub:spec-{id}:request"),
-            format!("urn:specstub:spec-{id}:response"),
-        ];
+        let uri = [format!("urn:specstub:spec-{id}:request"), format!("urn:specstub:spec-{id}:response")];
         let registry = Registry::new()
             .draft(Draft::Draft202012)
             .add(&uri[0], Arc::clone(&request_doc))
             .and_then(|b| b.add(&uri[1], Arc::clone(&response_doc)))
             .and_then(|b| b.prepare())
             .map_err(|e| format!("cannot index the document's schemas: {e}"))?;
-        Ok(Self {
-            registry,
-            uri,
-            request_doc,
-            response_doc,
-        })
+        Ok(Self { registry, uri, request_doc, response_doc })
     }
 
     pub fn doc(&self, flow: Flow) -> &Value {
@@ -78,10 +68,7 @@ impl SchemaSet {
             })
             .collect();
         let wrapper = json!({ "$ref": format!("{base}#{fragment}") });
-        options()
-            .with_registry(&self.registry)
-            .build(&wrapper)
-            .map_err(|e| e.to_string())
+        options().with_registry(&self.registry).build(&wrapper).map_err(|e| e.to_string())
     }
 }
 
@@ -113,9 +100,7 @@ pub fn violations(validator: &Validator, instance: &Value) -> Vec<(String, Strin
         })
         .collect();
     all.iter()
-        .filter(|(at, _, k)| {
-            *k != "format" || !all.iter().any(|(a, _, k2)| a == at && *k2 == "type")
-        })
+        .filter(|(at, _, k)| *k != "format" || !all.iter().any(|(a, _, k2)| a == at && *k2 == "type"))
         .map(|(at, m, _)| (at.clone(), m.clone()))
         .collect()
 }

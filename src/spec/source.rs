@@ -15,10 +15,8 @@ pub const BUNDLE_KEY: &str = "x-specstub-bundled";
 /// Parses one file into JSON. JSON files keep exact numbers; YAML keys that are not strings
 /// (such as unquoted `200:` status codes) become strings, with a warning.
 pub fn read_document(path: &Path, warnings: &mut Vec<Problem>) -> Result<Value, Problem> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Problem::error(path, "", format!("cannot read file: {e}")))?;
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|e| Problem::error(path, "", format!("file is not UTF-8: {e}")))?;
+    let bytes = std::fs::read(path).map_err(|e| Problem::error(path, "", format!("cannot read file: {e}")))?;
+    let text = std::str::from_utf8(&bytes).map_err(|e| Problem::error(path, "", format!("file is not UTF-8: {e}")))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
@@ -26,10 +24,7 @@ pub fn read_document(path: &Path, warnings: &mut Vec<Problem>) -> Result<Value, 
         }
     }
     let yaml: serde_norway::Value = serde_norway::from_str(trimmed).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!(" at line {}, column {}", l.line(), l.column()))
-            .unwrap_or_default();
+        let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();
         Problem::error(path, "", format!("cannot parse YAML/JSON{at}: {e}"))
     })?;
     let mut yaml = yaml;
@@ -39,11 +34,7 @@ pub fn read_document(path: &Path, warnings: &mut Vec<Problem>) -> Result<Value, 
     let mut keys_fixed = Vec::new();
     let value = yaml_to_json(yaml, "", &mut keys_fixed);
     for pointer in keys_fixed.into_iter().take(20) {
-        warnings.push(Problem::warning(
-            path,
-            pointer,
-            "non-string key read as a string (quote it)",
-        ));
+        warnings.push(Problem::warning(path, pointer, "non-string key read as a string (quote it)"));
     }
     Ok(value)
 }
@@ -59,20 +50,13 @@ fn yaml_to_json(v: serde_norway::Value, pointer: &str, fixed: &mut Vec<String>) 
             } else if let Some(u) = n.as_u64() {
                 Value::from(u)
             } else {
-                n.as_f64()
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-                    .unwrap_or(Value::Null)
+                n.as_f64().and_then(serde_json::Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
             }
         }
         Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(
-            items
-                .into_iter()
-                .enumerate()
-                .map(|(i, x)| yaml_to_json(x, &format!("{pointer}/{i}"), fixed))
-                .collect(),
-        ),
+        Y::Sequence(items) => {
+            Value::Array(items.into_iter().enumerate().map(|(i, x)| yaml_to_json(x, &format!("{pointer}/{i}"), fixed)).collect())
+        }
         Y::Mapping(m) => {
             let mut out = Map::new();
             for (k, val) in m {
@@ -83,10 +67,7 @@ fn yaml_to_json(v: serde_norway::Value, pointer: &str, fixed: &mut Vec<String>) 
                             Y::Number(n) => n.to_string(),
                             Y::Bool(b) => b.to_string(),
                             Y::Null => "null".to_string(),
-                            _ => serde_norway::to_string(&other)
-                                .unwrap_or_default()
-                                .trim()
-                                .to_string(),
+                            _ => serde_norway::to_string(&other).unwrap_or_default().trim().to_string(),
                         };
                         // Status codes are the common case and entirely clear; only flag others.
                         if !(s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit())) {
@@ -108,19 +89,12 @@ fn yaml_to_json(v: serde_norway::Value, pointer: &str, fixed: &mut Vec<String>) 
 /// returned document. Problems (unreadable files, remote references) are collected, not fatal.
 pub fn load_bundled(path: &Path, problems: &mut Vec<Problem>) -> Result<Value, Problem> {
     let mut root = read_document(path, problems)?;
-    let mut bundler = Bundler {
-        files: HashMap::new(),
-        bundled: Map::new(),
-        problems,
-    };
+    let mut bundler = Bundler { files: HashMap::new(), bundled: Map::new(), problems };
     let base = path.to_path_buf();
     bundler.rewrite(&mut root, &base, "", "");
     if !bundler.bundled.is_empty() {
         if let Value::Object(obj) = &mut root {
-            obj.insert(
-                BUNDLE_KEY.to_string(),
-                Value::Object(std::mem::take(&mut bundler.bundled)),
-            );
+            obj.insert(BUNDLE_KEY.to_string(), Value::Object(std::mem::take(&mut bundler.bundled)));
         }
     }
     Ok(root)
@@ -170,28 +144,18 @@ impl Bundler<'_> {
         };
         if target.is_empty() {
             // Local to this file: relocate under its bundle prefix.
-            return if prefix.is_empty() {
-                None
-            } else {
-                Some(format!("#{prefix}{fragment}"))
-            };
+            return if prefix.is_empty() { None } else { Some(format!("#{prefix}{fragment}")) };
         }
         if target.starts_with("http://") || target.starts_with("https://") {
             self.problems.push(Problem::error(
                 file,
                 pointer,
-                format!(
-                    "remote $ref {r:?} is not supported: download the file and refer to it by path"
-                ),
+                format!("remote $ref {r:?} is not supported: download the file and refer to it by path"),
             ));
             return None;
         }
         let dir = file.parent().unwrap_or(Path::new("."));
-        let target_path = dir.join(
-            percent_encoding::percent_decode_str(target)
-                .decode_utf8_lossy()
-                .as_ref(),
-        );
+        let target_path = dir.join(percent_encoding::percent_decode_str(target).decode_utf8_lossy().as_ref());
         let canonical = std::fs::canonicalize(&target_path).unwrap_or(target_path.clone());
         let file_prefix = match self.files.get(&canonical) {
             Some(Some(p)) => p.clone(),
@@ -211,11 +175,7 @@ impl Bundler<'_> {
                         p
                     }
                     Err(e) => {
-                        let message = format!(
-                            "$ref {r:?} cannot be loaded from {}: {}",
-                            target_path.display(),
-                            e.message
-                        );
+                        let message = format!("$ref {r:?} cannot be loaded from {}: {}", target_path.display(), e.message);
                         self.problems.push(Problem::error(file, pointer, message));
                         self.files.insert(canonical, None);
                         return None;
@@ -231,17 +191,7 @@ impl Bundler<'_> {
 fn is_data(key: &str, child: &Value, pointer: &str) -> bool {
     // Inside a map of names (properties, responses...) a key is a name, never a keyword.
     let parent = pointer.rsplit('/').next().unwrap_or("");
-    if matches!(
-        parent,
-        "properties"
-            | "patternProperties"
-            | "responses"
-            | "schemas"
-            | "$defs"
-            | "definitions"
-            | "headers"
-            | "paths"
-    ) {
+    if matches!(parent, "properties" | "patternProperties" | "responses" | "schemas" | "$defs" | "definitions" | "headers" | "paths") {
         return false;
     }
     match key {
@@ -255,9 +205,7 @@ fn is_data(key: &str, child: &Value, pointer: &str) -> bool {
 /// Resolves a local reference (`#/a/b`) against `root`.
 pub fn resolve_local<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
     let fragment = reference.strip_prefix('#')?;
-    let decoded = percent_encoding::percent_decode_str(fragment)
-        .decode_utf8()
-        .ok()?;
+    let decoded = percent_encoding::percent_decode_str(fragment).decode_utf8().ok()?;
     if decoded.is_empty() {
         return Some(root);
     }
@@ -273,9 +221,7 @@ pub fn deref<'a>(root: &'a Value, v: &'a Value, pointer: &str) -> (&'a Value, St
         match cur.get("$ref").and_then(Value::as_str) {
             Some(r) => match resolve_local(root, r) {
                 Some(next) => {
-                    at = percent_encoding::percent_decode_str(r.trim_start_matches('#'))
-                        .decode_utf8_lossy()
-                        .into_owned();
+                    at = percent_encoding::percent_decode_str(r.trim_start_matches('#')).decode_utf8_lossy().into_owned();
                     cur = next;
                 }
                 None => break,

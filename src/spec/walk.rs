@@ -9,9 +9,7 @@ use serde_json::Value;
 use super::problem::join;
 use super::source::resolve_local;
 
-pub const METHODS: [&str; 9] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace", "query",
-];
+pub const METHODS: [&str; 9] = ["get", "put", "post", "delete", "options", "head", "patch", "trace", "query"];
 
 /// Which way a payload travels: requests ignore `readOnly` requirements, responses `writeOnly` ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,11 +49,7 @@ enum Kind {
 }
 
 pub fn positions(doc: &Value) -> Positions {
-    let mut w = Walker {
-        doc,
-        seen: HashSet::new(),
-        out: Positions::default(),
-    };
+    let mut w = Walker { doc, seen: HashSet::new(), out: Positions::default() };
     if let Some(paths) = doc.get("paths").and_then(Value::as_object) {
         for (p, item) in paths {
             w.visit(item, &join("/paths", p), Kind::PathItem, Flow::Request);
@@ -74,11 +68,7 @@ pub fn positions(doc: &Value) -> Positions {
             if let Some(map) = comp.get(name).and_then(Value::as_object) {
                 let base = join("/components", name);
                 for (k, v) in map {
-                    let flow = if kind == Kind::Response || kind == Kind::Header {
-                        Flow::Response
-                    } else {
-                        Flow::Request
-                    };
+                    let flow = if kind == Kind::Response || kind == Kind::Header { Flow::Response } else { Flow::Request };
                     w.visit(v, &join(&base, k), kind, flow);
                 }
             }
@@ -101,10 +91,7 @@ impl<'a> Walker<'a> {
         if let Some(r) = v.get("$ref").and_then(Value::as_str) {
             match resolve_local(self.doc, r) {
                 Some(target) => {
-                    let target_ptr =
-                        percent_encoding::percent_decode_str(r.trim_start_matches('#'))
-                            .decode_utf8_lossy()
-                            .into_owned();
+                    let target_ptr = percent_encoding::percent_decode_str(r.trim_start_matches('#')).decode_utf8_lossy().into_owned();
                     if kind == Kind::Schema {
                         // A schema with a $ref is still a schema (siblings may constrain it).
                         self.out.schemas.push(pointer.to_string());
@@ -115,9 +102,7 @@ impl<'a> Walker<'a> {
                     }
                 }
                 None => {
-                    self.out
-                        .broken_refs
-                        .push((pointer.to_string(), r.to_string()));
+                    self.out.broken_refs.push((pointer.to_string(), r.to_string()));
                     return;
                 }
             }
@@ -134,12 +119,7 @@ impl<'a> Walker<'a> {
         }
         match kind {
             Kind::PathItem => {
-                self.each(
-                    v.get("parameters"),
-                    &join(pointer, "parameters"),
-                    Kind::Parameter,
-                    Flow::Request,
-                );
+                self.each(v.get("parameters"), &join(pointer, "parameters"), Kind::Parameter, Flow::Request);
                 for m in METHODS {
                     if let Some(op) = v.get(m) {
                         self.visit(op, &join(pointer, m), Kind::Operation, flow);
@@ -147,19 +127,9 @@ impl<'a> Walker<'a> {
                 }
             }
             Kind::Operation => {
-                self.each(
-                    v.get("parameters"),
-                    &join(pointer, "parameters"),
-                    Kind::Parameter,
-                    Flow::Request,
-                );
+                self.each(v.get("parameters"), &join(pointer, "parameters"), Kind::Parameter, Flow::Request);
                 if let Some(b) = v.get("requestBody") {
-                    self.visit(
-                        b,
-                        &join(pointer, "requestBody"),
-                        Kind::RequestBody,
-                        Flow::Request,
-                    );
+                    self.visit(b, &join(pointer, "requestBody"), Kind::RequestBody, Flow::Request);
                 }
                 if let Some(rs) = v.get("responses").and_then(Value::as_object) {
                     let base = join(pointer, "responses");
@@ -172,11 +142,7 @@ impl<'a> Walker<'a> {
                 }
             }
             Kind::Parameter | Kind::Header => {
-                let f = if kind == Kind::Header {
-                    Flow::Response
-                } else {
-                    Flow::Request
-                };
+                let f = if kind == Kind::Header { Flow::Response } else { Flow::Request };
                 self.media_like(v, pointer, f);
             }
             Kind::RequestBody => self.content(v, pointer, Flow::Request),
@@ -224,12 +190,7 @@ impl<'a> Walker<'a> {
         self.visit(schema, &schema_ptr, Kind::Schema, flow);
         let served = flow == Flow::Response && pointer.contains("/content/");
         if v.get("example").is_some() {
-            self.out.examples.push(ExampleSite {
-                example: join(pointer, "example"),
-                schema: schema_ptr.clone(),
-                flow,
-                served,
-            });
+            self.out.examples.push(ExampleSite { example: join(pointer, "example"), schema: schema_ptr.clone(), flow, served });
         }
         if let Some(named) = v.get("examples").and_then(Value::as_object) {
             let base = join(pointer, "examples");
@@ -237,12 +198,7 @@ impl<'a> Walker<'a> {
                 let ex_ptr = join(&base, name);
                 let (target, at) = super::source::deref(self.doc, ex, &ex_ptr);
                 if target.get("value").is_some() {
-                    self.out.examples.push(ExampleSite {
-                        example: join(&at, "value"),
-                        schema: schema_ptr.clone(),
-                        flow,
-                        served,
-                    });
+                    self.out.examples.push(ExampleSite { example: join(&at, "value"), schema: schema_ptr.clone(), flow, served });
                 }
             }
         }
@@ -250,13 +206,7 @@ impl<'a> Walker<'a> {
 
     fn schema_children(&mut self, v: &'a Value, pointer: &str, flow: Flow) {
         let Some(obj) = v.as_object() else { return };
-        for key in [
-            "properties",
-            "patternProperties",
-            "$defs",
-            "definitions",
-            "dependentSchemas",
-        ] {
+        for key in ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas"] {
             if let Some(map) = obj.get(key).and_then(Value::as_object) {
                 let base = join(pointer, key);
                 for (k, s) in map {
@@ -281,12 +231,8 @@ impl<'a> Walker<'a> {
             "unevaluatedProperties",
         ] {
             match obj.get(key) {
-                Some(s @ Value::Object(_)) => {
-                    self.visit(s, &join(pointer, key), Kind::Schema, flow)
-                }
-                Some(Value::Array(_)) if key == "items" => {
-                    self.each(obj.get(key), &join(pointer, key), Kind::Schema, flow)
-                }
+                Some(s @ Value::Object(_)) => self.visit(s, &join(pointer, key), Kind::Schema, flow),
+                Some(Value::Array(_)) if key == "items" => self.each(obj.get(key), &join(pointer, key), Kind::Schema, flow),
                 _ => {}
             }
         }

@@ -48,20 +48,8 @@ pub struct Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let loc = serde_json::to_value(self.location)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
-        write!(
-            f,
-            "{loc} {}: {}",
-            if self.pointer.is_empty() {
-                "/"
-            } else {
-                &self.pointer
-            },
-            self.message
-        )
+        let loc = serde_json::to_value(self.location).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+        write!(f, "{loc} {}: {}", if self.pointer.is_empty() { "/" } else { &self.pointer }, self.message)
     }
 }
 
@@ -69,10 +57,7 @@ impl fmt::Display for Violation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rejection {
     /// 401: no usable credential; the challenges go to `WWW-Authenticate`.
-    Unauthorized {
-        challenges: Vec<String>,
-        message: String,
-    },
+    Unauthorized { challenges: Vec<String>, message: String },
     /// 403: a well-formed credential that this server was told not to accept.
     Forbidden { message: String },
     /// 415
@@ -97,14 +82,12 @@ impl Rejection {
 impl fmt::Display for Rejection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Rejection::Unauthorized { message, .. }
-            | Rejection::Forbidden { message }
-            | Rejection::UnsupportedMediaType { message } => f.write_str(message),
-            Rejection::NotAcceptable { available } => write!(
-                f,
-                "none of the acceptable media types is available: {}",
-                available.join(", ")
-            ),
+            Rejection::Unauthorized { message, .. } | Rejection::Forbidden { message } | Rejection::UnsupportedMediaType { message } => {
+                f.write_str(message)
+            }
+            Rejection::NotAcceptable { available } => {
+                write!(f, "none of the acceptable media types is available: {}", available.join(", "))
+            }
             Rejection::Malformed(v) | Rejection::Invalid(v) => {
                 let parts: Vec<String> = v.iter().map(ToString::to_string).collect();
                 f.write_str(&parts.join("; "))
@@ -150,12 +133,7 @@ pub struct Policy<'a> {
 
 /// Checks the request. The `Checked` part is filled as far as the input allows even when the
 /// request is rejected, so that warn mode can still answer from it.
-pub fn check(
-    spec: &Spec,
-    op: &Operation,
-    inc: &Incoming,
-    policy: &Policy,
-) -> (Checked, Option<Rejection>) {
+pub fn check(spec: &Spec, op: &Operation, inc: &Incoming, policy: &Policy) -> (Checked, Option<Rejection>) {
     let mut checked = Checked::default();
     let auth = security::check(spec, op, inc, policy.tokens);
     match auth {
@@ -195,34 +173,20 @@ fn parse_quietly(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Chec
 }
 
 fn check_accept(op: &Operation, headers: &HeaderMap) -> Option<Rejection> {
-    let accept = headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())?;
+    let accept = headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok())?;
     // What the operation would answer with: its lowest success response's media types.
     let response = crate::respond::default_response(op)?;
     if response.content.is_empty() {
         return None;
     }
-    let declared: Vec<&str> = response
-        .content
-        .iter()
-        .map(|m| m.media_type.as_str())
-        .collect();
+    let declared: Vec<&str> = response.content.iter().map(|m| m.media_type.as_str()).collect();
     match negotiate::choose(Some(accept), &declared) {
         Some(_) => None,
-        None => Some(Rejection::NotAcceptable {
-            available: declared.iter().map(|s| s.to_string()).collect(),
-        }),
+        None => Some(Rejection::NotAcceptable { available: declared.iter().map(|s| s.to_string()).collect() }),
     }
 }
 
-fn check_params(
-    spec: &Spec,
-    op: &Operation,
-    inc: &Incoming,
-    checked: &mut Checked,
-    out: &mut Vec<Violation>,
-) {
+fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Checked, out: &mut Vec<Violation>) {
     let query = params::parse_query(inc.query);
     let cookies = inc
         .headers
@@ -233,20 +197,11 @@ fn check_params(
         .collect::<Vec<_>>();
     for p in &op.parameters {
         let value = match p.location {
-            ParamIn::Path => inc
-                .path_params
-                .iter()
-                .find(|(k, _)| *k == p.name)
-                .map(|(_, v)| params::read_path(v, p)),
+            ParamIn::Path => inc.path_params.iter().find(|(k, _)| *k == p.name).map(|(_, v)| params::read_path(v, p)),
             ParamIn::Query => params::read_query(&query, p),
             ParamIn::Cookie => params::read_query(&cookies, p),
             ParamIn::Header => {
-                let all: Vec<&str> = inc
-                    .headers
-                    .get_all(p.name.as_str())
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .collect();
+                let all: Vec<&str> = inc.headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
                 (!all.is_empty()).then(|| params::read_simple(&all.join(","), p))
             }
         };
@@ -256,11 +211,7 @@ fn check_params(
                 out.push(Violation {
                     location: loc,
                     pointer: format!("/{}", p.name),
-                    message: format!(
-                        "required {} parameter {:?} is missing",
-                        p.location.as_str(),
-                        p.name
-                    ),
+                    message: format!("required {} parameter {:?} is missing", p.location.as_str(), p.name),
                 });
             }
             continue;
@@ -269,11 +220,7 @@ fn check_params(
             match schema.validator(&spec.schemas) {
                 Ok(v) => {
                     for (at, message) in violations(&v, &value) {
-                        out.push(Violation {
-                            location: loc,
-                            pointer: format!("/{}{at}", p.name),
-                            message,
-                        });
+                        out.push(Violation { location: loc, pointer: format!("/{}{at}", p.name), message });
                     }
                 }
                 Err(e) => out.push(Violation {
@@ -288,66 +235,33 @@ fn check_params(
     // Unknown query parameters: a typo in a client is the point of a strict stub. The names a
     // query API key uses are known too.
     for (k, _) in &query {
-        let declared = op
-            .parameters
-            .iter()
-            .any(|p| matches!(p.location, ParamIn::Query) && params::claims(p, k));
+        let declared = op.parameters.iter().any(|p| matches!(p.location, ParamIn::Query) && params::claims(p, k));
         let is_key = security::query_key_names(spec, op).any(|n| n == k);
-        if !declared
-            && !is_key
-            && !out
-                .iter()
-                .any(|v| v.location == Location::Query && v.pointer == format!("/{k}"))
-        {
-            out.push(Violation {
-                location: Location::Query,
-                pointer: format!("/{k}"),
-                message: format!("unknown query parameter {k:?}"),
-            });
+        if !declared && !is_key && !out.iter().any(|v| v.location == Location::Query && v.pointer == format!("/{k}")) {
+            out.push(Violation { location: Location::Query, pointer: format!("/{k}"), message: format!("unknown query parameter {k:?}") });
         }
     }
 }
 
-fn check_body(
-    spec: &Spec,
-    op: &Operation,
-    inc: &Incoming,
-    out: &mut Vec<Violation>,
-) -> Result<Option<Value>, Rejection> {
+fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violation>) -> Result<Option<Value>, Rejection> {
     let Some(body_spec) = &op.body else {
         // No body declared: a JSON body is still read (best effort) so later steps can use it.
         return Ok(serde_json::from_slice(inc.body).ok());
     };
-    let content_type = inc
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = inc.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
     if inc.body.is_empty() {
         if body_spec.required {
-            out.push(Violation {
-                location: Location::Body,
-                pointer: String::new(),
-                message: "a request body is required".into(),
-            });
+            out.push(Violation { location: Location::Body, pointer: String::new(), message: "a request body is required".into() });
         }
         return Ok(None);
     }
-    let declared: Vec<&str> = body_spec
-        .content
-        .iter()
-        .map(|m| m.media_type.as_str())
-        .collect();
+    let declared: Vec<&str> = body_spec.content.iter().map(|m| m.media_type.as_str()).collect();
     let media: Option<&Media> = match content_type {
         Some(ct) => body_spec
             .content
             .iter()
             .find(|m| negotiate::essence(&m.media_type) == negotiate::essence(ct))
-            .or_else(|| {
-                body_spec
-                    .content
-                    .iter()
-                    .find(|m| negotiate::covers(&m.media_type, ct))
-            }),
+            .or_else(|| body_spec.content.iter().find(|m| negotiate::covers(&m.media_type, ct))),
         None => None,
     };
     let Some(media) = media else {
@@ -355,48 +269,25 @@ fn check_body(
             return Ok(None);
         }
         let message = match content_type {
-            Some(ct) => format!(
-                "Content-Type {ct:?} is not accepted here; send one of: {}",
-                declared.join(", ")
-            ),
-            None => format!(
-                "a Content-Type header is required; send one of: {}",
-                declared.join(", ")
-            ),
+            Some(ct) => format!("Content-Type {ct:?} is not accepted here; send one of: {}", declared.join(", ")),
+            None => format!("a Content-Type header is required; send one of: {}", declared.join(", ")),
         };
         return Err(Rejection::UnsupportedMediaType { message });
     };
     let ct = content_type.unwrap_or(&media.media_type);
     let value = if negotiate::is_json(ct) {
-        let text = std::str::from_utf8(inc.body).map_err(|e| {
-            malformed(format!(
-                "the body is not valid UTF-8 (at byte {})",
-                e.valid_up_to()
-            ))
-        })?;
+        let text =
+            std::str::from_utf8(inc.body).map_err(|e| malformed(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
         serde_json::from_str::<Value>(text).map_err(|e| {
-            malformed(format!(
-                "malformed JSON at line {}, column {}: {}",
-                e.line(),
-                e.column(),
-                strip_position(&e.to_string())
-            ))
+            malformed(format!("malformed JSON at line {}, column {}: {}", e.line(), e.column(), strip_position(&e.to_string())))
         })?
     } else if negotiate::essence(ct) == "application/x-www-form-urlencoded" {
-        let text = std::str::from_utf8(inc.body).map_err(|e| {
-            malformed(format!(
-                "the body is not valid UTF-8 (at byte {})",
-                e.valid_up_to()
-            ))
-        })?;
+        let text =
+            std::str::from_utf8(inc.body).map_err(|e| malformed(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
         form_body(text, media, spec)
     } else if negotiate::essence(ct).starts_with("text/") {
-        let text = std::str::from_utf8(inc.body).map_err(|e| {
-            malformed(format!(
-                "the body is not valid UTF-8 (at byte {})",
-                e.valid_up_to()
-            ))
-        })?;
+        let text =
+            std::str::from_utf8(inc.body).map_err(|e| malformed(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
         Value::String(text.to_string())
     } else {
         // Binary and multipart bodies are accepted as they are.
@@ -406,11 +297,7 @@ fn check_body(
         match schema.validator(&spec.schemas) {
             Ok(v) => {
                 for (at, message) in violations(&v, &value) {
-                    out.push(Violation {
-                        location: Location::Body,
-                        pointer: at,
-                        message,
-                    });
+                    out.push(Violation { location: Location::Body, pointer: at, message });
                 }
             }
             Err(e) => out.push(Violation {
@@ -424,11 +311,7 @@ fn check_body(
 }
 
 fn malformed(message: String) -> Rejection {
-    Rejection::Malformed(vec![Violation {
-        location: Location::Body,
-        pointer: String::new(),
-        message,
-    }])
+    Rejection::Malformed(vec![Violation { location: Location::Body, pointer: String::new(), message }])
 }
 
 fn strip_position(msg: &str) -> &str {

@@ -20,9 +20,7 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
 
 pub fn form_decode(s: &str) -> String {
     let spaced = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
 /// Cookie pairs from a `Cookie` header.
@@ -77,12 +75,7 @@ pub fn coerce(raw: &str, types: &[String]) -> Value {
 }
 
 fn coerce_items(items: impl IntoIterator<Item = String>, p: &Parameter) -> Value {
-    Value::Array(
-        items
-            .into_iter()
-            .map(|s| coerce(&s, &p.item_types.items))
-            .collect(),
-    )
+    Value::Array(items.into_iter().map(|s| coerce(&s, &p.item_types.items)).collect())
 }
 
 fn coerce_object(pairs: impl IntoIterator<Item = (String, String)>, p: &Parameter) -> Value {
@@ -93,11 +86,7 @@ fn coerce_object(pairs: impl IntoIterator<Item = (String, String)>, p: &Paramete
             .properties
             .get(&k)
             .and_then(Value::as_array)
-            .map(|ts| {
-                ts.iter()
-                    .filter_map(|t| t.as_str().map(String::from))
-                    .collect()
-            })
+            .map(|ts| ts.iter().filter_map(|t| t.as_str().map(String::from)).collect())
             .unwrap_or_default();
         obj.insert(k, coerce(&v, &types));
     }
@@ -105,10 +94,7 @@ fn coerce_object(pairs: impl IntoIterator<Item = (String, String)>, p: &Paramete
 }
 
 fn pairs_from_list(parts: &[&str]) -> Vec<(String, String)> {
-    parts
-        .chunks(2)
-        .map(|c| (c[0].to_string(), c.get(1).unwrap_or(&"").to_string()))
-        .collect()
+    parts.chunks(2).map(|c| (c[0].to_string(), c.get(1).unwrap_or(&"").to_string())).collect()
 }
 
 /// Reads a `simple`-style value (path and header parameters; also the body of label/matrix).
@@ -123,12 +109,7 @@ pub fn read_simple(raw: &str, p: &Parameter) -> Value {
         }
         Shape::Object => {
             if p.explode {
-                coerce_object(
-                    raw.split(',')
-                        .filter_map(|kv| kv.split_once('='))
-                        .map(|(k, v)| (k.to_string(), v.to_string())),
-                    p,
-                )
+                coerce_object(raw.split(',').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())), p)
             } else {
                 let parts: Vec<&str> = raw.split(',').collect();
                 coerce_object(pairs_from_list(&parts), p)
@@ -158,24 +139,12 @@ pub fn read_path(raw: &str, p: &Parameter) -> Value {
 /// Reads a query (or cookie) parameter from all pairs. None when it is absent.
 pub fn read_query(pairs: &[(String, String)], p: &Parameter) -> Option<Value> {
     let name = p.name.as_str();
-    let values = || {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    };
+    let values = || pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone());
     match (p.style, p.shape) {
         (Style::DeepObject, _) => {
             let prefix = format!("{name}[");
-            let props: Vec<(String, String)> = pairs
-                .iter()
-                .filter_map(|(k, v)| {
-                    Some((
-                        k.strip_prefix(&prefix)?.strip_suffix(']')?.to_string(),
-                        v.clone(),
-                    ))
-                })
-                .collect();
+            let props: Vec<(String, String)> =
+                pairs.iter().filter_map(|(k, v)| Some((k.strip_prefix(&prefix)?.strip_suffix(']')?.to_string(), v.clone()))).collect();
             (!props.is_empty()).then(|| coerce_object(props, p))
         }
         (_, Shape::Scalar) => values().next().map(|v| coerce(&v, &p.item_types.scalar)),
@@ -197,11 +166,7 @@ pub fn read_query(pairs: &[(String, String)], p: &Parameter) -> Option<Value> {
         }
         (Style::Form, Shape::Object) if p.explode => {
             // Exploded form objects spread their properties over the query: take the declared ones.
-            let props: Vec<(String, String)> = pairs
-                .iter()
-                .filter(|(k, _)| p.item_types.properties.contains_key(k))
-                .cloned()
-                .collect();
+            let props: Vec<(String, String)> = pairs.iter().filter(|(k, _)| p.item_types.properties.contains_key(k)).cloned().collect();
             (!props.is_empty()).then(|| coerce_object(props, p))
         }
         (_, Shape::Object) => {
@@ -218,9 +183,7 @@ pub fn claims(p: &Parameter, key: &str) -> bool {
         return true;
     }
     match (p.style, p.shape) {
-        (Style::DeepObject, _) => key
-            .strip_prefix(p.name.as_str())
-            .is_some_and(|r| r.starts_with('[')),
+        (Style::DeepObject, _) => key.strip_prefix(p.name.as_str()).is_some_and(|r| r.starts_with('[')),
         (Style::Form, Shape::Object) if p.explode => p.item_types.properties.contains_key(key),
         _ => false,
     }
@@ -241,14 +204,7 @@ mod tests {
     use crate::spec::model::ItemTypes;
     use serde_json::json;
 
-    fn param(
-        style: Style,
-        explode: bool,
-        shape: Shape,
-        scalar: &[&str],
-        items: &[&str],
-        props: Value,
-    ) -> Parameter {
+    fn param(style: Style, explode: bool, shape: Shape, scalar: &[&str], items: &[&str], props: Value) -> Parameter {
         Parameter {
             name: "p".into(),
             location: ParamIn::Query,
@@ -272,70 +228,25 @@ mod tests {
 
     #[test]
     fn scalars_are_coerced_by_schema_type() {
-        let p = param(
-            Style::Form,
-            true,
-            Shape::Scalar,
-            &["integer"],
-            &[],
-            json!({}),
-        );
+        let p = param(Style::Form, true, Shape::Scalar, &["integer"], &[], json!({}));
         assert_eq!(read_query(&q("p=42"), &p), Some(json!(42)));
         assert_eq!(read_query(&q("p=4x"), &p), Some(json!("4x")));
         assert_eq!(read_query(&q("other=1"), &p), None);
         let big = read_query(&q("p=123456789012345678901"), &p).unwrap();
         assert_eq!(big.to_string(), "123456789012345678901");
-        let b = param(
-            Style::Form,
-            true,
-            Shape::Scalar,
-            &["boolean"],
-            &[],
-            json!({}),
-        );
+        let b = param(Style::Form, true, Shape::Scalar, &["boolean"], &[], json!({}));
         assert_eq!(read_query(&q("p=true"), &b), Some(json!(true)));
     }
 
     #[test]
     fn form_arrays_explode_or_split() {
-        let exploded = param(
-            Style::Form,
-            true,
-            Shape::Array,
-            &[],
-            &["integer"],
-            json!({}),
-        );
-        assert_eq!(
-            read_query(&q("p=1&p=2&x=3"), &exploded),
-            Some(json!([1, 2]))
-        );
-        let joined = param(
-            Style::Form,
-            false,
-            Shape::Array,
-            &[],
-            &["string"],
-            json!({}),
-        );
+        let exploded = param(Style::Form, true, Shape::Array, &[], &["integer"], json!({}));
+        assert_eq!(read_query(&q("p=1&p=2&x=3"), &exploded), Some(json!([1, 2])));
+        let joined = param(Style::Form, false, Shape::Array, &[], &["string"], json!({}));
         assert_eq!(read_query(&q("p=a,b"), &joined), Some(json!(["a", "b"])));
-        let piped = param(
-            Style::PipeDelimited,
-            false,
-            Shape::Array,
-            &[],
-            &["string"],
-            json!({}),
-        );
+        let piped = param(Style::PipeDelimited, false, Shape::Array, &[], &["string"], json!({}));
         assert_eq!(read_query(&q("p=a|b"), &piped), Some(json!(["a", "b"])));
-        let spaced = param(
-            Style::SpaceDelimited,
-            false,
-            Shape::Array,
-            &[],
-            &["string"],
-            json!({}),
-        );
+        let spaced = param(Style::SpaceDelimited, false, Shape::Array, &[], &["string"], json!({}));
         assert_eq!(read_query(&q("p=a%20b"), &spaced), Some(json!(["a", "b"])));
     }
 
@@ -343,82 +254,32 @@ mod tests {
     fn form_objects_and_deep_objects() {
         let props = json!({"min": ["integer"], "name": ["string"]});
         let exploded = param(Style::Form, true, Shape::Object, &[], &[], props.clone());
-        assert_eq!(
-            read_query(&q("min=3&name=x&z=1"), &exploded),
-            Some(json!({"min": 3, "name": "x"}))
-        );
+        assert_eq!(read_query(&q("min=3&name=x&z=1"), &exploded), Some(json!({"min": 3, "name": "x"})));
         assert!(claims(&exploded, "min") && !claims(&exploded, "z"));
         let joined = param(Style::Form, false, Shape::Object, &[], &[], props.clone());
-        assert_eq!(
-            read_query(&q("p=min,3,name,x"), &joined),
-            Some(json!({"min": 3, "name": "x"}))
-        );
+        assert_eq!(read_query(&q("p=min,3,name,x"), &joined), Some(json!({"min": 3, "name": "x"})));
         let deep = param(Style::DeepObject, true, Shape::Object, &[], &[], props);
-        assert_eq!(
-            read_query(&q("p%5Bmin%5D=3&p[name]=x"), &deep),
-            Some(json!({"min": 3, "name": "x"}))
-        );
+        assert_eq!(read_query(&q("p%5Bmin%5D=3&p[name]=x"), &deep), Some(json!({"min": 3, "name": "x"})));
         assert!(claims(&deep, "p[min]"));
     }
 
     #[test]
     fn simple_style_for_path_and_headers() {
-        let arr = param(
-            Style::Simple,
-            false,
-            Shape::Array,
-            &[],
-            &["integer"],
-            json!({}),
-        );
+        let arr = param(Style::Simple, false, Shape::Array, &[], &["integer"], json!({}));
         assert_eq!(read_simple("1,2,3", &arr), json!([1, 2, 3]));
-        let obj = param(
-            Style::Simple,
-            true,
-            Shape::Object,
-            &[],
-            &[],
-            json!({"a": ["integer"]}),
-        );
+        let obj = param(Style::Simple, true, Shape::Object, &[], &[], json!({"a": ["integer"]}));
         assert_eq!(read_simple("a=1,b=x", &obj), json!({"a": 1, "b": "x"}));
-        let obj = param(
-            Style::Simple,
-            false,
-            Shape::Object,
-            &[],
-            &[],
-            json!({"a": ["integer"]}),
-        );
+        let obj = param(Style::Simple, false, Shape::Object, &[], &[], json!({"a": ["integer"]}));
         assert_eq!(read_simple("a,1,b,x", &obj), json!({"a": 1, "b": "x"}));
-        let label = param(
-            Style::Label,
-            false,
-            Shape::Array,
-            &[],
-            &["string"],
-            json!({}),
-        );
+        let label = param(Style::Label, false, Shape::Array, &[], &["string"], json!({}));
         assert_eq!(read_path(".a,b", &label), json!(["a", "b"]));
-        let matrix = param(
-            Style::Matrix,
-            true,
-            Shape::Array,
-            &[],
-            &["string"],
-            json!({}),
-        );
+        let matrix = param(Style::Matrix, true, Shape::Array, &[], &["string"], json!({}));
         assert_eq!(read_path(";p=a;p=b", &matrix), json!(["a", "b"]));
     }
 
     #[test]
     fn plus_is_a_space_in_queries_and_cookies_parse() {
-        assert_eq!(
-            parse_query("a=b+c&d=%26"),
-            vec![("a".into(), "b c".into()), ("d".into(), "&".into())]
-        );
-        assert_eq!(
-            parse_cookies("a=1; b=\"2\""),
-            vec![("a".into(), "1".into()), ("b".into(), "2".into())]
-        );
+        assert_eq!(parse_query("a=b+c&d=%26"), vec![("a".into(), "b c".into()), ("d".into(), "&".into())]);
+        assert_eq!(parse_cookies("a=1; b=\"2\""), vec![("a".into(), "1".into()), ("b".into(), "2".into())]);
     }
 }

@@ -31,12 +31,7 @@ enum Presented {
     Found(String),
 }
 
-pub fn check(
-    spec: &Spec,
-    op: &Operation,
-    inc: &Incoming,
-    tokens: &[String],
-) -> Result<Option<Credential>, Rejection> {
+pub fn check(spec: &Spec, op: &Operation, inc: &Incoming, tokens: &[String]) -> Result<Option<Credential>, Rejection> {
     if op.security.is_empty() {
         return Ok(None);
     }
@@ -50,17 +45,11 @@ pub fn check(
         let mut found = None;
         let mut all = true;
         for name in alternative {
-            let scheme = spec
-                .security_schemes
-                .get(name)
-                .unwrap_or(&SecurityScheme::Unchecked);
+            let scheme = spec.security_schemes.get(name).unwrap_or(&SecurityScheme::Unchecked);
             challenges.push(challenge(scheme));
             match presented(scheme, inc) {
                 Presented::Found(secret) => {
-                    found.get_or_insert(Credential {
-                        scheme: name.clone(),
-                        secret,
-                    });
+                    found.get_or_insert(Credential { scheme: name.clone(), secret });
                 }
                 Presented::Missing if *scheme == SecurityScheme::Unchecked => {}
                 Presented::Missing => {
@@ -75,32 +64,24 @@ pub fn check(
         }
         if all {
             if let Some(c) = &found {
-                if !tokens.is_empty() && !tokens.iter().any(|t| *t == c.secret || *t == c.subject())
-                {
-                    return Err(Rejection::Forbidden {
-                        message: "the credential is not one this server accepts (see --token)"
-                            .into(),
-                    });
+                if !tokens.is_empty() && !tokens.iter().any(|t| *t == c.secret || *t == c.subject()) {
+                    return Err(Rejection::Forbidden { message: "the credential is not one this server accepts (see --token)".into() });
                 }
             }
             return Ok(found);
         }
     }
     challenges.dedup();
-    Err(Rejection::Unauthorized {
-        challenges: challenges.into_iter().flatten().collect(),
-        message: problems.join("; "),
-    })
+    Err(Rejection::Unauthorized { challenges: challenges.into_iter().flatten().collect(), message: problems.join("; ") })
 }
 
 fn challenge(scheme: &SecurityScheme) -> Option<String> {
     match scheme {
         SecurityScheme::Bearer => Some("Bearer realm=\"specstub\"".into()),
         SecurityScheme::Basic => Some("Basic realm=\"specstub\", charset=\"UTF-8\"".into()),
-        SecurityScheme::ApiKey { location, name } => Some(format!(
-            "ApiKey realm=\"specstub\", in=\"{}\", name=\"{name}\"",
-            location.as_str()
-        )),
+        SecurityScheme::ApiKey { location, name } => {
+            Some(format!("ApiKey realm=\"specstub\", in=\"{}\", name=\"{name}\"", location.as_str()))
+        }
         SecurityScheme::Unchecked => None,
     }
 }
@@ -125,9 +106,7 @@ fn authorization(headers: &HeaderMap, expected: &str) -> Presented {
     };
     let (scheme, rest) = raw.trim().split_once(' ').unwrap_or((raw.trim(), ""));
     if !scheme.eq_ignore_ascii_case(expected) {
-        return Presented::Malformed(format!(
-            "expected the {expected} scheme in Authorization, got {scheme:?}"
-        ));
+        return Presented::Malformed(format!("expected the {expected} scheme in Authorization, got {scheme:?}"));
     }
     let rest = rest.trim();
     if rest.is_empty() || rest.contains(char::is_whitespace) {
@@ -140,29 +119,18 @@ fn presented(scheme: &SecurityScheme, inc: &Incoming) -> Presented {
     match scheme {
         SecurityScheme::Bearer => authorization(inc.headers, "Bearer"),
         SecurityScheme::Basic => match authorization(inc.headers, "Basic") {
-            Presented::Found(b64) => match base64::engine::general_purpose::STANDARD
-                .decode(&b64)
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-            {
-                Some(pair) if pair.contains(':') => Presented::Found(pair),
-                _ => Presented::Malformed(
-                    "the Basic credential is not base64 of user:password".into(),
-                ),
-            },
+            Presented::Found(b64) => {
+                match base64::engine::general_purpose::STANDARD.decode(&b64).ok().and_then(|b| String::from_utf8(b).ok()) {
+                    Some(pair) if pair.contains(':') => Presented::Found(pair),
+                    _ => Presented::Malformed("the Basic credential is not base64 of user:password".into()),
+                }
+            }
             other => other,
         },
         SecurityScheme::ApiKey { location, name } => {
             let value = match location {
-                ParamIn::Header => inc
-                    .headers
-                    .get(name.as_str())
-                    .and_then(|v| v.to_str().ok())
-                    .map(String::from),
-                ParamIn::Query => super::params::parse_query(inc.query)
-                    .into_iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v),
+                ParamIn::Header => inc.headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(String::from),
+                ParamIn::Query => super::params::parse_query(inc.query).into_iter().find(|(k, _)| k == name).map(|(_, v)| v),
                 ParamIn::Cookie | ParamIn::Path => inc
                     .headers
                     .get_all(http::header::COOKIE)
@@ -184,14 +152,8 @@ fn presented(scheme: &SecurityScheme, inc: &Incoming) -> Presented {
 
 /// Query parameter names used by the operation's API keys (they are not unknown parameters).
 pub fn query_key_names<'a>(spec: &'a Spec, op: &'a Operation) -> impl Iterator<Item = &'a str> {
-    op.security
-        .iter()
-        .flatten()
-        .filter_map(|name| match spec.security_schemes.get(name) {
-            Some(SecurityScheme::ApiKey {
-                location: ParamIn::Query,
-                name,
-            }) => Some(name.as_str()),
-            _ => None,
-        })
+    op.security.iter().flatten().filter_map(|name| match spec.security_schemes.get(name) {
+        Some(SecurityScheme::ApiKey { location: ParamIn::Query, name }) => Some(name.as_str()),
+        _ => None,
+    })
 }

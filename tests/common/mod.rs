@@ -6,15 +6,11 @@ use std::path::PathBuf;
 use specstub::{Running, Server, ServerBuilder};
 
 pub fn data(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
 }
 
 pub fn bundled(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("specs")
-        .join(path)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs").join(path)
 }
 
 /// A builder on 127.0.0.1:0 serving the test document `path` (under tests/data).
