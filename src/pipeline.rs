@@ -92,9 +92,8 @@ impl App {
     fn record(&self, req: &Request<Bytes>, response: &Response<Bytes>, request_id: String, ex: Exchange, started: Instant) {
         let mut query = Map::new();
         for (k, v) in validate::params::parse_query(req.uri().query().unwrap_or("")) {
-            match query.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
-                Value::Array(a) => a.push(Value::String(v)),
-                _ => {}
+            if let Value::Array(a) = query.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
+                a.push(Value::String(v));
             }
         }
         self.journal.record(Entry {
@@ -131,13 +130,10 @@ impl App {
         let op = &self.specs.operations[found.op];
         let spec = &self.specs.specs[op.spec];
         ex.operation = Some(op.id.clone());
-        ex.plan = match self.traffic.admit(spec, op, req, peer) {
-            Ok(plan) => plan,
-            Err((plan, e)) => {
-                ex.plan = plan;
-                return render(&e, Some((spec, op)));
-            }
-        };
+        ex.plan = self.traffic.admit(spec, op, req, peer);
+        if let Some(e) = ex.plan.refusal.take() {
+            return render(&e, Some((spec, op)));
+        }
         match self.answer(spec, op, &found, req, ex) {
             Ok(r) => r,
             Err(e) => render(&e, Some((spec, op))),

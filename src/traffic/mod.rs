@@ -34,6 +34,8 @@ pub struct Plan {
     pub headers: Vec<(http::HeaderName, http::HeaderValue)>,
     /// What was injected, for the log and the journal.
     pub injected: Vec<String>,
+    /// Answer with this error instead of running the operation (429, an injected 503...).
+    pub refusal: Option<ErrorReply>,
 }
 
 pub struct Traffic {}
@@ -43,16 +45,9 @@ impl Traffic {
         Self {}
     }
 
-    /// Decides the plan for a routed request, or refuses it (429, or an injected error status);
-    /// a refusal still carries its plan (headers, what was injected).
-    pub fn admit(
-        &self,
-        _spec: &Spec,
-        _op: &Operation,
-        _req: &Request<Bytes>,
-        _peer: Option<SocketAddr>,
-    ) -> Result<Plan, (Plan, ErrorReply)> {
-        Ok(Plan::default())
+    /// Decides the plan for a routed request; a plan with a refusal answers with that error.
+    pub fn admit(&self, _spec: &Spec, _op: &Operation, _req: &Request<Bytes>, _peer: Option<SocketAddr>) -> Plan {
+        Plan::default()
     }
 
     /// Adds the plan's headers and fault marker to the answer.
