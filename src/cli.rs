@@ -58,6 +58,12 @@ pub struct LoadArgs {
     /// URL omits it). Example: `--ignore-server-path` serves `/v1/demand/...` as `/demand/...`
     #[arg(long)]
     pub ignore_server_path: bool,
+
+    /// Apply an OpenAPI Overlay (1.0) document to the specs before serving, e.g. to add
+    /// `x-specstub` behaviour to a third-party spec you cannot edit. Repeatable.
+    /// Example: `--overlay stateful.overlay.yaml`
+    #[arg(long, value_name = "FILE")]
+    pub overlay: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -99,6 +105,27 @@ pub struct ServeArgs {
     /// Example: `--max-body 4MiB`
     #[arg(long, default_value = "1MiB", value_parser = parse_size)]
     pub max_body: usize,
+
+    /// Answer from the spec only: no stateful store and no inferred CRUD.
+    /// Example: `--stateless`
+    #[arg(long)]
+    pub stateless: bool,
+
+    /// Directory of seed records (YAML/JSON files mapping resource names to records), loaded at
+    /// start and on every reset [default: ./fixtures when serving the default ./specs].
+    /// Example: `--fixtures tests/fixtures`
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+
+    /// Save the store to this file (atomically, on change and on shutdown) and load it on start,
+    /// so state survives a restart. Example: `--state-file .specstub-state.json`
+    #[arg(long, value_name = "PATH")]
+    pub state_file: Option<PathBuf>,
+
+    /// Path prefix of the admin API (reset, records, journal, verify).
+    /// Example: `--admin-prefix /_admin`
+    #[arg(long, default_value = "/__specstub", value_name = "PREFIX")]
+    pub admin_prefix: String,
 }
 
 #[derive(Debug, Args)]
@@ -152,13 +179,18 @@ impl LoadArgs {
     }
 
     pub fn options(&self) -> LoadOptions {
-        LoadOptions { mounts: self.mount.clone(), ignore_server_path: self.ignore_server_path }
+        LoadOptions { mounts: self.mount.clone(), ignore_server_path: self.ignore_server_path, overlays: self.overlay.clone() }
     }
 }
 
 impl ServeArgs {
     pub fn into_config(self) -> Config {
+        let default_fixtures = self.load.specs.is_empty() && std::path::Path::new("fixtures").is_dir();
         Config {
+            stateless: self.stateless,
+            fixtures: self.fixtures.or_else(|| default_fixtures.then(|| PathBuf::from("fixtures"))),
+            state_file: self.state_file,
+            admin_prefix: format!("/{}", self.admin_prefix.trim_matches('/')),
             specs: self.load.specs(),
             host: self.host,
             port: self.port,

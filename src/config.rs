@@ -28,6 +28,14 @@ pub struct Config {
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body: usize,
     pub log_format: LogFormat,
+    /// Answer from the spec only: no store, no inferred CRUD.
+    pub stateless: bool,
+    /// Directory of seed records for the store.
+    pub fixtures: Option<PathBuf>,
+    /// Where the store is saved so that state survives a restart.
+    pub state_file: Option<PathBuf>,
+    /// Where the admin API lives; never a spec path.
+    pub admin_prefix: String,
 }
 
 impl Default for Config {
@@ -42,6 +50,10 @@ impl Default for Config {
             cors: true,
             max_body: 1024 * 1024,
             log_format: LogFormat::Text,
+            stateless: false,
+            fixtures: None,
+            state_file: None,
+            admin_prefix: "/__specstub".into(),
         }
     }
 }

@@ -106,13 +106,69 @@ impl ServerBuilder {
         self
     }
 
+    /// Answer from the spec only: no store and no inferred CRUD.
+    pub fn stateless(mut self, on: bool) -> Self {
+        self.config.stateless = on;
+        self
+    }
+
+    /// Seed records for the store (a directory of YAML/JSON files).
+    pub fn fixtures(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.fixtures = Some(dir.into());
+        self
+    }
+
+    /// Keep the store in this file across restarts.
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.state_file = Some(path.into());
+        self
+    }
+
+    /// Apply an OpenAPI Overlay document to the specs.
+    pub fn overlay(mut self, path: impl Into<PathBuf>) -> Self {
+        self.config.load.overlays.push(path.into());
+        self
+    }
+
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
     pub async fn start(self) -> Result<Running, StartError> {
-        let set = load(&self.config)?;
-        let listener = server::bind(&self.config.host, self.config.port).await.map_err(StartError::Io)?;
-        let app = Arc::new(App::new(set, self.config));
-        server::spawn(listener, app).map_err(StartError::Io)
+        let app = Arc::new(build_app(self.config)?);
+        let listener = server::bind(&app.config().host, app.config().port).await.map_err(StartError::Io)?;
+        let running = server::spawn(listener, Arc::clone(&app)).map_err(StartError::Io)?;
+        if let (Some(store), Some(path)) = (app.store.clone(), app.config().state_file.clone()) {
+            crate::store::persist::spawn_saver(store, path, running.stopped());
+        }
+        Ok(running)
     }
+}
+
+/// Everything a server needs before it listens: specs, behaviour bindings, the store.
+pub fn build_app(config: Config) -> Result<App, StartError> {
+    let set = load(&config)?;
+    if let Some(op) = set.operations.iter().find(|o| o.served_path.starts_with(&config.admin_prefix)) {
+        let file = set.specs[op.spec].file.clone();
+        let message = format!("{} is under the admin prefix {}: choose another with --admin-prefix", op.served_path, config.admin_prefix);
+        return Err(StartError::Specs(vec![Problem::error(file, op.pointer.clone(), message)]));
+    }
+    let (bindings, problems) = crate::behaviour::binding::bind_all(&set, !config.stateless);
+    if !problems.is_empty() {
+        return Err(StartError::Specs(problems));
+    }
+    let store: Option<Arc<dyn crate::store::Store>> = if config.stateless {
+        None
+    } else {
+        let fixtures = match &config.fixtures {
+            Some(dir) => crate::fixtures::load(dir, &bindings).map_err(StartError::Specs)?,
+            None => Default::default(),
+        };
+        let memory = crate::store::MemoryStore::new(fixtures, crate::behaviour::binding::unique_fields(&bindings));
+        if let Some(path) = &config.state_file {
+            let saved = crate::store::persist::load(path).map_err(|e| StartError::Specs(vec![Problem::error(path, "", e)]))?;
+            memory.restore(saved);
+        }
+        Some(Arc::new(memory))
+    };
+    Ok(App::new(set, config, store, bindings))
 }
 
 /// Loads the configured documents; warnings are logged, errors refuse.

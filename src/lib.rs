@@ -33,3 +33,7 @@ pub use server::Running;
 pub use validate::Mode;
 pub mod journal;
 pub mod traffic;
+pub mod behaviour;
+pub mod store;
+pub mod fixtures;
+mod admin;

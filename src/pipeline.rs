@@ -3,6 +3,7 @@
 //! written to the journal, and CORS around it all for browser front-ends.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -10,7 +11,9 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::{Map, Value};
 
+use crate::behaviour::{self, Binding, fill::Caller};
 use crate::config::Config;
+use crate::store::Store;
 use crate::journal::{Entry, Journal};
 use crate::prefer;
 use crate::problem::{ErrorReply, render};
@@ -34,6 +37,10 @@ pub struct App {
     seed: AtomicU64,
     pub traffic: Traffic,
     pub journal: Journal,
+    /// None with `--stateless`.
+    pub store: Option<Arc<dyn Store>>,
+    /// What each operation does to the store (by operation index).
+    bindings: Vec<Option<Binding>>,
 }
 
 /// What one request went through, for the journal.
@@ -46,10 +53,10 @@ struct Exchange {
 }
 
 impl App {
-    pub fn new(specs: SpecSet, config: Config) -> Self {
+    pub fn new(specs: SpecSet, config: Config, store: Option<Arc<dyn Store>>, bindings: Vec<Option<Binding>>) -> Self {
         let router = Router::new(&specs.operations);
         let traffic = Traffic::new(&config, &specs);
-        Self { specs, router, config, seed: AtomicU64::new(0), traffic, journal: Journal::new(1000) }
+        Self { specs, router, config, seed: AtomicU64::new(0), traffic, journal: Journal::new(1000), store, bindings }
     }
 
     pub fn config(&self) -> &Config {
@@ -68,7 +75,15 @@ impl App {
             .map(String::from)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut ex = Exchange { operation: None, validation: "unchecked", violations: Vec::new(), body: None, plan: Plan::default() };
-        let mut response = if self.config.cors && is_preflight(&req) { self.preflight(&req) } else { self.dispatch(&req, peer, &mut ex) };
+        let admin = req.uri().path().strip_prefix(self.config.admin_prefix.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/'));
+        let mut response = if self.config.cors && is_preflight(&req) {
+            self.preflight(&req)
+        } else if let Some(rest) = admin {
+            ex.operation = Some("admin".into());
+            crate::admin::handle(self, &req, rest)
+        } else {
+            self.dispatch(&req, peer, &mut ex)
+        };
         self.traffic.finish(&ex.plan, &mut response);
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, v);
@@ -85,7 +100,9 @@ impl App {
         if !ex.plan.injected.is_empty() {
             tracing::info!(%request_id, injected = %ex.plan.injected.join(", "), "traffic control applied");
         }
-        self.record(&req, &response, request_id, ex, started);
+        if ex.operation.as_deref() != Some("admin") {
+            self.record(&req, &response, request_id, ex, started);
+        }
         response
     }
 
@@ -170,16 +187,34 @@ impl App {
             }
         }
         let prefer = prefer::parse(req.headers());
+        // A client asking for a specific declared answer gets it, state or not.
+        let wants_mock = prefer.code.is_some() || prefer.example.is_some() || prefer.dynamic == Some(true);
+        if let (Some(store), Some(binding), false) = (&self.store, &self.bindings[found.op], wants_mock) {
+            let query = validate::params::parse_query(req.uri().query().unwrap_or(""));
+            let ctx = behaviour::Ctx {
+                spec,
+                binding,
+                path_params: &found.params,
+                query: &query,
+                headers: req.headers(),
+                body: checked.body.as_ref(),
+                caller: Caller::from_credential(checked.credential.as_ref()),
+                session: session_of(req.headers()).unwrap_or_default(),
+            };
+            let outcome = behaviour::run(store.as_ref(), &ctx).map_err(|e| ErrorReply {
+                headers: e.headers,
+                grpc_code: e.grpc_code,
+                ..ErrorReply::new(StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e.message)
+            })?;
+            let mut response = respond::from_outcome(spec, op, outcome);
+            add_warnings(&mut response, warnings);
+            return Ok(response);
+        }
         let echo = echo_values(op, found, &checked.params);
         let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
         let mock = MockRequest { prefer: &prefer, accept, echo: &echo, seed: self.next_seed() };
         let mut response = respond::mock(spec, op, &mock).map_err(|e| ErrorReply::from_mock(&e))?;
-        if let Some(w) = warnings {
-            let text: String = w.chars().filter(|c| !c.is_control()).take(2000).collect();
-            if let Ok(v) = HeaderValue::from_str(&text) {
-                response.headers_mut().insert(VIOLATIONS_HEADER, v);
-            }
-        }
+        add_warnings(&mut response, warnings);
         Ok(response)
     }
 
@@ -205,6 +240,15 @@ impl App {
         h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.unwrap_or(HeaderValue::from_static("*")));
         h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
         r
+    }
+}
+
+fn add_warnings(response: &mut Response<Bytes>, warnings: Option<String>) {
+    if let Some(w) = warnings {
+        let text: String = w.chars().filter(|c| !c.is_control()).take(2000).collect();
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            response.headers_mut().insert(VIOLATIONS_HEADER, v);
+        }
     }
 }
 

@@ -157,3 +157,42 @@ pub fn header_text(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// Answers with what the stateful behaviour produced, in the operation's declared response
+/// (its status unless the behaviour says otherwise, its headers, its media type).
+pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outcome) -> HttpResponse<Bytes> {
+    let response = match outcome.status {
+        Some(s) => response_for(op, s),
+        None => default_response(op),
+    };
+    let status = outcome.status.or_else(|| response.map(|r| r.status(200))).unwrap_or(200);
+    let status = if outcome.not_modified { StatusCode::NOT_MODIFIED } else { StatusCode::from_u16(status).unwrap_or(StatusCode::OK) };
+    let mut builder = HttpResponse::builder().status(status);
+    if let Some(r) = response {
+        for (name, value) in headers(spec, r) {
+            if name != http::header::ETAG {
+                builder = builder.header(name, value);
+            }
+        }
+    }
+    if let Some(tag) = outcome.etag.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
+        builder = builder.header(http::header::ETAG, tag);
+    }
+    let declared_body = response.is_some_and(|r| !r.content.is_empty());
+    match outcome.body {
+        Some(body) if declared_body && !outcome.not_modified => {
+            let media = response
+                .and_then(|r| r.content.iter().find(|m| negotiate::is_json(&m.media_type)))
+                .map(|m| concrete_media_type(&m.media_type))
+                .unwrap_or_else(|| "application/json".to_string());
+            builder.header(http::header::CONTENT_TYPE, media).body(Bytes::from(serde_json::to_vec(&body).unwrap_or_default())).unwrap_or_default()
+        }
+        _ if declared_body && !outcome.not_modified => {
+            // Nothing to show (a delete): the declared response's example, or an empty object.
+            let media = response.and_then(|r| r.content.iter().find(|m| negotiate::is_json(&m.media_type)));
+            let value = media.and_then(|m| m.examples.first().map(|(_, v)| v.clone())).unwrap_or(Value::Object(Map::new()));
+            builder.header(http::header::CONTENT_TYPE, "application/json").body(Bytes::from(serde_json::to_vec(&value).unwrap_or_default())).unwrap_or_default()
+        }
+        _ => builder.body(Bytes::new()).unwrap_or_default(),
+    }
+}

@@ -38,6 +38,11 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
+    /// Notified when the server begins to stop (for tasks that must finish with it).
+    pub fn stopped(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
     /// Stops accepting, lets in-flight requests finish (bounded), then returns.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);

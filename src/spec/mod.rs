@@ -4,6 +4,7 @@
 
 mod dialect;
 mod lint;
+pub mod overlay;
 pub mod model;
 mod problem;
 pub mod schemas;
@@ -19,7 +20,8 @@ use serde_json::Value;
 pub use dialect::translate_node;
 pub use model::{Header, Media, Operation, ParamIn, Parameter, RequestBody, Response, Shape, Style};
 use problem::join;
-pub use problem::{Problem, Severity};
+pub use lint::template_names;
+pub use problem::{Problem, Severity, escape_token};
 use schemas::SchemaSet;
 use walk::{Flow, METHODS};
 
@@ -84,6 +86,8 @@ pub struct LoadOptions {
     pub mounts: Vec<(PathBuf, String)>,
     /// Serve operations at their bare paths, without the server URL's path.
     pub ignore_server_path: bool,
+    /// OpenAPI Overlay documents applied to every document before it is read.
+    pub overlays: Vec<PathBuf>,
 }
 
 /// Expands directories to the OpenAPI documents they hold (files with an `openapi` or `swagger`
@@ -126,9 +130,10 @@ fn looks_like_openapi(path: &Path) -> bool {
 pub fn load(files: &[PathBuf], opts: &LoadOptions) -> (Option<SpecSet>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut set = SpecSet::default();
+    let overlays: Vec<overlay::Overlay> = opts.overlays.iter().filter_map(|o| overlay::read(o, &mut problems)).collect();
     for file in files {
         let index = set.specs.len();
-        if let Some((spec, ops)) = load_one(file, index, opts, &mut problems) {
+        if let Some((spec, ops)) = load_one(file, index, opts, &overlays, &mut problems) {
             set.specs.push(spec);
             set.operations.extend(ops);
         }
@@ -140,8 +145,8 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions) -> (Option<SpecSet>, Vec<Prob
     (ok.then_some(set), problems)
 }
 
-fn load_one(file: &Path, index: usize, opts: &LoadOptions, problems: &mut Vec<Problem>) -> Option<(Spec, Vec<Operation>)> {
-    let doc = match source::load_bundled(file, problems) {
+fn load_one(file: &Path, index: usize, opts: &LoadOptions, overlays: &[overlay::Overlay], problems: &mut Vec<Problem>) -> Option<(Spec, Vec<Operation>)> {
+    let doc = match source::load_bundled(file, overlays, problems) {
         Ok(d) => d,
         Err(p) => {
             problems.push(p);

@@ -87,8 +87,9 @@ fn yaml_to_json(v: serde_norway::Value, pointer: &str, fixed: &mut Vec<String>) 
 
 /// Loads `path` and every file it references, rewriting references so they all point into the
 /// returned document. Problems (unreadable files, remote references) are collected, not fatal.
-pub fn load_bundled(path: &Path, problems: &mut Vec<Problem>) -> Result<Value, Problem> {
+pub fn load_bundled(path: &Path, overlays: &[super::overlay::Overlay], problems: &mut Vec<Problem>) -> Result<Value, Problem> {
     let mut root = read_document(path, problems)?;
+    super::overlay::apply(overlays, path, &mut root, problems);
     let mut bundler = Bundler { files: HashMap::new(), bundled: Map::new(), problems };
     let base = path.to_path_buf();
     bundler.rewrite(&mut root, &base, "", "");

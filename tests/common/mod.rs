@@ -13,8 +13,14 @@ pub fn bundled(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("specs").join(path)
 }
 
-/// A builder on 127.0.0.1:0 serving the test document `path` (under tests/data).
+/// A builder on 127.0.0.1:0 serving the test document `path` (under tests/data), answering from
+/// the spec alone (the stateful tests opt in with `stateful`).
 pub fn builder(path: &str) -> ServerBuilder {
+    Server::builder().spec(data(path)).stateless(true)
+}
+
+/// A stateful server for the test document `path`.
+pub fn stateful(path: &str) -> ServerBuilder {
     Server::builder().spec(data(path))
 }
 

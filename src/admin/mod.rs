@@ -1,0 +1,188 @@
+//! The admin API under a reserved prefix (default `/__specstub`): reset, records, the request
+//! journal and verification, described by its own OpenAPI document. It goes through the store,
+//! journal and traffic APIs and never reaches into their internals.
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use serde_json::{Value, json};
+
+use crate::pipeline::{App, session_of};
+use crate::problem::{ErrorReply, render};
+use crate::store::{Expect, Ns, Record, StoreError};
+use crate::validate::params::parse_query;
+
+const OPENAPI: &str = include_str!("openapi.yaml");
+
+/// The admin API's own OpenAPI document, as JSON.
+pub fn openapi_json() -> Value {
+    serde_norway::from_str::<Value>(OPENAPI).unwrap_or(Value::Null)
+}
+
+fn reply(status: StatusCode, body: &Value) -> Response<Bytes> {
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Bytes::from(serde_json::to_vec(body).unwrap_or_default()))
+        .unwrap_or_default()
+}
+
+fn empty(status: StatusCode) -> Response<Bytes> {
+    Response::builder().status(status).body(Bytes::new()).unwrap_or_default()
+}
+
+fn problem(status: StatusCode, detail: impl Into<String>) -> Response<Bytes> {
+    render(&ErrorReply::new(status, detail), None)
+}
+
+fn record_json(r: &Record) -> Value {
+    let scope: serde_json::Map<String, Value> = r.scope.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+    json!({"id": r.id, "version": r.version, "etag": crate::behaviour::etag(r.version), "scope": scope, "data": r.data})
+}
+
+/// Answers an admin request; `rest` is the path after the prefix.
+pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
+    let query = parse_query(req.uri().query().unwrap_or(""));
+    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let session = q("session").or_else(|| session_of(req.headers())).unwrap_or_default();
+    let segments: Vec<String> =
+        rest.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let method = req.method();
+    let Some(store) = app.store.as_deref() else {
+        if segs.first().is_some_and(|s| *s == "resources") {
+            return problem(StatusCode::CONFLICT, "the server runs with --stateless: there is no store");
+        }
+        return route_stateless(app, req, &segs, &query);
+    };
+    match (method, segs.as_slice()) {
+        (&Method::POST, ["resources", resource, "reset"]) | (&Method::POST, ["reset", resource]) => {
+            store.reset(Some(&session), Some(resource));
+            reply(StatusCode::OK, &json!({"reset": true, "session": session, "resource": resource}))
+        }
+        (&Method::GET, ["resources"]) => {
+            let list: Vec<Value> = store.collections(&session).into_iter().map(|(name, count)| json!({"name": name, "count": count})).collect();
+            reply(StatusCode::OK, &Value::Array(list))
+        }
+        (&Method::GET, ["resources", resource]) => {
+            let ns = Ns { session, resource: resource.to_string() };
+            match store.list(&ns, &|_| true, 0, usize::MAX) {
+                Ok(page) => reply(StatusCode::OK, &Value::Array(page.records.iter().map(record_json).collect())),
+                Err(e) => store_problem(e),
+            }
+        }
+        (&Method::GET, ["resources", resource, id]) => match store.get(&Ns { session, resource: resource.to_string() }, id) {
+            Ok(Some(r)) => reply(StatusCode::OK, &record_json(&r)),
+            Ok(None) => problem(StatusCode::NOT_FOUND, format!("no record {id:?} in {resource:?}")),
+            Err(e) => store_problem(e),
+        },
+        (&Method::PUT, ["resources", resource, id]) => {
+            let data: Value = match serde_json::from_slice(req.body()) {
+                Ok(v @ Value::Object(_)) => v,
+                Ok(_) => return problem(StatusCode::BAD_REQUEST, "the record must be a JSON object"),
+                Err(e) => return problem(StatusCode::BAD_REQUEST, format!("malformed JSON at line {}, column {}: {e}", e.line(), e.column())),
+            };
+            let scope = query.iter().filter_map(|(k, v)| Some((k.strip_prefix("scope.")?.to_string(), v.clone()))).collect();
+            let record = Record { id: id.to_string(), version: 0, seq: 0, scope, data };
+            match store.put(&Ns { session, resource: resource.to_string() }, record) {
+                Ok(r) => reply(StatusCode::OK, &record_json(&r)),
+                Err(e) => store_problem(e),
+            }
+        }
+        (&Method::DELETE, ["resources", resource, id]) => match store.delete(&Ns { session, resource: resource.to_string() }, id, Expect::Any) {
+            Ok(_) => empty(StatusCode::NO_CONTENT),
+            Err(e) => store_problem(e),
+        },
+        (&Method::POST, ["reset"]) => {
+            // Without a session, everything; with one, only that namespace.
+            let scoped = q("session").is_some() || session_of(req.headers()).is_some();
+            let resource = q("resource");
+            store.reset(scoped.then_some(session.as_str()), resource.as_deref());
+            if !scoped && resource.is_none() {
+                app.traffic.reset();
+            }
+            reply(StatusCode::OK, &json!({"reset": true}))
+        }
+        _ => route_stateless(app, req, &segs, &query),
+    }
+}
+
+fn store_problem(e: StoreError) -> Response<Bytes> {
+    match e {
+        StoreError::NotFound => problem(StatusCode::NOT_FOUND, "no such record"),
+        StoreError::Unavailable(why) => problem(StatusCode::SERVICE_UNAVAILABLE, format!("the state store is unavailable: {why}")),
+        other => problem(StatusCode::CONFLICT, other.to_string()),
+    }
+}
+
+fn route_stateless(app: &App, req: &Request<Bytes>, segs: &[&str], query: &[(String, String)]) -> Response<Bytes> {
+    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    match (req.method(), segs) {
+        (&Method::GET, ["health"]) => reply(StatusCode::OK, &json!({"status": "ok"})),
+        (&Method::GET, ["openapi.json"]) => reply(StatusCode::OK, &openapi_json()),
+        (&Method::POST, ["reset"]) => {
+            app.traffic.reset();
+            reply(StatusCode::OK, &json!({"reset": true}))
+        }
+        (&Method::GET, ["journal"]) => {
+            let session = q("session").or_else(|| session_of(req.headers()));
+            let (op, method, path) = (q("operation"), q("method"), q("path"));
+            let mut entries = app.journal.snapshot(|e| {
+                session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
+                    && op.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
+                    && method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
+                    && path.as_deref().is_none_or(|p| e.path == p)
+            });
+            if let Some(limit) = q("limit").and_then(|l| l.parse::<usize>().ok()) {
+                let skip = entries.len().saturating_sub(limit);
+                entries.drain(..skip);
+            }
+            reply(StatusCode::OK, &serde_json::to_value(&entries).unwrap_or_default())
+        }
+        (&Method::DELETE, ["journal"]) => {
+            app.journal.clear(session_of(req.headers()).as_deref());
+            empty(StatusCode::NO_CONTENT)
+        }
+        (&Method::POST, ["verify"]) => verify(app, req),
+        (m, _) => problem(StatusCode::NOT_FOUND, format!("no admin operation {m} {}; see the admin API's openapi.json", req.uri().path())),
+    }
+}
+
+fn verify(app: &App, req: &Request<Bytes>) -> Response<Bytes> {
+    let want: Value = match serde_json::from_slice(req.body()) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return problem(StatusCode::BAD_REQUEST, "send a JSON object such as {\"method\": \"PATCH\", \"path\": \"/api/v2/runs\", \"body\": {\"/updateMask\": \"name\"}, \"atLeast\": 1}"),
+    };
+    let s = |k: &str| want.get(k).and_then(Value::as_str).map(String::from);
+    let (method, path, operation) = (s("method"), s("path"), s("operation"));
+    let status = want.get("status").and_then(Value::as_u64);
+    let session = session_of(req.headers());
+    let query = want.get("query").and_then(Value::as_object).cloned().unwrap_or_default();
+    let body = want.get("body").and_then(Value::as_object).cloned().unwrap_or_default();
+    let matched = app.journal.snapshot(|e| {
+        session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
+            && method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
+            && path.as_deref().is_none_or(|p| e.path == p)
+            && operation.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
+            && status.is_none_or(|s| u64::from(e.status) == s)
+            && query.iter().all(|(k, v)| {
+                let want = v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
+                e.query.get(k).and_then(Value::as_array).is_some_and(|vals| vals.iter().any(|x| x.as_str() == Some(want.as_str())))
+            })
+            && body.iter().all(|(ptr, v)| e.body.as_ref().and_then(|b| b.pointer(ptr)) == Some(v))
+    });
+    let n = matched.len() as u64;
+    let num = |k: &str| want.get(k).and_then(Value::as_u64);
+    let ok = match (num("exactly"), num("atLeast"), num("atMost")) {
+        (Some(x), _, _) => n == x,
+        (None, least, most) => n >= least.unwrap_or(1) && most.is_none_or(|m| n <= m),
+    };
+    let status = if ok { StatusCode::OK } else { StatusCode::EXPECTATION_FAILED };
+    let mut out = json!({"ok": ok, "matched": n});
+    if !ok {
+        // Show what did arrive, to make a failed expectation easy to read.
+        let recent = app.journal.snapshot(|e| session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s)));
+        let tail: Vec<Value> = recent.iter().rev().take(20).map(|e| json!({"method": e.method, "path": e.path, "status": e.status, "body": e.body})).collect();
+        out["recent"] = Value::Array(tail);
+    }
+    reply(status, &out)
+}

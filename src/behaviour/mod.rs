@@ -1,0 +1,611 @@
+//! Runs an operation against the stateful store: create, get, list with the API's pagination,
+//! update with an update mask or merge patch, replace, delete, and state transitions, with
+//! ETag/If-Match optimistic locking. It returns domain results or a [`BehaviourError`]; turning
+//! those into HTTP is the responder's and `problem`'s job.
+
+pub mod binding;
+pub mod fill;
+
+use base64::Engine;
+use http::HeaderMap;
+use serde_json::{Map, Value};
+
+use crate::spec::Spec;
+use crate::spec::walk::Flow;
+use crate::store::{Expect, Ns, Record, Store, StoreError};
+pub use binding::{Action, Binding, IdFormat, IdSource, SetValue};
+use fill::Caller;
+
+/// Why the behaviour refused, in terms the error renderer understands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BehaviourError {
+    pub status: u16,
+    pub message: String,
+    /// For APIs whose errors carry a gRPC code, when it differs from the HTTP mapping.
+    pub grpc_code: Option<i64>,
+    /// Extra headers (e.g. the current ETag with a 412).
+    pub headers: Vec<(http::HeaderName, String)>,
+}
+
+impl BehaviourError {
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), grpc_code: None, headers: Vec::new() }
+    }
+
+    fn grpc(mut self, code: Option<i64>) -> Self {
+        self.grpc_code = code;
+        self
+    }
+}
+
+/// What the operation produced.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub status: Option<u16>,
+    /// The JSON body; None answers with the operation's declared response.
+    pub body: Option<Value>,
+    pub etag: Option<String>,
+    /// `If-None-Match` matched: answer 304.
+    pub not_modified: bool,
+}
+
+/// Everything the behaviour reads from a request.
+pub struct Ctx<'a> {
+    pub spec: &'a Spec,
+    pub binding: &'a Binding,
+    pub path_params: &'a [(String, String)],
+    pub query: &'a [(String, String)],
+    pub headers: &'a HeaderMap,
+    pub body: Option<&'a Value>,
+    pub caller: Caller,
+    pub session: String,
+}
+
+impl Ctx<'_> {
+    fn ns(&self) -> Ns {
+        Ns { session: self.session.clone(), resource: self.binding.resource.clone() }
+    }
+
+    fn ns_of(&self, resource: &str) -> Ns {
+        Ns { session: self.session.clone(), resource: resource.to_string() }
+    }
+
+    fn path(&self, name: &str) -> Option<&str> {
+        self.path_params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    fn scope(&self) -> Vec<(String, String)> {
+        self.binding.scope.iter().map(|n| (n.clone(), self.path(n).unwrap_or_default().to_string())).collect()
+    }
+
+    fn doc(&self) -> &Value {
+        self.spec.schemas.doc(Flow::Response)
+    }
+
+    fn schema(&self) -> Option<&Value> {
+        self.binding.schema.as_ref().and_then(|p| self.doc().pointer(p))
+    }
+
+    fn kind(&self) -> &str {
+        self.binding.resource.trim_start_matches('/').rsplit('/').next().unwrap_or("resource")
+    }
+
+    fn id(&self) -> Result<String, BehaviourError> {
+        let found = match &self.binding.id {
+            IdSource::Path(n) => self.path(n).map(String::from),
+            IdSource::Query(n) => self.query(n).map(String::from),
+            IdSource::Body(p) => self.body.and_then(|b| b.pointer(p)).and_then(id_text),
+            IdSource::None => None,
+        };
+        found.filter(|s| !s.is_empty()).ok_or_else(|| {
+            let place = match &self.binding.id {
+                IdSource::Body(p) => format!("the body at {p}"),
+                IdSource::Query(n) => format!("query parameter {n:?}"),
+                IdSource::Path(n) => format!("path parameter {n:?}"),
+                IdSource::None => "the request".into(),
+            };
+            BehaviourError::new(400, format!("the {} id is missing from {place}", self.kind())).grpc(Some(3))
+        })
+    }
+
+    /// The resource as the request carries it (inside its envelope, if any).
+    fn incoming(&self) -> Result<Map<String, Value>, BehaviourError> {
+        let body = self.body.cloned().unwrap_or(Value::Object(Map::new()));
+        let inner = match &self.binding.request_envelope {
+            Some(env) => body.get(env).cloned().unwrap_or(Value::Object(Map::new())),
+            None => body,
+        };
+        match inner {
+            Value::Object(m) => Ok(m),
+            _ => Err(BehaviourError::new(400, format!("the {} must be a JSON object", self.kind())).grpc(Some(3))),
+        }
+    }
+
+    fn expect(&self, current: Option<&Record>) -> Result<Expect, BehaviourError> {
+        let header = self.headers.get(http::header::IF_MATCH).and_then(|v| v.to_str().ok());
+        match header {
+            None if self.binding.if_match_required => {
+                Err(BehaviourError::new(428, "this write requires an If-Match header with the resource's current ETag"))
+            }
+            None => Ok(Expect::Any),
+            Some(h) if h.trim() == "*" => Ok(Expect::Any),
+            Some(h) => match h.split(',').find_map(parse_etag) {
+                Some(v) => Ok(Expect::Version(v)),
+                None => {
+                    // An ETag we never issued cannot match the current version.
+                    let current = current.map(|r| r.version).unwrap_or(0);
+                    Err(precondition_failed(current, h))
+                }
+            },
+        }
+    }
+
+    fn outcome(&self, record: &Record) -> Outcome {
+        let projected = fill::project(&record.data, self.doc(), self.schema());
+        let body = match &self.binding.response_envelope {
+            Some(env) => {
+                let mut m = Map::new();
+                m.insert(env.clone(), projected);
+                Value::Object(m)
+            }
+            None => projected,
+        };
+        Outcome { status: self.binding.status, body: Some(body), etag: Some(etag(record.version)), not_modified: false }
+    }
+
+    fn not_found(&self, id: &str) -> BehaviourError {
+        BehaviourError::new(404, format!("{} {id:?} not found", singular(self.kind()))).grpc(Some(5))
+    }
+}
+
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn singular(kind: &str) -> String {
+    let k = kind.trim_end_matches('s');
+    k.replace('-', " ")
+}
+
+pub fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// The version in one entity tag we issued (`W/"7"` or `"7"`).
+fn parse_etag(tag: &str) -> Option<u64> {
+    let t = tag.trim();
+    let t = t.strip_prefix("W/").unwrap_or(t);
+    t.trim_matches('"').parse().ok()
+}
+
+fn precondition_failed(current: u64, sent: &str) -> BehaviourError {
+    let mut e = BehaviourError::new(412, format!("If-Match {sent} does not match the current version {}: the resource changed since it was read", etag(current)))
+        .grpc(Some(9));
+    e.headers.push((http::header::ETAG, etag(current)));
+    e
+}
+
+fn store_error(ctx: &Ctx, e: StoreError, id: &str) -> BehaviourError {
+    match e {
+        StoreError::NotFound => ctx.not_found(id),
+        StoreError::IdTaken => BehaviourError::new(ctx.binding.conflict.status, format!("{} {id:?} already exists", singular(ctx.kind())))
+            .grpc(ctx.binding.conflict.grpc_code),
+        StoreError::Duplicate { field, value } => BehaviourError::new(
+            ctx.binding.conflict.status,
+            ctx.binding.conflict.message.clone().unwrap_or_else(|| format!("a {} with {field} {value} already exists", singular(ctx.kind()))),
+        )
+        .grpc(ctx.binding.conflict.grpc_code),
+        StoreError::VersionMismatch { current } => {
+            precondition_failed(current, ctx.headers.get(http::header::IF_MATCH).and_then(|v| v.to_str().ok()).unwrap_or(""))
+        }
+        StoreError::Refused(e) => e,
+        StoreError::Unavailable(why) => {
+            let mut e = BehaviourError::new(503, format!("the state store is unavailable: {why}"));
+            e.headers.push((http::header::RETRY_AFTER, "1".into()));
+            e
+        }
+    }
+}
+
+pub fn run(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
+    if let Some((resource, template)) = &ctx.binding.parent {
+        let id = fill_template(template, ctx.path_params);
+        let found = store.get(&ctx.ns_of(resource), &id).map_err(|e| store_error(ctx, e, &id))?;
+        if found.is_none() {
+            return Err(BehaviourError::new(404, format!("{} {id:?} not found", singular(resource.rsplit('/').next().unwrap_or(resource)))).grpc(Some(5)));
+        }
+    }
+    match ctx.binding.action {
+        Action::Create => create(store, ctx),
+        Action::Get => get(store, ctx),
+        Action::List => list(store, ctx),
+        Action::Update | Action::Replace | Action::Transition => change(store, ctx),
+        Action::Delete => delete(store, ctx),
+    }
+}
+
+fn fill_template(template: &str, params: &[(String, String)]) -> String {
+    let mut out = template.to_string();
+    for (k, v) in params {
+        out = out.replace(&format!("{{{k}}}"), v);
+    }
+    out
+}
+
+fn check_rules(ctx: &Ctx, data: &Map<String, Value>, now: &str) -> Result<(), BehaviourError> {
+    let obj = Value::Object(data.clone());
+    for c in &ctx.binding.checks {
+        let Some(value) = obj.pointer(&c.pointer).and_then(Value::as_str) else { continue };
+        let bound = if c.after == "now" { Some(now.to_string()) } else { obj.pointer(&c.after).and_then(Value::as_str).map(String::from) };
+        let Some(bound) = bound else { continue };
+        if let (Some(a), Some(b)) = (parse_time(value), parse_time(&bound)) {
+            if a <= b {
+                return Err(BehaviourError::new(c.status, c.message.clone()).grpc(Some(3)));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+fn new_id(format: IdFormat, store: &dyn Store, ns: &Ns) -> String {
+    match format {
+        IdFormat::Uuid => uuid::Uuid::new_v4().to_string(),
+        IdFormat::Ulid => ulid(),
+        IdFormat::Integer => {
+            // One more than the largest integer id so far.
+            let page = store.list(ns, &|_| true, 0, usize::MAX).map(|p| p.records).unwrap_or_default();
+            (page.iter().filter_map(|r| r.id.parse::<u64>().ok()).max().unwrap_or(0) + 1).to_string()
+        }
+    }
+}
+
+/// A ULID: 48-bit milliseconds then 80 random bits, in Crockford base32.
+fn ulid() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u128).unwrap_or(0);
+    let random = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes()) & ((1u128 << 80) - 1);
+    let mut n = (millis << 80) | random;
+    let mut out = [0u8; 26];
+    for slot in out.iter_mut().rev() {
+        *slot = ALPHABET[(n & 31) as usize];
+        n >>= 5;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn apply_set(ctx: &Ctx, data: &mut Map<String, Value>, now: &str) {
+    for (field, value) in &ctx.binding.set {
+        let v = match value {
+            SetValue::Literal(v) => v.clone(),
+            SetValue::Now { query } => Value::String(query.as_deref().and_then(|q| ctx.query(q)).map(String::from).unwrap_or_else(|| now.to_string())),
+            SetValue::Caller => ctx.caller.user.clone().map(Value::String).unwrap_or(Value::Null),
+            SetValue::MillisBetween(a, b) => {
+                let t = |f: &str| data.get(f).and_then(Value::as_str).and_then(parse_time);
+                match (t(a), t(b)) {
+                    (Some(x), Some(y)) => Value::from(((y - x).whole_milliseconds()).max(0) as i64),
+                    _ => Value::Null,
+                }
+            }
+        };
+        data.insert(field.clone(), v);
+    }
+}
+
+fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
+    let b = ctx.binding;
+    let now = crate::clock::now_rfc3339();
+    let mut data = ctx.incoming()?;
+    check_rules(ctx, &data, &now)?;
+    let ns = ctx.ns();
+    let id = match data.get(&b.key).and_then(id_text).filter(|s| !s.is_empty()) {
+        Some(id) => id,
+        None => new_id(b.id_format, store, &ns),
+    };
+    let id_value = match (b.id_format, id.parse::<u64>()) {
+        (IdFormat::Integer, Ok(n)) => Value::from(n),
+        _ => Value::String(id.clone()),
+    };
+    data.insert(b.key.clone(), id_value);
+    for (k, v) in &b.defaults {
+        data.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    apply_set(ctx, &mut data, &now);
+    fill::on_create(&mut data, ctx.doc(), ctx.schema(), &ctx.caller, &now);
+    if let Some(f) = &b.version_field {
+        data.insert(f.clone(), Value::from(1));
+    }
+    let record = Record { id: id.clone(), version: 1, seq: 0, scope: ctx.scope(), data: Value::Object(data) };
+    let record = store.create(&ns, record, &b.unique).map_err(|e| store_error(ctx, e, &id))?;
+    Ok(ctx.outcome(&record))
+}
+
+fn load(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourError> {
+    let record = store.get(&ctx.ns(), id).map_err(|e| store_error(ctx, e, id))?;
+    match record {
+        Some(r) if in_scope(&r, &ctx.scope()) => Ok(r),
+        _ => Err(ctx.not_found(id)),
+    }
+}
+
+fn in_scope(r: &Record, scope: &[(String, String)]) -> bool {
+    scope.iter().all(|(k, v)| r.scope.iter().any(|(rk, rv)| rk == k && rv == v))
+}
+
+fn get(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
+    let id = ctx.id()?;
+    let record = load(store, ctx, &id)?;
+    let mut out = ctx.outcome(&record);
+    if let Some(inm) = ctx.headers.get(http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
+        if inm.trim() == "*" || inm.split(',').filter_map(parse_etag).any(|v| v == record.version) {
+            out.not_modified = true;
+        }
+    }
+    Ok(out)
+}
+
+fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
+    let l = &ctx.binding.list;
+    let bad = |what: &str| BehaviourError::new(400, what.to_string()).grpc(Some(3));
+    let number = |name: &Option<String>| -> Result<Option<usize>, BehaviourError> {
+        match name.as_deref().and_then(|n| ctx.query(n)) {
+            None | Some("") => Ok(None),
+            Some(v) => v.parse::<usize>().map(Some).map_err(|_| bad(&format!("{} must be a non-negative integer", name.as_deref().unwrap_or("")))),
+        }
+    };
+    let size = number(&l.page_size)?.or(number(&l.limit)?).filter(|n| *n > 0).unwrap_or(l.default_page_size).min(l.max_page_size);
+    let offset = match l.page_token.as_deref().and_then(|n| ctx.query(n)).filter(|t| !t.is_empty()) {
+        Some(token) => decode_token(token).ok_or_else(|| bad("the page token is not one this server issued"))?,
+        None => number(&l.offset)?.unwrap_or(0),
+    };
+    let scope = ctx.scope();
+    let filters: Vec<(String, String)> =
+        l.filters.iter().filter_map(|(q, field)| ctx.query(q).filter(|v| !v.is_empty()).map(|v| (field.clone(), v.to_string()))).collect();
+    let keep = |r: &Record| {
+        in_scope(r, &scope)
+            && filters.iter().all(|(field, want)| match r.data.get(field) {
+                Some(Value::String(s)) => s == want,
+                Some(other) => other.to_string() == *want,
+                None => false,
+            })
+    };
+    let page = store.list(&ctx.ns(), &keep, offset, size).map_err(|e| store_error(ctx, e, ""))?;
+    let items: Vec<Value> = page.records.iter().map(|r| fill::project(&r.data, ctx.doc(), ctx.schema())).collect();
+    let next = offset + page.records.len();
+    let body = match &l.items {
+        None => Value::Array(items),
+        Some(field) => {
+            let mut m = Map::new();
+            m.insert(field.clone(), Value::Array(items));
+            if let Some(t) = &l.next_page_token {
+                let token = if next < page.total { encode_token(next) } else { String::new() };
+                m.insert(t.clone(), Value::String(token));
+            }
+            if let Some(t) = &l.total {
+                m.insert(t.clone(), Value::from(page.total));
+            }
+            Value::Object(m)
+        }
+    };
+    Ok(Outcome { status: ctx.binding.status, body: Some(body), etag: None, not_modified: false })
+}
+
+fn encode_token(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("specstub:{offset}"))
+}
+
+fn decode_token(token: &str) -> Option<usize> {
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?;
+    String::from_utf8(raw).ok()?.strip_prefix("specstub:")?.parse().ok()
+}
+
+/// The mask's paths, from the body field or query parameter (comma-separated, a list, or
+/// `{paths: [...]}`).
+fn mask_paths(ctx: &Ctx, mask: &binding::MaskConfig) -> Option<Vec<String>> {
+    let raw = if mask.in_query {
+        Value::String(ctx.query(&mask.field)?.to_string())
+    } else {
+        ctx.body?.get(&mask.field)?.clone()
+    };
+    let list: Vec<String> = match raw {
+        Value::String(s) => s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+        Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        Value::Object(o) => o.get("paths")?.as_array()?.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        _ => return None,
+    };
+    Some(list)
+}
+
+fn resolve_mask_path(mask: &binding::MaskConfig, path: &str, incoming: &Map<String, Value>) -> Option<String> {
+    if mask.paths.is_empty() {
+        let c = binding::camel(path);
+        return Some(if incoming.contains_key(path) { path.to_string() } else { c });
+    }
+    mask.paths
+        .iter()
+        .find(|(k, v)| k == path || v == path || binding::camel(k) == path || binding::camel(path) == *v)
+        .map(|(_, field)| field.clone())
+}
+
+fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
+    let b = ctx.binding;
+    let id = ctx.id()?;
+    let current = load(store, ctx, &id)?;
+    let expect = ctx.expect(Some(&current))?;
+    let now = crate::clock::now_rfc3339();
+    let incoming = if b.action == Action::Transition { Map::new() } else { ctx.incoming()? };
+    check_rules(ctx, &incoming, &now)?;
+    let masked: Option<Vec<(String, String)>> = match (&b.mask, b.action) {
+        (Some(mask), Action::Update) => {
+            let paths = mask_paths(ctx, mask).ok_or_else(|| BehaviourError::new(400, format!("the update mask {:?} is missing", mask.field)).grpc(Some(3)))?;
+            if paths.is_empty() {
+                return Err(BehaviourError::new(400, "the update mask names no fields").grpc(Some(3)));
+            }
+            let mut fields = Vec::new();
+            for p in paths {
+                match resolve_mask_path(mask, &p, &incoming) {
+                    Some(f) => fields.push((p, f)),
+                    None => {
+                        let allowed: Vec<&str> = mask.paths.iter().map(|(k, _)| k.as_str()).collect();
+                        return Err(BehaviourError::new(400, format!("invalid update mask path {p:?}: updatable fields are {}", allowed.join(", "))).grpc(Some(3)));
+                    }
+                }
+            }
+            Some(fields)
+        }
+        _ => None,
+    };
+    let doc = ctx.doc();
+    let schema = ctx.schema();
+    let mut edit = |r: &mut Record| -> Result<(), BehaviourError> {
+        let Value::Object(data) = &mut r.data else { return Err(BehaviourError::new(500, "the stored record is not an object")) };
+        match b.action {
+            Action::Transition => {
+                if let Some(field) = &b.state_field {
+                    let state = data.get(field).cloned().unwrap_or(Value::Null);
+                    if !b.from.is_empty() && !b.from.contains(&state) {
+                        let text = state.as_str().map(String::from).unwrap_or_else(|| state.to_string());
+                        let msg = b.illegal.message.clone().unwrap_or_else(|| {
+                            format!("{} {id:?} is {text}: this action needs it to be one of {}", singular(ctx.kind()), list_values(&b.from))
+                        });
+                        return Err(BehaviourError::new(b.illegal.status, msg).grpc(b.illegal.grpc_code));
+                    }
+                    if let Some(to) = &b.to {
+                        data.insert(field.clone(), to.clone());
+                    }
+                }
+            }
+            Action::Update => match &masked {
+                Some(fields) => {
+                    for (path, field) in fields {
+                        let new = incoming.get(field).cloned();
+                        if b.set_once.contains(field) {
+                            let old = data.get(field).filter(|v| !v.is_null() && **v != "");
+                            if old.is_some() && new.as_ref() != old {
+                                return Err(BehaviourError::new(400, format!("{path} can only be set once; it is already set on {} {id:?}", singular(ctx.kind())))
+                                    .grpc(Some(9)));
+                            }
+                        }
+                        match new {
+                            Some(v) => data.insert(field.clone(), v),
+                            None => data.remove(field),
+                        };
+                    }
+                }
+                None => merge_patch(data, &incoming, &b.set_once).map_err(|f| {
+                    BehaviourError::new(400, format!("{f} can only be set once; it is already set on {} {id:?}", singular(ctx.kind()))).grpc(Some(9))
+                })?,
+            },
+            Action::Replace => {
+                let mut next = incoming.clone();
+                // Fields the client cannot write survive a replace.
+                let (props, _) = schema.map(|s| fill::properties(doc, s)).unwrap_or_default();
+                for (k, v) in data.iter() {
+                    let server_owned = *k == b.key
+                        || props.get(k).is_some_and(|p| p.get("readOnly") == Some(&Value::Bool(true)))
+                        || fill::stamp_of(k).is_some()
+                        || b.version_field.as_deref() == Some(k.as_str());
+                    if server_owned {
+                        next.insert(k.clone(), v.clone());
+                    }
+                }
+                *data = next;
+            }
+            _ => {}
+        }
+        apply_set(ctx, data, &now);
+        fill::on_change(data, doc, schema, &ctx.caller, &now);
+        if let Some(f) = &b.version_field {
+            data.insert(f.clone(), Value::from(r.version + 1));
+        }
+        Ok(())
+    };
+    let record = store.update(&ctx.ns(), &id, expect, &b.unique, &mut edit).map_err(|e| store_error(ctx, e, &id))?;
+    Ok(ctx.outcome(&record))
+}
+
+fn list_values(values: &[Value]) -> String {
+    values.iter().map(|v| v.as_str().map(String::from).unwrap_or_else(|| v.to_string())).collect::<Vec<_>>().join(", ")
+}
+
+/// RFC 7396 merge patch, refusing to change a set-once field that already has a value.
+fn merge_patch(data: &mut Map<String, Value>, patch: &Map<String, Value>, set_once: &[String]) -> Result<(), String> {
+    for (k, v) in patch {
+        if set_once.contains(k) && data.get(k).is_some_and(|old| !old.is_null() && *old != "" && old != v) {
+            return Err(k.clone());
+        }
+        match v {
+            Value::Null => {
+                data.remove(k);
+            }
+            Value::Object(p) => {
+                let target = data.entry(k.clone()).or_insert_with(|| Value::Object(Map::new()));
+                if !target.is_object() {
+                    *target = Value::Object(Map::new());
+                }
+                if let Value::Object(t) = target {
+                    merge_patch(t, p, &[])?;
+                }
+            }
+            other => {
+                data.insert(k.clone(), other.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn delete(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
+    let id = ctx.id()?;
+    let current = load(store, ctx, &id)?;
+    let expect = ctx.expect(Some(&current))?;
+    store.delete(&ctx.ns(), &id, expect).map_err(|e| store_error(ctx, e, &id))?;
+    Ok(Outcome { status: ctx.binding.status, body: None, etag: None, not_modified: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_strangers() {
+        assert_eq!(decode_token(&encode_token(150)), Some(150));
+        assert_eq!(decode_token("garbage"), None);
+    }
+
+    #[test]
+    fn etags_parse_weak_and_strong() {
+        assert_eq!(parse_etag("W/\"12\""), Some(12));
+        assert_eq!(parse_etag(" \"3\" "), Some(3));
+        assert_eq!(parse_etag("abc"), None);
+    }
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut data = json!({"a": 1, "b": {"c": 2, "d": 3}, "k": "x"}).as_object().cloned().unwrap();
+        let patch = json!({"a": null, "b": {"c": 5}, "e": [1]}).as_object().cloned().unwrap();
+        merge_patch(&mut data, &patch, &[]).unwrap();
+        assert_eq!(Value::Object(data.clone()), json!({"b": {"c": 5, "d": 3}, "k": "x", "e": [1]}));
+        let again = json!({"k": "y"}).as_object().cloned().unwrap();
+        assert_eq!(merge_patch(&mut data, &again, &["k".to_string()]), Err("k".to_string()));
+    }
+
+    #[test]
+    fn ulids_are_26_crockford_characters() {
+        let u = ulid();
+        assert_eq!(u.len(), 26);
+        assert!(u.chars().all(|c| "0123456789ABCDEFGHJKMNPQRSTVWXYZ".contains(c)));
+    }
+}

@@ -1,0 +1,109 @@
+//! The stateful store: resources that live across requests, each with a version for optimistic
+//! locking. Behaviour talks to it only through the [`Store`] trait, so another backend can
+//! follow the in-memory one; every write is atomic per resource collection.
+
+mod memory;
+pub mod persist;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use memory::MemoryStore;
+
+/// Where a record lives: a session (isolated namespace) and a resource collection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ns {
+    /// "" is the shared namespace; a test's `X-Specstub-Session` picks another.
+    pub session: String,
+    pub resource: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    /// Starts at 1, grows by one on every write: the ETag.
+    pub version: u64,
+    /// Creation order, for stable listing.
+    #[serde(default)]
+    pub seq: u64,
+    /// Path parameters that place the record inside a parent (e.g. namespace and job).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<(String, String)>,
+    pub data: Value,
+}
+
+/// A write's condition on the current version (`If-Match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Any,
+    Version(u64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreError {
+    NotFound,
+    /// A record with this id exists already.
+    IdTaken,
+    /// Another record holds this value of a unique field.
+    Duplicate { field: String, value: String },
+    /// `If-Match` named another version.
+    VersionMismatch { current: u64 },
+    /// The change itself refused (an illegal transition, a field set twice...).
+    Refused(crate::behaviour::BehaviourError),
+    /// The backend cannot be reached.
+    Unavailable(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreError::NotFound => f.write_str("not found"),
+            StoreError::IdTaken => f.write_str("a record with this id exists already"),
+            StoreError::Duplicate { field, value } => write!(f, "{field} {value} is already used by another record"),
+            StoreError::VersionMismatch { current } => write!(f, "the current version is {current}"),
+            StoreError::Refused(e) => write!(f, "{}", e.message),
+            StoreError::Unavailable(why) => write!(f, "the store is unavailable: {why}"),
+        }
+    }
+}
+
+/// A change to one record, run under the collection's write lock.
+pub type Change<'a> = &'a mut dyn FnMut(&mut Record) -> Result<(), crate::behaviour::BehaviourError>;
+
+/// One page of a listing: the records and the number that matched in all.
+pub struct Page {
+    pub records: Vec<Record>,
+    pub total: usize,
+}
+
+pub trait Store: Send + Sync {
+    fn get(&self, ns: &Ns, id: &str) -> Result<Option<Record>, StoreError>;
+
+    /// Adds a record; `unique` names fields whose values must not repeat in the collection.
+    fn create(&self, ns: &Ns, record: Record, unique: &[String]) -> Result<Record, StoreError>;
+
+    /// Changes a record in place if its version is `expect`; the version then grows by one.
+    fn update(&self, ns: &Ns, id: &str, expect: Expect, unique: &[String], change: Change<'_>) -> Result<Record, StoreError>;
+
+    fn delete(&self, ns: &Ns, id: &str, expect: Expect) -> Result<Record, StoreError>;
+
+    /// Records in creation order that pass `keep`, from `offset`, at most `limit`.
+    fn list(&self, ns: &Ns, keep: &dyn Fn(&Record) -> bool, offset: usize, limit: usize) -> Result<Page, StoreError>;
+
+    /// Writes a record as given (admin API, fixtures), replacing any with its id.
+    fn put(&self, ns: &Ns, record: Record) -> Result<Record, StoreError>;
+
+    /// Back to the fixtures: everything, one session, or one resource (of one session).
+    fn reset(&self, session: Option<&str>, resource: Option<&str>);
+
+    /// Resource names with records in `session`, and their counts.
+    fn collections(&self, session: &str) -> Vec<(String, usize)>;
+
+    /// Every record of every session, for the state file.
+    fn dump(&self) -> Vec<(Ns, Vec<Record>)>;
+
+    /// Whether anything changed since the last call (for the state file).
+    fn take_dirty(&self) -> bool;
+}
