@@ -134,9 +134,10 @@ impl ServerBuilder {
     pub async fn start(self) -> Result<Running, StartError> {
         let app = Arc::new(build_app(self.config)?);
         let listener = server::bind(&app.config().host, app.config().port).await.map_err(StartError::Io)?;
-        let running = server::spawn(listener, Arc::clone(&app)).map_err(StartError::Io)?;
+        let mut running = server::spawn(listener, Arc::clone(&app)).map_err(StartError::Io)?;
         if let (Some(store), Some(path)) = (app.store.clone(), app.config().state_file.clone()) {
-            crate::store::persist::spawn_saver(store, path, running.stopped());
+            let saver = crate::store::persist::spawn_saver(store, path, running.stopped());
+            running.attach(saver);
         }
         Ok(running)
     }

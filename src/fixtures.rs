@@ -19,7 +19,10 @@ pub fn load(dir: &Path, bindings: &[Option<Binding>]) -> Result<HashMap<String, 
         keys.entry(b.resource.as_str()).or_insert(b.key.as_str());
     }
     let mut files: Vec<_> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json"))).collect(),
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")))
+            .collect(),
         Err(e) => return Err(vec![Problem::error(dir, "", format!("cannot read the fixtures directory: {e}"))]),
     };
     files.sort();
@@ -47,16 +50,21 @@ pub fn load(dir: &Path, bindings: &[Option<Binding>]) -> Result<HashMap<String, 
             for (i, item) in items.iter().enumerate() {
                 let pointer = format!("/{resource}/{i}");
                 let (scope, data) = match (item.get("scope"), item.get("record")) {
-                    (Some(Value::Object(s)), Some(r)) => {
-                        (s.iter().map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))).collect(), r.clone())
-                    }
+                    (Some(Value::Object(s)), Some(r)) => (
+                        s.iter().map(|(k, v)| (k.clone(), v.as_str().map(String::from).unwrap_or_else(|| v.to_string()))).collect(),
+                        r.clone(),
+                    ),
                     _ => (Vec::new(), item.clone()),
                 };
                 let id = match data.get(key) {
                     Some(Value::String(s)) => s.clone(),
                     Some(Value::Number(n)) => n.to_string(),
                     _ => {
-                        problems.push(Problem::warning(&file, pointer, format!("skipped: the record has no {key:?} field to take its id from")));
+                        problems.push(Problem::warning(
+                            &file,
+                            pointer,
+                            format!("skipped: the record has no {key:?} field to take its id from"),
+                        ));
                         continue;
                     }
                 };

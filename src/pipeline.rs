@@ -13,13 +13,13 @@ use serde_json::{Map, Value};
 
 use crate::behaviour::{self, Binding, fill::Caller};
 use crate::config::Config;
-use crate::store::Store;
 use crate::journal::{Entry, Journal};
 use crate::prefer;
 use crate::problem::{ErrorReply, render};
 use crate::respond::{self, MockRequest};
 use crate::router::{RouteMatch, Router};
 use crate::spec::{Operation, ParamIn, Spec, SpecSet};
+use crate::store::Store;
 use crate::traffic::{Plan, Traffic};
 use crate::validate::{self, Incoming, Mode, Policy, Violation};
 
@@ -75,7 +75,8 @@ impl App {
             .map(String::from)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let mut ex = Exchange { operation: None, validation: "unchecked", violations: Vec::new(), body: None, plan: Plan::default() };
-        let admin = req.uri().path().strip_prefix(self.config.admin_prefix.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/'));
+        let admin =
+            req.uri().path().strip_prefix(self.config.admin_prefix.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/'));
         let mut response = if self.config.cors && is_preflight(&req) {
             self.preflight(&req)
         } else if let Some(rest) = admin {

@@ -185,13 +185,19 @@ pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outc
                 .and_then(|r| r.content.iter().find(|m| negotiate::is_json(&m.media_type)))
                 .map(|m| concrete_media_type(&m.media_type))
                 .unwrap_or_else(|| "application/json".to_string());
-            builder.header(http::header::CONTENT_TYPE, media).body(Bytes::from(serde_json::to_vec(&body).unwrap_or_default())).unwrap_or_default()
+            builder
+                .header(http::header::CONTENT_TYPE, media)
+                .body(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
+                .unwrap_or_default()
         }
         _ if declared_body && !outcome.not_modified => {
             // Nothing to show (a delete): the declared response's example, or an empty object.
             let media = response.and_then(|r| r.content.iter().find(|m| negotiate::is_json(&m.media_type)));
             let value = media.and_then(|m| m.examples.first().map(|(_, v)| v.clone())).unwrap_or(Value::Object(Map::new()));
-            builder.header(http::header::CONTENT_TYPE, "application/json").body(Bytes::from(serde_json::to_vec(&value).unwrap_or_default())).unwrap_or_default()
+            builder
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(Bytes::from(serde_json::to_vec(&value).unwrap_or_default()))
+                .unwrap_or_default()
         }
         _ => builder.body(Bytes::new()).unwrap_or_default(),
     }

@@ -26,6 +26,8 @@ pub struct Running {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Background work that must finish before shutdown returns (saving the state file).
+    companions: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -49,6 +51,14 @@ impl Running {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        for task in std::mem::take(&mut self.companions) {
+            let _ = task.await;
+        }
+    }
+
+    /// Ties a background task to the server: shutdown waits for it.
+    pub fn attach(&mut self, task: tokio::task::JoinHandle<()>) {
+        self.companions.push(task);
     }
 
     /// Runs until `signal` completes, then shuts down gracefully.
@@ -119,7 +129,7 @@ pub fn spawn(listener: TcpListener, app: Arc<App>) -> std::io::Result<Running> {
             _ = tokio::time::sleep(DRAIN_DEADLINE) => tracing::warn!("connections still open after the drain deadline; closing them"),
         }
     });
-    Ok(Running { addr, stop, task: Some(task) })
+    Ok(Running { addr, stop, task: Some(task), companions: Vec::new() })
 }
 
 async fn serve_one(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {

@@ -44,8 +44,12 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
     let query = parse_query(req.uri().query().unwrap_or(""));
     let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let session = q("session").or_else(|| session_of(req.headers())).unwrap_or_default();
-    let segments: Vec<String> =
-        rest.trim_matches('/').split('/').filter(|s| !s.is_empty()).map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
+    let segments: Vec<String> = rest
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = req.method();
     let Some(store) = app.store.as_deref() else {
@@ -60,7 +64,8 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
             reply(StatusCode::OK, &json!({"reset": true, "session": session, "resource": resource}))
         }
         (&Method::GET, ["resources"]) => {
-            let list: Vec<Value> = store.collections(&session).into_iter().map(|(name, count)| json!({"name": name, "count": count})).collect();
+            let list: Vec<Value> =
+                store.collections(&session).into_iter().map(|(name, count)| json!({"name": name, "count": count})).collect();
             reply(StatusCode::OK, &Value::Array(list))
         }
         (&Method::GET, ["resources", resource]) => {
@@ -79,7 +84,9 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
             let data: Value = match serde_json::from_slice(req.body()) {
                 Ok(v @ Value::Object(_)) => v,
                 Ok(_) => return problem(StatusCode::BAD_REQUEST, "the record must be a JSON object"),
-                Err(e) => return problem(StatusCode::BAD_REQUEST, format!("malformed JSON at line {}, column {}: {e}", e.line(), e.column())),
+                Err(e) => {
+                    return problem(StatusCode::BAD_REQUEST, format!("malformed JSON at line {}, column {}: {e}", e.line(), e.column()));
+                }
             };
             let scope = query.iter().filter_map(|(k, v)| Some((k.strip_prefix("scope.")?.to_string(), v.clone()))).collect();
             let record = Record { id: id.to_string(), version: 0, seq: 0, scope, data };
@@ -88,10 +95,12 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
                 Err(e) => store_problem(e),
             }
         }
-        (&Method::DELETE, ["resources", resource, id]) => match store.delete(&Ns { session, resource: resource.to_string() }, id, Expect::Any) {
-            Ok(_) => empty(StatusCode::NO_CONTENT),
-            Err(e) => store_problem(e),
-        },
+        (&Method::DELETE, ["resources", resource, id]) => {
+            match store.delete(&Ns { session, resource: resource.to_string() }, id, Expect::Any) {
+                Ok(_) => empty(StatusCode::NO_CONTENT),
+                Err(e) => store_problem(e),
+            }
+        }
         (&Method::POST, ["reset"]) => {
             // Without a session, everything; with one, only that namespace.
             let scoped = q("session").is_some() || session_of(req.headers()).is_some();
@@ -150,7 +159,12 @@ fn route_stateless(app: &App, req: &Request<Bytes>, segs: &[&str], query: &[(Str
 fn verify(app: &App, req: &Request<Bytes>) -> Response<Bytes> {
     let want: Value = match serde_json::from_slice(req.body()) {
         Ok(v @ Value::Object(_)) => v,
-        _ => return problem(StatusCode::BAD_REQUEST, "send a JSON object such as {\"method\": \"PATCH\", \"path\": \"/api/v2/runs\", \"body\": {\"/updateMask\": \"name\"}, \"atLeast\": 1}"),
+        _ => {
+            return problem(
+                StatusCode::BAD_REQUEST,
+                "send a JSON object such as {\"method\": \"PATCH\", \"path\": \"/api/v2/runs\", \"body\": {\"/updateMask\": \"name\"}, \"atLeast\": 1}",
+            );
+        }
     };
     let s = |k: &str| want.get(k).and_then(Value::as_str).map(String::from);
     let (method, path, operation) = (s("method"), s("path"), s("operation"));
@@ -181,7 +195,8 @@ fn verify(app: &App, req: &Request<Bytes>) -> Response<Bytes> {
     if !ok {
         // Show what did arrive, to make a failed expectation easy to read.
         let recent = app.journal.snapshot(|e| session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s)));
-        let tail: Vec<Value> = recent.iter().rev().take(20).map(|e| json!({"method": e.method, "path": e.path, "status": e.status, "body": e.body})).collect();
+        let tail: Vec<Value> =
+            recent.iter().rev().take(20).map(|e| json!({"method": e.method, "path": e.path, "status": e.status, "body": e.body})).collect();
         out["recent"] = Value::Array(tail);
     }
     reply(status, &out)

@@ -43,7 +43,9 @@ pub enum IdFormat {
 pub enum SetValue {
     Literal(Value),
     /// Now, or the date-time in this query parameter when given.
-    Now { query: Option<String> },
+    Now {
+        query: Option<String>,
+    },
     /// Milliseconds between two date-time fields of the record.
     MillisBetween(String, String),
     /// The caller's identity.
@@ -185,6 +187,14 @@ pub fn bind_all(set: &SpecSet, infer: bool) -> (Vec<Option<Binding>>, Vec<Proble
             b
         }));
     }
+    // An operation that names no key (a list, a create) shares its resource's key.
+    let mut keys: HashMap<String, String> = HashMap::new();
+    for b in out.iter().flatten().filter(|b| !b.key.is_empty()) {
+        keys.entry(b.resource.clone()).or_insert_with(|| b.key.clone());
+    }
+    for b in out.iter_mut().flatten().filter(|b| b.key.is_empty()) {
+        b.key = keys.get(&b.resource).cloned().unwrap_or_else(|| "id".into());
+    }
     (out, problems)
 }
 
@@ -233,19 +243,24 @@ fn explicit(op: &Operation, x: &Value) -> Result<Binding, String> {
         Some("replace") => Action::Replace,
         Some("delete") => Action::Delete,
         Some("transition") | Some("action") => Action::Transition,
-        Some(other) => return Err(format!("unknown action {other:?}: use create, get, list, update, replace, delete, transition or action")),
+        Some(other) => {
+            return Err(format!("unknown action {other:?}: use create, get, list, update, replace, delete, transition or action"));
+        }
         None => return Err("`action` is required".into()),
     };
     let mut b = Binding::new(resource, action);
-    if let Some(k) = s(x, "key") {
-        b.key = k;
-    }
+    b.key = s(x, "key").unwrap_or_default();
     b.id = match x.get("id") {
         None => match action {
             Action::Create | Action::List => IdSource::None,
             _ => {
                 // Default: the last path parameter.
-                let p = op.parameters.iter().rev().find(|p| p.location == ParamIn::Path).ok_or("`id` is required: no path parameter to take it from")?;
+                let p = op
+                    .parameters
+                    .iter()
+                    .rev()
+                    .find(|p| p.location == ParamIn::Path)
+                    .ok_or("`id` is required: no path parameter to take it from")?;
                 IdSource::Path(p.name.clone())
             }
         },
@@ -257,6 +272,9 @@ fn explicit(op: &Operation, x: &Value) -> Result<Binding, String> {
             _ => return Err("`id` must be a path parameter name or {in: path|query, name: N} or {in: body, pointer: /json/pointer}".into()),
         },
     };
+    if let (IdSource::Path(name), true) = (&b.id, b.key.is_empty()) {
+        b.key = name.clone();
+    }
     if let IdSource::Path(name) = &b.id {
         if !op.parameters.iter().any(|p| p.location == ParamIn::Path && p.name == *name) {
             return Err(format!("`id` names path parameter {name:?}, which the operation does not declare"));
@@ -424,7 +442,9 @@ fn infer_binding(op: &Operation, all: &[Operation]) -> Option<Binding> {
         Some(b)
     } else {
         let item_prefix = format!("{path}/{{");
-        let item = all.iter().find(|o| o.spec == op.spec && o.served_path.starts_with(&item_prefix) && o.served_path[item_prefix.len()..].find('/').is_none())?;
+        let item = all.iter().find(|o| {
+            o.spec == op.spec && o.served_path.starts_with(&item_prefix) && o.served_path[item_prefix.len()..].find('/').is_none()
+        })?;
         let action = match op.method {
             Method::POST => Action::Create,
             Method::GET => Action::List,
@@ -459,7 +479,12 @@ fn resource_schema(set: &SpecSet, op: &Operation, b: &Binding) -> Option<String>
     let owned;
     if b.action == Action::List {
         let items_field = b.list.items.clone().or_else(|| {
-            schema.get("properties")?.as_object()?.iter().find(|(_, v)| deref(doc, v, "").0.get("type") == Some(&Value::String("array".into()))).map(|(k, _)| k.clone())
+            schema
+                .get("properties")?
+                .as_object()?
+                .iter()
+                .find(|(_, v)| deref(doc, v, "").0.get("type") == Some(&Value::String("array".into())))
+                .map(|(k, _)| k.clone())
         });
         let (arr, arr_at) = match items_field {
             Some(f) => step(schema, &at, &f)?,

@@ -60,8 +60,8 @@ pub fn stamp_of(name: &str) -> Option<Stamp> {
     let n = name.to_ascii_lowercase().replace('_', "");
     match n.as_str() {
         "createddate" | "createdat" | "createtime" | "creationtime" | "created" | "createdon" => Some(Stamp::Created),
-        "modifieddate" | "modifiedat" | "updatedat" | "updateddate" | "updatetime" | "lastchangedat" | "lastmodified" | "lastupdated" | "updated"
-        | "modified" => Some(Stamp::Modified),
+        "modifieddate" | "modifiedat" | "updatedat" | "updateddate" | "updatetime" | "lastchangedat" | "lastmodified" | "lastupdated"
+        | "updated" | "modified" => Some(Stamp::Modified),
         "createdbyuserid" | "createdby" | "creatorid" | "owner" => Some(Stamp::Creator),
         "modifiedbyuserid" | "modifiedby" | "updatedby" | "lastchangedby" | "updatedbyuserid" => Some(Stamp::Modifier),
         "organizationid" | "orgid" | "organisationid" | "tenantid" => Some(Stamp::Org),

@@ -187,8 +187,11 @@ fn parse_etag(tag: &str) -> Option<u64> {
 }
 
 fn precondition_failed(current: u64, sent: &str) -> BehaviourError {
-    let mut e = BehaviourError::new(412, format!("If-Match {sent} does not match the current version {}: the resource changed since it was read", etag(current)))
-        .grpc(Some(9));
+    let mut e = BehaviourError::new(
+        412,
+        format!("If-Match {sent} does not match the current version {}: the resource changed since it was read", etag(current)),
+    )
+    .grpc(Some(9));
     e.headers.push((http::header::ETAG, etag(current)));
     e
 }
@@ -200,7 +203,11 @@ fn store_error(ctx: &Ctx, e: StoreError, id: &str) -> BehaviourError {
             .grpc(ctx.binding.conflict.grpc_code),
         StoreError::Duplicate { field, value } => BehaviourError::new(
             ctx.binding.conflict.status,
-            ctx.binding.conflict.message.clone().unwrap_or_else(|| format!("a {} with {field} {value} already exists", singular(ctx.kind()))),
+            ctx.binding
+                .conflict
+                .message
+                .clone()
+                .unwrap_or_else(|| format!("a {} with {field} {value} already exists", singular(ctx.kind()))),
         )
         .grpc(ctx.binding.conflict.grpc_code),
         StoreError::VersionMismatch { current } => {
@@ -220,7 +227,11 @@ pub fn run(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         let id = fill_template(template, ctx.path_params);
         let found = store.get(&ctx.ns_of(resource), &id).map_err(|e| store_error(ctx, e, &id))?;
         if found.is_none() {
-            return Err(BehaviourError::new(404, format!("{} {id:?} not found", singular(resource.rsplit('/').next().unwrap_or(resource)))).grpc(Some(5)));
+            return Err(BehaviourError::new(
+                404,
+                format!("{} {id:?} not found", singular(resource.rsplit('/').next().unwrap_or(resource))),
+            )
+            .grpc(Some(5)));
         }
     }
     match ctx.binding.action {
@@ -274,7 +285,7 @@ fn new_id(format: IdFormat, store: &dyn Store, ns: &Ns) -> String {
 /// A ULID: 48-bit milliseconds then 80 random bits, in Crockford base32.
 fn ulid() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u128).unwrap_or(0);
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     let random = u128::from_le_bytes(*uuid::Uuid::new_v4().as_bytes()) & ((1u128 << 80) - 1);
     let mut n = (millis << 80) | random;
     let mut out = [0u8; 26];
@@ -289,7 +300,9 @@ fn apply_set(ctx: &Ctx, data: &mut Map<String, Value>, now: &str) {
     for (field, value) in &ctx.binding.set {
         let v = match value {
             SetValue::Literal(v) => v.clone(),
-            SetValue::Now { query } => Value::String(query.as_deref().and_then(|q| ctx.query(q)).map(String::from).unwrap_or_else(|| now.to_string())),
+            SetValue::Now { query } => {
+                Value::String(query.as_deref().and_then(|q| ctx.query(q)).map(String::from).unwrap_or_else(|| now.to_string()))
+            }
             SetValue::Caller => ctx.caller.user.clone().map(Value::String).unwrap_or(Value::Null),
             SetValue::MillisBetween(a, b) => {
                 let t = |f: &str| data.get(f).and_then(Value::as_str).and_then(parse_time);
@@ -361,7 +374,9 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let number = |name: &Option<String>| -> Result<Option<usize>, BehaviourError> {
         match name.as_deref().and_then(|n| ctx.query(n)) {
             None | Some("") => Ok(None),
-            Some(v) => v.parse::<usize>().map(Some).map_err(|_| bad(&format!("{} must be a non-negative integer", name.as_deref().unwrap_or("")))),
+            Some(v) => {
+                v.parse::<usize>().map(Some).map_err(|_| bad(&format!("{} must be a non-negative integer", name.as_deref().unwrap_or(""))))
+            }
         }
     };
     let size = number(&l.page_size)?.or(number(&l.limit)?).filter(|n| *n > 0).unwrap_or(l.default_page_size).min(l.max_page_size);
@@ -376,7 +391,7 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         in_scope(r, &scope)
             && filters.iter().all(|(field, want)| match r.data.get(field) {
                 Some(Value::String(s)) => s == want,
-                Some(other) => other.to_string() == *want,
+                Some(other) => serde_json::from_str::<Value>(want).is_ok_and(|w| w == *other),
                 None => false,
             })
     };
@@ -413,11 +428,7 @@ fn decode_token(token: &str) -> Option<usize> {
 /// The mask's paths, from the body field or query parameter (comma-separated, a list, or
 /// `{paths: [...]}`).
 fn mask_paths(ctx: &Ctx, mask: &binding::MaskConfig) -> Option<Vec<String>> {
-    let raw = if mask.in_query {
-        Value::String(ctx.query(&mask.field)?.to_string())
-    } else {
-        ctx.body?.get(&mask.field)?.clone()
-    };
+    let raw = if mask.in_query { Value::String(ctx.query(&mask.field)?.to_string()) } else { ctx.body?.get(&mask.field)?.clone() };
     let list: Vec<String> = match raw {
         Value::String(s) => s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
         Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
@@ -448,7 +459,8 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     check_rules(ctx, &incoming, &now)?;
     let masked: Option<Vec<(String, String)>> = match (&b.mask, b.action) {
         (Some(mask), Action::Update) => {
-            let paths = mask_paths(ctx, mask).ok_or_else(|| BehaviourError::new(400, format!("the update mask {:?} is missing", mask.field)).grpc(Some(3)))?;
+            let paths = mask_paths(ctx, mask)
+                .ok_or_else(|| BehaviourError::new(400, format!("the update mask {:?} is missing", mask.field)).grpc(Some(3)))?;
             if paths.is_empty() {
                 return Err(BehaviourError::new(400, "the update mask names no fields").grpc(Some(3)));
             }
@@ -458,7 +470,11 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
                     Some(f) => fields.push((p, f)),
                     None => {
                         let allowed: Vec<&str> = mask.paths.iter().map(|(k, _)| k.as_str()).collect();
-                        return Err(BehaviourError::new(400, format!("invalid update mask path {p:?}: updatable fields are {}", allowed.join(", "))).grpc(Some(3)));
+                        return Err(BehaviourError::new(
+                            400,
+                            format!("invalid update mask path {p:?}: updatable fields are {}", allowed.join(", ")),
+                        )
+                        .grpc(Some(3)));
                     }
                 }
             }
@@ -493,8 +509,11 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
                         if b.set_once.contains(field) {
                             let old = data.get(field).filter(|v| !v.is_null() && **v != "");
                             if old.is_some() && new.as_ref() != old {
-                                return Err(BehaviourError::new(400, format!("{path} can only be set once; it is already set on {} {id:?}", singular(ctx.kind())))
-                                    .grpc(Some(9)));
+                                return Err(BehaviourError::new(
+                                    400,
+                                    format!("{path} can only be set once; it is already set on {} {id:?}", singular(ctx.kind())),
+                                )
+                                .grpc(Some(9)));
                             }
                         }
                         match new {
@@ -504,7 +523,8 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
                     }
                 }
                 None => merge_patch(data, &incoming, &b.set_once).map_err(|f| {
-                    BehaviourError::new(400, format!("{f} can only be set once; it is already set on {} {id:?}", singular(ctx.kind()))).grpc(Some(9))
+                    BehaviourError::new(400, format!("{f} can only be set once; it is already set on {} {id:?}", singular(ctx.kind())))
+                        .grpc(Some(9))
                 })?,
             },
             Action::Replace => {

@@ -4,8 +4,8 @@
 
 mod dialect;
 mod lint;
-pub mod overlay;
 pub mod model;
+pub mod overlay;
 mod problem;
 pub mod schemas;
 pub mod source;
@@ -18,9 +18,9 @@ use http::Method;
 use serde_json::Value;
 
 pub use dialect::translate_node;
+pub use lint::template_names;
 pub use model::{Header, Media, Operation, ParamIn, Parameter, RequestBody, Response, Shape, Style};
 use problem::join;
-pub use lint::template_names;
 pub use problem::{Problem, Severity, escape_token};
 use schemas::SchemaSet;
 use walk::{Flow, METHODS};
@@ -145,7 +145,13 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions) -> (Option<SpecSet>, Vec<Prob
     (ok.then_some(set), problems)
 }
 
-fn load_one(file: &Path, index: usize, opts: &LoadOptions, overlays: &[overlay::Overlay], problems: &mut Vec<Problem>) -> Option<(Spec, Vec<Operation>)> {
+fn load_one(
+    file: &Path,
+    index: usize,
+    opts: &LoadOptions,
+    overlays: &[overlay::Overlay],
+    problems: &mut Vec<Problem>,
+) -> Option<(Spec, Vec<Operation>)> {
     let doc = match source::load_bundled(file, overlays, problems) {
         Ok(d) => d,
         Err(p) => {

@@ -77,7 +77,11 @@ pub fn apply(overlays: &[Overlay], file: &Path, doc: &mut Value, problems: &mut 
         for a in &o.actions {
             let pointers: Vec<String> = a.target.query_located(doc).locations().map(|l| l.to_json_pointer()).collect();
             if pointers.is_empty() {
-                problems.push(Problem::warning(&o.file, format!("{}/target", a.pointer), format!("the target matches nothing in {}", file.display())));
+                problems.push(Problem::warning(
+                    &o.file,
+                    format!("{}/target", a.pointer),
+                    format!("the target matches nothing in {}", file.display()),
+                ));
             }
             for ptr in pointers {
                 if a.remove {
@@ -145,7 +149,12 @@ mod tests {
             file: "o.yaml".into(),
             extends: None,
             actions: vec![
-                Action { pointer: String::new(), target: JsonPath::parse("$.paths['/pets'].post").unwrap(), update: Some(json!({"x-specstub": {"resource": "pets"}})), remove: false },
+                Action {
+                    pointer: String::new(),
+                    target: JsonPath::parse("$.paths['/pets'].post").unwrap(),
+                    update: Some(json!({"x-specstub": {"resource": "pets"}})),
+                    remove: false,
+                },
                 Action { pointer: String::new(), target: JsonPath::parse("$.paths['/pets'].get").unwrap(), update: None, remove: true },
             ],
         };

@@ -47,9 +47,14 @@ pub enum StoreError {
     /// A record with this id exists already.
     IdTaken,
     /// Another record holds this value of a unique field.
-    Duplicate { field: String, value: String },
+    Duplicate {
+        field: String,
+        value: String,
+    },
     /// `If-Match` named another version.
-    VersionMismatch { current: u64 },
+    VersionMismatch {
+        current: u64,
+    },
     /// The change itself refused (an illegal transition, a field set twice...).
     Refused(crate::behaviour::BehaviourError),
     /// The backend cannot be reached.

@@ -49,7 +49,11 @@ pub fn load(path: &Path) -> Result<Vec<(Ns, Vec<Record>)>, String> {
 }
 
 /// Saves the store every second while it changes, and once more when the server stops.
-pub fn spawn_saver(store: std::sync::Arc<dyn Store>, path: std::path::PathBuf, mut stopped: tokio::sync::watch::Receiver<bool>) {
+pub fn spawn_saver(
+    store: std::sync::Arc<dyn Store>,
+    path: std::path::PathBuf,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
         loop {
@@ -68,5 +72,5 @@ pub fn spawn_saver(store: std::sync::Arc<dyn Store>, path: std::path::PathBuf, m
                 break;
             }
         }
-    });
+    })
 }
