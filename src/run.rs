@@ -13,7 +13,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Lint(args) => lint(&args),
         Command::Serve(args) => {
             let config = args.into_config();
-            init_logging(config.log_format);
+            let _flush_on_exit = init_logging(config.log_format);
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(r) => r,
                 Err(e) => {
@@ -87,14 +87,16 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_logging(format: LogFormat) {
+/// Logs go to stderr through a background writer, so a slow terminal never stalls a request.
+/// The returned guard flushes what is pending when dropped.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
-    let builder = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_max_level(tracing::Level::INFO);
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+    let builder =
+        tracing_subscriber::fmt().with_writer(writer).with_ansi(std::io::stderr().is_terminal()).with_max_level(tracing::Level::INFO);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    guard
 }

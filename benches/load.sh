@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark: the ceiling (a bare hyper server), specstub and Prism, one after
+# the other on 127.0.0.1, with wrk. One command:
+#
+#   benches/load.sh [--duration S] [--warmup S] [--connections N] [--threads N]
+#                   [--markdown FILE] [--no-prism] [--no-build]
+#
+# Steps (each: a warm-up run that is thrown away, then a measured run; every server is a fresh
+# process, so its peak RSS (VmHWM) belongs to that step alone):
+#   1  ceiling GET / POST           benches/ceiling: fixed JSON body, same runtime and hyper stack
+#   2  specstub GET from example    benches/specs/bench.yaml  GET /items/{itemId}
+#   2L the same, log to a file      what the per-request INFO log line costs (2 sends it to /dev/null)
+#   3  specstub validated POST      benches/specs/bench.yaml  POST /items (valid body)
+#   3V the same, --validation off   what validation costs
+#   4  specstub stateful cycle      specs/sift-runs-v2.yaml   create, read, masked update (wrk/cycle.lua)
+#   5  Prism GET / POST             the same document as 2 and 3, Prism from npm (benches/.prism)
+#   I  idle RSS                     specstub serving the bundled specs/ after one request
+#
+# Steps whose prerequisites are missing (no stateful run API yet, no npm...) are skipped with a
+# message; the run itself does not fail. Ratios, not absolute numbers, are what we track.
+# Environment: SPECSTUB_BIN (use this binary, do not build), BENCH_RUNS_SPEC (the run API spec).
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+DURATION=10
+WARMUP=2
+CONNECTIONS=50
+THREADS=2
+MARKDOWN=""
+PRISM=1
+BUILD=1
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --duration) DURATION="$2"; shift 2 ;;
+    --warmup) WARMUP="$2"; shift 2 ;;
+    --connections) CONNECTIONS="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    --markdown) MARKDOWN="$2"; shift 2 ;;
+    --no-prism) PRISM=0; shift ;;
+    --no-build) BUILD=0; shift ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option $1 (see --help)" ;;
+  esac
+done
+
+trap cleanup_started EXIT
+trap 'exit 130' INT TERM
+
+BENCH_SPEC="$BENCH_DIR/specs/bench.yaml"
+RUNS_SPEC="${BENCH_RUNS_SPEC:-$REPO_DIR/specs/sift-runs-v2.yaml}"
+TOKEN="bench-token"
+ITEM_PATH="/items/3fa85f64-5717-4562-b3fc-2c963f66afa6"
+export BENCH_WRK_DIR="$BENCH_DIR/wrk" BENCH_TOKEN="$TOKEN" BENCH_RUNS_PATH="${BENCH_RUNS_PATH:-/api/v2/runs}"
+
+# --- the load tool -------------------------------------------------------------------------------
+# wrk: packaged by Debian/Ubuntu (no toolchain build), Lua scripting for the stateful cycle, and
+# the tool the issue's reference numbers were taken with.
+if ! command -v wrk >/dev/null; then
+  log "wrk is missing: apt-get install -y wrk"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null && SUDO="sudo"
+  $SUDO apt-get install -y wrk >&2 || { $SUDO apt-get update >&2 && $SUDO apt-get install -y wrk >&2; } ||
+    die "cannot install wrk; install it (apt-get install wrk) and run again"
+fi
+
+if [[ $BUILD -eq 1 ]]; then
+  build_specstub
+  build_ceiling
+else
+  SPECSTUB="${SPECSTUB_BIN:-$REPO_DIR/target/release/specstub}"
+  CEILING="$BENCH_DIR/ceiling/target/release/specstub-ceiling"
+fi
+[[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"
+[[ -x "$CEILING" ]] || die "no ceiling binary at $CEILING"
+
+# Results, keyed by step id.
+declare -A NAME RPS P50 P99 HWM NON2XX NOTE
+ORDER=()
+
+# measure ID "description" URL SCRIPT : warm-up, then the measured run against the server in
+# SERVER_PID; records req/s, p50, p99, peak RSS.
+measure() {
+  local id="$1" desc="$2" url="$3" script="$4"
+  log "step $id: $desc ($url, ${WARMUP}s warm-up + ${DURATION}s)"
+  timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$BENCH_WRK_DIR/$script" "$url" >/dev/null 2>&1
+  local out
+  out="$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$BENCH_WRK_DIR/$script" "$url" 2>&1)"
+  local line
+  line="$(grep '^BENCH ' <<<"$out" | tail -1)"
+  if [[ -z "$line" ]]; then
+    log "step $id: wrk gave no result:"; printf '%s\n' "$out" >&2
+    skip "step $id: no result"
+    return 1
+  fi
+  local field
+  field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$line"; }
+  ORDER+=("$id")
+  NAME[$id]="$desc"
+  RPS[$id]="$(field rps)"
+  P50[$id]="$(field p50_us)"
+  P99[$id]="$(field p99_us)"
+  NON2XX[$id]="$(( $(field non2xx) + $(field connect) + $(field read) + $(field write) + $(field timeout) ))"
+  HWM[$id]="$(proc_kb "$SERVER_PID" VmHWM)"
+  NOTE[$id]="${NOTE[$id]:-}"
+  local extra
+  extra="$(sed -n 's/.*\(creates=.*\)/\1/p' <<<"$line")"
+  [[ -n "$extra" ]] && NOTE[$id]="${NOTE[$id]}$extra"
+  log "step $id: $(printf '%.0f' "${RPS[$id]}") req/s, p50 ${P50[$id]} µs, p99 ${P99[$id]} µs, peak RSS $(mb "${HWM[$id]}") MB, errors ${NON2XX[$id]}"
+}
+
+POST_BODY='{"name":"nightly-build","email":"ops@example.com","createdAt":"2024-05-01T12:00:00Z","ownerId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","count":7,"price":12.25,"status":"paused","active":true,"tags":["ci","bench","nightly"]}'
+
+# check_answers URL : one GET and one POST must answer 2xx before a server is measured.
+check_answers() {
+  local g p
+  g="$(curl -s -o /dev/null -w '%{http_code}' "$1$ITEM_PATH")"
+  p="$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d "$POST_BODY" "$1/items")"
+  if [[ "$g" != 2* || "$p" != 2* ]]; then
+    log "sanity check failed: GET $g, POST $p"
+    return 1
+  fi
+}
+
+# --- 1 the ceiling -------------------------------------------------------------------------------
+for kind in GET POST; do
+  if start_listening ceiling /dev/null "$CEILING"; then
+    if [[ $kind == GET ]]; then
+      measure 1G "ceiling GET (bare hyper, fixed body)" "$SERVER_URL$ITEM_PATH" get.lua
+    else
+      measure 1P "ceiling POST (bare hyper, body read, fixed body)" "$SERVER_URL/items" post.lua
+    fi
+    stop_server
+  else
+    skip "step 1 ($kind): the ceiling server did not start"
+  fi
+done
+
+# --- 2 and 3: specstub on the bench spec ---------------------------------------------------------
+specstub_step() {
+  local id="$1" desc="$2" path="$3" script="$4" errdest="$5"
+  shift 5
+  if ! start_listening "specstub-$id" "$errdest" "$SPECSTUB" serve "$BENCH_SPEC" --port 0 "$@"; then
+    skip "step $id: specstub did not start on $BENCH_SPEC (see $OUT_DIR/specstub-$id.stdout)"
+    return
+  fi
+  if check_answers "$SERVER_URL"; then
+    measure "$id" "$desc" "$SERVER_URL$path" "$script"
+  else
+    skip "step $id: specstub does not answer the bench spec with 2xx"
+  fi
+  stop_server
+}
+LOGFILE="$OUT_DIR/specstub-access.log"
+specstub_step 2 "specstub GET from example" "$ITEM_PATH" get.lua /dev/null
+rm -f "$LOGFILE"
+specstub_step 2L "specstub GET, log to a file" "$ITEM_PATH" get.lua "$LOGFILE"
+[[ -f "$LOGFILE" ]] && NOTE[2L]="log $(du -m "$LOGFILE" | cut -f1) MB; " && rm -f "$LOGFILE"
+specstub_step 3 "specstub POST, body validated" /items post.lua /dev/null
+specstub_step 3V "specstub POST, --validation off" /items post.lua /dev/null --validation off
+
+# --- 4 the stateful cycle --------------------------------------------------------------------------
+stateful_step() {
+  if [[ ! -f "$RUNS_SPEC" ]]; then
+    skip "step 4: $RUNS_SPEC does not exist yet (the bundled run API)"
+    return
+  fi
+  if ! start_listening specstub-4 /dev/null "$SPECSTUB" serve "$RUNS_SPEC" --port 0 --token "$TOKEN"; then
+    skip "step 4: specstub did not start on $RUNS_SPEC (see $OUT_DIR/specstub-4.stdout)"
+    return
+  fi
+  local base="$SERVER_URL$BENCH_RUNS_PATH" auth="Authorization: Bearer $TOKEN" created code id
+  created="$(curl -s -w '\n%{http_code}' -X POST -H "$auth" -H 'Content-Type: application/json' \
+    -d '{"name":"bench-run-check","description":"created by load.sh","tags":["bench"]}' "$base")"
+  code="$(tail -1 <<<"$created")"
+  id="$(head -n -1 <<<"$created" | python3 -c 'import json,sys
+try: print(json.load(sys.stdin)["run"]["runId"])
+except Exception: pass' 2>/dev/null)"
+  if [[ "$code" != 2* || -z "$id" ]]; then
+    skip "step 4: POST $BENCH_RUNS_PATH answered $code without {\"run\":{\"runId\":...}} - no stateful store yet?"
+    stop_server; return
+  fi
+  code="$(curl -s -o /dev/null -w '%{http_code}' -H "$auth" "$base/$id")"
+  if [[ "$code" != 2* ]]; then
+    skip "step 4: GET $BENCH_RUNS_PATH/$id after the create answered $code - no stateful store yet?"
+    stop_server; return
+  fi
+  code="$(curl -s -o /dev/null -w '%{http_code}' -X PATCH -H "$auth" -H 'Content-Type: application/json' \
+    -d "{\"run\":{\"runId\":\"$id\",\"name\":\"renamed\",\"description\":\"updated\"},\"updateMask\":\"name,description\"}" "$base")"
+  if [[ "$code" != 2* ]]; then
+    skip "step 4: PATCH $BENCH_RUNS_PATH (masked update) answered $code"
+    stop_server; return
+  fi
+  measure 4 "specstub stateful cycle (create, read, masked update)" "$SERVER_URL" cycle.lua
+  stop_server
+}
+stateful_step
+
+# --- 5 Prism -------------------------------------------------------------------------------------
+PRISM_VERSION=""
+if [[ $PRISM -eq 1 ]] && ensure_prism; then
+  PRISM_VERSION="$(prism_version)"
+  for kind in GET POST; do
+    if start_prism "prism-$kind" "$BENCH_SPEC"; then
+      if check_answers "$SERVER_URL"; then
+        if [[ $kind == GET ]]; then
+          measure 5G "Prism $PRISM_VERSION GET from example" "$SERVER_URL$ITEM_PATH" get.lua
+        else
+          measure 5P "Prism $PRISM_VERSION POST, body validated" "$SERVER_URL/items" post.lua
+        fi
+      else
+        skip "step 5 ($kind): Prism does not answer the bench spec with 2xx"
+      fi
+      stop_server
+    else
+      skip "step 5 ($kind): Prism did not start"
+    fi
+  done
+elif [[ $PRISM -eq 0 ]]; then
+  skip "step 5: --no-prism"
+fi
+
+# --- idle RSS on the bundled specs -----------------------------------------------------------------
+IDLE_KB=""
+if compgen -G "$REPO_DIR/specs/*.y*ml" >/dev/null || compgen -G "$REPO_DIR/specs/*.json" >/dev/null; then
+  if start_listening specstub-idle /dev/null "$SPECSTUB" serve "$REPO_DIR/specs" --port 0; then
+    curl -s -o /dev/null "$SERVER_URL/" || true
+    sleep 0.5
+    IDLE_KB="$(proc_kb "$SERVER_PID" VmRSS)"
+    stop_server
+  else
+    skip "idle RSS: specstub did not start on specs/"
+  fi
+else
+  skip "idle RSS: no bundled specs in specs/ yet"
+fi
+
+# --- report --------------------------------------------------------------------------------------
+ratio() { # ratio A B -> A/B with 2 decimals, or "n/a"
+  [[ -n "${1:-}" && -n "${2:-}" ]] || { echo "n/a"; return; }
+  awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
+verdict() { # verdict VALUE OP TARGET
+  [[ "$1" == "n/a" || -z "$1" ]] && { echo "not measured"; return; }
+  awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+    ok = (op == ">=") ? (v >= t) : (v < t)
+    printf "%s", ok ? "met" : "NOT met" }'
+}
+ms() { [[ -n "${1:-}" ]] && awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }' || echo "-"; }
+
+report() {
+  echo "| step | what | req/s | p50 ms | p99 ms | peak RSS MB | errors | notes |"
+  echo "|---|---|---:|---:|---:|---:|---:|---|"
+  local id
+  for id in "${ORDER[@]}"; do
+    printf '| %s | %s | %.0f | %s | %s | %s | %s | %s |\n' "$id" "${NAME[$id]}" "${RPS[$id]}" \
+      "$(ms "${P50[$id]}")" "$(ms "${P99[$id]}")" "$(mb "${HWM[$id]}")" "${NON2XX[$id]}" "${NOTE[$id]}"
+  done
+  echo
+  local r
+  echo "| ratio | value | target | verdict |"
+  echo "|---|---:|---|---|"
+  r="$(ratio "${RPS[2]:-}" "${RPS[1G]:-}")"; echo "| GET from example / ceiling GET | $r | ≥ 0.7 | $(verdict "$r" ">=" 0.7) |"
+  r="$(ratio "${RPS[3]:-}" "${RPS[1P]:-}")"; echo "| validated POST / ceiling POST | $r | ≥ 0.6 | $(verdict "$r" ">=" 0.6) |"
+  r="$(ratio "${RPS[4]:-}" "${RPS[1P]:-}")"; echo "| stateful cycle / ceiling POST | $r | ≥ 0.4 | $(verdict "$r" ">=" 0.4) |"
+  r="$(ratio "${RPS[2]:-}" "${RPS[5G]:-}")"; echo "| GET from example / Prism GET | $r | ≥ 30 | $(verdict "$r" ">=" 30) |"
+  r="$(ratio "${RPS[3]:-}" "${RPS[5P]:-}")"; echo "| validated POST / Prism POST | $r | ≥ 30 | $(verdict "$r" ">=" 30) |"
+  r="$(ms "${P99[2]:-}")"; [[ "$r" == "-" ]] && r="n/a"; echo "| p99 GET from example, ms | $r | < 2 | $(verdict "$r" "<" 2) |"
+  r="$(ms "${P99[3]:-}")"; [[ "$r" == "-" ]] && r="n/a"; echo "| p99 validated POST, ms | $r | < 2 | $(verdict "$r" "<" 2) |"
+  r="$(ms "${P99[4]:-}")"; [[ "$r" == "-" ]] && r="n/a"; echo "| p99 stateful cycle, ms | $r | < 2 | $(verdict "$r" "<" 2) |"
+  if [[ -n "$IDLE_KB" ]]; then
+    r="$(mb "$IDLE_KB")"; echo "| idle RSS on the bundled specs, MB | $r | < 20 | $(verdict "$r" "<" 20) |"
+  else
+    echo "| idle RSS on the bundled specs, MB | n/a | < 20 | not measured |"
+  fi
+  echo
+  echo "Informative: GET logging to a file / to /dev/null: $(ratio "${RPS[2L]:-}" "${RPS[2]:-}");" \
+    "POST with validation / --validation off: $(ratio "${RPS[3]:-}" "${RPS[3V]:-}")."
+}
+
+{
+  echo
+  echo "wrk -t$THREADS -c$CONNECTIONS, ${WARMUP}s warm-up + ${DURATION}s per step, 127.0.0.1"
+  machine_description
+  echo
+  report
+} | tee "$OUT_DIR/load-report.md"
+
+if [[ -n "$MARKDOWN" ]]; then
+  {
+    echo "<!-- written by benches/load.sh on $(date -u +%Y-%m-%dT%H:%MZ) -->"
+    echo "Command: \`benches/load.sh --duration $DURATION --warmup $WARMUP --connections $CONNECTIONS --threads $THREADS\`"
+    echo
+    machine_description
+    echo
+    report
+  } >"$MARKDOWN"
+  log "markdown table written to $MARKDOWN"
+fi
+exit 0
