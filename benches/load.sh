@@ -13,7 +13,8 @@
 #   3  specstub validated POST      benches/specs/bench.yaml  POST /items (valid body)
 #   3V the same, --validation off   what validation costs
 #   4  specstub stateful cycle      specs/sift-runs-v2.yaml   create, read, masked update (wrk/cycle.lua)
-#   5  Prism GET / POST             the same document as 2 and 3, Prism from npm (benches/.prism)
+#   5  Prism GET / POST             the same document as 2 and 3, Prism from npm (benches/.prism),
+#                                   at `-v warn` (its fastest) with a warm-up of at least 5 s
 #   I  idle RSS                     specstub serving the bundled specs/ after one request
 #
 # Steps whose prerequisites are missing (no stateful run API yet, no npm...) are skipped with a
@@ -38,7 +39,7 @@ while [[ $# -gt 0 ]]; do
     --markdown) MARKDOWN="$2"; shift 2 ;;
     --no-prism) PRISM=0; shift ;;
     --no-build) BUILD=0; shift ;;
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -77,12 +78,13 @@ fi
 declare -A NAME RPS P50 P99 HWM NON2XX NOTE
 ORDER=()
 
-# measure ID "description" URL SCRIPT : warm-up, then the measured run against the server in
-# SERVER_PID; records req/s, p50, p99, peak RSS.
+# measure ID "description" URL SCRIPT [WARMUP] : warm-up, then the measured run against the server
+# in SERVER_PID; records req/s, p50, p99, peak RSS.
 measure() {
-  local id="$1" desc="$2" url="$3" script="$4"
-  log "step $id: $desc ($url, ${WARMUP}s warm-up + ${DURATION}s)"
-  timeout $((WARMUP + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" -s "$BENCH_WRK_DIR/$script" "$url" >/dev/null 2>&1
+  local id="$1" desc="$2" url="$3" script="$4" warmup="${5:-$WARMUP}"
+  log "step $id: $desc ($url, ${warmup}s warm-up + ${DURATION}s)"
+  WARM_REQUESTS="$(timeout $((warmup + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${warmup}s" -s "$BENCH_WRK_DIR/$script" "$url" 2>&1 |
+    sed -n 's/^BENCH requests=\([0-9]*\).*/\1/p')"
   local out
   out="$(timeout $((DURATION + 30)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$BENCH_WRK_DIR/$script" "$url" 2>&1)"
   local line
@@ -101,10 +103,12 @@ measure() {
   P99[$id]="$(field p99_us)"
   NON2XX[$id]="$(( $(field non2xx) + $(field connect) + $(field read) + $(field write) + $(field timeout) ))"
   HWM[$id]="$(proc_kb "$SERVER_PID" VmHWM)"
+  TOTAL_REQUESTS=$(( ${WARM_REQUESTS:-0} + $(field requests) ))
   NOTE[$id]="${NOTE[$id]:-}"
   local extra
   extra="$(sed -n 's/.*\(creates=.*\)/\1/p' <<<"$line")"
   [[ -n "$extra" ]] && NOTE[$id]="${NOTE[$id]}$extra"
+  return 0
   log "step $id: $(printf '%.0f' "${RPS[$id]}") req/s, p50 ${P50[$id]} µs, p99 ${P99[$id]} µs, peak RSS $(mb "${HWM[$id]}") MB, errors ${NON2XX[$id]}"
 }
 
@@ -139,7 +143,9 @@ done
 specstub_step() {
   local id="$1" desc="$2" path="$3" script="$4" errdest="$5"
   shift 5
-  if ! start_listening "specstub-$id" "$errdest" "$SPECSTUB" serve "$BENCH_SPEC" --port 0 "$@"; then
+  # --stateless: the bench spec's items would otherwise be a stored resource (GET of an unknown id
+  # is 404); steps 2 and 3 measure answers from examples, as Prism gives them.
+  if ! start_listening "specstub-$id" "$errdest" "$SPECSTUB" serve "$BENCH_SPEC" --port 0 --stateless "$@"; then
     skip "step $id: specstub did not start on $BENCH_SPEC (see $OUT_DIR/specstub-$id.stdout)"
     return
   fi
@@ -154,7 +160,11 @@ LOGFILE="$OUT_DIR/specstub-access.log"
 specstub_step 2 "specstub GET from example" "$ITEM_PATH" get.lua /dev/null
 rm -f "$LOGFILE"
 specstub_step 2L "specstub GET, log to a file" "$ITEM_PATH" get.lua "$LOGFILE"
-[[ -f "$LOGFILE" ]] && NOTE[2L]="log $(du -m "$LOGFILE" | cut -f1) MB; " && rm -f "$LOGFILE"
+if [[ -f "$LOGFILE" && -n "${RPS[2L]:-}" ]]; then
+  # The access log line of every request should be there (warm-up included).
+  NOTE[2L]="$(wc -l <"$LOGFILE") log lines ($(du -m "$LOGFILE" | cut -f1) MB) for $TOTAL_REQUESTS requests"
+fi
+rm -f "$LOGFILE"
 specstub_step 3 "specstub POST, body validated" /items post.lua /dev/null
 specstub_step 3V "specstub POST, --validation off" /items post.lua /dev/null --validation off
 
@@ -196,16 +206,19 @@ except Exception: pass' 2>/dev/null)"
 stateful_step
 
 # --- 5 Prism -------------------------------------------------------------------------------------
+# Prism gets its best case: `-v warn` drops its per-request log lines (at its default `info` it
+# serves about 40 % fewer requests), and a longer warm-up lets V8 compile the hot path.
 PRISM_VERSION=""
+PRISM_WARMUP=$((WARMUP > 5 ? WARMUP : 5))
 if [[ $PRISM -eq 1 ]] && ensure_prism; then
   PRISM_VERSION="$(prism_version)"
   for kind in GET POST; do
-    if start_prism "prism-$kind" "$BENCH_SPEC"; then
+    if start_prism "prism-$kind" "$BENCH_SPEC" -v warn; then
       if check_answers "$SERVER_URL"; then
         if [[ $kind == GET ]]; then
-          measure 5G "Prism $PRISM_VERSION GET from example" "$SERVER_URL$ITEM_PATH" get.lua
+          measure 5G "Prism $PRISM_VERSION GET from example" "$SERVER_URL$ITEM_PATH" get.lua "$PRISM_WARMUP"
         else
-          measure 5P "Prism $PRISM_VERSION POST, body validated" "$SERVER_URL/items" post.lua
+          measure 5P "Prism $PRISM_VERSION POST, body validated" "$SERVER_URL/items" post.lua "$PRISM_WARMUP"
         fi
       else
         skip "step 5 ($kind): Prism does not answer the bench spec with 2xx"
@@ -222,7 +235,8 @@ fi
 # --- idle RSS on the bundled specs -----------------------------------------------------------------
 IDLE_KB=""
 if compgen -G "$REPO_DIR/specs/*.y*ml" >/dev/null || compgen -G "$REPO_DIR/specs/*.json" >/dev/null; then
-  if start_listening specstub-idle /dev/null "$SPECSTUB" serve "$REPO_DIR/specs" --port 0; then
+  # As a user runs it in the repository: `specstub serve` (./specs, plus ./fixtures if present).
+  if start_listening specstub-idle /dev/null bash -c 'cd "$0" && exec "$1" serve --port 0' "$REPO_DIR" "$SPECSTUB"; then
     curl -s -o /dev/null "$SERVER_URL/" || true
     sleep 0.5
     IDLE_KB="$(proc_kb "$SERVER_PID" VmRSS)"
@@ -288,7 +302,7 @@ report() {
 if [[ -n "$MARKDOWN" ]]; then
   {
     echo "<!-- written by benches/load.sh on $(date -u +%Y-%m-%dT%H:%MZ) -->"
-    echo "Command: \`benches/load.sh --duration $DURATION --warmup $WARMUP --connections $CONNECTIONS --threads $THREADS\`"
+    echo "Command: \`${BENCH_RUNS_SPEC:+BENCH_RUNS_SPEC=$BENCH_RUNS_SPEC }benches/load.sh --duration $DURATION --warmup $WARMUP --connections $CONNECTIONS --threads $THREADS\`"
     echo
     machine_description
     echo

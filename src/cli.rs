@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Config, LogFormat};
 use crate::spec::LoadOptions;
+use crate::traffic::{Latency, RateLimitRule};
 use crate::validate::Mode;
 
 #[derive(Debug, Parser)]
@@ -25,6 +26,8 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once at start: the size of the serve arguments does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Serve OpenAPI documents as a validating mock server.
     #[command(long_about = "Serve OpenAPI documents as a validating mock server.\n\n\
@@ -41,6 +44,17 @@ their schema, duplicate operationIds, method + path pairs claimed twice.\n\n\
 Exit status: 0 when clean, 1 when any problem (error or warning) is found, 2 when a file cannot be read.\n\n\
 Examples:\n  specstub lint specs/\n  specstub lint api.yaml common.yaml")]
     Lint(LintArgs),
+    /// Contract-test a real provider: call every operation with requests built from the spec and
+    /// check every answer against it.
+    #[command(long_about = "Contract-test a real provider: call every operation with requests built from \
+the spec (examples first, else data generated from the schemas; path parameters from earlier answers, so \
+create -> read -> update -> delete run in order against a stateful provider) and check each answer: \
+status declared, declared headers present and valid, Content-Type declared, body valid against its schema.\n\n\
+Exit status: 0 when nothing failed, 1 when any operation failed, 2 when the run could not start.\n\n\
+Examples:\n  specstub verify --spec specs/sift-runs-v2.yaml --target https://staging.example.com --token \"$TOKEN\"\n  \
+specstub verify specs/ --target http://127.0.0.1:8080 --junit reports/contract.xml --json reports/contract.json\n  \
+specstub verify api.yaml --target http://localhost:3000 --include createPet --include pets")]
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +140,99 @@ pub struct ServeArgs {
     /// Example: `--admin-prefix /_admin`
     #[arg(long, default_value = "/__specstub", value_name = "PREFIX")]
     pub admin_prefix: String,
+
+    /// Rate-limit clients (token bucket per credential, else per client IP): `RATE` for every
+    /// route or `[METHOD] /path/glob=RATE` for some (`*` one segment, `**` any); RATE is
+    /// `LIMIT/PERIOD[,burst=N][,key=credential|ip|header:NAME]`. Replaces the spec's limits where
+    /// it applies; over the limit: 429 with Retry-After. Repeatable.
+    /// Example: `--rate-limit 100/s --rate-limit 'PUT /demand/**=5/s'`
+    #[arg(long, value_name = "[ROUTE=]RATE", value_parser = parse_rate_limit)]
+    pub rate_limit: Vec<RateLimitRule>,
+
+    /// Delay every answer, by a fixed time or a random one in a range (replaces the spec's
+    /// latency; `Prefer: latency=...` still wins). Example: `--latency 20ms..200ms`
+    #[arg(long, value_name = "DURATION[..DURATION]", value_parser = parse_latency)]
+    pub latency: Option<Latency>,
+
+    /// Inject a random fault into this share of requests (0 to 1): a 429/5xx status the operation
+    /// declares, a connection reset, an empty answer, a cut body or a stalled body.
+    /// Example: `--chaos 0.05 --seed 42`
+    #[arg(long, value_name = "RATE", value_parser = parse_chaos)]
+    pub chaos: Option<f64>,
+
+    /// Seed of random faults and latency, so that the same requests get the same faults in every
+    /// run (without it a seed is chosen and logged). Example: `--seed 42`
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Forward every request to this upstream and validate the request and the upstream's answer
+    /// against the spec; violations are logged, journaled and sent in a `specstub-violations`
+    /// header. Paths the spec does not describe are passed through. Example: `--proxy https://staging.example.com`
+    #[arg(long, value_name = "URL", value_parser = parse_upstream)]
+    pub proxy: Option<String>,
+
+    /// With --proxy: refuse requests that break the spec (not forwarded), answer 502 with a
+    /// problem+json list when the upstream's answer breaks it, and 404 for paths the spec does not
+    /// describe. Example: `--proxy http://127.0.0.1:8080 --proxy-strict`
+    #[arg(long, requires = "proxy")]
+    pub proxy_strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub load: LoadArgs,
+
+    /// An OpenAPI document (or directory) to verify, like the positional SPEC_OR_DIR. Repeatable.
+    /// Example: `--spec specs/sift-runs-v2.yaml`
+    #[arg(long = "spec", value_name = "SPEC")]
+    pub spec: Vec<PathBuf>,
+
+    /// Base URL of the provider; each operation's served path (the spec's server path plus the
+    /// operation path) is appended to it. Example: `--target https://staging.example.com`
+    #[arg(long, value_name = "URL", env = "SPECSTUB_TARGET", value_parser = parse_upstream)]
+    pub target: String,
+
+    /// Credential sent the way each operation's security scheme asks (bearer token, API key, or
+    /// basic `user:password`). Example: `--token "$API_TOKEN"`
+    #[arg(long, value_name = "T", env = "SPECSTUB_VERIFY_TOKEN")]
+    pub token: Option<String>,
+
+    /// Extra header on every request. Repeatable. Example: `--header 'X-Tenant: acme'`
+    #[arg(long, value_name = "K:V", value_parser = parse_header)]
+    pub header: Vec<(String, String)>,
+
+    /// Verify only operations with this operationId or tag. Repeatable.
+    /// Example: `--include RunService_GetRun --include Fielding`
+    #[arg(long, value_name = "ID_OR_TAG")]
+    pub include: Vec<String>,
+
+    /// Leave out operations with this operationId or tag. Repeatable.
+    /// Example: `--exclude RunService_DeleteRun`
+    #[arg(long, value_name = "ID_OR_TAG")]
+    pub exclude: Vec<String>,
+
+    /// Give up on a request after this long. Example: `--timeout 30s`
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_timeout)]
+    pub timeout: std::time::Duration,
+
+    /// Requests in flight at once; operations on one resource always run one after another.
+    /// Example: `--concurrency 1` for a strictly sequential run
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Also write the results as JUnit XML (for CI test reports). Example: `--junit reports/contract.xml`
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Also write the results as JSON. Example: `--json reports/contract.json`
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Count inconclusive results (a declared 4xx that proves nothing, such as a 404 for an id
+    /// taken from the spec's example) as failures. Example: `--fail-on-inconclusive`
+    #[arg(long)]
+    pub fail_on_inconclusive: bool,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +263,40 @@ fn parse_mount(s: &str) -> Result<(PathBuf, String), String> {
         return Err("the spec file is missing before '='".into());
     }
     Ok((PathBuf::from(file), prefix.trim_end_matches('/').to_string()))
+}
+
+fn parse_rate_limit(s: &str) -> Result<RateLimitRule, String> {
+    s.parse()
+}
+
+fn parse_latency(s: &str) -> Result<Latency, String> {
+    s.parse()
+}
+
+fn parse_chaos(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+        _ => Err(format!("{s:?} is not a share of requests from 0 to 1, such as 0.05")),
+    }
+}
+
+fn parse_upstream(s: &str) -> Result<String, String> {
+    crate::verify::parse_target(s)
+}
+
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once(':').ok_or_else(|| format!("{s:?}: expected NAME:VALUE, e.g. 'X-Tenant: acme'"))?;
+    let (k, v) = (k.trim(), v.trim());
+    http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| format!("{k:?} is not a header name"))?;
+    http::HeaderValue::from_str(v).map_err(|_| format!("the value of {k} is not a valid header value"))?;
+    Ok((k.to_string(), v.to_string()))
+}
+
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match crate::traffic::parse_duration(s, crate::traffic::Unit::Seconds)? {
+        d if d.is_zero() => Err("the timeout must be more than 0".into()),
+        d => Ok(d),
+    }
 }
 
 fn parse_size(s: &str) -> Result<usize, String> {
@@ -191,6 +332,12 @@ impl ServeArgs {
             fixtures: self.fixtures.or_else(|| default_fixtures.then(|| PathBuf::from("fixtures"))),
             state_file: self.state_file,
             admin_prefix: format!("/{}", self.admin_prefix.trim_matches('/')),
+            rate_limits: self.rate_limit,
+            latency: self.latency,
+            chaos: self.chaos.unwrap_or(0.0),
+            seed: self.seed,
+            proxy: self.proxy,
+            proxy_strict: self.proxy_strict,
             specs: self.load.specs(),
             host: self.host,
             port: self.port,
@@ -207,6 +354,31 @@ impl ServeArgs {
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,
             },
+        }
+    }
+}
+
+impl VerifyArgs {
+    /// The documents to load, as `serve` would load them.
+    pub fn config(&self) -> Config {
+        let mut specs = self.load.specs.clone();
+        specs.extend(self.spec.iter().cloned());
+        if specs.is_empty() {
+            specs.push(PathBuf::from("specs"));
+        }
+        Config { specs, load: self.load.options(), ..Config::default() }
+    }
+
+    pub fn options(&self) -> crate::verify::Options {
+        crate::verify::Options {
+            target: self.target.clone(),
+            token: self.token.clone().filter(|t| !t.is_empty()),
+            headers: self.header.clone(),
+            include: self.include.clone(),
+            exclude: self.exclude.clone(),
+            timeout: self.timeout,
+            concurrency: usize::from(self.concurrency),
+            fail_on_inconclusive: self.fail_on_inconclusive,
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::spec::LoadOptions;
+use crate::traffic::{Latency, RateLimitRule};
 use crate::validate::Mode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -36,6 +37,19 @@ pub struct Config {
     pub state_file: Option<PathBuf>,
     /// Where the admin API lives; never a spec path.
     pub admin_prefix: String,
+    /// Rate limits from the command line; they replace the spec's for the routes they cover.
+    pub rate_limits: Vec<RateLimitRule>,
+    /// Latency of every answer; replaces the spec's.
+    pub latency: Option<Latency>,
+    /// Share of requests (0..=1) that get a random fault.
+    pub chaos: f64,
+    /// Seed of random faults and latency; None picks one (and logs it).
+    pub seed: Option<u64>,
+    /// Validating proxy: forward every request to this base URL instead of answering from the spec.
+    pub proxy: Option<String>,
+    /// With `proxy`: refuse invalid requests, answer 502 for invalid upstream answers, 404 for
+    /// paths the spec does not describe.
+    pub proxy_strict: bool,
 }
 
 impl Default for Config {
@@ -54,6 +68,12 @@ impl Default for Config {
             fixtures: None,
             state_file: None,
             admin_prefix: "/__specstub".into(),
+            rate_limits: Vec::new(),
+            latency: None,
+            chaos: 0.0,
+            seed: None,
+            proxy: None,
+            proxy_strict: false,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::pipeline::App;
 use crate::server::{self, Running};
 use crate::spec::{self, Problem};
+use crate::traffic::{Latency, RateLimitRule};
 use crate::validate::Mode;
 
 /// Why a server did not start.
@@ -130,8 +131,54 @@ impl ServerBuilder {
         self
     }
 
+    /// Rate-limit clients, on every route or on the routes the rule names; replaces the spec's
+    /// limits where it applies. Repeatable. Example: `"PUT /demand/**=5/s".parse()?`
+    pub fn rate_limit(mut self, rule: RateLimitRule) -> Self {
+        self.config.rate_limits.push(rule);
+        self
+    }
+
+    /// Delay every answer, fixed or within a range. Example: `"20ms..200ms".parse()?`
+    pub fn latency(mut self, latency: Latency) -> Self {
+        self.config.latency = Some(latency);
+        self
+    }
+
+    /// Inject a random fault (a declared 429/5xx status or a broken connection) into this share
+    /// of requests, from 0 to 1.
+    pub fn chaos(mut self, rate: f64) -> Self {
+        self.config.chaos = rate;
+        self
+    }
+
+    /// Seed of random faults and latency: the same requests get the same faults in every run.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.config.seed = Some(seed);
+        self
+    }
+
+    /// Validating proxy: forward every request to this upstream base URL (`http://` or
+    /// `https://`) and check requests and answers against the specs instead of answering from
+    /// them. Example: `.proxy("https://staging.example.com")`
+    pub fn proxy(mut self, upstream: impl Into<String>) -> Self {
+        self.config.proxy = Some(upstream.into());
+        self
+    }
+
+    /// With [`proxy`](Self::proxy): refuse invalid requests, answer 502 for upstream answers that
+    /// break the spec, 404 for paths the spec does not describe.
+    pub fn proxy_strict(mut self, on: bool) -> Self {
+        self.config.proxy_strict = on;
+        self
+    }
+
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
-    pub async fn start(self) -> Result<Running, StartError> {
+    pub async fn start(mut self) -> Result<Running, StartError> {
+        if let Some(upstream) = &self.config.proxy {
+            let checked = crate::verify::parse_target(upstream)
+                .map_err(|e| StartError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+            self.config.proxy = Some(checked);
+        }
         let app = Arc::new(build_app(self.config)?);
         let listener = server::bind(&app.config().host, app.config().port).await.map_err(StartError::Io)?;
         let mut running = server::spawn(listener, Arc::clone(&app)).map_err(StartError::Io)?;
@@ -150,6 +197,10 @@ pub fn build_app(config: Config) -> Result<App, StartError> {
         let file = set.specs[op.spec].file.clone();
         let message = format!("{} is under the admin prefix {}: choose another with --admin-prefix", op.served_path, config.admin_prefix);
         return Err(StartError::Specs(vec![Problem::error(file, op.pointer.clone(), message)]));
+    }
+    let traffic_problems = crate::traffic::problems(&set);
+    if !traffic_problems.is_empty() {
+        return Err(StartError::Specs(traffic_problems));
     }
     let (bindings, problems) = crate::behaviour::binding::bind_all(&set, !config.stateless);
     if !problems.is_empty() {

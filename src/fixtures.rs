@@ -68,7 +68,10 @@ pub fn load(dir: &Path, bindings: &[Option<Binding>]) -> Result<HashMap<String, 
                         continue;
                     }
                 };
-                out.entry(resource.clone()).or_default().push(Record { id, version: 1, seq: 0, scope, data });
+                // A wrapped record may start at a given version, so its ETag can match the
+                // version field the record shows (`W/"1234"`).
+                let version = item.get("record").and(item.get("version")).and_then(Value::as_u64).filter(|v| *v > 0).unwrap_or(1);
+                out.entry(resource.clone()).or_default().push(Record { id, version, seq: 0, scope, data });
             }
         }
     }

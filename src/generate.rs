@@ -1,25 +1,1753 @@
-//! PLACEHOLDER (lead's stub so the crate compiles; the generator helper replaces this whole file).
-use serde_json::{Map, Value};
+//! Builds JSON values that satisfy a JSON Schema, for mock responses (and request bodies) that no
+//! example covers. This module owns the whole schema → value walk: `$ref`/`allOf`/`oneOf`/`anyOf`
+//! resolution, keyword-aware leaf values (formats, patterns, numeric bounds), the recursion and
+//! size limits that keep generation finite on any input, and copying path parameters ("echo") into
+//! generated or example bodies.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use base64::Engine as _;
+use rand::distr::Distribution;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use regex_syntax::hir::{self, Class, ClassBytes, ClassBytesRange, ClassUnicode, ClassUnicodeRange, Hir, HirKind};
+use serde_json::{Map, Number, Value};
+
+/// Which side of the exchange the value is for: responses never carry `writeOnly` properties,
+/// requests never carry `readOnly` ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Request,
     Response,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
+    /// The same schema always gives the same value.
     Deterministic,
+    /// Varied values; the same seed gives the same value.
     Random { seed: u64 },
 }
+
+#[derive(Debug, Clone)]
 pub struct GenOptions<'a> {
     pub mode: Mode,
     pub direction: Direction,
+    /// Nesting (objects, arrays, `$ref`s) beyond which only required content is generated.
     pub max_depth: usize,
+    /// Property name → value used instead of a generated one (e.g. the request's path parameters).
     pub echo: Option<&'a Map<String, Value>>,
 }
+
 impl Default for GenOptions<'_> {
     fn default() -> Self {
         Self { mode: Mode::Deterministic, direction: Direction::Response, max_depth: 6, echo: None }
     }
 }
-pub fn generate(_schema: &Value, _root: &Value, _opts: &GenOptions) -> Value {
-    Value::Null
+
+const MAX_ITEMS: usize = 100;
+const MAX_LEN: usize = 10_000;
+/// Past `max_depth` only required content is produced; this much further, containers come out
+/// empty, so a schema whose required properties recurse forever still ends.
+const EXTRA_DEPTH: usize = 10;
+/// Wide schemas multiply: this bounds the total work whatever the depth.
+const MAX_NODES: usize = 20_000;
+const MAX_LAYERS: usize = 256;
+const MAX_REPEAT: u32 = 8;
+const DETERMINISTIC_SEED: u64 = 0x5eed;
+
+/// Builds a value valid against `schema` (best effort for contradictory schemas). `$ref`s resolve
+/// against `root`; a reference that does not resolve gives `null`. Never panics.
+pub fn generate(schema: &Value, root: &Value, opts: &GenOptions) -> Value {
+    let soft = opts.max_depth.min(64);
+    let rng = match opts.mode {
+        Mode::Deterministic => None,
+        Mode::Random { seed } => Some(StdRng::seed_from_u64(seed)),
+    };
+    let mut g = Gen { root, opts, rng, soft, hard: soft + EXTRA_DEPTH, nodes: 0, variant: 0 };
+    g.value(&[schema], 0, 1)
 }
-pub fn echo_into(_value: &mut Value, _echo: &Map<String, Value>) {}
+
+/// Replaces the values of keys named in `echo` in the top-level object (or the objects of a
+/// top-level array) and in the objects directly inside it, so a stored example answers with the
+/// identifiers the client asked for. A replacement keeps the JSON type of the value it replaces
+/// when the echoed text converts ("42" into a number slot becomes 42).
+pub fn echo_into(value: &mut Value, echo: &Map<String, Value>) {
+    fn replace(obj: &mut Map<String, Value>, echo: &Map<String, Value>) {
+        for (k, e) in echo {
+            if let Some(slot) = obj.get_mut(k) {
+                *slot = like(e, slot);
+            }
+        }
+    }
+    match value {
+        Value::Object(top) => {
+            replace(top, echo);
+            for v in top.values_mut() {
+                if let Value::Object(inner) = v {
+                    replace(inner, echo);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                if let Value::Object(inner) = v {
+                    replace(inner, echo);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `echo` converted to the JSON type of `slot` when its text allows.
+fn like(echo: &Value, slot: &Value) -> Value {
+    match (echo, slot) {
+        (Value::String(s), Value::Number(n)) => {
+            let integral = n.is_i64() || n.is_u64();
+            text_to_number(s, integral).map(Value::Number).unwrap_or_else(|| echo.clone())
+        }
+        (Value::String(s), Value::Bool(_)) => s.parse::<bool>().map(Value::Bool).unwrap_or_else(|_| echo.clone()),
+        (Value::Number(n), Value::String(_)) => Value::String(n.to_string()),
+        (Value::Bool(b), Value::String(_)) => Value::String(b.to_string()),
+        _ => echo.clone(),
+    }
+}
+
+fn text_to_number(s: &str, integral: bool) -> Option<Number> {
+    if integral {
+        return s.trim().parse::<i64>().ok().map(Number::from);
+    }
+    let f = s.trim().parse::<f64>().ok().filter(|f| f.is_finite())?;
+    s.trim().parse::<Number>().ok().or_else(|| Number::from_f64(f))
+}
+
+/// Resolves a local reference (`#/a/b~1c`, percent-encoded or not).
+fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    let fragment = reference.strip_prefix('#')?;
+    root.pointer(&percent_decode(fragment))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) = (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One schema object taking part in the value: the schema itself, what its `$ref` points to, its
+/// `allOf` members and the chosen `oneOf`/`anyOf` branch. Earlier layers are outer ones, so their
+/// single-valued keywords (`format`, `example`, ...) win.
+struct Layer<'a> {
+    map: &'a Map<String, Value>,
+    /// Whether this layer's `example`/`default` describes the whole value: one member of a
+    /// multi-member `allOf` does not.
+    whole: bool,
+}
+
+#[derive(Default)]
+struct Layers<'a> {
+    maps: Vec<Layer<'a>>,
+    /// A `false` schema or a `$ref` that points nowhere: nothing valid can be built.
+    dead: bool,
+    refs: usize,
+    seen: Vec<*const Value>,
+    /// (propertyName, value) of a `discriminator` whose branch was chosen.
+    tag: Option<(&'a str, String)>,
+}
+
+impl<'a> Layers<'a> {
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.maps.iter().find_map(|l| l.map.get(key))
+    }
+
+    fn all(&self, key: &'a str) -> impl Iterator<Item = &'a Value> + '_ {
+        self.maps.iter().filter_map(move |l| l.map.get(key))
+    }
+
+    fn flag(&self, key: &'a str) -> bool {
+        self.all(key).any(|v| v == &Value::Bool(true))
+    }
+
+    fn str(&self, key: &'a str) -> Option<&'a str> {
+        self.all(key).find_map(Value::as_str)
+    }
+
+    fn count_max(&self, key: &'a str) -> Option<usize> {
+        self.all(key).filter_map(count).max()
+    }
+
+    fn count_min(&self, key: &'a str) -> Option<usize> {
+        self.all(key).filter_map(count).min()
+    }
+
+    /// The `type`s every layer allows, in the order the outermost layer lists them.
+    fn types(&self) -> Vec<&'a str> {
+        let mut acc: Option<Vec<&'a str>> = None;
+        for t in self.all("type") {
+            let list: Vec<&'a str> = match t {
+                Value::String(s) => vec![s.as_str()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                _ => continue,
+            };
+            let list: Vec<&'a str> = list.into_iter().filter(|t| TYPES.contains(t)).collect();
+            if list.is_empty() {
+                continue;
+            }
+            acc = Some(match acc {
+                None => list,
+                Some(prev) => {
+                    let both: Vec<&'a str> = prev
+                        .iter()
+                        .filter_map(|t| match *t {
+                            t if list.contains(&t) => Some(t),
+                            "number" | "integer" if list.contains(&"number") || list.contains(&"integer") => Some("integer"),
+                            _ => None,
+                        })
+                        .collect();
+                    if both.is_empty() { prev } else { both }
+                }
+            });
+        }
+        acc.unwrap_or_default()
+    }
+}
+
+const TYPES: [&str; 7] = ["null", "boolean", "object", "array", "number", "integer", "string"];
+/// Keywords that make an outer schema say more than an inner example shows.
+const SHAPING: [&str; 5] = ["properties", "required", "items", "prefixItems", "additionalProperties"];
+const OBJECT_WORDS: [&str; 6] = ["properties", "required", "additionalProperties", "patternProperties", "minProperties", "maxProperties"];
+const ARRAY_WORDS: [&str; 6] = ["items", "prefixItems", "minItems", "maxItems", "contains", "uniqueItems"];
+
+/// A non-negative count keyword (`minItems`, `maxLength`, ...); nonsense is ignored.
+fn count(v: &Value) -> Option<usize> {
+    let f = v.as_f64().filter(|f| f.is_finite() && *f >= 0.0)?;
+    Some(f.min(1e9) as usize)
+}
+
+struct Gen<'a> {
+    root: &'a Value,
+    opts: &'a GenOptions<'a>,
+    rng: Option<StdRng>,
+    soft: usize,
+    hard: usize,
+    nodes: usize,
+    /// Index of the item being generated inside a `uniqueItems` array, so deterministic values
+    /// differ between items.
+    variant: u64,
+}
+
+impl<'a> Gen<'a> {
+    fn value(&mut self, schemas: &[&'a Value], depth: usize, level: usize) -> Value {
+        let layers = self.layers(schemas, depth > self.soft);
+        self.build(&layers, depth, level)
+    }
+
+    fn layers(&mut self, schemas: &[&'a Value], minimal: bool) -> Layers<'a> {
+        let mut out = Layers::default();
+        for s in schemas {
+            self.flatten(s, true, minimal, &mut out);
+        }
+        out
+    }
+
+    /// Collects the conjunction of schemas `v` stands for. A schema already collected adds
+    /// nothing (conjunction is idempotent), which is also what ends reference cycles here.
+    fn flatten(&mut self, v: &'a Value, whole: bool, minimal: bool, out: &mut Layers<'a>) {
+        let m = match v {
+            Value::Bool(false) => {
+                out.dead = true;
+                return;
+            }
+            Value::Object(m) => m,
+            _ => return,
+        };
+        if out.seen.contains(&(v as *const Value)) || out.maps.len() >= MAX_LAYERS {
+            return;
+        }
+        out.seen.push(v);
+        out.maps.push(Layer { map: m, whole });
+        let all_of = m.get("allOf").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let choices: Vec<&'a Vec<Value>> =
+            ["oneOf", "anyOf"].iter().filter_map(|k| m.get(*k).and_then(Value::as_array)).filter(|a| !a.is_empty()).collect();
+        let subtrees = usize::from(m.contains_key("$ref")) + all_of.len() + choices.len();
+        let pass = whole && subtrees <= 1 && !SHAPING.iter().any(|k| m.contains_key(*k));
+        if let Some(r) = m.get("$ref") {
+            match r.as_str().and_then(|r| resolve(self.root, r)) {
+                Some(target) => {
+                    out.refs += 1;
+                    self.flatten(target, pass, minimal, out);
+                }
+                None => out.dead = true,
+            }
+        }
+        for member in all_of {
+            self.flatten(member, pass, minimal, out);
+        }
+        for branches in choices {
+            let branch = &branches[self.pick_branch(branches, minimal)];
+            if out.tag.is_none() {
+                out.tag = discriminator_tag(m, branch);
+            }
+            self.flatten(branch, pass, minimal, out);
+        }
+    }
+
+    /// First usable branch, a random one in Random mode; past the depth limit the branch most
+    /// likely to end the recursion (null, then scalars).
+    fn pick_branch(&mut self, branches: &'a [Value], minimal: bool) -> usize {
+        let usable: Vec<usize> = (0..branches.len()).filter(|i| branches[*i] != Value::Bool(false)).collect();
+        if usable.is_empty() {
+            return 0;
+        }
+        if minimal {
+            return usable.iter().copied().min_by_key(|i| self.weight(&branches[*i])).unwrap_or(0);
+        }
+        match &mut self.rng {
+            Some(rng) => usable[rng.random_range(0..usable.len())],
+            None => usable[0],
+        }
+    }
+
+    fn weight(&self, mut s: &'a Value) -> u8 {
+        for _ in 0..8 {
+            match s.get("$ref").and_then(Value::as_str).and_then(|r| resolve(self.root, r)) {
+                Some(t) => s = t,
+                None => break,
+            }
+        }
+        match s.get("type") {
+            Some(Value::String(t)) if t == "null" => 0,
+            Some(Value::Array(a)) if a.iter().any(|t| t == "null") => 0,
+            Some(Value::String(t)) if t == "object" || t == "array" => 2,
+            Some(Value::String(_)) => 1,
+            _ if ["properties", "items", "allOf", "oneOf", "anyOf", "$ref"].iter().any(|k| s.get(*k).is_some()) => 2,
+            _ => 1,
+        }
+    }
+
+    fn build(&mut self, layers: &Layers<'a>, depth: usize, level: usize) -> Value {
+        self.nodes += 1;
+        if layers.dead {
+            return Value::Null;
+        }
+        if let Some(v) = self.fixed(layers) {
+            return v;
+        }
+        let depth = depth + layers.refs;
+        let minimal = depth > self.soft;
+        let shallow = depth > self.hard || self.nodes > MAX_NODES;
+        match self.pick_type(layers, minimal) {
+            "null" => Value::Null,
+            "boolean" => Value::Bool(match &mut self.rng {
+                Some(rng) => rng.random_bool(0.5),
+                None => self.variant % 2 == 0,
+            }),
+            "integer" => Value::Number(self.integer(layers).into()),
+            "number" => Value::Number(self.number(layers)),
+            "array" if shallow => Value::Array(Vec::new()),
+            "array" => self.array(layers, depth, level, minimal),
+            "object" if shallow => Value::Object(Map::new()),
+            "object" => self.object(layers, depth, level, minimal),
+            _ => Value::String(self.string(layers)),
+        }
+    }
+
+    /// `const`, then an example, then `default`, then `enum`.
+    fn fixed(&mut self, layers: &Layers<'a>) -> Option<Value> {
+        if let Some(c) = layers.get("const") {
+            return Some(c.clone());
+        }
+        let whole = || layers.maps.iter().filter(|l| l.whole);
+        let example = whole().find_map(|l| match l.map.get("examples") {
+            Some(Value::Array(a)) => a.first().filter(|v| !v.is_null()),
+            _ => l.map.get("example").filter(|v| !v.is_null()),
+        });
+        if let Some(e) = example.or_else(|| whole().find_map(|l| l.map.get("default").filter(|v| !v.is_null()))) {
+            return Some(e.clone());
+        }
+        let mut enums = layers.all("enum").filter_map(Value::as_array);
+        let first = enums.next()?;
+        let rest: Vec<&Vec<Value>> = enums.collect();
+        let mut allowed: Vec<&Value> = first.iter().filter(|v| rest.iter().all(|r| r.contains(v))).collect();
+        if allowed.is_empty() {
+            allowed = first.iter().collect();
+        }
+        if allowed.is_empty() {
+            return None;
+        }
+        Some(match &mut self.rng {
+            Some(rng) => allowed[rng.random_range(0..allowed.len())].clone(),
+            None => {
+                // A deterministic body shows a real value rather than the `null` a nullable enum lists.
+                let non_null: Vec<&Value> = allowed.iter().copied().filter(|v| !v.is_null()).collect();
+                let pool = if non_null.is_empty() { &allowed } else { &non_null };
+                pool[(self.variant % pool.len() as u64) as usize].clone()
+            }
+        })
+    }
+
+    fn pick_type(&mut self, layers: &Layers<'a>, minimal: bool) -> &'static str {
+        let types = layers.types();
+        let chosen = if types.is_empty() {
+            if layers.maps.iter().any(|l| OBJECT_WORDS.iter().any(|k| l.map.contains_key(*k))) {
+                "object"
+            } else if layers.maps.iter().any(|l| ARRAY_WORDS.iter().any(|k| l.map.contains_key(*k))) {
+                "array"
+            } else {
+                "string"
+            }
+        } else {
+            types.iter().copied().find(|t| *t != "null").unwrap_or("null")
+        };
+        let nullable = types.contains(&"null");
+        let null = nullable
+            && match &mut self.rng {
+                _ if minimal && matches!(chosen, "object" | "array") => true,
+                Some(rng) => rng.random_bool(0.2),
+                None => false,
+            };
+        let chosen = if null { "null" } else { chosen };
+        TYPES.iter().copied().find(|t| *t == chosen).unwrap_or("string")
+    }
+
+    fn integer(&mut self, layers: &Layers<'a>) -> i64 {
+        let (mut lo, mut hi) = (i64::MIN as i128, i64::MAX as i128);
+        for l in &layers.maps {
+            let m = l.map;
+            let bool_excl = |k: &str| m.get(k) == Some(&Value::Bool(true));
+            if let Some(v) = m.get("minimum").and_then(|v| int_bound(v, !bool_excl("exclusiveMinimum"))) {
+                lo = lo.max(if bool_excl("exclusiveMinimum") { v + 1 } else { v });
+            }
+            if let Some(v) = m.get("exclusiveMinimum").and_then(|v| int_bound(v, false)) {
+                lo = lo.max(v + 1);
+            }
+            if let Some(v) = m.get("maximum").and_then(|v| int_bound(v, bool_excl("exclusiveMaximum"))) {
+                hi = hi.min(if bool_excl("exclusiveMaximum") { v - 1 } else { v });
+            }
+            if let Some(v) = m.get("exclusiveMaximum").and_then(|v| int_bound(v, true)) {
+                hi = hi.min(v - 1);
+            }
+        }
+        let (flo, fhi) = match layers.str("format") {
+            Some("int32") => (i32::MIN as i128, i32::MAX as i128),
+            Some("uint32") => (0, u32::MAX as i128),
+            Some("uint64") => (0, i64::MAX as i128),
+            _ => (i64::MIN as i128, i64::MAX as i128),
+        };
+        let (lo, hi) = (lo.max(flo), hi.min(fhi));
+        let step = layers.all("multipleOf").find_map(|v| v.as_f64()).map(integer_step).unwrap_or(1);
+        let k = self.pick_k(div_ceil(lo, step), div_floor(hi, step), (1000 / step).max(1));
+        let v = k.map(|k| k * step).unwrap_or(lo.clamp(flo, fhi));
+        v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+    }
+
+    fn number(&mut self, layers: &Layers<'a>) -> Number {
+        let mut r = Range { lo: f64::NEG_INFINITY, lo_x: false, hi: f64::INFINITY, hi_x: false };
+        for l in &layers.maps {
+            let m = l.map;
+            let bool_excl = |k: &str| m.get(k) == Some(&Value::Bool(true));
+            if let Some(v) = m.get("minimum").and_then(finite) {
+                r.raise(v, bool_excl("exclusiveMinimum"));
+            }
+            if let Some(v) = m.get("exclusiveMinimum").and_then(finite) {
+                r.raise(v, true);
+            }
+            if let Some(v) = m.get("maximum").and_then(finite) {
+                r.lower(v, bool_excl("exclusiveMaximum"));
+            }
+            if let Some(v) = m.get("exclusiveMaximum").and_then(finite) {
+                r.lower(v, true);
+            }
+        }
+        if let Some(m) = layers.all("multipleOf").find_map(finite).filter(|m| *m > 0.0) {
+            let big = 4e18_f64;
+            let mut kmin = (r.lo / m).ceil().clamp(-big, big);
+            if r.lo_x && kmin * m <= r.lo {
+                kmin += 1.0;
+            }
+            let mut kmax = (r.hi / m).floor().clamp(-big, big);
+            if r.hi_x && kmax * m >= r.hi {
+                kmax -= 1.0;
+            }
+            let span = ((1000.0 / m).max(1.0)).min(big) as i128;
+            if let Some(k) = self.pick_k(kmin as i128, kmax as i128, span) {
+                let decimals = decimals(m);
+                let scale = 10f64.powi(decimals);
+                let x = ((k as f64 * m) * scale).round() / scale;
+                if let Some(n) = Number::from_f64(x) {
+                    return n;
+                }
+            }
+        }
+        let x = match &mut self.rng {
+            Some(rng) => {
+                let anchor = r.anchor();
+                let (mut wlo, mut whi) = (anchor, (anchor + 1000.0).min(r.hi));
+                if whi <= wlo {
+                    (wlo, whi) = ((anchor - 1000.0).max(r.lo), anchor);
+                }
+                let x = if whi > wlo { rng.random_range(wlo..=whi) } else { wlo };
+                let rounded = (x * 100.0).round() / 100.0;
+                [rounded, x].into_iter().find(|x| r.contains(*x)).unwrap_or_else(|| r.smallest(0))
+            }
+            None => r.smallest(self.variant),
+        };
+        Number::from_f64(x).unwrap_or_else(|| Number::from(0))
+    }
+
+    /// An integer `k` in `[kmin, kmax]`: the one nearest zero (moved by the variant) in
+    /// Deterministic mode, a random one within `span` of it in Random mode.
+    fn pick_k(&mut self, kmin: i128, kmax: i128, span: i128) -> Option<i128> {
+        if kmin > kmax {
+            return None;
+        }
+        let anchor = 0i128.clamp(kmin, kmax);
+        Some(match &mut self.rng {
+            None => {
+                let v = self.variant as i128;
+                if anchor + v <= kmax {
+                    anchor + v
+                } else if anchor - v >= kmin {
+                    anchor - v
+                } else {
+                    anchor
+                }
+            }
+            Some(rng) => {
+                let (mut wlo, mut whi) = (anchor, anchor.saturating_add(span).min(kmax));
+                if whi == wlo {
+                    wlo = anchor.saturating_sub(span).max(kmin);
+                    whi = anchor;
+                }
+                let (wlo, whi) = (wlo.clamp(i64::MIN as i128, i64::MAX as i128), whi.clamp(i64::MIN as i128, i64::MAX as i128));
+                rng.random_range(wlo as i64..=whi as i64) as i128
+            }
+        })
+    }
+
+    fn string(&mut self, layers: &Layers<'a>) -> String {
+        let min = layers.count_max("minLength").unwrap_or(0).min(MAX_LEN);
+        let max = layers.count_min("maxLength");
+        let pattern = layers.str("pattern").map(compiled_pattern);
+        if let Some(f) = layers.str("format")
+            && let Some(s) = self.formatted(f, layers)
+            && pattern.as_ref().is_none_or(|p| p.matches(&s))
+        {
+            return s;
+        }
+        if let Some(p) = pattern
+            && let Some(s) = self.sample_pattern(&p, min, max)
+        {
+            return s;
+        }
+        let base = match &mut self.rng {
+            Some(rng) => {
+                let n = rng.random_range(1..4);
+                (0..n).map(|_| WORDS[rng.random_range(0..WORDS.len())]).collect::<Vec<_>>().join(" ")
+            }
+            None if self.variant == 0 => "string".to_string(),
+            None => format!("string{}", self.variant),
+        };
+        fit(&base, min, max)
+    }
+
+    fn sample_pattern(&mut self, p: &Pattern, min: usize, max: Option<usize>) -> Option<String> {
+        let generator = p.generator.as_ref()?;
+        let mut fixed;
+        let rng = match &mut self.rng {
+            Some(rng) => rng,
+            None => {
+                fixed = StdRng::seed_from_u64(DETERMINISTIC_SEED.wrapping_add(self.variant));
+                &mut fixed
+            }
+        };
+        let mut fallback = None;
+        for _ in 0..32 {
+            let Ok(s) = Distribution::<Result<String, std::string::FromUtf8Error>>::sample(generator, rng) else { continue };
+            if !p.matches(&s) {
+                continue;
+            }
+            let n = s.chars().count();
+            if n >= min && max.is_none_or(|m| n <= m) {
+                return Some(s);
+            }
+            // The pattern wins over the length: padding could break the match.
+            fallback.get_or_insert(s);
+        }
+        fallback
+    }
+
+    fn formatted(&mut self, format: &str, layers: &Layers<'a>) -> Option<String> {
+        let v = self.variant;
+        let unix = match &mut self.rng {
+            Some(rng) => rng.random_range(1_577_836_800i64..1_767_225_600),
+            None => 1_704_067_200 + (v as i64 % 3650) * 86_400,
+        };
+        let when = time::OffsetDateTime::from_unix_timestamp(unix).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let date = format!("{:04}-{:02}-{:02}", when.year(), when.month() as u8, when.day());
+        let clock = format!("{:02}:{:02}:{:02}", when.hour(), when.minute(), when.second());
+        let n: u64 = match &mut self.rng {
+            Some(rng) => rng.random_range(1..1000),
+            None => v,
+        };
+        let word = match &mut self.rng {
+            Some(rng) => WORDS[rng.random_range(0..WORDS.len())],
+            None => "user",
+        };
+        let suffix = if n == 0 { String::new() } else { n.to_string() };
+        Some(match format {
+            "date-time" => format!("{date}T{clock}Z"),
+            "date" => date,
+            "time" => format!("{clock}Z"),
+            "duration" => format!("P{}D", n + 1),
+            "uuid" => {
+                let bytes: [u8; 16] = match &mut self.rng {
+                    Some(rng) => rng.random(),
+                    None => StdRng::seed_from_u64(DETERMINISTIC_SEED.wrapping_add(v)).random(),
+                };
+                uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+            }
+            "email" | "idn-email" => format!("{word}{suffix}@example.com"),
+            "hostname" | "idn-hostname" => match suffix.is_empty() {
+                true => "example.com".to_string(),
+                false => format!("host{suffix}.example.com"),
+            },
+            "ipv4" => format!("192.0.2.{}", n % 254 + 1),
+            "ipv6" => format!("2001:db8::{:x}", n + 1),
+            "uri" | "url" | "iri" | "uri-reference" | "iri-reference" => format!("https://example.com/{word}{suffix}"),
+            "uri-template" => "https://example.com/{id}".to_string(),
+            "json-pointer" => format!("/{word}{suffix}"),
+            "relative-json-pointer" => format!("{n}"),
+            "regex" => "^[a-z]+$".to_string(),
+            "byte" => {
+                let raw = match &mut self.rng {
+                    Some(rng) => (0..rng.random_range(4..16)).map(|_| rng.random::<u8>()).collect(),
+                    None => format!("string{suffix}").into_bytes(),
+                };
+                base64::engine::general_purpose::STANDARD.encode(raw)
+            }
+            "int32" | "int64" | "uint32" | "uint64" => self.integer(layers).to_string(),
+            "float" | "double" => self.number(layers).to_string(),
+            _ => return None,
+        })
+    }
+
+    fn array(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
+        let items: Vec<&'a Value> = layers.all("items").filter(|v| !v.is_array()).collect();
+        let prefix: &'a [Value] =
+            layers.all("prefixItems").chain(layers.all("items")).find_map(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        let closed = items.contains(&&Value::Bool(false));
+        let min = layers.count_max("minItems").unwrap_or(0).min(MAX_ITEMS);
+        let max = layers.count_min("maxItems").unwrap_or(usize::MAX).min(MAX_ITEMS);
+        let mut n = if minimal || max == 0 {
+            min
+        } else {
+            let base = min.max(1).max(prefix.len());
+            match &mut self.rng {
+                Some(rng) => rng.random_range(base..=base + 3),
+                None => base,
+            }
+        };
+        if closed {
+            n = n.min(prefix.len());
+        }
+        let n = n.max(min).min(max);
+        let unique = layers.flag("uniqueItems");
+        let contains = layers.get("contains");
+        let saved = self.variant;
+        let mut out: Vec<Value> = Vec::with_capacity(n);
+        let mut attempts = 0;
+        while out.len() < n && attempts < n * 4 + 4 {
+            let i = out.len();
+            let mut schemas: Vec<&'a Value> = match prefix.get(i) {
+                Some(p) => vec![p],
+                None => items.clone(),
+            };
+            if i == 0
+                && let Some(c) = contains
+            {
+                schemas.push(c);
+            }
+            if unique {
+                self.variant = attempts as u64;
+            }
+            attempts += 1;
+            let v = self.value(&schemas, depth + 1, level + 1);
+            if unique && out.contains(&v) {
+                continue;
+            }
+            out.push(v);
+        }
+        self.variant = saved;
+        Value::Array(out)
+    }
+
+    fn object(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
+        let echo = self.opts.echo.filter(|_| level <= 2);
+        let required: Vec<&'a str> = layers.all("required").filter_map(Value::as_array).flatten().filter_map(Value::as_str).collect();
+        let extra = layers.all("additionalProperties").find(|v| v.is_object());
+        let open = !layers.all("additionalProperties").any(|v| v == &Value::Bool(false));
+        let mut props: Vec<(&'a str, Vec<&'a Value>)> = Vec::new();
+        for p in layers.all("properties").filter_map(Value::as_object) {
+            for (name, schema) in p {
+                match props.iter_mut().find(|(n, _)| *n == name.as_str()) {
+                    Some((_, list)) => list.push(schema),
+                    None => props.push((name.as_str(), vec![schema])),
+                }
+            }
+        }
+        for name in &required {
+            if !props.iter().any(|(n, _)| n == name) {
+                props.push((name, extra.into_iter().collect()));
+            }
+        }
+        let child_minimal = depth + 1 > self.soft;
+        let mut out = Map::new();
+        let mut skipped: Vec<usize> = Vec::new();
+        for (i, (name, schemas)) in props.iter().enumerate() {
+            let is_required = required.contains(name);
+            if minimal && !is_required {
+                continue;
+            }
+            let pl = self.layers(schemas, child_minimal);
+            let hidden = match self.opts.direction {
+                Direction::Response => pl.flag("writeOnly"),
+                Direction::Request => pl.flag("readOnly"),
+            };
+            if hidden || (pl.dead && !is_required) {
+                continue;
+            }
+            if let Some(e) = echo.and_then(|e| e.get(*name)) {
+                out.insert(name.to_string(), convert_echo(e, &pl.types()));
+                continue;
+            }
+            if !is_required
+                && let Some(rng) = &mut self.rng
+                && !rng.random_bool(0.5)
+            {
+                skipped.push(i);
+                continue;
+            }
+            let mut v = self.build(&pl, depth + 1, level + 1);
+            if let Some((tag, value)) = &layers.tag
+                && tag == name
+                && v.is_string()
+                && ["enum", "const", "pattern", "format"].iter().all(|k| pl.get(k).is_none())
+            {
+                v = Value::String(value.clone());
+            }
+            out.insert(name.to_string(), v);
+        }
+        if out.is_empty()
+            && !minimal
+            && let Some(schema) = extra
+        {
+            let v = self.value(&[schema], depth + 1, level + 1);
+            out.insert("key".to_string(), v);
+        }
+        let min_props = layers.count_max("minProperties").unwrap_or(0).min(MAX_ITEMS);
+        for i in skipped {
+            if out.len() >= min_props {
+                break;
+            }
+            let (name, schemas) = &props[i];
+            let v = self.value(schemas, depth + 1, level + 1);
+            out.insert(name.to_string(), v);
+        }
+        let mut n = 0;
+        while open && out.len() < min_props && n < MAX_ITEMS {
+            n += 1;
+            let key = format!("key{n}");
+            if out.contains_key(&key) {
+                continue;
+            }
+            let v = self.value(&extra.into_iter().collect::<Vec<_>>(), depth + 1, level + 1);
+            out.insert(key, v);
+        }
+        if let Some(max_props) = layers.count_min("maxProperties") {
+            let optional: Vec<String> = out.keys().filter(|k| !required.contains(&k.as_str())).cloned().collect();
+            for k in optional.iter().rev() {
+                if out.len() <= max_props {
+                    break;
+                }
+                out.shift_remove(k);
+            }
+        }
+        Value::Object(out)
+    }
+}
+
+/// The discriminator value naming `branch`: its `mapping` key, else the referenced schema's name.
+fn discriminator_tag<'a>(m: &'a Map<String, Value>, branch: &Value) -> Option<(&'a str, String)> {
+    let d = m.get("discriminator")?;
+    let property = d.get("propertyName")?.as_str()?;
+    let reference = branch.get("$ref")?.as_str()?;
+    let name = reference.rsplit('/').next().unwrap_or(reference);
+    let mapped = d
+        .get("mapping")
+        .and_then(Value::as_object)
+        .and_then(|map| map.iter().find(|(_, v)| v.as_str().is_some_and(|v| v == reference || v == name)))
+        .map(|(k, _)| k.clone());
+    Some((property, mapped.unwrap_or_else(|| name.to_string())))
+}
+
+/// An echoed value in the property's declared type when its text converts.
+fn convert_echo(e: &Value, types: &[&str]) -> Value {
+    let has = |t: &str| types.contains(&t);
+    match e {
+        Value::String(s) if !has("string") => {
+            let n = if has("integer") {
+                text_to_number(s, true)
+            } else if has("number") {
+                text_to_number(s, false)
+            } else {
+                None
+            };
+            match (n, s.parse::<bool>()) {
+                (Some(n), _) => Value::Number(n),
+                (None, Ok(b)) if has("boolean") => Value::Bool(b),
+                _ => e.clone(),
+            }
+        }
+        Value::Number(n) if has("string") && !has("number") && !has("integer") => Value::String(n.to_string()),
+        _ => e.clone(),
+    }
+}
+
+fn finite(v: &Value) -> Option<f64> {
+    v.as_f64().filter(|f| f.is_finite())
+}
+
+/// An integer bound from a numeric keyword: rounded up for a lower bound, down for an upper one.
+fn int_bound(v: &Value, lower: bool) -> Option<i128> {
+    if let Some(i) = v.as_i64() {
+        return Some(i as i128);
+    }
+    if let Some(u) = v.as_u64() {
+        return Some(u as i128);
+    }
+    let f = finite(v)?.clamp(-1e30, 1e30);
+    Some(if lower { f.ceil() } else { f.floor() } as i128)
+}
+
+/// The step integers take under `multipleOf: m`: the smallest integer that is a multiple of `m`.
+fn integer_step(m: f64) -> i128 {
+    if !(m.is_finite() && m > 0.0) {
+        return 1;
+    }
+    if m.fract() == 0.0 {
+        return (m as i128).clamp(1, i64::MAX as i128);
+    }
+    (1..=1000).find(|n| ((*n as f64) / m).fract().abs() < 1e-9).unwrap_or(1)
+}
+
+fn div_floor(a: i128, b: i128) -> i128 {
+    let q = a / b;
+    if (a % b != 0) && ((a < 0) != (b < 0)) { q - 1 } else { q }
+}
+
+fn div_ceil(a: i128, b: i128) -> i128 {
+    let q = a / b;
+    if (a % b != 0) && ((a < 0) == (b < 0)) { q + 1 } else { q }
+}
+
+/// Decimal places in `m` (0.25 → 2), so multiples print without binary noise.
+fn decimals(m: f64) -> i32 {
+    (0..15)
+        .find(|d| {
+            let scaled = m * 10f64.powi(*d);
+            (scaled - scaled.round()).abs() < 1e-9 * scaled.abs().max(1.0)
+        })
+        .unwrap_or(15)
+}
+
+struct Range {
+    lo: f64,
+    lo_x: bool,
+    hi: f64,
+    hi_x: bool,
+}
+
+impl Range {
+    fn raise(&mut self, v: f64, exclusive: bool) {
+        if v > self.lo || (v == self.lo && exclusive) {
+            (self.lo, self.lo_x) = (v, exclusive);
+        }
+    }
+
+    fn lower(&mut self, v: f64, exclusive: bool) {
+        if v < self.hi || (v == self.hi && exclusive) {
+            (self.hi, self.hi_x) = (v, exclusive);
+        }
+    }
+
+    fn contains(&self, x: f64) -> bool {
+        x.is_finite() && (x > self.lo || (!self.lo_x && x == self.lo)) && (x < self.hi || (!self.hi_x && x == self.hi))
+    }
+
+    /// The point random values start from: zero if allowed, else the bound nearest zero.
+    fn anchor(&self) -> f64 {
+        if self.contains(0.0) { 0.0 } else { self.smallest(0) }
+    }
+
+    /// The valid value nearest zero, moved up by `variant` when that stays valid.
+    fn smallest(&self, variant: u64) -> f64 {
+        let candidates = if self.contains(0.0) {
+            [0.0, 0.0]
+        } else if self.lo >= 0.0 {
+            [self.lo, self.lo.floor() + 1.0]
+        } else {
+            [self.hi, self.hi.ceil() - 1.0]
+        };
+        let base = candidates.into_iter().find(|x| self.contains(*x)).unwrap_or_else(|| {
+            let mid = self.lo / 2.0 + self.hi / 2.0;
+            if mid.is_finite() { mid } else { 0.0 }
+        });
+        let moved = base + variant as f64;
+        if variant > 0 && self.contains(moved) { moved } else { base }
+    }
+}
+
+/// Pads (repeating `base`) or truncates to the length bounds, counted in characters as JSON
+/// Schema does.
+fn fit(base: &str, min: usize, max: Option<usize>) -> String {
+    let max = max.unwrap_or(usize::MAX).min(MAX_LEN);
+    let min = min.min(max);
+    let mut out: String = base.chars().take(max).collect();
+    let missing = min.saturating_sub(out.chars().count());
+    let filler: Vec<char> = base.chars().filter(|c| *c != ' ').collect();
+    let filler = if filler.is_empty() { vec!['x'] } else { filler };
+    out.extend(filler.into_iter().cycle().take(missing));
+    out
+}
+
+const WORDS: [&str; 12] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"];
+
+/// A compiled `pattern`: a generator for it and a checker with the validator's regex dialect,
+/// because the generator sees a simplified pattern (anchors dropped, classes narrowed).
+struct Pattern {
+    generator: Option<rand_regex::Regex>,
+    checker: Option<jsonschema::Validator>,
+}
+
+impl Pattern {
+    fn matches(&self, s: &str) -> bool {
+        self.checker.as_ref().is_none_or(|c| c.is_valid(&Value::String(s.to_string())))
+    }
+}
+
+thread_local! {
+    static PATTERNS: RefCell<HashMap<String, Rc<Pattern>>> = RefCell::new(HashMap::new());
+}
+
+/// Compiling regexes costs more than generating from them, and a spec has few distinct patterns.
+fn compiled_pattern(p: &str) -> Rc<Pattern> {
+    PATTERNS.with(|cache| {
+        if let Some(hit) = cache.borrow().get(p) {
+            return Rc::clone(hit);
+        }
+        let generator = regex_syntax::ParserBuilder::new()
+            .build()
+            .parse(p)
+            .ok()
+            .and_then(|h| rand_regex::Regex::with_hir(tame(h), MAX_REPEAT).ok())
+            .filter(|r| r.capacity() <= MAX_LEN * 4);
+        let checker = jsonschema::validator_for(&serde_json::json!({ "pattern": p })).ok();
+        let compiled = Rc::new(Pattern { generator, checker });
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(p.to_string(), Rc::clone(&compiled));
+        compiled
+    })
+}
+
+/// Makes a parsed pattern generatable and readable: JSON Schema patterns are unanchored searches,
+/// so anchors and word boundaries are dropped; classes are narrowed to printable ASCII when they
+/// allow any of it (`\d` in Unicode mode would yield other scripts' digits, which ECMA-262 `\d`
+/// rejects); bounded repetitions are capped like unbounded ones.
+fn tame(h: Hir) -> Hir {
+    match h.into_kind() {
+        HirKind::Empty | HirKind::Look(_) => Hir::empty(),
+        HirKind::Literal(hir::Literal(bytes)) => Hir::literal(bytes),
+        HirKind::Class(Class::Unicode(c)) => {
+            let mut narrow = ClassUnicode::new([ClassUnicodeRange::new(' ', '~')]);
+            narrow.intersect(&c);
+            Hir::class(Class::Unicode(if narrow.ranges().is_empty() { c } else { narrow }))
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            let mut narrow = ClassBytes::new([ClassBytesRange::new(b' ', b'~')]);
+            narrow.intersect(&c);
+            Hir::class(Class::Bytes(if narrow.ranges().is_empty() { c } else { narrow }))
+        }
+        HirKind::Repetition(r) => Hir::repetition(hir::Repetition {
+            max: r.max.map(|m| m.min(r.min.saturating_add(MAX_REPEAT))),
+            sub: Box::new(tame(*r.sub)),
+            ..r
+        }),
+        HirKind::Capture(c) => Hir::capture(hir::Capture { sub: Box::new(tame(*c.sub)), ..c }),
+        HirKind::Concat(v) => Hir::concat(v.into_iter().map(tame).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.into_iter().map(tame).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn det(schema: &Value) -> Value {
+        generate(schema, &json!({}), &GenOptions::default())
+    }
+
+    fn with(schema: &Value, root: &Value, mode: Mode, direction: Direction) -> Value {
+        generate(schema, root, &GenOptions { mode, direction, ..GenOptions::default() })
+    }
+
+    fn random(schema: &Value, root: &Value, seed: u64) -> Value {
+        with(schema, root, Mode::Random { seed }, Direction::Response)
+    }
+
+    /// Violations of `value` against `schema`, with `$ref`s resolved in `root`, checked the way
+    /// the server's validator checks (formats asserted).
+    fn violations(schema: &Value, root: &Value, value: &Value) -> Vec<String> {
+        let mut doc = root.clone();
+        if !doc.is_object() {
+            doc = json!({});
+        }
+        doc["__schema"] = schema.clone();
+        doc["$ref"] = json!("#/__schema");
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(true)
+            .with_format("int32", |s: &str| s.parse::<i32>().is_ok())
+            .with_format("int64", |s: &str| s.parse::<i64>().is_ok())
+            .build(&doc)
+            .expect("test schema compiles");
+        validator.iter_errors(value).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    }
+
+    #[track_caller]
+    fn assert_valid(schema: &Value, root: &Value, value: &Value) {
+        let v = violations(schema, root, value);
+        assert!(v.is_empty(), "{value} is not valid against {schema}: {v:?}");
+    }
+
+    fn depth_of(v: &Value) -> usize {
+        match v {
+            Value::Object(m) => 1 + m.values().map(depth_of).max().unwrap_or(0),
+            Value::Array(a) => 1 + a.iter().map(depth_of).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn runs_doc() -> Value {
+        json!({
+            "components": {"schemas": {
+                "Run": {
+                    "type": "object",
+                    "required": ["runId", "status", "steps"],
+                    "properties": {
+                        "runId": {"type": "string", "format": "uuid", "readOnly": true},
+                        "name": {"type": "string", "minLength": 3, "maxLength": 40},
+                        "status": {"$ref": "#/components/schemas/Status"},
+                        "secret": {"type": "string", "writeOnly": true},
+                        "createdAt": {"type": "string", "format": "date-time"},
+                        "priority": {"type": "integer", "minimum": 1, "maximum": 5},
+                        "score": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+                        "tags": {"type": "array", "items": {"type": "string", "pattern": "^[a-z]{2,6}$"}, "uniqueItems": true, "maxItems": 4},
+                        "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Step"}},
+                        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                        "owner": {"type": ["string", "null"], "format": "email"}
+                    }
+                },
+                "Status": {"type": "string", "enum": ["queued", "running", "done"]},
+                "Step": {
+                    "type": "object",
+                    "required": ["id"],
+                    "properties": {
+                        "id": {"type": "integer", "format": "int32", "minimum": 0},
+                        "children": {"type": "array", "items": {"$ref": "#/components/schemas/Step"}},
+                        "kind": {"oneOf": [{"type": "string", "const": "shell"}, {"type": "integer", "minimum": 10}]}
+                    }
+                }
+            }}
+        })
+    }
+
+    fn run_ref() -> Value {
+        json!({"$ref": "#/components/schemas/Run"})
+    }
+
+    #[test]
+    fn default_options() {
+        let o = GenOptions::default();
+        assert_eq!(o.mode, Mode::Deterministic);
+        assert_eq!(o.direction, Direction::Response);
+        assert_eq!(o.max_depth, 6);
+        assert!(o.echo.is_none());
+    }
+
+    #[test]
+    fn priority_const_examples_example_default_enum_type() {
+        let all = json!({"type": "string", "const": "c", "examples": ["xs"], "example": "x", "default": "d", "enum": ["e"]});
+        assert_eq!(det(&all), json!("c"));
+        let mut s = all.clone();
+        s.as_object_mut().unwrap().remove("const");
+        assert_eq!(det(&s), json!("xs"));
+        s.as_object_mut().unwrap().remove("examples");
+        assert_eq!(det(&s), json!("x"));
+        s.as_object_mut().unwrap().remove("example");
+        assert_eq!(det(&s), json!("d"));
+        s.as_object_mut().unwrap().remove("default");
+        assert_eq!(det(&s), json!("e"));
+        s.as_object_mut().unwrap().remove("enum");
+        assert_eq!(det(&s), json!("string"));
+        // The priority holds in Random mode too.
+        assert_eq!(random(&all, &json!({}), 3), json!("c"));
+    }
+
+    #[test]
+    fn enum_is_first_value_deterministic_and_any_value_random() {
+        let s = json!({"enum": ["a", "b", "c", "d"]});
+        assert_eq!(det(&s), json!("a"));
+        let seen: std::collections::HashSet<String> =
+            (0..40).map(|seed| random(&s, &json!({}), seed).as_str().unwrap().to_string()).collect();
+        assert!(seen.len() > 1, "random enum always gave {seen:?}");
+        assert!(seen.iter().all(|v| ["a", "b", "c", "d"].contains(&v.as_str())));
+        // A nullable enum shows a real value deterministically.
+        assert_eq!(det(&json!({"type": ["string", "null"], "enum": [null, "x"]})), json!("x"));
+    }
+
+    #[test]
+    fn boolean_schemas() {
+        assert_eq!(det(&json!(true)), json!("string"));
+        assert_eq!(det(&json!(false)), Value::Null);
+        let v = det(&json!({"type": "object", "properties": {"a": true, "b": false}}));
+        assert_eq!(v, json!({"a": "string"}));
+    }
+
+    #[test]
+    fn refs_resolve_with_escapes_and_percent_encoding() {
+        let root = json!({"components": {"schemas": {"a/b": {"const": 1}, "c~d": {"const": 2}, "e f": {"const": 3}, "%": {"const": 4}}}});
+        let g = |r: &str| generate(&json!({"$ref": r}), &root, &GenOptions::default());
+        assert_eq!(g("#/components/schemas/a~1b"), json!(1));
+        assert_eq!(g("#/components/schemas/c~0d"), json!(2));
+        assert_eq!(g("#/components/schemas/e%20f"), json!(3));
+        assert_eq!(g("#/components/schemas/%25"), json!(4));
+        assert_eq!(g("#/components/schemas/missing"), Value::Null);
+        assert_eq!(g("other.yaml#/x"), Value::Null);
+        assert_eq!(g("#"), json!("string"));
+        assert_eq!(generate(&json!({"$ref": 5}), &root, &GenOptions::default()), Value::Null);
+    }
+
+    #[test]
+    fn ref_siblings_apply_and_win() {
+        let root = json!({"components": {"schemas": {"S": {"type": "string", "example": "inner"}}}});
+        let s = json!({"$ref": "#/components/schemas/S", "example": "outer"});
+        assert_eq!(generate(&s, &root, &GenOptions::default()), json!("outer"));
+        let s = json!({"$ref": "#/components/schemas/S", "maxLength": 3, "examples": []});
+        assert_eq!(generate(&s, &root, &GenOptions::default()), json!("inner"));
+    }
+
+    #[test]
+    fn pure_reference_cycles_end() {
+        let root = json!({"components": {"schemas": {
+            "A": {"$ref": "#/components/schemas/B"},
+            "B": {"$ref": "#/components/schemas/A"},
+            "C": {"allOf": [{"$ref": "#/components/schemas/C"}, {"type": "integer"}]},
+            "D": {"oneOf": [{"$ref": "#/components/schemas/D"}, {"type": "boolean"}]}
+        }}});
+        for name in ["A", "B", "C", "D"] {
+            let s = json!({"$ref": format!("#/components/schemas/{name}")});
+            let _ = generate(&s, &root, &GenOptions::default());
+            for seed in 0..5 {
+                let _ = random(&s, &root, seed);
+            }
+        }
+        assert_eq!(generate(&json!({"$ref": "#/components/schemas/C"}), &root, &GenOptions::default()), json!(0));
+    }
+
+    #[test]
+    fn all_of_merges_properties_and_required() {
+        let root = json!({"components": {"schemas": {
+            "Base": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer", "minimum": 3}}, "example": {"id": 9}},
+            "Named": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 4}}}
+        }}});
+        let s = json!({"allOf": [
+            {"$ref": "#/components/schemas/Base"},
+            {"$ref": "#/components/schemas/Named"},
+            {"properties": {"id": {"maximum": 10}, "extra": {"type": "boolean"}}, "required": ["extra"]}
+        ]});
+        let v = generate(&s, &root, &GenOptions::default());
+        // A member's own example describes only that member, so it is not the answer.
+        assert_eq!(v, json!({"id": 3, "name": "stri", "extra": true}));
+        assert_valid(&s, &root, &v);
+        for seed in 0..30 {
+            let v = random(&s, &root, seed);
+            assert_valid(&s, &root, &v);
+            for k in ["id", "name", "extra"] {
+                assert!(v.get(k).is_some(), "{k} missing in {v}");
+            }
+        }
+        // A single-member allOf is just a reference: its example still answers.
+        let one = json!({"allOf": [{"$ref": "#/components/schemas/Base"}]});
+        assert_eq!(generate(&one, &root, &GenOptions::default()), json!({"id": 9}));
+    }
+
+    #[test]
+    fn one_of_and_any_of_pick_first_or_random_branch() {
+        let s = json!({"oneOf": [{"type": "string", "maxLength": 2}, {"type": "integer", "minimum": 5}, {"type": "boolean"}]});
+        assert_eq!(det(&s), json!("st"));
+        let a = json!({"anyOf": [{"type": "integer", "minimum": 5}, {"type": "null"}]});
+        assert_eq!(det(&a), json!(5));
+        let mut kinds = std::collections::HashSet::new();
+        for seed in 0..40 {
+            let v = random(&s, &json!({}), seed);
+            assert_valid(&s, &json!({}), &v);
+            kinds.insert(match v {
+                Value::String(_) => "s",
+                Value::Number(_) => "n",
+                Value::Bool(_) => "b",
+                _ => "other",
+            });
+            assert_valid(&a, &json!({}), &random(&a, &json!({}), seed));
+        }
+        assert_eq!(kinds.len(), 3, "random oneOf used only {kinds:?}");
+        // A `false` branch is never the choice.
+        assert_eq!(det(&json!({"oneOf": [false, {"const": 1}]})), json!(1));
+    }
+
+    #[test]
+    fn one_of_merges_with_the_outer_schema_and_fills_the_discriminator() {
+        let root = json!({"components": {"schemas": {
+            "Pet": {
+                "type": "object",
+                "required": ["petType"],
+                "properties": {"petType": {"type": "string"}},
+                "oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
+                "discriminator": {"propertyName": "petType", "mapping": {"kitty": "#/components/schemas/Cat"}}
+            },
+            "Cat": {"type": "object", "required": ["meows"], "properties": {"meows": {"type": "boolean"}}},
+            "Dog": {"type": "object", "required": ["barks"], "properties": {"barks": {"type": "boolean"}}}
+        }}});
+        let s = json!({"$ref": "#/components/schemas/Pet"});
+        assert_eq!(generate(&s, &root, &GenOptions::default()), json!({"petType": "kitty", "meows": true}));
+        let mut dogs = 0;
+        for seed in 0..30 {
+            let v = random(&s, &root, seed);
+            assert_valid(&s, &root, &v);
+            if v.get("barks").is_some() {
+                assert_eq!(v["petType"], json!("Dog"));
+                dogs += 1;
+            }
+        }
+        assert!(dogs > 0);
+    }
+
+    #[test]
+    fn missing_type_is_inferred() {
+        assert_eq!(det(&json!({"properties": {"a": {"type": "integer"}}})), json!({"a": 0}));
+        assert_eq!(det(&json!({"items": {"type": "boolean"}})), json!([true]));
+        assert_eq!(det(&json!({"description": "anything"})), json!("string"));
+        assert_eq!(det(&json!({})), json!("string"));
+    }
+
+    #[test]
+    fn type_arrays_take_the_first_non_null_type_and_random_sometimes_null() {
+        let s = json!({"type": ["null", "integer", "string"]});
+        assert_eq!(det(&s), json!(0));
+        assert_eq!(det(&json!({"type": ["null"]})), Value::Null);
+        let values: Vec<Value> = (0..60).map(|seed| random(&s, &json!({}), seed)).collect();
+        assert!(values.iter().any(Value::is_null));
+        assert!(values.iter().any(Value::is_i64));
+        assert!(values.iter().all(|v| v.is_null() || v.is_i64()));
+    }
+
+    #[test]
+    fn string_formats_are_valid() {
+        let formats = [
+            "date-time",
+            "date",
+            "time",
+            "duration",
+            "uuid",
+            "email",
+            "idn-email",
+            "uri",
+            "url",
+            "iri",
+            "uri-reference",
+            "iri-reference",
+            "uri-template",
+            "hostname",
+            "idn-hostname",
+            "ipv4",
+            "ipv6",
+            "byte",
+            "json-pointer",
+            "relative-json-pointer",
+            "regex",
+            "int32",
+            "int64",
+            "binary",
+            "password",
+            "no-such-format",
+        ];
+        for f in formats {
+            let s = json!({"type": "string", "format": f});
+            let v = det(&s);
+            assert!(v.is_string(), "{f}: {v}");
+            assert_valid(&s, &json!({}), &v);
+            for seed in 0..10 {
+                assert_valid(&s, &json!({}), &random(&s, &json!({}), seed));
+            }
+        }
+    }
+
+    #[test]
+    fn date_time_and_uuid_parse() {
+        use time::format_description::well_known::Rfc3339;
+        let dt = json!({"type": "string", "format": "date-time"});
+        assert_eq!(det(&dt), json!("2024-01-01T00:00:00Z"));
+        for seed in 0..20 {
+            let v = random(&dt, &json!({}), seed);
+            let parsed = time::OffsetDateTime::parse(v.as_str().unwrap(), &Rfc3339).expect("RFC 3339");
+            assert!((2020..=2026).contains(&parsed.year()));
+        }
+        let date = det(&json!({"type": "string", "format": "date"}));
+        assert_eq!(date, json!("2024-01-01"));
+        let id = json!({"type": "string", "format": "uuid"});
+        let u = uuid::Uuid::parse_str(det(&id).as_str().unwrap()).unwrap();
+        assert_eq!(u.get_version_num(), 4);
+        assert_eq!(det(&id), det(&id));
+        let a = random(&id, &json!({}), 1);
+        let b = random(&id, &json!({}), 2);
+        assert_ne!(a, b);
+        uuid::Uuid::parse_str(a.as_str().unwrap()).unwrap();
+        let ip = det(&json!({"type": "string", "format": "ipv4"}));
+        ip.as_str().unwrap().parse::<std::net::Ipv4Addr>().unwrap();
+        let ip6 = det(&json!({"type": "string", "format": "ipv6"}));
+        ip6.as_str().unwrap().parse::<std::net::Ipv6Addr>().unwrap();
+        let bytes = det(&json!({"type": "string", "format": "byte"}));
+        assert_eq!(base64::engine::general_purpose::STANDARD.decode(bytes.as_str().unwrap()).unwrap(), b"string");
+        let big = det(&json!({"type": "string", "format": "int64", "minimum": 12}));
+        assert_eq!(big, json!("12"));
+    }
+
+    #[test]
+    fn patterns_generate_matching_stable_strings() {
+        let patterns = [
+            r"^[a-z]{3}-\d{4}$",
+            r"^\d+$",
+            r"^[A-Z][a-z]+( [A-Z][a-z]+)*$",
+            r"^(foo|bar)_[0-9a-f]{8}$",
+            r"\w+@\w+\.com",
+            r"^[^\s]{1,}$",
+            r"^\S+$",
+            r"^run-[a-z0-9]{1,100}$",
+            r"^\p{Lu}\p{Ll}*$",
+            r"^[a-z]+\/[a-z]+$",
+        ];
+        for p in patterns {
+            let s = json!({"type": "string", "pattern": p});
+            let v = det(&s);
+            assert_valid(&s, &json!({}), &v);
+            assert_eq!(v, det(&s), "{p} not stable");
+            for seed in 0..10 {
+                assert_valid(&s, &json!({}), &random(&s, &json!({}), seed));
+            }
+        }
+        // Repetition is capped, so `+` stays short.
+        let v = det(&json!({"type": "string", "pattern": "^a+$"}));
+        assert!(v.as_str().unwrap().len() <= 1 + MAX_REPEAT as usize);
+        // Length bounds are honoured when the pattern allows them.
+        let s = json!({"type": "string", "pattern": "^[a-z]+$", "minLength": 5, "maxLength": 6});
+        let v = det(&s);
+        assert_valid(&s, &json!({}), &v);
+        // A pattern the generator cannot handle falls back without panicking.
+        let _ = det(&json!({"type": "string", "pattern": "(?=a)b"}));
+        let _ = det(&json!({"type": "string", "pattern": "(unclosed"}));
+    }
+
+    #[test]
+    fn format_yields_to_a_pattern_it_does_not_match() {
+        let s =
+            json!({"type": "string", "format": "uuid", "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"});
+        let v = det(&s);
+        uuid::Uuid::parse_str(v.as_str().unwrap()).unwrap();
+        assert_valid(&s, &json!({}), &v);
+        let s = json!({"type": "string", "format": "email", "pattern": "^x{3}$"});
+        assert_eq!(det(&s), json!("xxx"));
+    }
+
+    #[test]
+    fn plain_strings_fit_length_bounds() {
+        assert_eq!(det(&json!({"type": "string"})), json!("string"));
+        assert_eq!(det(&json!({"type": "string", "maxLength": 3})), json!("str"));
+        assert_eq!(det(&json!({"type": "string", "minLength": 10})), json!("stringstri"));
+        assert_eq!(det(&json!({"type": "string", "maxLength": 0})), json!(""));
+        let huge = det(&json!({"type": "string", "minLength": 1_000_000_000u64}));
+        assert_eq!(huge.as_str().unwrap().len(), MAX_LEN);
+        for seed in 0..20 {
+            let s = json!({"type": "string", "minLength": 4, "maxLength": 7});
+            assert_valid(&s, &json!({}), &random(&s, &json!({}), seed));
+        }
+    }
+
+    #[test]
+    fn integers_respect_bounds_and_multiples() {
+        let cases = [
+            (json!({"type": "integer"}), json!(0)),
+            (json!({"type": "integer", "minimum": 5}), json!(5)),
+            (json!({"type": "integer", "maximum": -3}), json!(-3)),
+            (json!({"type": "integer", "exclusiveMinimum": 0}), json!(1)),
+            (json!({"type": "integer", "exclusiveMaximum": -1}), json!(-2)),
+            (json!({"type": "integer", "minimum": 10, "multipleOf": 7}), json!(14)),
+            (json!({"type": "integer", "minimum": 0.5}), json!(1)),
+            (json!({"type": "integer", "minimum": 1, "multipleOf": 2.5}), json!(5)),
+            (json!({"type": "integer", "minimum": 9_007_199_254_740_993u64}), json!(9_007_199_254_740_993u64)),
+            (json!({"type": "integer", "minimum": -10, "maximum": -5, "multipleOf": 4}), json!(-8)),
+        ];
+        for (s, want) in &cases {
+            let v = det(s);
+            assert_eq!(&v, want, "{s}");
+            assert_valid(s, &json!({}), &v);
+        }
+        // OpenAPI 3.0's boolean form, in case a schema arrives untranslated.
+        assert_eq!(det(&json!({"type": "integer", "minimum": 3, "exclusiveMinimum": true})), json!(4));
+        let s = json!({"type": "integer", "format": "int32", "minimum": 2147483000});
+        for seed in 0..20 {
+            let v = random(&s, &json!({}), seed);
+            assert!(v.as_i64().unwrap() <= i32::MAX as i64);
+            assert_valid(&s, &json!({}), &v);
+        }
+        let s = json!({"type": "integer", "minimum": -7, "maximum": 7, "multipleOf": 3});
+        for seed in 0..20 {
+            assert_valid(&s, &json!({}), &random(&s, &json!({}), seed));
+        }
+    }
+
+    #[test]
+    fn numbers_respect_bounds_and_print_as_numbers() {
+        let v = det(&json!({"type": "number"}));
+        assert_eq!(v.to_string(), "0.0");
+        let cases = [
+            json!({"type": "number", "minimum": 2.5}),
+            json!({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 0.001}),
+            json!({"type": "number", "exclusiveMinimum": 0}),
+            json!({"type": "number", "maximum": -0.5}),
+            json!({"type": "number", "minimum": 0.25, "multipleOf": 0.1}),
+            json!({"type": "number", "minimum": 1, "maximum": 2, "multipleOf": 0.01}),
+            json!({"type": "number", "exclusiveMaximum": 10, "minimum": 10}),
+        ];
+        for s in &cases[..6] {
+            assert_valid(s, &json!({}), &det(s));
+            for seed in 0..20 {
+                assert_valid(s, &json!({}), &random(s, &json!({}), seed));
+            }
+        }
+        assert_eq!(det(&cases[4]).to_string(), "0.3");
+        // Contradictory bounds still give a number.
+        assert!(det(&cases[6]).is_number());
+    }
+
+    #[test]
+    fn arrays_respect_counts_and_uniqueness() {
+        assert_eq!(det(&json!({"type": "array", "items": {"type": "integer"}})), json!([0]));
+        assert_eq!(det(&json!({"type": "array", "maxItems": 0})), json!([]));
+        assert_eq!(det(&json!({"type": "array", "minItems": 3, "items": {"const": 1}})), json!([1, 1, 1]));
+        let huge = det(&json!({"type": "array", "minItems": 1_000_000}));
+        assert_eq!(huge.as_array().unwrap().len(), MAX_ITEMS);
+        let uniques = [
+            json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"type": "integer", "minimum": 1}}),
+            json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"enum": ["a", "b", "c"]}}),
+            json!({"type": "array", "minItems": 2, "uniqueItems": true, "items": {"type": "boolean"}}),
+            json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"type": "string", "format": "uuid"}}),
+            json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"type": "string", "pattern": "^[a-z]{4}$"}}),
+            json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"type": "string"}}),
+            json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"type": "object", "properties": {"n": {"type": "number"}}}}),
+        ];
+        for s in &uniques {
+            assert_valid(s, &json!({}), &det(s));
+            for seed in 0..10 {
+                assert_valid(s, &json!({}), &random(s, &json!({}), seed));
+            }
+        }
+        let s = json!({"type": "array", "minItems": 1, "maxItems": 2, "items": {"type": "string"}});
+        for seed in 0..20 {
+            let v = random(&s, &json!({}), seed);
+            assert_valid(&s, &json!({}), &v);
+        }
+    }
+
+    #[test]
+    fn prefix_items_and_contains() {
+        let s = json!({"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string", "format": "date"}], "items": false});
+        assert_eq!(det(&s), json!([0, "2024-01-01"]));
+        assert_valid(&s, &json!({}), &det(&s));
+        let s = json!({"type": "array", "items": {"type": "integer"}, "contains": {"minimum": 5}});
+        assert_eq!(det(&s), json!([5]));
+    }
+
+    #[test]
+    fn objects_emit_properties_and_honour_required_in_random_mode() {
+        let s = json!({"type": "object", "required": ["a"], "properties": {"a": {"type": "integer"}, "b": {"type": "string"}, "c": {"type": "boolean"}}});
+        assert_eq!(det(&s), json!({"a": 0, "b": "string", "c": true}));
+        let mut optional_seen = 0;
+        let mut optional_missing = 0;
+        for seed in 0..40 {
+            let v = random(&s, &json!({}), seed);
+            assert!(v.get("a").is_some());
+            if v.get("b").is_some() {
+                optional_seen += 1;
+            } else {
+                optional_missing += 1;
+            }
+        }
+        assert!(optional_seen > 0 && optional_missing > 0);
+        // Required properties that no `properties` entry describes still appear.
+        let v = det(&json!({"type": "object", "required": ["x"], "additionalProperties": {"type": "integer"}}));
+        assert_eq!(v, json!({"x": 0}));
+    }
+
+    #[test]
+    fn read_only_and_write_only_follow_the_direction() {
+        let root = json!({"components": {"schemas": {"Id": {"type": "string", "readOnly": true}}}});
+        let s = json!({"type": "object", "required": ["id", "password"], "properties": {
+            "id": {"$ref": "#/components/schemas/Id"},
+            "password": {"type": "string", "writeOnly": true},
+            "name": {"type": "string"}
+        }});
+        let resp = with(&s, &root, Mode::Deterministic, Direction::Response);
+        assert_eq!(resp, json!({"id": "string", "name": "string"}));
+        let req = with(&s, &root, Mode::Deterministic, Direction::Request);
+        assert_eq!(req, json!({"password": "string", "name": "string"}));
+        for seed in 0..20 {
+            assert!(with(&s, &root, Mode::Random { seed }, Direction::Response).get("password").is_none());
+            assert!(with(&s, &root, Mode::Random { seed }, Direction::Request).get("id").is_none());
+        }
+    }
+
+    #[test]
+    fn additional_and_min_max_properties() {
+        let s = json!({"type": "object", "additionalProperties": {"type": "integer", "minimum": 2}});
+        assert_eq!(det(&s), json!({"key": 2}));
+        let s = json!({"type": "object", "minProperties": 3, "properties": {"a": {"type": "integer"}}});
+        let v = det(&s);
+        assert_valid(&s, &json!({}), &v);
+        let s = json!({"type": "object", "maxProperties": 1, "required": ["b"], "properties": {"a": {}, "b": {}, "c": {}}});
+        assert_eq!(det(&s), json!({"b": "string"}));
+        for seed in 0..20 {
+            let s = json!({"type": "object", "minProperties": 2, "properties": {"a": {"type": "integer"}, "b": {}, "c": {}}});
+            assert_valid(&s, &json!({}), &random(&s, &json!({}), seed));
+        }
+    }
+
+    #[test]
+    fn optional_recursion_stops_at_max_depth() {
+        let root = json!({"components": {"schemas": {"Node": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {"name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}, "parent": {"$ref": "#/components/schemas/Node"}}
+        }}}});
+        let s = json!({"$ref": "#/components/schemas/Node"});
+        let v = generate(&s, &root, &GenOptions::default());
+        assert_valid(&s, &root, &v);
+        assert!(depth_of(&v) <= 6, "too deep: {v}");
+        let shallow = generate(&s, &root, &GenOptions { max_depth: 1, ..GenOptions::default() });
+        assert_eq!(shallow, json!({"name": "string", "children": [], "parent": {"name": "string"}}));
+        for seed in 0..20 {
+            let v = random(&s, &root, seed);
+            assert_valid(&s, &root, &v);
+        }
+    }
+
+    #[test]
+    fn required_self_recursion_terminates() {
+        let root = json!({"components": {"schemas": {
+            "Loop": {"type": "object", "required": ["next"], "properties": {"next": {"$ref": "#/components/schemas/Loop"}}},
+            "Tree": {"type": "object", "required": ["l", "r", "items"], "properties": {
+                "l": {"$ref": "#/components/schemas/Tree"},
+                "r": {"$ref": "#/components/schemas/Tree"},
+                "items": {"type": "array", "minItems": 3, "items": {"$ref": "#/components/schemas/Tree"}}
+            }},
+            "Maybe": {"type": "object", "required": ["next"], "properties": {"next": {"anyOf": [{"$ref": "#/components/schemas/Maybe"}, {"type": "null"}]}}},
+            "Nullable": {"type": ["object", "null"], "required": ["next"], "properties": {"next": {"$ref": "#/components/schemas/Nullable"}}}
+        }}});
+        for name in ["Loop", "Tree", "Maybe", "Nullable"] {
+            let s = json!({"$ref": format!("#/components/schemas/{name}")});
+            for max_depth in [0, 6, 1000, usize::MAX] {
+                let v = generate(&s, &root, &GenOptions { max_depth, ..GenOptions::default() });
+                assert!(depth_of(&v) <= 64 + EXTRA_DEPTH + 2, "{name}: too deep");
+            }
+            let _ = random(&s, &root, 7);
+        }
+        // Where the schema offers a way out (null), the value is fully valid.
+        for name in ["Maybe", "Nullable"] {
+            let s = json!({"$ref": format!("#/components/schemas/{name}")});
+            assert_valid(&s, &root, &generate(&s, &root, &GenOptions::default()));
+        }
+    }
+
+    #[test]
+    fn echo_replaces_generated_properties_with_conversion() {
+        let echo: Map<String, Value> =
+            json!({"runId": "abc", "count": "42", "ratio": "0.5", "flag": "true", "deep": "x"}).as_object().unwrap().clone();
+        let s = json!({"type": "object", "properties": {
+            "runId": {"type": "string", "format": "uuid"},
+            "count": {"type": "integer"},
+            "ratio": {"type": "number"},
+            "flag": {"type": "boolean"},
+            "run": {"type": "object", "properties": {"runId": {"type": "string"}, "inner": {"type": "object", "properties": {"deep": {"type": "string"}}}}}
+        }});
+        let opts = GenOptions { echo: Some(&echo), ..GenOptions::default() };
+        let v = generate(&s, &json!({}), &opts);
+        assert_eq!(v["runId"], json!("abc"));
+        assert_eq!(v["count"], json!(42));
+        assert_eq!(v["ratio"].as_f64(), Some(0.5));
+        assert_eq!(v["flag"], json!(true));
+        assert_eq!(v["run"]["runId"], json!("abc"));
+        // Only the top-level object and the objects directly in it take echoed values.
+        assert_eq!(v["run"]["inner"]["deep"], json!("string"));
+        // Echoed optional properties appear in Random mode too.
+        for seed in 0..10 {
+            let v = generate(&s, &json!({}), &GenOptions { mode: Mode::Random { seed }, ..opts.clone() });
+            assert_eq!(v["runId"], json!("abc"));
+        }
+        // Text that does not convert is used as it is.
+        let bad: Map<String, Value> = json!({"count": "many"}).as_object().unwrap().clone();
+        let v = generate(&s, &json!({}), &GenOptions { echo: Some(&bad), ..GenOptions::default() });
+        assert_eq!(v["count"], json!("many"));
+    }
+
+    #[test]
+    fn echo_into_replaces_to_depth_two_keeping_types() {
+        let echo: Map<String, Value> = json!({"runId": "r-1", "n": "7", "on": "false"}).as_object().unwrap().clone();
+        let mut v = json!({
+            "runId": "old", "n": 1, "on": true, "other": 3,
+            "run": {"runId": "old", "n": 2.5, "nested": {"runId": "keep"}},
+            "list": [{"runId": "keep"}]
+        });
+        echo_into(&mut v, &echo);
+        assert_eq!(
+            v,
+            json!({
+                "runId": "r-1", "n": 7, "on": false, "other": 3,
+                "run": {"runId": "r-1", "n": 7, "nested": {"runId": "keep"}},
+                "list": [{"runId": "keep"}]
+            })
+        );
+        let mut list = json!([{"runId": "a"}, 5]);
+        echo_into(&mut list, &echo);
+        assert_eq!(list, json!([{"runId": "r-1"}, 5]));
+        let mut scalar = json!("runId");
+        echo_into(&mut scalar, &echo);
+        assert_eq!(scalar, json!("runId"));
+        // Keys absent from the value are not added.
+        let mut empty = json!({});
+        echo_into(&mut empty, &echo);
+        assert_eq!(empty, json!({}));
+    }
+
+    #[test]
+    fn deterministic_is_stable_and_valid() {
+        let root = runs_doc();
+        let a = generate(&run_ref(), &root, &GenOptions::default());
+        let b = generate(&run_ref(), &root, &GenOptions::default());
+        assert_eq!(a, b);
+        assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
+        assert_valid(&run_ref(), &root, &a);
+        assert!(a.get("secret").is_none());
+        assert_eq!(a["status"], json!("queued"));
+        assert_eq!(a["createdAt"], json!("2024-01-01T00:00:00Z"));
+    }
+
+    #[test]
+    fn random_is_reproducible_per_seed_and_valid() {
+        let root = runs_doc();
+        let mut distinct = std::collections::HashSet::new();
+        for seed in 0..50 {
+            let a = random(&run_ref(), &root, seed);
+            assert_eq!(a, random(&run_ref(), &root, seed));
+            assert_valid(&run_ref(), &root, &a);
+            assert!(a.get("secret").is_none());
+            distinct.insert(a.to_string());
+        }
+        assert!(distinct.len() > 40);
+        let req = with(&run_ref(), &root, Mode::Random { seed: 1 }, Direction::Request);
+        assert!(req.get("runId").is_none());
+    }
+
+    #[test]
+    fn malformed_schemas_never_panic() {
+        let root = json!({"components": {"schemas": {"X": 5}}});
+        let nasty = [
+            json!(5),
+            json!("string"),
+            json!(null),
+            json!([1, 2]),
+            json!({"type": 5}),
+            json!({"type": []}),
+            json!({"type": ["unknown"]}),
+            json!({"type": "integer", "minimum": "x", "maximum": [], "multipleOf": 0}),
+            json!({"type": "integer", "multipleOf": -3}),
+            json!({"type": "integer", "minimum": 1e300}),
+            json!({"type": "integer", "maximum": -1e300, "multipleOf": 1e-300}),
+            json!({"type": "number", "minimum": 5, "maximum": 1}),
+            json!({"type": "number", "multipleOf": 1e-300, "minimum": 1e300}),
+            json!({"type": "number", "multipleOf": 1e300}),
+            json!({"type": "integer", "minimum": 10, "maximum": 12, "multipleOf": 5.5}),
+            json!({"type": "string", "minLength": -1, "maxLength": "3", "pattern": 7, "format": 1}),
+            json!({"type": "string", "pattern": "a{1000}{1000}"}),
+            json!({"type": "string", "pattern": "[^\\x00-\\x{10FFFF}]"}),
+            json!({"type": "string", "pattern": "(?-u:\\xff)"}),
+            json!({"type": "array", "items": 5, "minItems": 1e300, "maxItems": -2, "prefixItems": "x"}),
+            json!({"type": "array", "items": [{"type": "integer"}]}),
+            json!({"type": "object", "properties": [], "required": "a", "additionalProperties": 3}),
+            json!({"type": "object", "required": [1, null, "a"], "minProperties": 1e12}),
+            json!({"allOf": 5, "oneOf": [], "anyOf": "x", "$ref": {}}),
+            json!({"$ref": "#/components/schemas/X"}),
+            json!({"$ref": "#/components/schemas/X/deeper"}),
+            json!({"$ref": "#%zz%"}),
+            json!({"enum": []}),
+            json!({"enum": 3, "const": null}),
+            json!({"discriminator": {"propertyName": 3}, "oneOf": [{"$ref": 3}]}),
+        ];
+        for s in &nasty {
+            let _ = generate(s, &root, &GenOptions::default());
+            for seed in 0..5 {
+                let _ = random(s, &root, seed);
+                let _ = with(s, &root, Mode::Random { seed }, Direction::Request);
+            }
+        }
+        assert_eq!(det(&json!({"enum": 3, "const": null})), Value::Null);
+    }
+
+    #[test]
+    fn wide_and_deep_schemas_stay_bounded() {
+        // 100 items of 100 items of ...: the node budget cuts it short.
+        let root =
+            json!({"components": {"schemas": {"W": {"type": "array", "minItems": 100, "items": {"$ref": "#/components/schemas/W"}}}}});
+        let s = json!({"$ref": "#/components/schemas/W"});
+        let v = generate(&s, &root, &GenOptions { max_depth: 64, ..GenOptions::default() });
+        assert!(serde_json::to_string(&v).unwrap().len() < 10_000_000);
+    }
+}

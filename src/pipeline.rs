@@ -83,7 +83,7 @@ impl App {
             ex.operation = Some("admin".into());
             crate::admin::handle(self, &req, rest)
         } else {
-            self.dispatch(&req, peer, &mut ex)
+            self.dispatch(&req, peer, &mut ex).await
         };
         self.traffic.finish(&ex.plan, &mut response);
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -132,11 +132,15 @@ impl App {
         });
     }
 
-    fn dispatch(&self, req: &Request<Bytes>, peer: Option<SocketAddr>, ex: &mut Exchange) -> Response<Bytes> {
+    async fn dispatch(&self, req: &Request<Bytes>, peer: Option<SocketAddr>, ex: &mut Exchange) -> Response<Bytes> {
         let path = req.uri().path();
         let found = match self.router.find(req.method(), path) {
             Ok(m) => m,
             Err(e) => {
+                // Validating proxy: what the spec does not describe goes to the upstream unchecked.
+                if self.config.proxy.is_some() && !self.config.proxy_strict {
+                    return crate::proxy::pass_through(&self.config, req).await;
+                }
                 if *req.method() == Method::OPTIONS {
                     if let Some(allow) = self.router.allowed(path) {
                         return allow_only(&allow);
@@ -152,13 +156,13 @@ impl App {
         if let Some(e) = ex.plan.refusal.take() {
             return render(&e, Some((spec, op)));
         }
-        match self.answer(spec, op, &found, req, ex) {
+        match self.answer(spec, op, &found, req, ex).await {
             Ok(r) => r,
             Err(e) => render(&e, Some((spec, op))),
         }
     }
 
-    fn answer(
+    async fn answer(
         &self,
         spec: &Spec,
         op: &Operation,
@@ -170,6 +174,11 @@ impl App {
             Incoming { path_params: &found.params, query: req.uri().query().unwrap_or(""), headers: req.headers(), body: req.body() };
         let policy = Policy { mode: self.config.validation, tokens: &self.config.tokens };
         let (checked, rejection) = validate::check(spec, op, &incoming, &policy);
+        if self.config.proxy.is_some() {
+            let forwarded = crate::proxy::forward(&self.config, spec, op, req, rejection.as_ref()).await;
+            (ex.body, ex.validation, ex.violations) = (checked.body, forwarded.validation, forwarded.violations);
+            return forwarded.answer;
+        }
         ex.body = checked.body.clone();
         ex.validation = if self.config.validation == Mode::Off { "unchecked" } else { "valid" };
         let mut warnings = None;

@@ -74,6 +74,12 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
         return Err(MockError::NotAcceptable { available: declared.iter().map(|s| s.to_string()).collect() });
     };
     let media = &response.content[index];
+    let content_type = concrete_media_type(&media.media_type);
+    let plain_example = req.prefer.example.is_none() && req.prefer.dynamic != Some(true) && req.echo.is_empty();
+    if let (true, Some((_, example))) = (plain_example, media.examples.first()) {
+        let body = media.first_encoded.get_or_init(|| encode(example, &content_type)).clone();
+        return Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default());
+    }
     let mut value = if let Some(name) = &req.prefer.example {
         match media.examples.iter().find(|(n, _)| n == name) {
             Some((_, v)) => v.clone(),
@@ -94,7 +100,6 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     if !req.echo.is_empty() {
         generate::echo_into(&mut value, req.echo);
     }
-    let content_type = concrete_media_type(&media.media_type);
     let body = encode(&value, &content_type);
     Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default())
 }
@@ -170,9 +175,15 @@ pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outc
     let mut builder = HttpResponse::builder().status(status);
     if let Some(r) = response {
         for (name, value) in headers(spec, r) {
-            if name != http::header::ETAG {
+            let ours = name == http::header::ETAG || (name == http::header::LOCATION && outcome.location.is_some());
+            if !ours {
                 builder = builder.header(name, value);
             }
+        }
+    }
+    if let Some(location) = outcome.location.as_deref().and_then(|l| HeaderValue::from_str(l).ok()) {
+        if response.is_some_and(|r| r.headers.iter().any(|h| h.name.eq_ignore_ascii_case("location"))) {
+            builder = builder.header(http::header::LOCATION, location);
         }
     }
     if let Some(tag) = outcome.etag.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {

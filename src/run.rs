@@ -7,7 +7,7 @@ use crate::embed::ServerBuilder;
 use crate::spec;
 use std::process::ExitCode;
 
-/// Exit codes: 0 ok, 1 problems found (lint), 2 could not run (bad spec, port in use...).
+/// Exit codes: 0 ok, 1 problems found (lint, verify), 2 could not run (bad spec, port in use...).
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Lint(args) => lint(&args),
@@ -22,6 +22,17 @@ pub fn run(cli: Cli) -> ExitCode {
                 }
             };
             runtime.block_on(serve(config))
+        }
+        Command::Verify(args) => {
+            let _flush_on_exit = init_logging(LogFormat::Text);
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("specstub: cannot start the async runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            runtime.block_on(crate::verify::main(args))
         }
     }
 }

@@ -1,14 +1,13 @@
 //! The accept loop and graceful shutdown (HTTP/1 and HTTP/2 on one port), and the adapter from
 //! hyper's streaming bodies to the pipeline's whole-body requests. No business rules live here.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Either, Full, Limited};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -17,6 +16,10 @@ use tokio::sync::watch;
 
 use crate::pipeline::App;
 use crate::problem::{ErrorReply, render};
+use crate::traffic::{ConnectionFault, FaultBody, ResetSwitch, ResettableStream, trace};
+
+/// Answers are whole bytes, except when traffic control breaks the body on purpose.
+type Body = Either<Full<Bytes>, FaultBody>;
 
 /// How long in-flight requests get to finish once shutdown starts.
 const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -107,10 +110,12 @@ pub fn spawn(listener: TcpListener, app: Arc<App>) -> std::io::Result<Running> {
                         }
                     };
                     let _ = stream.set_nodelay(true);
+                    let (stream, reset) = ResettableStream::new(stream);
                     let app = Arc::clone(&app);
+                    let stop = stopped.clone();
                     let service = hyper::service::service_fn(move |req| {
-                        let app = Arc::clone(&app);
-                        async move { Ok::<_, Infallible>(serve_one(&app, req, peer).await) }
+                        let (app, reset, stop) = (Arc::clone(&app), reset.clone(), stop.clone());
+                        async move { serve_one(&app, req, peer, &reset, stop).await }
                     });
                     let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                     let conn = graceful.watch(conn);
@@ -132,11 +137,19 @@ pub fn spawn(listener: TcpListener, app: Arc<App>) -> std::io::Result<Running> {
     Ok(Running { addr, stop, task: Some(task), companions: Vec::new() })
 }
 
-async fn serve_one(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+async fn serve_one(
+    app: &App,
+    req: Request<Incoming>,
+    peer: SocketAddr,
+    reset: &ResetSwitch,
+    mut stop: watch::Receiver<bool>,
+) -> Result<Response<Body>, std::io::Error> {
     let started = Instant::now();
     let method = req.method().clone();
     let uri = req.uri().clone();
+    let version = req.version();
     let (parts, body) = req.into_parts();
+    let trace = trace::Carrier::capture(&parts.headers);
     let limit = app.config().max_body;
     let declared_too_large = parts
         .headers
@@ -144,7 +157,7 @@ async fn serve_one(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Respo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
         .is_some_and(|n| n > limit as u64);
-    let response = if declared_too_large {
+    let mut response = if declared_too_large {
         too_large(limit)
     } else {
         match Limited::new(body, limit).collect().await {
@@ -153,8 +166,27 @@ async fn serve_one(app: &App, req: Request<Incoming>, peer: SocketAddr) -> Respo
             Err(e) => render(&ErrorReply::new(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")), None),
         }
     };
-    tracing::info!(target: "specstub::access", %peer, %method, uri = %uri, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64);
-    response.map(Full::new)
+    trace.ensure(response.headers_mut());
+    let h = response.headers();
+    let request_id = h.get(crate::pipeline::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let trace_id = trace::trace_id_of(h).unwrap_or("");
+    tracing::info!(target: "specstub::access", %peer, %method, uri = %uri, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, request_id, trace_id);
+    match response.extensions_mut().remove::<ConnectionFault>() {
+        None => Ok(response.map(|b| Either::Left(Full::new(b)))),
+        Some(ConnectionFault::Reset) => {
+            // HTTP/1: close the socket with RST and answer nothing; HTTP/2: reset the stream.
+            if version < http::Version::HTTP_2 {
+                reset.reset_on_close();
+            }
+            Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected fault: reset"))
+        }
+        Some(fault) => {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            Ok(response.map(|b| Either::Right(FaultBody::new(fault, b, stopped))))
+        }
+    }
 }
 
 fn too_large(limit: usize) -> Response<Bytes> {

@@ -70,6 +70,8 @@ pub struct ListConfig {
     pub limit: Option<String>,
     pub offset: Option<String>,
     pub total: Option<String>,
+    /// boolean field that says whether another page follows
+    pub has_more: Option<String>,
     pub default_page_size: usize,
     pub max_page_size: usize,
     /// query parameter → record field that must equal it
@@ -124,8 +126,13 @@ pub struct Binding {
     pub parent: Option<(String, String)>,
     /// Pointer (in the response document) of the resource's schema, for server-filled fields.
     pub schema: Option<String>,
+    /// Pointer of the whole record's schema (the get operation's), for stamps and server fields.
+    pub record_schema: Option<String>,
     /// Response status to answer with, when not the operation's lowest 2xx.
     pub status: Option<u16>,
+    /// For a create: the served path of the resource's get operation and the name of its id
+    /// parameter, so the answer's `Location` names the new record.
+    pub item_path: Option<(String, String)>,
 }
 
 impl Binding {
@@ -156,6 +163,8 @@ impl Binding {
             parent: None,
             schema: None,
             status: None,
+            item_path: None,
+            record_schema: None,
         }
     }
 }
@@ -181,6 +190,9 @@ pub fn bind_all(set: &SpecSet, infer: bool) -> (Vec<Option<Binding>>, Vec<Proble
         };
         out.push(binding.map(|mut b| {
             b.schema = resource_schema(set, op, &b);
+            if b.action == Action::List {
+                infer_list_fields(set, op, &mut b.list);
+            }
             if b.action == Action::Create && op.extension.get("key").is_none() {
                 b.id_format = id_format(set, op, &b);
             }
@@ -194,6 +206,35 @@ pub fn bind_all(set: &SpecSet, infer: bool) -> (Vec<Option<Binding>>, Vec<Proble
     }
     for b in out.iter_mut().flatten().filter(|b| b.key.is_empty()) {
         b.key = keys.get(&b.resource).cloned().unwrap_or_else(|| "id".into());
+    }
+    let item_paths: HashMap<String, (String, String)> = out
+        .iter()
+        .zip(&set.operations)
+        .filter_map(|(b, op)| match b {
+            Some(Binding { action: Action::Get, id: IdSource::Path(param), resource, .. }) => {
+                Some((resource.clone(), (op.served_path.clone(), param.clone())))
+            }
+            _ => None,
+        })
+        .collect();
+    for b in out.iter_mut().flatten().filter(|b| b.action == Action::Create) {
+        b.item_path = item_paths.get(&b.resource).cloned();
+    }
+    // An operation that answers no body, or only part of the record (a 204 action, launch-now's
+    // period), still stamps the whole record: with the schema its get operation answers.
+    let mut schemas: HashMap<(usize, String), String> = HashMap::new();
+    for (b, op) in out.iter().zip(&set.operations) {
+        if let Some(b @ Binding { schema: Some(ptr), .. }) = b {
+            let slot = schemas.entry((op.spec, b.resource.clone())).or_insert_with(|| ptr.clone());
+            if b.action == Action::Get {
+                *slot = ptr.clone();
+            }
+        }
+    }
+    for (b, op) in out.iter_mut().zip(&set.operations) {
+        if let Some(b) = b.as_mut() {
+            b.record_schema = schemas.get(&(op.spec, b.resource.clone())).cloned().or_else(|| b.schema.clone());
+        }
     }
     (out, problems)
 }
@@ -303,6 +344,7 @@ fn explicit(op: &Operation, x: &Value) -> Result<Binding, String> {
         b.list.limit = s(l, "limit");
         b.list.offset = s(l, "offset");
         b.list.total = s(l, "total");
+        b.list.has_more = s(l, "hasMore");
         if let Some(n) = l.get("defaultPageSize").and_then(Value::as_u64) {
             b.list.default_page_size = n.max(1) as usize;
         }
@@ -478,14 +520,7 @@ fn resource_schema(set: &SpecSet, op: &Operation, b: &Binding) -> Option<String>
     };
     let owned;
     if b.action == Action::List {
-        let items_field = b.list.items.clone().or_else(|| {
-            schema
-                .get("properties")?
-                .as_object()?
-                .iter()
-                .find(|(_, v)| deref(doc, v, "").0.get("type") == Some(&Value::String("array".into())))
-                .map(|(k, _)| k.clone())
-        });
+        let items_field = b.list.items.clone().or_else(|| array_field(doc, schema));
         let (arr, arr_at) = match items_field {
             Some(f) => step(schema, &at, &f)?,
             None => (schema.clone(), at.clone()),
@@ -503,6 +538,44 @@ fn resource_schema(set: &SpecSet, op: &Operation, b: &Binding) -> Option<String>
     }
     let _ = schema;
     Some(at)
+}
+
+/// The first array property of a list response, which is where its records go when the
+/// binding does not name the field.
+fn array_field(doc: &Value, schema: &Value) -> Option<String> {
+    schema
+        .get("properties")?
+        .as_object()?
+        .iter()
+        .find(|(_, v)| deref(doc, v, "").0.get("type") == Some(&Value::String("array".into())))
+        .map(|(k, _)| k.clone())
+}
+
+/// Fills the list fields the binding leaves out from the list response's schema: its array,
+/// and a total count or has-more flag under a conventional name.
+fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig) {
+    let doc = set.specs[op.spec].schemas.doc(Flow::Response);
+    let Some(response) = crate::respond::default_response(op) else { return };
+    let Some(media) = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type)) else { return };
+    let Some(ptr) = media.schema.as_ref().map(|s| s.pointer.as_str()) else { return };
+    let Some(schema) = doc.pointer(ptr) else { return };
+    let (schema, _) = deref(doc, schema, ptr);
+    if list.items.is_none() {
+        list.items = array_field(doc, schema);
+    }
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
+    let typed = |names: &[&str], ty: &str| {
+        names
+            .iter()
+            .find(|n| props.get(**n).is_some_and(|p| deref(doc, p, "").0.get("type") == Some(&Value::String(ty.into()))))
+            .map(|n| n.to_string())
+    };
+    if list.total.is_none() {
+        list.total = typed(&["total", "totalCount", "total_count", "totalSize", "total_size"], "integer");
+    }
+    if list.has_more.is_none() {
+        list.has_more = typed(&["has_more", "hasMore"], "boolean");
+    }
 }
 
 /// How a created record's id looks, from the key field's schema (integer, uuid, or else uuid).

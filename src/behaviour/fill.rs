@@ -115,12 +115,14 @@ pub fn on_create(data: &mut Map<String, Value>, doc: &Value, schema: Option<&Val
             _ => None,
         };
         let value = value.or_else(|| prop.get("default").cloned()).or_else(|| {
-            let server_set = prop.get("readOnly") == Some(&Value::Bool(true)) || required.contains(name);
-            if !server_set {
-                return None;
-            }
-            if is_nullable(doc, prop) {
+            // Optional server fields stay absent rather than filled with made-up data; a
+            // nullable one reads as null, which is what a real server shows before it is set.
+            let read_only = prop.get("readOnly") == Some(&Value::Bool(true));
+            if (read_only || required.contains(name)) && is_nullable(doc, prop) {
                 return Some(Value::Null);
+            }
+            if !required.contains(name) {
+                return None;
             }
             Some(generate::generate(prop, doc, &GenOptions::default()))
         });
@@ -154,10 +156,17 @@ pub fn on_change(data: &mut Map<String, Value>, doc: &Value, schema: Option<&Val
 pub fn project(data: &Value, doc: &Value, schema: Option<&Value>) -> Value {
     let (Some(schema), Value::Object(obj)) = (schema, data) else { return data.clone() };
     let (props, _) = properties(doc, schema);
+    let resolved = deref(doc, schema, "").0;
     if props.is_empty() {
+        // An object schema that declares nothing at all (`StopRunResponse: {type: object}`) is
+        // an empty answer, not a place to show the record.
+        let declares_nothing =
+            ["allOf", "anyOf", "oneOf", "additionalProperties", "patternProperties", "items"].iter().all(|k| resolved.get(*k).is_none());
+        if declares_nothing && resolved.get("type") == Some(&Value::String("object".into())) {
+            return Value::Object(Map::new());
+        }
         return data.clone();
     }
-    let resolved = deref(doc, schema, "").0;
     let open = matches!(resolved.get("additionalProperties"), Some(Value::Object(_)) | Some(Value::Bool(true)));
     let mut out = Map::new();
     for (k, v) in obj {

@@ -47,6 +47,8 @@ pub struct Outcome {
     pub etag: Option<String>,
     /// `If-None-Match` matched: answer 304.
     pub not_modified: bool,
+    /// Path of a record just created, for a declared `Location` header.
+    pub location: Option<String>,
 }
 
 /// Everything the behaviour reads from a request.
@@ -88,6 +90,10 @@ impl Ctx<'_> {
 
     fn schema(&self) -> Option<&Value> {
         self.binding.schema.as_ref().and_then(|p| self.doc().pointer(p))
+    }
+
+    fn record_schema(&self) -> Option<&Value> {
+        self.binding.record_schema.as_ref().and_then(|p| self.doc().pointer(p))
     }
 
     fn kind(&self) -> &str {
@@ -154,7 +160,7 @@ impl Ctx<'_> {
             }
             None => projected,
         };
-        Outcome { status: self.binding.status, body: Some(body), etag: Some(etag(record.version)), not_modified: false }
+        Outcome { status: self.binding.status, body: Some(body), etag: Some(etag(record.version)), not_modified: false, location: None }
     }
 
     fn not_found(&self, id: &str) -> BehaviourError {
@@ -335,13 +341,37 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         data.entry(k.clone()).or_insert_with(|| v.clone());
     }
     apply_set(ctx, &mut data, &now);
-    fill::on_create(&mut data, ctx.doc(), ctx.schema(), &ctx.caller, &now);
+    fill::on_create(&mut data, ctx.doc(), ctx.record_schema(), &ctx.caller, &now);
     if let Some(f) = &b.version_field {
         data.insert(f.clone(), Value::from(1));
     }
     let record = Record { id: id.clone(), version: 1, seq: 0, scope: ctx.scope(), data: Value::Object(data) };
     let record = store.create(&ns, record, &b.unique).map_err(|e| store_error(ctx, e, &id))?;
-    Ok(ctx.outcome(&record))
+    let mut out = ctx.outcome(&record);
+    out.location = b.item_path.as_ref().map(|(path, param)| item_location(path, param, &id, ctx.path_params));
+    Ok(out)
+}
+
+/// The get operation's path with the new id and the request's own path parameters filled in.
+fn item_location(template: &str, id_param: &str, id: &str, params: &[(String, String)]) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet =
+        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b':').remove(b'@');
+    let encode = |v: &str| percent_encoding::utf8_percent_encode(v, SEGMENT).to_string();
+    let mut out = String::with_capacity(template.len() + id.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
+        out.push_str(&rest[..open]);
+        let name = &rest[open + 1..close];
+        let value = if name == id_param { Some(id) } else { params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) };
+        match value {
+            Some(v) => out.push_str(&encode(v)),
+            None => out.push_str(&rest[open..=close]),
+        }
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn load(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourError> {
@@ -410,10 +440,13 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
             if let Some(t) = &l.total {
                 m.insert(t.clone(), Value::from(page.total));
             }
+            if let Some(t) = &l.has_more {
+                m.insert(t.clone(), Value::Bool(next < page.total));
+            }
             Value::Object(m)
         }
     };
-    Ok(Outcome { status: ctx.binding.status, body: Some(body), etag: None, not_modified: false })
+    Ok(Outcome { status: ctx.binding.status, body: Some(body), etag: None, not_modified: false, location: None })
 }
 
 fn encode_token(offset: usize) -> String {
@@ -483,7 +516,7 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         _ => None,
     };
     let doc = ctx.doc();
-    let schema = ctx.schema();
+    let schema = ctx.record_schema();
     let mut edit = |r: &mut Record| -> Result<(), BehaviourError> {
         let Value::Object(data) = &mut r.data else { return Err(BehaviourError::new(500, "the stored record is not an object")) };
         match b.action {
@@ -591,7 +624,7 @@ fn delete(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let current = load(store, ctx, &id)?;
     let expect = ctx.expect(Some(&current))?;
     store.delete(&ctx.ns(), &id, expect).map_err(|e| store_error(ctx, e, &id))?;
-    Ok(Outcome { status: ctx.binding.status, body: None, etag: None, not_modified: false })
+    Ok(Outcome { status: ctx.binding.status, body: None, etag: None, not_modified: false, location: None })
 }
 
 #[cfg(test)]

@@ -104,6 +104,8 @@ pub struct Media {
     pub schema: Option<SchemaRef>,
     /// Named examples in declaration order; an unnamed `example` is named "default".
     pub examples: Vec<(String, Value)>,
+    /// The first example, serialized once: most answers send it unchanged.
+    pub first_encoded: OnceLock<bytes::Bytes>,
 }
 
 #[derive(Debug)]
@@ -297,6 +299,7 @@ impl OperationBuilder<'_> {
                 media_type: mt.to_ascii_lowercase(),
                 schema: media.get("schema").map(|_| SchemaRef::new(join(&mptr, "schema"), flow)),
                 examples,
+                first_encoded: OnceLock::new(),
             });
         }
         out

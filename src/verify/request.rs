@@ -1,0 +1,482 @@
+//! Builds the requests `verify` sends for one operation: one per named request-body example (or
+//! one with data generated from the schema when there is none), path parameters from earlier
+//! answers where possible (links, then identifiers of the same resource), else from the spec's
+//! example or generated; required query, header and cookie parameters, credentials, `If-Match`
+//! from the item's last `ETag`. Each request is checked against the spec before it is sent: an
+//! example that breaks its own schema is replaced by generated data, and said so.
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Map, Value};
+
+use super::Options;
+use super::order::{Kind, is_id_like};
+use super::state::{Produced, State};
+use crate::generate::{self, Direction, GenOptions};
+use crate::negotiate;
+use crate::spec::walk::Flow;
+use crate::spec::{Media, Operation, ParamIn, Parameter, SecurityScheme, Spec, Style};
+use crate::validate::{self, Incoming, Location, Mode, Policy, Rejection};
+
+/// Unreserved characters stay, everything else is percent-encoded.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// One request of an operation, before state is applied.
+#[derive(Debug, Clone)]
+pub struct CaseSpec {
+    /// "request", "example", "example NAME" or "generated".
+    pub name: String,
+    /// Index of the request body's media type in `op.body.content`.
+    pub media: Option<usize>,
+    pub example: Option<Value>,
+}
+
+/// The requests to send for `op`.
+pub fn cases(op: &Operation) -> Vec<CaseSpec> {
+    let Some(body) = op.body.as_ref().filter(|b| !b.content.is_empty()) else {
+        return vec![CaseSpec { name: "request".into(), media: None, example: None }];
+    };
+    let mi = body.content.iter().position(|m| negotiate::is_json(&m.media_type)).unwrap_or(0);
+    let media = &body.content[mi];
+    if media.examples.is_empty() {
+        return vec![CaseSpec { name: "generated".into(), media: Some(mi), example: None }];
+    }
+    media
+        .examples
+        .iter()
+        .map(|(n, v)| CaseSpec {
+            name: if n == "default" { "example".into() } else { format!("example {n}") },
+            media: Some(mi),
+            example: Some(v.clone()),
+        })
+        .collect()
+}
+
+/// A request ready to send, with where each input came from.
+#[derive(Debug, Clone)]
+pub struct Built {
+    pub method: Method,
+    pub url: String,
+    /// The concrete path up to and including the last path parameter: the item an `ETag` is about.
+    pub item_path: String,
+    /// Decoded path parameter values.
+    pub path_params: Vec<(String, String)>,
+    /// Encoded query string (without `?`).
+    pub query: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub body_json: Option<Value>,
+    /// "runId = r-1 (from RunService_CreateRun /run/runId)".
+    pub inputs: Vec<String>,
+    /// Path parameters that no earlier answer produced (a 404 then proves nothing).
+    pub unresolved: Vec<String>,
+    /// Remarks about the request itself (an invalid example replaced, ...).
+    pub notes: Vec<String>,
+    /// Whether the body came from the spec's example rather than generated data.
+    pub from_example: bool,
+}
+
+pub struct Ctx<'a> {
+    pub spec: &'a Spec,
+    pub op: &'a Operation,
+    pub kind: Kind,
+    pub resource: &'a str,
+    /// Target base URL, without a trailing slash.
+    pub base: &'a str,
+    pub opts: &'a Options,
+}
+
+pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
+    let (spec, op) = (ctx.spec, ctx.op);
+    let mut inputs = Vec::new();
+    let mut unresolved = Vec::new();
+    let mut notes = Vec::new();
+
+    // Path: `{name}` placeholders, each with the segment before it as its collection.
+    let mut path = String::new();
+    let mut item_path = String::new();
+    let mut path_params = Vec::new();
+    let segments: Vec<&str> = op.served_path.split('/').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        if i > 0 {
+            path.push('/');
+        }
+        if !seg.contains('{') {
+            path.push_str(seg);
+            continue;
+        }
+        let collection = if i > 0 { segments[i - 1] } else { "" };
+        let mut rest = *seg;
+        while let Some(open) = rest.find('{') {
+            path.push_str(&rest[..open]);
+            let Some(close) = rest[open..].find('}') else {
+                path.push_str(&rest[open..]);
+                rest = "";
+                break;
+            };
+            let name = &rest[open + 1..open + close];
+            let declared = op.parameters.iter().find(|p| p.location == ParamIn::Path && p.name == name);
+            let value = match state.path_param(&op.id, name, collection) {
+                Some(p) => {
+                    inputs.push(format!("{name} = {} (from {} {})", text(&p.value), p.from, p.at));
+                    p.value
+                }
+                None => {
+                    let v = declared.map(|p| sample(spec, p)).unwrap_or_else(|| Value::String("1".into()));
+                    let why = if declared.is_some_and(|p| p.example.is_some()) { "the parameter's example" } else { "generated" };
+                    inputs.push(format!("{name} = {} ({why}; no earlier answer produced one)", text(&v)));
+                    unresolved.push(name.to_string());
+                    v
+                }
+            };
+            let raw = text(&value);
+            path.push_str(&path_value(declared, name, &value));
+            path_params.push((name.to_string(), raw));
+            rest = &rest[open + close + 1..];
+        }
+        path.push_str(rest);
+        item_path = path.clone();
+    }
+
+    // Query, headers, cookies.
+    let mut query: Vec<(String, String)> = Vec::new();
+    let mut headers = HeaderMap::new();
+    let mut cookies: Vec<(String, String)> = Vec::new();
+    for p in op.parameters.iter().filter(|p| p.location != ParamIn::Path) {
+        let lower = p.name.to_ascii_lowercase();
+        if p.location == ParamIn::Header && matches!(lower.as_str(), "authorization" | "content-type" | "accept") {
+            continue;
+        }
+        let value = if let Some(l) = state.link_param(&op.id, &p.name) {
+            inputs.push(format!("{} = {} (from {} {})", p.name, text(&l.value), l.from, l.at));
+            Some(l.value)
+        } else if p.location == ParamIn::Header && lower == "if-match" {
+            match state.etag(&item_path) {
+                Some(tag) => {
+                    inputs.push(format!("If-Match = {tag} (the last ETag of {item_path})"));
+                    Some(Value::String(tag.to_string()))
+                }
+                None if p.required => {
+                    unresolved.push(p.name.clone());
+                    Some(sample(spec, p))
+                }
+                None => None,
+            }
+        } else if p.location == ParamIn::Header && lower.starts_with("if-") && !p.required {
+            None
+        } else if p.required {
+            let produced = if is_id_like(&p.name) { state.path_param(&op.id, &p.name, "") } else { None };
+            match produced {
+                Some(Produced { value, from, at, .. }) => {
+                    inputs.push(format!("{} = {} (from {from} {at})", p.name, text(&value)));
+                    Some(value)
+                }
+                None => Some(sample(spec, p)),
+            }
+        } else if p.example.is_some() && !lower.contains("token") && !lower.contains("cursor") {
+            p.example.clone()
+        } else {
+            None
+        };
+        let Some(value) = value else { continue };
+        match p.location {
+            ParamIn::Query => query.extend(query_pairs(p, &value)),
+            ParamIn::Header => insert_header(&mut headers, &p.name, &simple(&value, p.explode, false)),
+            ParamIn::Cookie => cookies.push((p.name.clone(), simple(&value, p.explode, false))),
+            ParamIn::Path => {}
+        }
+    }
+    if let Some(token) = &ctx.opts.token {
+        credentials(spec, op, token, &mut headers, &mut query, &mut cookies);
+    }
+
+    // Body.
+    let mut from_example = false;
+    let mut body_json = None;
+    let mut body_media: Option<&Media> = None;
+    if let (Some(mi), Some(rb)) = (case.media, op.body.as_ref()) {
+        let media = &rb.content[mi];
+        body_media = Some(media);
+        let value = if let Some(l) = state.link_body(&op.id) {
+            inputs.push(format!("body (from {} {})", l.from, l.at));
+            l.value
+        } else if let Some(example) = &case.example {
+            from_example = true;
+            example.clone()
+        } else {
+            generated(spec, media)
+        };
+        body_json = Some(value);
+    }
+    if ctx.kind != Kind::Create {
+        if let Some(v) = body_json.as_mut() {
+            substitute_ids(v, ctx.resource, state, &mut inputs);
+        }
+    }
+
+    let accept: Vec<String> = {
+        let mut all: Vec<String> = Vec::new();
+        for m in op.responses.iter().flat_map(|r| r.content.iter()) {
+            let t = crate::respond::concrete_media_type(&m.media_type);
+            if !all.contains(&t) {
+                all.push(t);
+            }
+        }
+        all
+    };
+    if !accept.is_empty() {
+        insert_header(&mut headers, "accept", &accept.join(", "));
+    }
+    if !cookies.is_empty() {
+        let line = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        insert_header(&mut headers, "cookie", &line);
+    }
+    for (k, v) in &ctx.opts.headers {
+        insert_header(&mut headers, k, v);
+    }
+
+    let mut built = Built {
+        method: op.method.clone(),
+        url: String::new(),
+        item_path,
+        path_params,
+        query: encode_query(&query),
+        headers,
+        body: Bytes::new(),
+        body_json,
+        inputs,
+        unresolved,
+        notes: Vec::new(),
+        from_example,
+    };
+    if let Some(media) = body_media {
+        set_body(&mut built, media);
+    }
+    // The request must match the spec before it proves anything about the provider.
+    if let Some(problem) = self_check(spec, op, &built) {
+        if built.from_example && problem.iter().any(|v| v.location == Location::Body) {
+            if let Some(media) = body_media {
+                let list = problem.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                notes.push(format!("the spec's request example ({}) breaks its schema: {list}; sent generated data instead", case.name));
+                let mut value = generated(spec, media);
+                if ctx.kind != Kind::Create {
+                    substitute_ids(&mut value, ctx.resource, state, &mut built.inputs);
+                }
+                built.body_json = Some(value);
+                built.from_example = false;
+                set_body(&mut built, media);
+            }
+        }
+        if let Some(still) = self_check(spec, op, &built) {
+            let list = still.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+            notes.push(format!("the request verify built does not match the spec: {list}"));
+        }
+    }
+    built.notes = notes;
+    built.url = format!("{}{}{}{}", ctx.base, path, if built.query.is_empty() { "" } else { "?" }, built.query);
+    built
+}
+
+fn set_body(built: &mut Built, media: &Media) {
+    let Some(value) = &built.body_json else { return };
+    let content_type = crate::respond::concrete_media_type(&media.media_type);
+    let ct = negotiate::essence(&content_type);
+    built.body = if ct == "application/x-www-form-urlencoded" {
+        let pairs: Vec<(String, String)> = match value {
+            Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), simple(v, false, false))).collect(),
+            v => vec![("value".into(), text(v))],
+        };
+        Bytes::from(encode_query(&pairs))
+    } else {
+        crate::respond::encode(value, &content_type)
+    };
+    insert_header(&mut built.headers, "content-type", &content_type);
+}
+
+/// Violations of the built request (credentials aside: they are the caller's to give).
+fn self_check(spec: &Spec, op: &Operation, built: &Built) -> Option<Vec<validate::Violation>> {
+    let policy = Policy { mode: Mode::Strict, tokens: &[] };
+    let check = |headers: &HeaderMap, query: &str| {
+        let incoming = Incoming { path_params: &built.path_params, query, headers, body: &built.body };
+        validate::check(spec, op, &incoming, &policy).1
+    };
+    let mut rejection = check(&built.headers, &built.query);
+    if matches!(rejection, Some(Rejection::Unauthorized { .. })) {
+        // No --token: check the rest with a stand-in credential.
+        let (mut headers, mut query, mut cookies) = (built.headers.clone(), validate::params::parse_query(&built.query), Vec::new());
+        credentials(spec, op, "specstub-self-check", &mut headers, &mut query, &mut cookies);
+        if !cookies.is_empty() {
+            let line = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            insert_header(&mut headers, "cookie", &line);
+        }
+        rejection = check(&headers, &encode_query(&query));
+    }
+    match rejection {
+        Some(Rejection::Invalid(v)) | Some(Rejection::Malformed(v)) => Some(v),
+        Some(Rejection::UnsupportedMediaType { message }) => {
+            Some(vec![validate::Violation { location: Location::Header, pointer: "/content-type".into(), message }])
+        }
+        _ => None,
+    }
+}
+
+/// Sends `token` the way the operation's first security alternative asks.
+fn credentials(
+    spec: &Spec,
+    op: &Operation,
+    token: &str,
+    headers: &mut HeaderMap,
+    query: &mut Vec<(String, String)>,
+    cookies: &mut Vec<(String, String)>,
+) {
+    let Some(alternative) = op.security.iter().find(|a| !a.is_empty()) else { return };
+    for name in alternative {
+        match spec.security_schemes.get(name) {
+            Some(SecurityScheme::Bearer) => insert_header(headers, "authorization", &format!("Bearer {token}")),
+            Some(SecurityScheme::Basic) => {
+                use base64::Engine as _;
+                let pair = if token.contains(':') { token.to_string() } else { format!("{token}:") };
+                let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                insert_header(headers, "authorization", &format!("Basic {encoded}"));
+            }
+            Some(SecurityScheme::ApiKey { location, name }) => match location {
+                ParamIn::Query => query.push((name.clone(), token.to_string())),
+                ParamIn::Cookie => cookies.push((name.clone(), token.to_string())),
+                _ => insert_header(headers, name, token),
+            },
+            Some(SecurityScheme::Unchecked) | None => {}
+        }
+    }
+}
+
+/// Replaces identifiers in a request body (top level, and objects directly inside it) by those of
+/// the resource verify created or read: `{"run": {"runId": ...}}` names the run created before.
+fn substitute_ids(value: &mut Value, resource: &str, state: &State, inputs: &mut Vec<String>) {
+    fn replace(obj: &mut Map<String, Value>, prefix: &str, resource: &str, state: &State, inputs: &mut Vec<String>) {
+        for (k, v) in obj.iter_mut() {
+            if !is_id_like(k) || !matches!(v, Value::String(_) | Value::Number(_)) {
+                continue;
+            }
+            if let Some(p) = state.field(resource, k) {
+                if p.value != *v {
+                    inputs.push(format!("body {prefix}/{k} = {} (from {} {})", text(&p.value), p.from, p.at));
+                    *v = p.value;
+                }
+            }
+        }
+    }
+    let Value::Object(top) = value else { return };
+    replace(top, "", resource, state, inputs);
+    for (k, v) in top.iter_mut() {
+        if let Value::Object(inner) = v {
+            replace(inner, &format!("/{k}"), resource, state, inputs);
+        }
+    }
+}
+
+/// The parameter's example, or a value generated from its schema.
+fn sample(spec: &Spec, p: &Parameter) -> Value {
+    if let Some(e) = &p.example {
+        return e.clone();
+    }
+    match p.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) {
+        Some(schema) => {
+            let opts = GenOptions { direction: Direction::Request, ..GenOptions::default() };
+            generate::generate(schema, spec.schemas.doc(Flow::Request), &opts)
+        }
+        None => Value::String("1".into()),
+    }
+}
+
+fn generated(spec: &Spec, media: &Media) -> Value {
+    match media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) {
+        Some(schema) => {
+            let opts = GenOptions { direction: Direction::Request, ..GenOptions::default() };
+            generate::generate(schema, spec.schemas.doc(Flow::Request), &opts)
+        }
+        None => Value::Object(Map::new()),
+    }
+}
+
+/// A scalar as text: strings bare, null empty, others as JSON.
+pub fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        v => v.to_string(),
+    }
+}
+
+fn enc(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// `simple` style; `encode` percent-encodes each part (paths), headers keep the text as it is.
+fn simple(v: &Value, explode: bool, encode: bool) -> String {
+    let e = |s: String| if encode { enc(&s) } else { s };
+    match v {
+        Value::Array(items) => items.iter().map(|i| e(text(i))).collect::<Vec<_>>().join(","),
+        Value::Object(m) if explode => m.iter().map(|(k, v)| format!("{}={}", e(k.clone()), e(text(v)))).collect::<Vec<_>>().join(","),
+        Value::Object(m) => m.iter().flat_map(|(k, v)| [e(k.clone()), e(text(v))]).collect::<Vec<_>>().join(","),
+        v => e(text(v)),
+    }
+}
+
+fn path_value(p: Option<&Parameter>, name: &str, v: &Value) -> String {
+    let Some(p) = p else { return simple(v, false, true) };
+    match p.style {
+        Style::Label => {
+            let inner = simple(v, p.explode, true);
+            format!(".{}", if p.explode { inner.replace(',', ".") } else { inner })
+        }
+        Style::Matrix => match v {
+            Value::Array(items) if p.explode => items.iter().map(|i| format!(";{name}={}", enc(&text(i)))).collect(),
+            _ => format!(";{name}={}", simple(v, p.explode, true)),
+        },
+        _ => simple(v, p.explode, true),
+    }
+}
+
+/// Query pairs (not yet encoded) of one parameter, by its style.
+fn query_pairs(p: &Parameter, v: &Value) -> Vec<(String, String)> {
+    match (v, p.style) {
+        (Value::Array(items), Style::Form) if p.explode => items.iter().map(|i| (p.name.clone(), text(i))).collect(),
+        (Value::Array(items), style) => {
+            let sep = match style {
+                Style::SpaceDelimited => " ",
+                Style::PipeDelimited => "|",
+                _ => ",",
+            };
+            vec![(p.name.clone(), items.iter().map(text).collect::<Vec<_>>().join(sep))]
+        }
+        (Value::Object(m), Style::DeepObject) => m.iter().map(|(k, v)| (format!("{}[{k}]", p.name), text(v))).collect(),
+        (Value::Object(m), _) if p.explode => m.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+        (Value::Object(m), _) => vec![(p.name.clone(), m.iter().flat_map(|(k, v)| [k.clone(), text(v)]).collect::<Vec<_>>().join(","))],
+        (v, _) => vec![(p.name.clone(), text(v))],
+    }
+}
+
+fn encode_query(pairs: &[(String, String)]) -> String {
+    pairs.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+fn insert_header(headers: &mut HeaderMap, name: &str, value: &str) {
+    if let (Ok(n), Ok(v)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+        headers.insert(n, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_as_text() {
+        assert_eq!(simple(&json!(["a b", "c"]), false, true), "a%20b,c");
+        assert_eq!(simple(&json!({"x": 1, "y": "z"}), true, false), "x=1,y=z");
+        assert_eq!(simple(&json!(null), false, false), "");
+        assert_eq!(encode_query(&[("f".into(), "name == 'a'".into())]), "f=name%20%3D%3D%20%27a%27");
+    }
+}
