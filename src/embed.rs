@@ -198,11 +198,9 @@ pub fn build_app(config: Config) -> Result<App, StartError> {
         let message = format!("{} is under the admin prefix {}: choose another with --admin-prefix", op.served_path, config.admin_prefix);
         return Err(StartError::Specs(vec![Problem::error(file, op.pointer.clone(), message)]));
     }
-    let traffic_problems = crate::traffic::problems(&set);
-    if !traffic_problems.is_empty() {
-        return Err(StartError::Specs(traffic_problems));
-    }
-    let (bindings, problems) = crate::behaviour::binding::bind_all(&set, !config.stateless);
+    let (bindings, binding_problems) = crate::behaviour::binding::bind_all(&set, !config.stateless);
+    let mut problems = crate::traffic::problems(&set);
+    problems.extend(binding_problems);
     if !problems.is_empty() {
         return Err(StartError::Specs(problems));
     }

@@ -45,7 +45,12 @@ fn lint(args: &LintArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (_, problems) = spec::load(&files, &args.load.options());
+    let (set, mut problems) = spec::load(&files, &args.load.options());
+    // The checks serve makes after loading: traffic settings and behaviour bindings.
+    if let Some(set) = &set {
+        problems.extend(crate::traffic::problems(set));
+        problems.extend(crate::behaviour::binding::bind_all(set, true).1);
+    }
     for p in &problems {
         println!("{p}");
     }

@@ -44,6 +44,17 @@ fn lint_reports_unparsable_files_with_position() {
 }
 
 #[test]
+fn lint_reports_behaviour_and_traffic_mistakes_as_serve_would() {
+    let (code, out, _) = run(&["lint", "tests/data/broken/behaviour.yaml"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("behaviour.yaml: /x-specstub/rateLimit: error: the limit must be at least 1"), "{out}");
+    assert!(out.contains("behaviour.yaml: /paths/~1things/post/x-specstub: error: unknown action \"explode\""), "{out}");
+    let serve = bin().args(["serve", "--port", "0", "tests/data/broken/behaviour.yaml"]).output().unwrap();
+    assert_eq!(serve.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("unknown action \"explode\""));
+}
+
+#[test]
 fn lint_passes_clean_documents_and_lists_warnings_of_loose_ones() {
     let (code, out, _) = run(&["lint", "tests/data/petstore.yaml", "tests/data/split/main.yaml"]);
     assert_eq!((code, out.trim()), (0, "2 document(s) checked: no problems"));

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use specstub::{Running, Server};
 
 const RUN: &str = "0f2f1e36-6a0c-4b43-9d68-0d4c1b2a3e01";
-const FAILED_JOB: &str = "9c3f6b28-4e1a-4d75-b8e0-2f5a7c1d9e46";
-const RUNNING_JOB: &str = "e3b7c1a9-5d2f-4e86-9a0b-7c4d1f8e2a63";
+const FAILED_JOB: &str = "job-failed-1";
+const RUNNING_JOB: &str = "job-running-1";
 const FIELDING_RUN: &str = "01BTGNYV6HRNK8K8VKZASZCFP1";
 const FIELDING: &str = "/v1/demand/accounts/1/projects/demo-project/target-groups/demo-target-group/fielding-runs";
 
@@ -288,4 +288,32 @@ async fn fielding_runs_rate_limit_a_fast_client_with_retry_after() {
     assert_eq!(body["object"], "too_many_requests_problem_details", "{body}");
     // Another credential has a bucket of its own.
     assert_eq!(fielding(c.get(&run), "tok-other").send().await.unwrap().status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_racing_fielding_run_writers_have_one_winner() {
+    let server = serve().await;
+    let c = client();
+    let run = format!("{}{FIELDING}/{FIELDING_RUN}", server.url());
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let (c, run) = (c.clone(), run.clone());
+        tasks.push(tokio::spawn(async move {
+            let day = format!("2036-01-{:02}T00:00:00Z", i % 28 + 1);
+            let period = json!({"start_fielding_at": day, "end_fielding_at": "2036-06-01T00:00:00Z"});
+            // A credential each: the spec's rate limit counts per credential.
+            let r = fielding(c.put(&run), &format!("tok-writer-{i}")).header("If-Match", r#"W/"1234""#).json(&period).send().await.unwrap();
+            (r.status(), day)
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let winners: Vec<&String> = results.iter().filter(|(s, _)| *s == StatusCode::ACCEPTED).map(|(_, d)| d).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert_eq!(results.iter().filter(|(s, _)| *s == StatusCode::PRECONDITION_FAILED).count(), 63);
+    let r = fielding(c.get(&run), "tok-reader").send().await.unwrap();
+    assert_eq!(header(&r, "etag"), r#"W/"1235""#);
+    assert_eq!(json(r).await["start_fielding_at"], winners[0].as_str());
 }
