@@ -5,14 +5,12 @@
 
 mod common;
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use specstub::{Running, Server};
 
@@ -22,23 +20,14 @@ type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
 /// An upstream for `tests/data/verify-widgets.yaml` whose list has a wrong type; it answers
 /// paths the spec does not describe with plain text.
 async fn upstream() -> (String, Seen) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let seen: Seen = Arc::default();
     let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let log = Arc::clone(&log);
-                    async move { Ok::<_, Infallible>(answer(req, &log).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-            });
-        }
-    });
-    (format!("http://{addr}"), seen)
+    let url = common::fake_server(move |req| {
+        let log = Arc::clone(&log);
+        async move { answer(req, &log).await }
+    })
+    .await;
+    (url, seen)
 }
 
 async fn answer(req: Request<Incoming>, log: &Mutex<Vec<(String, String, String)>>) -> Response<Full<Bytes>> {

@@ -4,14 +4,12 @@
 
 mod common;
 
-use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use specstub::verify::{self, Options, Outcome, report};
 
@@ -20,23 +18,14 @@ use specstub::verify::{self, Options, Outcome, report};
 /// status on update, HTML on the health check. Create and delete are right. It records the
 /// requests it saw.
 async fn wrong_provider() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let log = Arc::clone(&log);
-                    async move { Ok::<_, Infallible>(wrong_answer(&req, &log)) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-            });
-        }
-    });
-    (format!("http://{addr}"), seen)
+    let url = common::fake_server(move |req| {
+        let answer = wrong_answer(&req, &log);
+        async move { answer }
+    })
+    .await;
+    (url, seen)
 }
 
 fn wrong_answer(req: &Request<Incoming>, log: &Mutex<Vec<String>>) -> Response<Full<Bytes>> {
