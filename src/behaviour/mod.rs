@@ -633,6 +633,14 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn location_fills_the_get_path_with_the_new_id_and_the_request_scope() {
+        let params = vec![("namespace".to_string(), "my ns".to_string()), ("job".to_string(), "j1".to_string())];
+        assert_eq!(item_location("/api/v1/jobs/runs/{id}", "id", "3f1e-2d", &params), "/api/v1/jobs/runs/3f1e-2d");
+        assert_eq!(item_location("/ns/{namespace}/jobs/{job}/runs/{runId}", "runId", "r/1", &params), "/ns/my%20ns/jobs/j1/runs/r%2F1");
+        assert_eq!(item_location("/a/{unknown}/{id}", "id", "7", &[]), "/a/{unknown}/7");
+    }
+
+    #[test]
     fn page_tokens_round_trip_and_reject_strangers() {
         assert_eq!(decode_token(&encode_token(150)), Some(150));
         assert_eq!(decode_token("garbage"), None);
