@@ -109,7 +109,7 @@ impl App {
 
     fn record(&self, req: &Request<Bytes>, response: &Response<Bytes>, request_id: String, ex: Exchange, started: Instant) {
         let mut query = Map::new();
-        for (k, v) in validate::params::parse_query(req.uri().query().unwrap_or("")) {
+        for (k, v) in req.uri().query().map(validate::params::parse_query).unwrap_or_default() {
             if let Value::Array(a) = query.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
                 a.push(Value::String(v));
             }
@@ -117,7 +117,7 @@ impl App {
         self.journal.record(Entry {
             seq: 0,
             request_id,
-            at: crate::clock::now_rfc3339(),
+            at: crate::clock::Stamp::now(),
             method: req.method().to_string(),
             path: req.uri().path().to_string(),
             query,
@@ -179,7 +179,8 @@ impl App {
             (ex.body, ex.validation, ex.violations) = (checked.body, forwarded.validation, forwarded.violations);
             return forwarded.answer;
         }
-        ex.body = checked.body.clone();
+        // The journal keeps the parsed body; behaviour borrows it from there.
+        ex.body = checked.body;
         ex.validation = if self.config.validation == Mode::Off { "unchecked" } else { "valid" };
         let mut warnings = None;
         if let Some(r) = rejection {
@@ -207,7 +208,7 @@ impl App {
                 path_params: &found.params,
                 query: &query,
                 headers: req.headers(),
-                body: checked.body.as_ref(),
+                body: ex.body.as_ref(),
                 caller: Caller::from_credential(checked.credential.as_ref()),
                 session: session_of(req.headers()).unwrap_or_default(),
             };

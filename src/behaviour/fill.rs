@@ -151,37 +151,53 @@ pub fn on_change(data: &mut Map<String, Value>, doc: &Value, schema: Option<&Val
     }
 }
 
+/// Which fields an answer shows, worked out once per response schema: resolving the schema's
+/// `$ref`s and `allOf`s on every answer was a fifth of a stateful request's work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Projection {
+    /// No schema, or one that does not list properties: the record as stored.
+    All,
+    /// An object schema that declares nothing (`StopRunResponse: {type: object}`): `{}`.
+    Empty,
+    /// The declared properties (writeOnly ones left out), and whether others pass too.
+    Fields { keep: std::collections::HashSet<String>, hide: std::collections::HashSet<String>, open: bool },
+}
+
+impl Projection {
+    pub fn of(doc: &Value, schema: Option<&Value>) -> Self {
+        let Some(schema) = schema else { return Projection::All };
+        let (props, _) = properties(doc, schema);
+        let resolved = deref(doc, schema, "").0;
+        if props.is_empty() {
+            let declares_nothing = ["allOf", "anyOf", "oneOf", "additionalProperties", "patternProperties", "items"]
+                .iter()
+                .all(|k| resolved.get(*k).is_none());
+            let object = resolved.get("type") == Some(&Value::String("object".into()));
+            return if declares_nothing && object { Projection::Empty } else { Projection::All };
+        }
+        let open = matches!(resolved.get("additionalProperties"), Some(Value::Object(_)) | Some(Value::Bool(true)));
+        let write_only = |p: &Value| p.get("writeOnly") == Some(&Value::Bool(true));
+        let keep = props.iter().filter(|(_, p)| !write_only(p)).map(|(k, _)| k.clone()).collect();
+        let hide = props.iter().filter(|(_, p)| write_only(p)).map(|(k, _)| k.clone()).collect();
+        Projection::Fields { keep, hide, open }
+    }
+
+    pub fn apply(&self, data: &Value) -> Value {
+        let (Projection::Fields { keep, hide, open }, Value::Object(obj)) = (self, data) else {
+            return match self {
+                Projection::Empty if data.is_object() => Value::Object(Map::new()),
+                _ => data.clone(),
+            };
+        };
+        let shown = obj.iter().filter(|(k, _)| keep.contains(k.as_str()) || (*open && !hide.contains(k.as_str())));
+        Value::Object(shown.map(|(k, v)| (k.clone(), v.clone())).collect())
+    }
+}
+
 /// Keeps only the fields the response schema declares (and never writeOnly ones), so a stored
 /// record answers in the shape each operation promises.
 pub fn project(data: &Value, doc: &Value, schema: Option<&Value>) -> Value {
-    let (Some(schema), Value::Object(obj)) = (schema, data) else { return data.clone() };
-    let (props, _) = properties(doc, schema);
-    let resolved = deref(doc, schema, "").0;
-    if props.is_empty() {
-        // An object schema that declares nothing at all (`StopRunResponse: {type: object}`) is
-        // an empty answer, not a place to show the record.
-        let declares_nothing =
-            ["allOf", "anyOf", "oneOf", "additionalProperties", "patternProperties", "items"].iter().all(|k| resolved.get(*k).is_none());
-        if declares_nothing && resolved.get("type") == Some(&Value::String("object".into())) {
-            return Value::Object(Map::new());
-        }
-        return data.clone();
-    }
-    let open = matches!(resolved.get("additionalProperties"), Some(Value::Object(_)) | Some(Value::Bool(true)));
-    let mut out = Map::new();
-    for (k, v) in obj {
-        match props.get(k) {
-            Some(p) if p.get("writeOnly") == Some(&Value::Bool(true)) => {}
-            Some(_) => {
-                out.insert(k.clone(), v.clone());
-            }
-            None if open => {
-                out.insert(k.clone(), v.clone());
-            }
-            None => {}
-        }
-    }
-    Value::Object(out)
+    Projection::of(doc, schema).apply(data)
 }
 
 #[cfg(test)]

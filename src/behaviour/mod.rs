@@ -92,6 +92,10 @@ impl Ctx<'_> {
         self.binding.schema.as_ref().and_then(|p| self.doc().pointer(p))
     }
 
+    fn projection(&self) -> &fill::Projection {
+        self.binding.projection.get_or_init(|| fill::Projection::of(self.doc(), self.schema()))
+    }
+
     fn record_schema(&self) -> Option<&Value> {
         self.binding.record_schema.as_ref().and_then(|p| self.doc().pointer(p))
     }
@@ -151,7 +155,7 @@ impl Ctx<'_> {
     }
 
     fn outcome(&self, record: &Record) -> Outcome {
-        let projected = fill::project(&record.data, self.doc(), self.schema());
+        let projected = self.projection().apply(&record.data);
         let body = match &self.binding.response_envelope {
             Some(env) => {
                 let mut m = Map::new();
@@ -426,7 +430,8 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
             })
     };
     let page = store.list(&ctx.ns(), &keep, offset, size).map_err(|e| store_error(ctx, e, ""))?;
-    let items: Vec<Value> = page.records.iter().map(|r| fill::project(&r.data, ctx.doc(), ctx.schema())).collect();
+    let projection = ctx.projection();
+    let items: Vec<Value> = page.records.iter().map(|r| projection.apply(&r.data)).collect();
     let next = offset + page.records.len();
     let body = match &l.items {
         None => Value::Array(items),
