@@ -17,13 +17,16 @@ struct Collection {
     order: BTreeMap<u64, String>,
     /// (field, value as JSON text) → id
     unique: HashMap<(String, String), String>,
+    /// The fields that have entries in `unique`, so a record's entries can be found by key
+    /// instead of by a scan of the whole index.
+    unique_fields: Vec<String>,
 }
 
 impl Collection {
     fn insert(&mut self, mut record: Record) {
+        // The unique index is kept by `index_unique`, called before this.
         if let Some(old) = self.by_id.remove(&record.id) {
             self.order.remove(&old.seq);
-            self.unique.retain(|_, id| *id != old.id);
         }
         self.next_seq += 1;
         record.seq = self.next_seq;
@@ -45,11 +48,34 @@ impl Collection {
     }
 
     fn index_unique(&mut self, record: &Record, fields: &[String]) {
-        self.unique.retain(|(f, _), id| !(*id == record.id && fields.contains(f)));
+        if let Some(old) = self.by_id.get(&record.id) {
+            unindex(&mut self.unique, fields, old);
+        }
+        for f in fields {
+            if !self.unique_fields.contains(f) {
+                self.unique_fields.push(f.clone());
+            }
+        }
+        for f in fields {
+            if !self.unique_fields.contains(f) {
+                self.unique_fields.push(f.clone());
+            }
+        }
         for f in fields {
             if let Some(v) = record.data.get(f).filter(|v| !v.is_null() && *v != "") {
                 self.unique.insert((f.clone(), v.to_string()), record.id.clone());
             }
+        }
+    }
+}
+
+/// Drops the unique entries `old` holds, found by key rather than by scanning the index.
+fn unindex(unique: &mut HashMap<(String, String), String>, fields: &[String], old: &Record) {
+    for f in fields {
+        let Some(v) = old.data.get(f) else { continue };
+        let key = (f.clone(), v.to_string());
+        if unique.get(&key) == Some(&old.id) {
+            unique.remove(&key);
         }
     }
 }
@@ -180,7 +206,8 @@ impl Store for MemoryStore {
         }
         let Some(removed) = c.by_id.remove(id) else { return Err(StoreError::NotFound) };
         c.order.remove(&removed.seq);
-        c.unique.retain(|_, holder| *holder != removed.id);
+        let c = &mut *c;
+        unindex(&mut c.unique, &c.unique_fields, &removed);
         drop(c);
         self.touch();
         Ok(removed)
@@ -318,6 +345,24 @@ mod tests {
         // Deleting frees the key.
         s.delete(&ns(""), "a", Expect::Any).unwrap();
         s.create(&ns(""), rec("c", json!({"clientKey": "k"})), &u).unwrap();
+    }
+
+    #[test]
+    fn a_changed_unique_value_frees_the_old_one_and_a_put_keeps_the_new_one() {
+        let u = vec!["clientKey".to_string()];
+        let s = MemoryStore::new(HashMap::new(), [("things".to_string(), u.clone())].into_iter().collect());
+        let things = Ns { session: String::new(), resource: "things".into() };
+        s.create(&things, rec("a", json!({"clientKey": "k1"})), &u).unwrap();
+        s.update(&things, "a", Expect::Any, &u, &mut |r| {
+            r.data["clientKey"] = json!("k2");
+            Ok(())
+        })
+        .unwrap();
+        s.create(&things, rec("b", json!({"clientKey": "k1"})), &u).expect("k1 is free again");
+        s.put(&things, rec("a", json!({"clientKey": "k3"}))).unwrap();
+        let dup = s.create(&things, rec("c", json!({"clientKey": "k3"})), &u);
+        assert!(matches!(dup, Err(StoreError::Duplicate { .. })), "the put's value is held: {dup:?}");
+        s.create(&things, rec("d", json!({"clientKey": "k2"})), &u).expect("the put freed k2");
     }
 
     #[test]
