@@ -130,6 +130,8 @@ pub struct Binding {
     pub record_schema: Option<String>,
     /// The answer's shape, worked out on first use from `schema`.
     pub projection: std::sync::OnceLock<super::fill::Projection>,
+    /// `record_schema` resolved, on first use.
+    pub record_shape: std::sync::OnceLock<super::fill::RecordShape>,
     /// Response status to answer with, when not the operation's lowest 2xx.
     pub status: Option<u16>,
     /// For a create: the served path of the resource's get operation and the name of its id
@@ -168,6 +170,7 @@ impl Binding {
             item_path: None,
             record_schema: None,
             projection: std::sync::OnceLock::new(),
+            record_shape: std::sync::OnceLock::new(),
         }
     }
 }

@@ -97,16 +97,38 @@ fn is_date_time(s: &Value) -> bool {
     s.get("format").and_then(Value::as_str) == Some("date-time")
 }
 
+/// The whole record's schema, resolved once per binding: its properties (each with the stamp
+/// its name makes it) and required names. Resolving it on every write was a fifth of a stateful
+/// request's work.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecordShape {
+    pub props: Map<String, Value>,
+    pub required: Vec<String>,
+    stamps: Vec<(String, Stamp)>,
+}
+
+impl RecordShape {
+    pub fn of(doc: &Value, schema: Option<&Value>) -> Self {
+        let Some(schema) = schema else { return RecordShape::default() };
+        let (props, required) = properties(doc, schema);
+        let stamps = props.keys().filter_map(|k| stamp_of(k).map(|s| (k.clone(), s))).collect();
+        RecordShape { props, required, stamps }
+    }
+
+    fn stamp(&self, name: &str) -> Option<Stamp> {
+        self.stamps.iter().find(|(n, _)| n == name).map(|(_, s)| *s)
+    }
+}
+
 /// Fills what the server sets on creation: stamps, defaults, and whatever the response schema
 /// requires that the client did not send.
-pub fn on_create(data: &mut Map<String, Value>, doc: &Value, schema: Option<&Value>, caller: &Caller, now: &str) {
-    let Some(schema) = schema else { return };
-    let (props, required) = properties(doc, schema);
-    for (name, prop) in &props {
+pub fn on_create(data: &mut Map<String, Value>, doc: &Value, shape: &RecordShape, caller: &Caller, now: &str) {
+    let required = &shape.required;
+    for (name, prop) in &shape.props {
         if data.contains_key(name) {
             continue;
         }
-        let value = match stamp_of(name) {
+        let value = match shape.stamp(name) {
             Some(Stamp::Created | Stamp::Modified) if is_date_time(prop) || prop.get("type") == Some(&Value::String("string".into())) => {
                 Some(Value::String(now.to_string()))
             }
@@ -133,15 +155,13 @@ pub fn on_create(data: &mut Map<String, Value>, doc: &Value, schema: Option<&Val
 }
 
 /// Refreshes the modification stamps after a change.
-pub fn on_change(data: &mut Map<String, Value>, doc: &Value, schema: Option<&Value>, caller: &Caller, now: &str) {
-    let Some(schema) = schema else { return };
-    let (props, _) = properties(doc, schema);
-    for name in props.keys() {
-        match stamp_of(name) {
-            Some(Stamp::Modified) => {
+pub fn on_change(data: &mut Map<String, Value>, shape: &RecordShape, caller: &Caller, now: &str) {
+    for (name, stamp) in &shape.stamps {
+        match stamp {
+            Stamp::Modified => {
                 data.insert(name.clone(), Value::String(now.to_string()));
             }
-            Some(Stamp::Modifier) => {
+            Stamp::Modifier => {
                 if let Some(u) = &caller.user {
                     data.insert(name.clone(), Value::String(u.clone()));
                 }
@@ -227,7 +247,7 @@ mod tests {
         }});
         let mut data = Map::new();
         let caller = Caller { user: Some("u1".into()), org: None };
-        on_create(&mut data, &doc, Some(&schema), &caller, "2026-01-01T00:00:00Z");
+        on_create(&mut data, &doc, &RecordShape::of(&doc, Some(&schema)), &caller, "2026-01-01T00:00:00Z");
         assert_eq!(
             Value::Object(data),
             json!({"createdAt": "2026-01-01T00:00:00Z", "createdByUserId": "u1", "state": "NEW", "endedAt": null, "pinned": false})

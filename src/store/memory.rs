@@ -206,8 +206,8 @@ impl Store for MemoryStore {
         }
         let Some(removed) = c.by_id.remove(id) else { return Err(StoreError::NotFound) };
         c.order.remove(&removed.seq);
-        let c = &mut *c;
-        unindex(&mut c.unique, &c.unique_fields, &removed);
+        let held = &mut *c;
+        unindex(&mut held.unique, &held.unique_fields, &removed);
         drop(c);
         self.touch();
         Ok(removed)
