@@ -13,7 +13,9 @@ use super::{Change, Expect, Ns, Page, Record, Store, StoreError};
 #[derive(Debug, Default, Clone)]
 struct Collection {
     next_seq: u64,
-    by_id: HashMap<String, Record>,
+    /// Shared with the fixtures until written, so a new session costs an index, not a copy of
+    /// every record.
+    by_id: HashMap<String, Arc<Record>>,
     order: BTreeMap<u64, String>,
     /// (field, value as JSON text) → id
     unique: HashMap<(String, String), String>,
@@ -23,13 +25,13 @@ struct Collection {
 }
 
 impl Collection {
-    fn insert(&mut self, mut record: Record) {
+    fn insert(&mut self, mut record: Arc<Record>) {
         // The unique index is kept by `index_unique`, called before this.
         if let Some(old) = self.by_id.remove(&record.id) {
             self.order.remove(&old.seq);
         }
         self.next_seq += 1;
-        record.seq = self.next_seq;
+        Arc::make_mut(&mut record).seq = self.next_seq;
         self.order.insert(record.seq, record.id.clone());
         self.by_id.insert(record.id.clone(), record);
     }
@@ -85,7 +87,7 @@ type Shared = Arc<RwLock<Collection>>;
 pub struct MemoryStore {
     collections: DashMap<Ns, Shared>,
     /// resource → records every session starts with
-    fixtures: HashMap<String, Vec<Record>>,
+    fixtures: HashMap<String, Vec<Arc<Record>>>,
     /// resource → fields whose values are unique (so fixtures are indexed too)
     unique_fields: HashMap<String, Vec<String>>,
     dirty: AtomicBool,
@@ -93,6 +95,7 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn new(fixtures: HashMap<String, Vec<Record>>, unique_fields: HashMap<String, Vec<String>>) -> Self {
+        let fixtures = fixtures.into_iter().map(|(k, v)| (k, v.into_iter().map(Arc::new).collect())).collect();
         Self { collections: DashMap::new(), fixtures, unique_fields, dirty: AtomicBool::new(false) }
     }
 
@@ -104,12 +107,12 @@ impl MemoryStore {
             for r in records {
                 c.index_unique(&r, &fields);
                 let seq = r.seq;
-                c.insert(r);
+                c.insert(Arc::new(r));
                 // Keep saved creation order.
                 if let Some(id) = c.order.remove(&c.next_seq) {
                     c.order.insert(seq, id.clone());
                     if let Some(rec) = c.by_id.get_mut(&id) {
-                        rec.seq = seq;
+                        Arc::make_mut(rec).seq = seq;
                     }
                     c.next_seq = c.next_seq.max(seq);
                 }
@@ -127,7 +130,7 @@ impl MemoryStore {
             let fields = self.unique_fields.get(&ns.resource).cloned().unwrap_or_default();
             for r in self.fixtures.get(&ns.resource).into_iter().flatten() {
                 c.index_unique(r, &fields);
-                c.insert(r.clone());
+                c.insert(Arc::clone(r));
             }
             Arc::new(RwLock::new(c))
         });
@@ -150,7 +153,7 @@ fn write(c: &Shared) -> std::sync::RwLockWriteGuard<'_, Collection> {
 impl Store for MemoryStore {
     fn get(&self, ns: &Ns, id: &str) -> Result<Option<Record>, StoreError> {
         let c = self.collection(ns);
-        Ok(read(&c).by_id.get(id).cloned())
+        Ok(read(&c).by_id.get(id).map(|r| Record::clone(r)))
     }
 
     fn create(&self, ns: &Ns, mut record: Record, unique: &[String]) -> Result<Record, StoreError> {
@@ -164,7 +167,7 @@ impl Store for MemoryStore {
         }
         record.version = 1;
         c.index_unique(&record, unique);
-        c.insert(record.clone());
+        c.insert(Arc::new(record.clone()));
         let seq = c.next_seq;
         drop(c);
         self.touch();
@@ -181,7 +184,7 @@ impl Store for MemoryStore {
                 return Err(StoreError::VersionMismatch { current: current.version });
             }
         }
-        let mut next = current.clone();
+        let mut next = Record::clone(current);
         change(&mut next).map_err(StoreError::Refused)?;
         if let Some((field, value)) = c.unique_conflict(&next, unique) {
             return Err(StoreError::Duplicate { field, value });
@@ -189,7 +192,7 @@ impl Store for MemoryStore {
         next.version = current.version + 1;
         next.id = id.to_string();
         c.index_unique(&next, unique);
-        c.by_id.insert(id.to_string(), next.clone());
+        c.by_id.insert(id.to_string(), Arc::new(next.clone()));
         drop(c);
         self.touch();
         Ok(next)
@@ -204,7 +207,7 @@ impl Store for MemoryStore {
                 return Err(StoreError::VersionMismatch { current: current.version });
             }
         }
-        let Some(removed) = c.by_id.remove(id) else { return Err(StoreError::NotFound) };
+        let Some(removed) = c.by_id.remove(id).map(Arc::unwrap_or_clone) else { return Err(StoreError::NotFound) };
         c.order.remove(&removed.seq);
         let held = &mut *c;
         unindex(&mut held.unique, &held.unique_fields, &removed);
@@ -224,7 +227,7 @@ impl Store for MemoryStore {
                 continue;
             }
             if total >= offset && records.len() < limit {
-                records.push(r.clone());
+                records.push(Record::clone(r));
             }
             total += 1;
         }
@@ -237,7 +240,7 @@ impl Store for MemoryStore {
         let fields = self.unique_fields.get(&ns.resource).cloned().unwrap_or_default();
         record.version = c.by_id.get(&record.id).map(|r| r.version + 1).unwrap_or(1);
         c.index_unique(&record, &fields);
-        c.insert(record.clone());
+        c.insert(Arc::new(record.clone()));
         record.seq = c.next_seq;
         drop(c);
         self.touch();
@@ -277,7 +280,7 @@ impl Store for MemoryStore {
             .iter()
             .map(|e| {
                 let c = read(e.value());
-                let records = c.order.values().filter_map(|id| c.by_id.get(id).cloned()).collect();
+                let records = c.order.values().filter_map(|id| c.by_id.get(id).map(|r| Record::clone(r))).collect();
                 (e.key().clone(), records)
             })
             .collect();
