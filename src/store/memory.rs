@@ -13,9 +13,7 @@ use super::{Change, Expect, Ns, Page, Record, Store, StoreError};
 #[derive(Debug, Default, Clone)]
 struct Collection {
     next_seq: u64,
-    /// Shared with the fixtures until written, so a new session costs an index, not a copy of
-    /// every record.
-    by_id: HashMap<String, Arc<Record>>,
+    by_id: HashMap<String, Record>,
     order: BTreeMap<u64, String>,
     /// (field, value as JSON text) → id
     unique: HashMap<(String, String), String>,
@@ -25,13 +23,13 @@ struct Collection {
 }
 
 impl Collection {
-    fn insert(&mut self, mut record: Arc<Record>) {
+    fn insert(&mut self, mut record: Record) {
         // The unique index is kept by `index_unique`, called before this.
         if let Some(old) = self.by_id.remove(&record.id) {
             self.order.remove(&old.seq);
         }
         self.next_seq += 1;
-        Arc::make_mut(&mut record).seq = self.next_seq;
+        record.seq = self.next_seq;
         self.order.insert(record.seq, record.id.clone());
         self.by_id.insert(record.id.clone(), record);
     }
@@ -87,7 +85,7 @@ type Shared = Arc<RwLock<Collection>>;
 pub struct MemoryStore {
     collections: DashMap<Ns, Shared>,
     /// resource → records every session starts with
-    fixtures: HashMap<String, Vec<Arc<Record>>>,
+    fixtures: HashMap<String, Vec<Record>>,
     /// resource → fields whose values are unique (so fixtures are indexed too)
     unique_fields: HashMap<String, Vec<String>>,
     dirty: AtomicBool,
@@ -95,7 +93,6 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn new(fixtures: HashMap<String, Vec<Record>>, unique_fields: HashMap<String, Vec<String>>) -> Self {
-        let fixtures = fixtures.into_iter().map(|(k, v)| (k, v.into_iter().map(Arc::new).collect())).collect();
         Self { collections: DashMap::new(), fixtures, unique_fields, dirty: AtomicBool::new(false) }
     }
 
@@ -107,12 +104,12 @@ impl MemoryStore {
             for r in records {
                 c.index_unique(&r, &fields);
                 let seq = r.seq;
-                c.insert(Arc::new(r));
+                c.insert(r);
                 // Keep saved creation order.
                 if let Some(id) = c.order.remove(&c.next_seq) {
                     c.order.insert(seq, id.clone());
                     if let Some(rec) = c.by_id.get_mut(&id) {
-                        Arc::make_mut(rec).seq = seq;
+                        rec.seq = seq;
                     }
                     c.next_seq = c.next_seq.max(seq);
                 }
@@ -130,7 +127,7 @@ impl MemoryStore {
             let fields = self.unique_fields.get(&ns.resource).cloned().unwrap_or_default();
             for r in self.fixtures.get(&ns.resource).into_iter().flatten() {
                 c.index_unique(r, &fields);
-                c.insert(Arc::clone(r));
+                c.insert(r.clone());
             }
             Arc::new(RwLock::new(c))
         });
@@ -153,7 +150,7 @@ fn write(c: &Shared) -> std::sync::RwLockWriteGuard<'_, Collection> {
 impl Store for MemoryStore {
     fn get(&self, ns: &Ns, id: &str) -> Result<Option<Record>, StoreError> {
         let c = self.collection(ns);
-        Ok(read(&c).by_id.get(id).map(|r| Record::clone(r)))
+        Ok(read(&c).by_id.get(id).cloned())
     }
 
     fn create(&self, ns: &Ns, mut record: Record, unique: &[String]) -> Result<Record, StoreError> {
@@ -167,7 +164,7 @@ impl Store for MemoryStore {
         }
         record.version = 1;
         c.index_unique(&record, unique);
-        c.insert(Arc::new(record.clone()));
+        c.insert(record.clone());
         let seq = c.next_seq;
         drop(c);
         self.touch();
@@ -184,7 +181,7 @@ impl Store for MemoryStore {
                 return Err(StoreError::VersionMismatch { current: current.version });
             }
         }
-        let mut next = Record::clone(current);
+        let mut next = current.clone();
         change(&mut next).map_err(StoreError::Refused)?;
         if let Some((field, value)) = c.unique_conflict(&next, unique) {
             return Err(StoreError::Duplicate { field, value });
@@ -192,7 +189,7 @@ impl Store for MemoryStore {
         next.version = current.version + 1;
         next.id = id.to_string();
         c.index_unique(&next, unique);
-        c.by_id.insert(id.to_string(), Arc::new(next.clone()));
+        c.by_id.insert(id.to_string(), next.clone());
         drop(c);
         self.touch();
         Ok(next)
@@ -207,7 +204,7 @@ impl Store for MemoryStore {
                 return Err(StoreError::VersionMismatch { current: current.version });
             }
         }
-        let Some(removed) = c.by_id.remove(id).map(Arc::unwrap_or_clone) else { return Err(StoreError::NotFound) };
+        let Some(removed) = c.by_id.remove(id) else { return Err(StoreError::NotFound) };
         c.order.remove(&removed.seq);
         let held = &mut *c;
         unindex(&mut held.unique, &held.unique_fields, &removed);
@@ -227,7 +224,7 @@ impl Store for MemoryStore {
                 continue;
             }
             if total >= offset && records.len() < limit {
-                records.push(Record::clone(r));
+                records.push(r.clone());
             }
             total += 1;
         }
@@ -240,7 +237,7 @@ impl Store for MemoryStore {
         let fields = self.unique_fields.get(&ns.resource).cloned().unwrap_or_default();
         record.version = c.by_id.get(&record.id).map(|r| r.version + 1).unwrap_or(1);
         c.index_unique(&record, &fields);
-        c.insert(Arc::new(record.clone()));
+        c.insert(record.clone());
         record.seq = c.next_seq;
         drop(c);
         self.touch();
@@ -280,7 +277,7 @@ impl Store for MemoryStore {
             .iter()
             .map(|e| {
                 let c = read(e.value());
-                let records = c.order.values().filter_map(|id| c.by_id.get(id).map(|r| Record::clone(r))).collect();
+                let records = c.order.values().filter_map(|id| c.by_id.get(id).cloned()).collect();
                 (e.key().clone(), records)
             })
             .collect();
