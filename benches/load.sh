@@ -109,8 +109,8 @@ measure() {
   local extra
   extra="$(sed -n 's/.*\(creates=.*\)/\1/p' <<<"$line")"
   [[ -n "$extra" ]] && NOTE[$id]="${NOTE[$id]}$extra"
-  return 0
   log "step $id: $(printf '%.0f' "${RPS[$id]}") req/s, p50 ${P50[$id]} µs, p99 ${P99[$id]} µs, peak RSS $(mb "${HWM[$id]}") MB, errors ${NON2XX[$id]}"
+  return 0
 }
 
 POST_BODY='{"name":"nightly-build","email":"ops@example.com","createdAt":"2024-05-01T12:00:00Z","ownerId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","count":7,"price":12.25,"status":"paused","active":true,"tags":["ci","bench","nightly"]}'

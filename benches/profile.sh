@@ -37,7 +37,7 @@ export BENCH_WRK_DIR="$BENCH_DIR/wrk" BENCH_TOKEN=bench-token BENCH_RUNS_PATH=/a
 
 case "$MODE" in
   get | post)
-    start_listening "prof-$MODE" /dev/null valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
+    start_listening "prof-$MODE" /dev/null valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --callgrind-out-file="$OUT" \
       "$BIN" serve "$BENCH_DIR/specs/bench.yaml" --port 0 --stateless --log-level warn || die "specstub did not start under valgrind"
     callgrind_control -i on "$SERVER_PID" >/dev/null
     if [[ $MODE == get ]]; then
@@ -50,7 +50,7 @@ case "$MODE" in
   cycle)
     spec="${2:-$REPO_DIR/specs/sift-runs-v2.yaml}"
     [[ -f "$spec" ]] || die "$spec does not exist"
-    start_listening prof-cycle /dev/null valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
+    start_listening prof-cycle /dev/null valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --callgrind-out-file="$OUT" \
       "$BIN" serve "$spec" --port 0 --token bench-token --log-level warn || die "specstub did not start under valgrind"
     callgrind_control -i on "$SERVER_PID" >/dev/null
     wrk -t1 -c4 -d10s -s "$BENCH_WRK_DIR/cycle.lua" "$SERVER_URL" | grep '^BENCH'

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::{Map, Value};
 
 use crate::behaviour::{self, Binding, fill::Caller};
@@ -29,6 +29,9 @@ pub const VIOLATIONS_HEADER: &str = "specstub-violations";
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Gives the caller its own store namespace.
 pub const SESSION_HEADER: &str = "x-specstub-session";
+/// The same names, parsed once: a lookup by `&str` parses and hashes the name on every request.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+const SESSION: HeaderName = HeaderName::from_static(SESSION_HEADER);
 
 pub struct App {
     pub specs: SpecSet,
@@ -69,7 +72,7 @@ impl App {
         let origin = req.headers().get(header::ORIGIN).cloned();
         let request_id = req
             .headers()
-            .get(REQUEST_ID_HEADER)
+            .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.len() <= 200)
             .map(String::from)
@@ -87,7 +90,7 @@ impl App {
         };
         self.traffic.finish(&ex.plan, &mut response);
         if let Ok(v) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert(REQUEST_ID_HEADER, v);
+            response.headers_mut().insert(REQUEST_ID, v);
         }
         if self.config.cors {
             if let Some(origin) = origin {
@@ -265,7 +268,7 @@ fn add_warnings(response: &mut Response<Bytes>, warnings: Option<String>) {
 
 /// The store namespace a request asks for, if any.
 pub fn session_of(headers: &HeaderMap) -> Option<String> {
-    headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+    headers.get(SESSION).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty()).map(String::from)
 }
 
 /// Path parameters, typed where validation read them, echo into same-named response fields.

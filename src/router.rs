@@ -93,9 +93,10 @@ impl Router {
     /// Finds the operation for `method` on `path` (the raw request path, still percent-encoded).
     /// `HEAD` falls back to `GET`.
     pub fn find(&self, method: &Method, path: &str) -> Result<RouteMatch, RouteError> {
-        // Segments without escapes stay borrowed from the path.
-        let decoded: Vec<std::borrow::Cow<str>> =
-            segments(path).map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy()).collect();
+        // Segments without escapes stay borrowed from the path (and are not scanned again).
+        let decoded: Vec<std::borrow::Cow<str>> = segments(path)
+            .map(|s| if s.contains('%') { percent_encoding::percent_decode_str(s).decode_utf8_lossy() } else { s.into() })
+            .collect();
         let mut first_allow: Option<Vec<Method>> = None;
         let mut params = Vec::new();
         let found = find_in(&self.root, &decoded, &mut params, &mut |node: &Node| {
