@@ -288,3 +288,25 @@ fn list_pages_in_creation_order_and_replace_keeps_the_place() {
     assert_eq!(page.records.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["r3", "r4"]);
     assert_eq!(page.records[0].seq, 4);
 }
+
+#[test]
+fn prefixes_keep_teams_apart_and_keys_expire_with_the_ttl() {
+    let Some(redis) = Redis::start() else { return };
+    let pool = std::sync::Arc::new(Pool::connect(&redis.url()).unwrap());
+    let team =
+        |prefix: &str, ttl| RedisStore::new(pool.clone(), &RedisOptions { prefix: prefix.into(), ttl }, HashMap::new(), HashMap::new());
+    let (a, b) = (team("team-a", Some(Duration::from_secs(3600))), team("team-b", None));
+    a.create(&ns(""), rec("x", json!({})), &[]).unwrap();
+    assert!(b.get(&ns(""), "x").unwrap().is_none());
+    b.create(&ns(""), rec("x", json!({})), &[]).unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut con = client.get_connection().unwrap();
+    let ttl = |key: &str, con: &mut redis::Connection| redis::cmd("PTTL").arg(key).query::<i64>(con).unwrap();
+    let a_ttl = ttl("team-a:c::runs:rec", &mut con);
+    assert!((1..=3_600_000).contains(&a_ttl), "team-a keys expire within the TTL: {a_ttl}");
+    assert_eq!(ttl("team-b:c::runs:rec", &mut con), -1, "without --store-ttl keys stay");
+    // A reset of one team leaves the other's keys alone.
+    a.reset(None, None).unwrap();
+    assert!(a.get(&ns(""), "x").unwrap().is_none());
+    assert!(b.get(&ns(""), "x").unwrap().is_some());
+}
