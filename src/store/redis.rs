@@ -350,6 +350,7 @@ return {'OK'}
 "#;
 
 /// Deletes the collections of one resource, one session or all, found through the index sets.
+/// UNLINK frees big collections in the background instead of blocking Redis.
 const RESET: &str = r#"
 local sessions
 if ARGV[2] == '1' then sessions = {ARGV[1]} else sessions = redis.call('SMEMBERS', KEYS[1]) end
@@ -359,7 +360,7 @@ for _, s in ipairs(sessions) do
   if ARGV[4] == '1' then resources = {ARGV[3]} else resources = redis.call('SMEMBERS', rkey) end
   for _, r in ipairs(resources) do
     local b = KEYS[3] .. s .. ':' .. r .. ':'
-    redis.call('DEL', b .. 'rec', b .. 'order', b .. 'seq', b .. 'uniq', b .. 'held', b .. 'seeded')
+    redis.call('UNLINK', b .. 'rec', b .. 'order', b .. 'seq', b .. 'uniq', b .. 'held', b .. 'seeded')
     redis.call('SREM', rkey, r)
   end
   if redis.call('SCARD', rkey) == 0 then redis.call('SREM', KEYS[1], s) end
