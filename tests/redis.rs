@@ -146,6 +146,41 @@ async fn concurrent_if_match_writers_across_instances_have_exactly_one_winner() 
     assert_eq!(r.headers()["etag"], "W/\"2\"");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writers_without_if_match_all_land_and_racing_creates_keep_a_unique_key_once() {
+    let Some(redis) = Redis::start() else { return };
+    let (a, b) = (orders_on(&redis).await, orders_on(&redis).await);
+    let c = client();
+    // Masked updates without If-Match: a lost compare-and-set is retried, never seen by callers.
+    let updates = (0..32).map(|i| {
+        let (c, url) = (c.clone(), if i % 2 == 0 { a.url() } else { b.url() });
+        tokio::spawn(async move {
+            let body = json!({"order": {"orderId": "seed-2", "item": "lamp", "quantity": i + 1}, "updateMask": "quantity"});
+            c.patch(format!("{url}/orders")).json(&body).send().await.unwrap().status()
+        })
+    });
+    for u in updates.collect::<Vec<_>>() {
+        assert_eq!(u.await.unwrap(), StatusCode::OK);
+    }
+    let r = c.get(format!("{}/orders/seed-2", a.url())).send().await.unwrap();
+    assert_eq!(r.headers()["etag"], "W/\"33\"", "every one of the 32 updates counted once");
+    // Creates with the same unique key on both instances at once: exactly one succeeds.
+    let creates = (0..32).map(|i| {
+        let (c, url) = (c.clone(), if i % 2 == 0 { a.url() } else { b.url() });
+        tokio::spawn(async move {
+            let body = json!({"order": {"item": "race", "quantity": 1, "clientKey": "same-key"}});
+            c.post(format!("{url}/orders")).json(&body).send().await.unwrap().status()
+        })
+    });
+    let mut statuses = Vec::new();
+    for cr in creates.collect::<Vec<_>>() {
+        statuses.push(cr.await.unwrap());
+    }
+    let won = statuses.iter().filter(|s| s.is_success()).count();
+    let refused = statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count();
+    assert_eq!((won, refused), (1, 31), "{statuses:?}");
+}
+
 #[tokio::test]
 async fn a_burst_split_across_instances_hits_the_shared_rate_limit() {
     let Some(redis) = Redis::start() else { return };
