@@ -241,6 +241,8 @@ async fn an_unreachable_or_malformed_store_refuses_to_start_with_exit_2() {
     let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).unwrap().port();
     let e = common::stateful("orders.yaml").store(format!("redis://127.0.0.1:{port}/0")).start().await.err().expect("no Redis there");
     assert!(e.to_string().contains(&format!("cannot reach the store: redis at redis://127.0.0.1:{port}/0")), "{e}");
+    let e = common::stateful("orders.yaml").store("redis://127.0.0.1:1/0").state_file("state.json").start().await.err().unwrap();
+    assert!(e.to_string().contains("--state-file and --store redis:// exclude each other"), "{e}");
     for store in [format!("redis://127.0.0.1:{port}/0"), "postgres://x".to_string(), "redis://:99999999".to_string()] {
         let out = common::bin().args(["serve", "tests/data/orders.yaml", "--port", "0", "--store", &store]).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
