@@ -182,6 +182,21 @@ pub struct ServeArgs {
     /// describe. Example: `--proxy http://127.0.0.1:8080 --proxy-strict`
     #[arg(long, requires = "proxy")]
     pub proxy_strict: bool,
+
+    /// Where shared state lives: `memory` (the default, this process only) or a Redis URL, so
+    /// that several instances behind a load balancer share records, versions, sessions and
+    /// rate-limit buckets (see docs/scale-out.md). Example: `--store redis://127.0.0.1:6379/0`
+    #[arg(long, value_name = "URL", env = "SPECSTUB_STORE", value_parser = parse_store)]
+    pub store: Option<String>,
+
+    /// First segment of every Redis key, so that one Redis hosts several teams' stubs apart.
+    /// Example: `--store-prefix team-a`
+    #[arg(long, value_name = "PREFIX", default_value = "specstub", value_parser = parse_store_prefix)]
+    pub store_prefix: String,
+
+    /// Let Redis keys expire this long after their last write. Example: `--store-ttl 24h`
+    #[arg(long, value_name = "DURATION", requires = "store", value_parser = parse_timeout)]
+    pub store_ttl: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +324,17 @@ fn parse_upstream(s: &str) -> Result<String, String> {
     crate::verify::parse_target(s)
 }
 
+fn parse_store(s: &str) -> Result<String, String> {
+    crate::store::redis::check_url(s)
+}
+
+fn parse_store_prefix(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "" => Err("the prefix must not be empty".into()),
+        p => Ok(p.to_string()),
+    }
+}
+
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once(':').ok_or_else(|| format!("{s:?}: expected NAME:VALUE, e.g. 'X-Tenant: acme'"))?;
     let (k, v) = (k.trim(), v.trim());
@@ -363,6 +389,9 @@ impl ServeArgs {
             seed: self.seed,
             proxy: self.proxy,
             proxy_strict: self.proxy_strict,
+            store: self.store.filter(|s| s != "memory"),
+            store_prefix: self.store_prefix,
+            store_ttl: self.store_ttl,
             specs: self.load.specs(),
             host: self.host,
             port: self.port,
@@ -431,6 +460,23 @@ mod tests {
         assert_eq!(config.port, 0);
         assert_eq!(config.tokens, vec!["a", "b"]);
         assert!(config.cors);
+    }
+
+    #[test]
+    fn store_flags_parse_and_memory_is_the_default() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["specstub", "serve"], args].concat())?;
+            let Command::Serve(args) = cli.command else { panic!("serve expected") };
+            Ok::<_, clap::Error>(args.into_config())
+        };
+        let config = serve(&[]).unwrap();
+        assert_eq!((config.store, config.store_prefix.as_str(), config.store_ttl), (None, "specstub", None));
+        let config = serve(&["--store", "redis://127.0.0.1:6379/0", "--store-prefix", "team-a", "--store-ttl", "24h"]).unwrap();
+        assert_eq!(config.store.as_deref(), Some("redis://127.0.0.1:6379/0"));
+        assert_eq!((config.store_prefix.as_str(), config.store_ttl), ("team-a", Some(std::time::Duration::from_secs(86400))));
+        assert_eq!(serve(&["--store", "memory"]).unwrap().store, None);
+        assert!(serve(&["--store", "postgres://db"]).is_err());
+        assert!(serve(&["--store-ttl", "1h"]).is_err(), "a TTL needs a Redis store");
     }
 
     #[test]

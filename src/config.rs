@@ -50,6 +50,13 @@ pub struct Config {
     /// With `proxy`: refuse invalid requests, answer 502 for invalid upstream answers, 404 for
     /// paths the spec does not describe.
     pub proxy_strict: bool,
+    /// Shared state: None keeps it in memory; `redis://HOST:PORT/DB` puts it (and the rate-limit
+    /// buckets) on Redis, shared by every instance using the same URL and prefix.
+    pub store: Option<String>,
+    /// First segment of every Redis key.
+    pub store_prefix: String,
+    /// Redis keys expire this long after their last write.
+    pub store_ttl: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -74,6 +81,9 @@ impl Default for Config {
             seed: None,
             proxy: None,
             proxy_strict: false,
+            store: None,
+            store_prefix: "specstub".into(),
+            store_ttl: None,
         }
     }
 }

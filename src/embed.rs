@@ -19,6 +19,8 @@ pub enum StartError {
     Specs(Vec<Problem>),
     /// The address could not be bound, or the socket failed.
     Io(std::io::Error),
+    /// The shared store (`--store`) is malformed or cannot be reached.
+    Store(String),
 }
 
 impl fmt::Display for StartError {
@@ -31,6 +33,7 @@ impl fmt::Display for StartError {
                 write!(f, "not serving: fix the problems above (`specstub lint` lists them too)")
             }
             StartError::Io(e) => write!(f, "{e}"),
+            StartError::Store(why) => write!(f, "{why}"),
         }
     }
 }
@@ -172,6 +175,25 @@ impl ServerBuilder {
         self
     }
 
+    /// Keep shared state (records, sessions, rate-limit buckets) on Redis, shared with every
+    /// instance using the same URL and prefix. Example: `.store("redis://127.0.0.1:6379/0")`
+    pub fn store(mut self, url: impl Into<String>) -> Self {
+        self.config.store = Some(url.into());
+        self
+    }
+
+    /// First segment of every Redis key (default `specstub`).
+    pub fn store_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.config.store_prefix = prefix.into();
+        self
+    }
+
+    /// Redis keys expire this long after their last write.
+    pub fn store_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.config.store_ttl = Some(ttl);
+        self
+    }
+
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
     pub async fn start(mut self) -> Result<Running, StartError> {
         if let Some(upstream) = &self.config.proxy {
@@ -204,6 +226,10 @@ pub fn build_app(config: Config) -> Result<App, StartError> {
     if !problems.is_empty() {
         return Err(StartError::Specs(problems));
     }
+    let pool = match &config.store {
+        Some(url) if url != "memory" => Some(Arc::new(connect_store(url, &config)?)),
+        _ => None,
+    };
     let store: Option<Arc<dyn crate::store::Store>> = if config.stateless {
         None
     } else {
@@ -211,14 +237,39 @@ pub fn build_app(config: Config) -> Result<App, StartError> {
             Some(dir) => crate::fixtures::load(dir, &bindings).map_err(StartError::Specs)?,
             None => Default::default(),
         };
-        let memory = crate::store::MemoryStore::new(fixtures, crate::behaviour::binding::unique_fields(&bindings));
+        let unique = crate::behaviour::binding::unique_fields(&bindings);
+        if let Some(pool) = &pool {
+            let options = crate::store::RedisOptions { prefix: config.store_prefix.clone(), ttl: config.store_ttl };
+            let redis = crate::store::RedisStore::new(Arc::clone(pool), &options, fixtures, unique);
+            return Ok(shared_app(App::new(set, config, Some(Arc::new(redis)), bindings), pool));
+        }
+        let memory = crate::store::MemoryStore::new(fixtures, unique);
         if let Some(path) = &config.state_file {
             let saved = crate::store::persist::load(path).map_err(|e| StartError::Specs(vec![Problem::error(path, "", e)]))?;
             memory.restore(saved);
         }
         Some(Arc::new(memory))
     };
-    Ok(App::new(set, config, store, bindings))
+    let app = App::new(set, config, store, bindings);
+    Ok(match &pool {
+        Some(pool) => shared_app(app, pool),
+        None => app,
+    })
+}
+
+fn connect_store(url: &str, config: &Config) -> Result<crate::store::Pool, StartError> {
+    if config.state_file.is_some() {
+        return Err(StartError::Store("--state-file and --store redis:// exclude each other: Redis keeps the state".into()));
+    }
+    let url = crate::store::redis::check_url(url).map_err(StartError::Store)?;
+    crate::store::Pool::connect(&url).map_err(StartError::Store)
+}
+
+/// Rate-limit buckets go to Redis too, so a limit holds across instances.
+fn shared_app(mut app: App, pool: &Arc<crate::store::Pool>) -> App {
+    let prefix = app.config().store_prefix.clone();
+    app.traffic.share_limits(Arc::clone(pool), &prefix);
+    app
 }
 
 /// Loads the configured documents; warnings are logged, errors refuse.

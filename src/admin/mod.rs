@@ -60,14 +60,17 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
     };
     match (method, segs.as_slice()) {
         (&Method::POST, ["resources", resource, "reset"]) | (&Method::POST, ["reset", resource]) => {
-            store.reset(Some(&session), Some(resource));
+            if let Err(e) = store.reset(Some(&session), Some(resource)) {
+                return store_problem(e);
+            }
             reply(StatusCode::OK, &json!({"reset": true, "session": session, "resource": resource}))
         }
-        (&Method::GET, ["resources"]) => {
-            let list: Vec<Value> =
-                store.collections(&session).into_iter().map(|(name, count)| json!({"name": name, "count": count})).collect();
-            reply(StatusCode::OK, &Value::Array(list))
-        }
+        (&Method::GET, ["resources"]) => match store.collections(&session) {
+            Ok(c) => {
+                reply(StatusCode::OK, &Value::Array(c.into_iter().map(|(name, count)| json!({"name": name, "count": count})).collect()))
+            }
+            Err(e) => store_problem(e),
+        },
         (&Method::GET, ["resources", resource]) => {
             let ns = Ns { session, resource: resource.to_string() };
             match store.list(&ns, &|_| true, 0, usize::MAX) {
@@ -105,7 +108,9 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
             // Without a session, everything; with one, only that namespace.
             let scoped = q("session").is_some() || session_of(req.headers()).is_some();
             let resource = q("resource");
-            store.reset(scoped.then_some(session.as_str()), resource.as_deref());
+            if let Err(e) = store.reset(scoped.then_some(session.as_str()), resource.as_deref()) {
+                return store_problem(e);
+            }
             if !scoped && resource.is_none() {
                 app.traffic.reset();
             }
@@ -118,7 +123,11 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
 fn store_problem(e: StoreError) -> Response<Bytes> {
     match e {
         StoreError::NotFound => problem(StatusCode::NOT_FOUND, "no such record"),
-        StoreError::Unavailable(why) => problem(StatusCode::SERVICE_UNAVAILABLE, format!("the state store is unavailable: {why}")),
+        StoreError::Unavailable(why) => render(
+            &ErrorReply::new(StatusCode::SERVICE_UNAVAILABLE, format!("the state store is unavailable: {why}"))
+                .with_header(http::header::RETRY_AFTER, "1"),
+            None,
+        ),
         other => problem(StatusCode::CONFLICT, other.to_string()),
     }
 }

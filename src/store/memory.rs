@@ -252,16 +252,17 @@ impl Store for MemoryStore {
         Ok(record)
     }
 
-    fn reset(&self, session: Option<&str>, resource: Option<&str>) {
+    fn reset(&self, session: Option<&str>, resource: Option<&str>) -> Result<(), StoreError> {
         self.collections.retain(|ns, _| {
             let session_hit = session.is_none_or(|s| ns.session == s);
             let resource_hit = resource.is_none_or(|r| ns.resource == r);
             !(session_hit && resource_hit)
         });
         self.touch();
+        Ok(())
     }
 
-    fn collections(&self, session: &str) -> Vec<(String, usize)> {
+    fn collections(&self, session: &str) -> Result<Vec<(String, usize)>, StoreError> {
         let mut names: Vec<String> = self.fixtures.keys().cloned().collect();
         for e in self.collections.iter() {
             if e.key().session == session && !names.contains(&e.key().resource) {
@@ -269,14 +270,14 @@ impl Store for MemoryStore {
             }
         }
         names.sort();
-        names
+        Ok(names
             .into_iter()
             .map(|r| {
                 let ns = Ns { session: session.to_string(), resource: r.clone() };
                 let n = read(&self.collection(&ns)).by_id.len();
                 (r, n)
             })
-            .collect()
+            .collect())
     }
 
     fn dump(&self) -> Vec<(Ns, Vec<Record>)> {
@@ -319,7 +320,7 @@ mod tests {
         assert!(s.get(&ns("a"), "f1").unwrap().is_some());
         assert!(s.get(&ns("a"), "x").unwrap().is_some());
         assert!(s.get(&ns("b"), "x").unwrap().is_none());
-        s.reset(Some("a"), None);
+        s.reset(Some("a"), None).unwrap();
         assert!(s.get(&ns("a"), "x").unwrap().is_none());
         assert!(s.get(&ns("a"), "f1").unwrap().is_some());
     }

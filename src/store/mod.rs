@@ -4,6 +4,7 @@
 
 mod memory;
 pub mod persist;
+pub mod redis;
 
 use std::fmt;
 
@@ -11,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use memory::MemoryStore;
+pub use redis::{Pool, RedisOptions, RedisStore};
 
 /// Where a record lives: a session (isolated namespace) and a resource collection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -101,10 +103,10 @@ pub trait Store: Send + Sync {
     fn put(&self, ns: &Ns, record: Record) -> Result<Record, StoreError>;
 
     /// Back to the fixtures: everything, one session, or one resource (of one session).
-    fn reset(&self, session: Option<&str>, resource: Option<&str>);
+    fn reset(&self, session: Option<&str>, resource: Option<&str>) -> Result<(), StoreError>;
 
     /// Resource names with records in `session`, and their counts.
-    fn collections(&self, session: &str) -> Vec<(String, usize)>;
+    fn collections(&self, session: &str) -> Result<Vec<(String, usize)>, StoreError>;
 
     /// Every record of every session, for the state file.
     fn dump(&self) -> Vec<(Ns, Vec<Record>)>;

@@ -184,7 +184,16 @@ impl Traffic {
 
         if let Some(limiter) = route.and_then(|r| r.limiter).map(|i| &self.limiters[i]) {
             let key = ratelimit::client_key(&limiter.limit.key, spec, op, req.headers(), req.uri().query().unwrap_or(""), peer);
-            let verdict = limiter.check(self.generation.load(Ordering::Relaxed), key);
+            let verdict = match limiter.check_any(self.generation.load(Ordering::Relaxed), key) {
+                Ok(v) => v,
+                Err(e) => {
+                    plan.injected.push("rate-limit=503 (store unavailable)".into());
+                    let e = ErrorReply::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot check the rate limit: {e}"))
+                        .with_header(http::header::RETRY_AFTER, "1");
+                    plan.refusal = Some(e);
+                    return plan;
+                }
+            };
             plan.headers.extend(limiter.headers(&verdict));
             if !verdict.allowed {
                 let l = &limiter.limit;
@@ -278,6 +287,21 @@ impl Traffic {
         self.arrivals.store(0, Ordering::Relaxed);
         for l in &self.limiters {
             l.sweep();
+        }
+        // All shared limiters read one generation key: one bump empties them all.
+        if let Some(shared) = self.limiters.iter().find_map(|l| l.shared()) {
+            if let Err(e) = shared.reset() {
+                tracing::error!(error = %e, "cannot reset the shared rate-limit buckets");
+            }
+        }
+    }
+
+    /// Moves the rate-limit buckets to Redis (with `--store redis://`), so that limits hold
+    /// across every instance sharing the store.
+    pub fn share_limits(&mut self, pool: std::sync::Arc<crate::store::Pool>, prefix: &str) {
+        for (i, l) in self.limiters.iter_mut().enumerate() {
+            let shared = ratelimit::Shared::new(std::sync::Arc::clone(&pool), prefix, i, &l.limit);
+            l.share(shared);
         }
     }
 

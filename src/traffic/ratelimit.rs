@@ -348,6 +348,53 @@ pub(crate) struct Limiter {
     keyed: Keyed,
     policy: HeaderValue,
     checks: AtomicU64,
+    /// With a Redis store the buckets live there, shared by every instance.
+    shared: Option<Shared>,
+}
+
+/// GCRA on Redis, one atomic script per check. Time is Redis's own (TIME), so instances whose
+/// clocks differ still agree. The generation (bumped by an admin reset) is part of the key, so a
+/// reset on one instance empties the buckets for all; old keys expire when they would be full.
+const GCRA: &str = r#"
+local gen = redis.call('GET', KEYS[1]) or '0'
+local key = ARGV[1] .. gen .. ':' .. ARGV[2]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local interval = tonumber(ARGV[3])
+local burst = tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', key) or '0')
+if tat < now then tat = now end
+local new_tat = tat + interval
+local allow_at = new_tat - burst * interval
+if now < allow_at then return {0, 0, allow_at - now} end
+redis.call('SET', key, string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000))
+return {1, math.floor((now - allow_at) / interval), new_tat - now}
+"#;
+
+pub(crate) struct Shared {
+    pool: std::sync::Arc<crate::store::Pool>,
+    script: redis::Script,
+    generation: String,
+    buckets: String,
+    /// Which limit: instances with the same settings agree on it.
+    id: String,
+}
+
+impl Shared {
+    pub fn new(pool: std::sync::Arc<crate::store::Pool>, prefix: &str, index: usize, limit: &RateLimit) -> Self {
+        Self {
+            pool,
+            script: redis::Script::new(GCRA),
+            generation: format!("{prefix}:rl:gen"),
+            buckets: format!("{prefix}:rl:"),
+            id: format!("{index}:{limit}"),
+        }
+    }
+
+    /// Starts every bucket afresh, on every instance.
+    pub fn reset(&self) -> Result<(), crate::store::StoreError> {
+        self.pool.run(|c| redis::cmd("INCR").arg(&self.generation).query::<i64>(c)).map(|_| ())
+    }
 }
 
 /// What a check decided, with what the headers say.
@@ -367,7 +414,35 @@ impl Limiter {
         let quota = limit.quota()?;
         let keyed = RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>();
         let policy = HeaderValue::from_str(&format!("\"{}\";q={};w={}", limit.name, limit.limit, limit.period.as_secs())).ok()?;
-        Some(Self { limit, keyed, policy, checks: AtomicU64::new(0) })
+        Some(Self { limit, keyed, policy, checks: AtomicU64::new(0), shared: None })
+    }
+
+    pub fn share(&mut self, shared: Shared) {
+        self.shared = Some(shared);
+    }
+
+    pub fn shared(&self) -> Option<&Shared> {
+        self.shared.as_ref()
+    }
+
+    /// Like [`check`](Self::check), on the shared buckets when there are some; an error when the
+    /// store cannot be reached.
+    pub fn check_any(&self, generation: u64, key: String) -> Result<Verdict, crate::store::StoreError> {
+        let Some(shared) = &self.shared else { return Ok(self.check(generation, key)) };
+        let interval = self.limit.period / self.limit.limit;
+        let micros = (interval.as_micros() as u64).max(1);
+        let bucket = format!("{}:{key}", shared.id);
+        let (allowed, remaining, wait): (i64, i64, i64) = shared
+            .pool
+            .run(|c| shared.script.key(&shared.generation).arg(&shared.buckets).arg(&bucket).arg(micros).arg(self.limit.burst).invoke(c))?;
+        let wait = Duration::from_micros(wait.max(0) as u64);
+        Ok(if allowed == 1 {
+            Verdict { allowed: true, remaining: remaining.max(0) as u32, reset: ceil_secs(wait), retry_after: 0 }
+        } else {
+            let retry_after = ceil_secs(wait).max(1);
+            let full = wait + interval * self.limit.burst.saturating_sub(1);
+            Verdict { allowed: false, remaining: 0, reset: ceil_secs(full).max(retry_after), retry_after }
+        })
     }
 
     pub fn check(&self, generation: u64, key: String) -> Verdict {
