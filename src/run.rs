@@ -76,31 +76,43 @@ async fn serve(config: Config) -> ExitCode {
         }
     };
     tracing::info!("serving {}", specs.iter().map(|s| s.display().to_string()).collect::<Vec<_>>().join(", "));
+    let stop = shutdown_signal();
     // Scripts read this line from stdout to learn the port.
     println!("listening on {}", running.url());
-    running.run_until(shutdown_signal()).await;
+    running.run_until(stop).await;
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Ctrl-C or SIGTERM. The handlers are installed when this is called, not when the future is
+/// first polled, so a signal sent right after the "listening" line is never missed.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    async move {
+        tokio::select! {
+            _ = received(term.as_mut()) => {}
+            _ = received(int.as_mut()) => {}
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+    }
+}
+
+#[cfg(unix)]
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
