@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::problem::{lookup, lookup_mut};
 use super::source::deref;
 use super::walk::Flow;
 
@@ -13,7 +14,7 @@ pub fn translate(doc: &mut Value, schemas: &[String], openapi_30: bool, flow: Fl
     // Decide with the document unchanged, then patch: the required lists depend on other schemas.
     let mut required_patches = Vec::new();
     for ptr in schemas {
-        let Some(schema) = doc.pointer(ptr) else {
+        let Some(schema) = lookup(doc, ptr) else {
             continue;
         };
         if let Some(req) = relaxed_required(doc, schema, ptr, flow) {
@@ -21,7 +22,7 @@ pub fn translate(doc: &mut Value, schemas: &[String], openapi_30: bool, flow: Fl
         }
     }
     for (ptr, req) in required_patches {
-        if let Some(Value::Object(obj)) = doc.pointer_mut(&ptr) {
+        if let Some(Value::Object(obj)) = lookup_mut(doc, &ptr) {
             if req.is_empty() {
                 obj.remove("required");
             } else {
@@ -30,7 +31,7 @@ pub fn translate(doc: &mut Value, schemas: &[String], openapi_30: bool, flow: Fl
         }
     }
     for ptr in schemas {
-        if let Some(Value::Object(obj)) = doc.pointer_mut(ptr) {
+        if let Some(Value::Object(obj)) = lookup_mut(doc, ptr) {
             translate_node(obj, openapi_30);
         }
     }
