@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::problem::{lookup, lookup_mut};
 use super::source::deref;
 use super::walk::Flow;
 
@@ -12,7 +13,7 @@ use super::walk::Flow;
 /// flow-independent part, run once before the document is copied for the second flow.
 pub fn translate_nodes(doc: &mut Value, schemas: &[String], openapi_30: bool) {
     for ptr in schemas {
-        if let Some(Value::Object(obj)) = doc.pointer_mut(ptr) {
+        if let Some(Value::Object(obj)) = lookup_mut(doc, ptr) {
             translate_node(obj, openapi_30);
         }
     }
@@ -24,7 +25,7 @@ pub fn relax_required(doc: &mut Value, schemas: &[String], flow: Flow) {
     // Decide with the document unchanged, then patch: the required lists depend on other schemas.
     let mut required_patches = Vec::new();
     for ptr in schemas {
-        let Some(schema) = doc.pointer(ptr) else {
+        let Some(schema) = lookup(doc, ptr) else {
             continue;
         };
         if let Some(req) = relaxed_required(doc, schema, ptr, flow) {
@@ -32,7 +33,7 @@ pub fn relax_required(doc: &mut Value, schemas: &[String], flow: Flow) {
         }
     }
     for (ptr, req) in required_patches {
-        if let Some(Value::Object(obj)) = doc.pointer_mut(&ptr) {
+        if let Some(Value::Object(obj)) = lookup_mut(doc, &ptr) {
             if req.is_empty() {
                 obj.remove("required");
             } else {

@@ -181,7 +181,7 @@ pub fn document_fields(file: &Path, doc: &Value, openapi_30: bool, problems: &mu
 
 pub fn schema_keywords(file: &Path, doc: &Value, schemas: &[String], problems: &mut Vec<Problem>) {
     for ptr in schemas {
-        let Some(obj) = doc.pointer(ptr).and_then(Value::as_object) else {
+        let Some(obj) = super::problem::lookup(doc, ptr).and_then(Value::as_object) else {
             continue;
         };
         if obj.get("type").is_some_and(Value::is_null) {
@@ -202,7 +202,7 @@ pub fn schema_keywords(file: &Path, doc: &Value, schemas: &[String], problems: &
 pub fn examples(file: &Path, schemas: &SchemaSet, sites: &[ExampleSite], problems: &mut Vec<Problem>) {
     for site in sites {
         let doc = schemas.doc(site.flow);
-        let Some(example) = doc.pointer(&site.example) else {
+        let Some(example) = super::problem::lookup(doc, &site.example) else {
             continue;
         };
         let validator = match schemas.compile(site.flow, &site.schema) {

@@ -210,7 +210,7 @@ pub fn resolve_local<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> 
     if decoded.is_empty() {
         return Some(root);
     }
-    root.pointer(&decoded)
+    super::problem::lookup(root, &decoded)
 }
 
 /// Follows `$ref` chains from `v` (bounded, so a cycle of references ends) and returns the target
