@@ -375,3 +375,58 @@ fn prefixes_keep_teams_apart_and_keys_expire_with_the_ttl() {
     assert!(a.get(&ns(""), "x").unwrap().is_none());
     assert!(b.get(&ns(""), "x").unwrap().is_some());
 }
+
+/// The same operations on the in-memory store and on Redis give the same results: the Redis
+/// store is a drop-in replacement, down to versions, sequences and error values.
+#[test]
+fn redis_and_memory_stores_answer_alike() {
+    let Some(redis) = Redis::start() else { return };
+    let fixtures = HashMap::from([("runs".to_string(), vec![Record { version: 3, ..rec("f1", json!({"clientKey": "fk"})) }])]);
+    let unique = HashMap::from([("runs".to_string(), vec!["clientKey".to_string()])]);
+    let memory = specstub::store::MemoryStore::new(fixtures.clone(), unique);
+    let on_redis = store_on(&redis, fixtures);
+    let u = vec!["clientKey".to_string()];
+    let script = |s: &dyn Store| {
+        let mut out: Vec<String> = Vec::new();
+        let mut log = |what: &str, r: &dyn std::fmt::Debug| out.push(format!("{what}: {r:?}"));
+        for session in ["", "s"] {
+            let n = ns(session);
+            log("get fixture", &s.get(&n, "f1"));
+            log("create", &s.create(&n, rec("a", json!({"clientKey": "k", "n": 1})), &u));
+            log("create same id", &s.create(&n, rec("a", json!({})), &u));
+            log("create same key", &s.create(&n, rec("b", json!({"clientKey": "k"})), &u));
+            log("create fixture key", &s.create(&n, rec("b", json!({"clientKey": "fk"})), &u));
+            log("create b", &s.create(&n, rec("b", json!({"clientKey": ""})), &u));
+            log(
+                "update if-match",
+                &s.update(&n, "a", Expect::Version(1), &u, &mut |r| {
+                    r.data["n"] = json!(2);
+                    Ok(())
+                }),
+            );
+            log("update stale", &s.update(&n, "a", Expect::Version(1), &u, &mut |_| Ok(())));
+            log("update missing", &s.update(&n, "zz", Expect::Any, &u, &mut |_| Ok(())));
+            log("update refused", &s.update(&n, "a", Expect::Any, &u, &mut |_| Err(specstub::behaviour::BehaviourError::new(409, "no"))));
+            log("put replaces", &s.put(&n, rec("a", json!({"clientKey": "k", "n": 9}))));
+            log("key kept by put", &s.create(&n, rec("c", json!({"clientKey": "k"})), &u));
+            log("put new", &s.put(&n, rec("p", json!({"clientKey": "pk"}))));
+            log("delete stale", &s.delete(&n, "a", Expect::Version(1)));
+            log("delete", &s.delete(&n, "b", Expect::Any));
+            log("delete missing", &s.delete(&n, "b", Expect::Any));
+            let page = s.list(&n, &|_| true, 1, 2).map(|p| (p.total, p.records));
+            log("list", &page);
+            log("collections", &s.collections(session));
+        }
+        log("reset s", &s.reset(Some("s"), None));
+        log("after reset s", &s.list(&ns("s"), &|_| true, 0, 10).map(|p| p.records));
+        log("other session kept", &s.get(&ns(""), "p"));
+        log("reset all", &s.reset(None, None));
+        log("after reset all", &s.list(&ns(""), &|_| true, 0, 10).map(|p| p.records));
+        out
+    };
+    let (m, r) = (script(&memory), script(&on_redis));
+    for (m, r) in m.iter().zip(&r) {
+        assert_eq!(m, r);
+    }
+    assert_eq!(m.len(), r.len());
+}

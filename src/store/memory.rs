@@ -209,8 +209,9 @@ impl Store for MemoryStore {
         let mut c = write(&c);
         let fields = self.unique_fields.get(&ns.resource).cloned().unwrap_or_default();
         record.version = c.by_id.get(&record.id).map(|r| r.version + 1).unwrap_or(1);
-        c.index_unique(&record, &fields);
+        // Indexed after insert, which drops every unique key the replaced record held.
         c.insert(record.clone());
+        c.index_unique(&record, &fields);
         record.seq = c.next_seq;
         drop(c);
         self.touch();
@@ -316,6 +317,11 @@ mod tests {
             Ok(())
         });
         assert!(matches!(dup, Err(StoreError::Duplicate { .. })));
+        // A put that replaces a record keeps its unique key held.
+        let s = MemoryStore::new(HashMap::new(), HashMap::from([("runs".to_string(), u.clone())]));
+        s.create(&ns(""), rec("a", json!({"clientKey": "k"})), &u).unwrap();
+        s.put(&ns(""), rec("a", json!({"clientKey": "k"}))).unwrap();
+        assert!(matches!(s.create(&ns(""), rec("b", json!({"clientKey": "k"})), &u), Err(StoreError::Duplicate { .. })));
         // Deleting frees the key.
         s.delete(&ns(""), "a", Expect::Any).unwrap();
         s.create(&ns(""), rec("c", json!({"clientKey": "k"})), &u).unwrap();
