@@ -232,6 +232,14 @@ async fn a_burst_split_across_instances_hits_the_shared_rate_limit() {
     assert_eq!(r.status(), StatusCode::OK);
     let r = c.get(format!("{}/api/quota", b.url())).bearer_auth("alice").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+    // Without Redis a limit cannot be checked: 503, never a request let through unchecked.
+    let mut redis = redis;
+    redis.stop();
+    let r = c.get(format!("{}/api/quota", a.url())).bearer_auth("alice").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body = r.text().await.unwrap();
+    assert!(body.contains("redis at redis://127.0.0.1"), "{body}");
 }
 
 #[tokio::test]
