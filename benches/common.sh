@@ -161,4 +161,5 @@ machine_description() {
   echo "- $(rustc --version 2>/dev/null)"
   if command -v wrk >/dev/null; then echo "- $(wrk --version 2>&1 | head -1 | sed 's/ Copyright.*//')"; fi
   if command -v node >/dev/null; then echo "- node $(node --version)"; fi
+  echo "- Load average when the table was written (1/5/15 min, on $(nproc) cores): $(cut -d" " -f1-3 /proc/loadavg); other processes on the machine count too"
 }

@@ -9,7 +9,8 @@
 # process, so its peak RSS (VmHWM) belongs to that step alone):
 #   1  ceiling GET / POST           benches/ceiling: fixed JSON body, same runtime and hyper stack
 #   2  specstub GET from example    benches/specs/bench.yaml  GET /items/{itemId}
-#   2L the same, log to a file      what the per-request INFO log line costs (2 sends it to /dev/null)
+#   2L the same, log to a file      what the per-request access line costs (2, 3 and 4 run at
+#                                   --log-level warn, as Prism runs at -v warn)
 #   3  specstub validated POST      benches/specs/bench.yaml  POST /items (valid body)
 #   3V the same, --validation off   what validation costs
 #   4  specstub stateful cycle      specs/sift-runs-v2.yaml   create, read, masked update (wrk/cycle.lua)
@@ -108,8 +109,8 @@ measure() {
   local extra
   extra="$(sed -n 's/.*\(creates=.*\)/\1/p' <<<"$line")"
   [[ -n "$extra" ]] && NOTE[$id]="${NOTE[$id]}$extra"
-  return 0
   log "step $id: $(printf '%.0f' "${RPS[$id]}") req/s, p50 ${P50[$id]} µs, p99 ${P99[$id]} µs, peak RSS $(mb "${HWM[$id]}") MB, errors ${NON2XX[$id]}"
+  return 0
 }
 
 POST_BODY='{"name":"nightly-build","email":"ops@example.com","createdAt":"2024-05-01T12:00:00Z","ownerId":"3fa85f64-5717-4562-b3fc-2c963f66afa6","count":7,"price":12.25,"status":"paused","active":true,"tags":["ci","bench","nightly"]}'
@@ -157,7 +158,9 @@ specstub_step() {
   stop_server
 }
 LOGFILE="$OUT_DIR/specstub-access.log"
-specstub_step 2 "specstub GET from example" "$ITEM_PATH" get.lua /dev/null
+# Like Prism at `-v warn`, specstub runs at `--log-level warn` (no access line); 2L shows the
+# cost of the access log at the default level.
+specstub_step 2 "specstub GET from example" "$ITEM_PATH" get.lua /dev/null --log-level warn
 rm -f "$LOGFILE"
 specstub_step 2L "specstub GET, log to a file" "$ITEM_PATH" get.lua "$LOGFILE"
 if [[ -f "$LOGFILE" && -n "${RPS[2L]:-}" ]]; then
@@ -165,8 +168,8 @@ if [[ -f "$LOGFILE" && -n "${RPS[2L]:-}" ]]; then
   NOTE[2L]="$(wc -l <"$LOGFILE") log lines ($(du -m "$LOGFILE" | cut -f1) MB) for $TOTAL_REQUESTS requests"
 fi
 rm -f "$LOGFILE"
-specstub_step 3 "specstub POST, body validated" /items post.lua /dev/null
-specstub_step 3V "specstub POST, --validation off" /items post.lua /dev/null --validation off
+specstub_step 3 "specstub POST, body validated" /items post.lua /dev/null --log-level warn
+specstub_step 3V "specstub POST, --validation off" /items post.lua /dev/null --log-level warn --validation off
 
 # --- 4 the stateful cycle --------------------------------------------------------------------------
 stateful_step() {
@@ -174,7 +177,7 @@ stateful_step() {
     skip "step 4: $RUNS_SPEC does not exist yet (the bundled run API)"
     return
   fi
-  if ! start_listening specstub-4 /dev/null "$SPECSTUB" serve "$RUNS_SPEC" --port 0 --token "$TOKEN"; then
+  if ! start_listening specstub-4 /dev/null "$SPECSTUB" serve "$RUNS_SPEC" --port 0 --token "$TOKEN" --log-level warn; then
     skip "step 4: specstub did not start on $RUNS_SPEC (see $OUT_DIR/specstub-4.stdout)"
     return
   fi

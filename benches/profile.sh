@@ -37,8 +37,8 @@ export BENCH_WRK_DIR="$BENCH_DIR/wrk" BENCH_TOKEN=bench-token BENCH_RUNS_PATH=/a
 
 case "$MODE" in
   get | post)
-    start_listening "prof-$MODE" /dev/null valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
-      "$BIN" serve "$BENCH_DIR/specs/bench.yaml" --port 0 --stateless || die "specstub did not start under valgrind"
+    start_listening "prof-$MODE" /dev/null valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --callgrind-out-file="$OUT" \
+      "$BIN" serve "$BENCH_DIR/specs/bench.yaml" --port 0 --stateless --log-level warn || die "specstub did not start under valgrind"
     callgrind_control -i on "$SERVER_PID" >/dev/null
     if [[ $MODE == get ]]; then
       wrk -t1 -c4 -d10s -s "$BENCH_WRK_DIR/get.lua" "$SERVER_URL/items/3fa85f64-5717-4562-b3fc-2c963f66afa6" | grep '^BENCH'
@@ -50,8 +50,8 @@ case "$MODE" in
   cycle)
     spec="${2:-$REPO_DIR/specs/sift-runs-v2.yaml}"
     [[ -f "$spec" ]] || die "$spec does not exist"
-    start_listening prof-cycle /dev/null valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$OUT" \
-      "$BIN" serve "$spec" --port 0 --token bench-token || die "specstub did not start under valgrind"
+    start_listening prof-cycle /dev/null valgrind --tool=callgrind --instr-atstart=no --compress-strings=no --callgrind-out-file="$OUT" \
+      "$BIN" serve "$spec" --port 0 --token bench-token --log-level warn || die "specstub did not start under valgrind"
     callgrind_control -i on "$SERVER_PID" >/dev/null
     wrk -t1 -c4 -d10s -s "$BENCH_WRK_DIR/cycle.lua" "$SERVER_URL" | grep '^BENCH'
     stop_server

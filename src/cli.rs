@@ -98,6 +98,12 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = LogFormatArg::Text)]
     pub log_format: LogFormatArg,
 
+    /// Least severe log lines written: `info` includes one access line per request, `warn` keeps
+    /// only problems (validation warnings, faults, start-up notes) and is what load tests want.
+    /// Example: `--log-level warn`
+    #[arg(long, value_enum, default_value_t = LogLevelArg::Info, env = "SPECSTUB_LOG_LEVEL")]
+    pub log_level: LogLevelArg,
+
     /// What to do with requests that break the spec: `strict` refuses them (unknown query
     /// parameters included), `warn` answers anyway and reports the violations in the log and a
     /// `specstub-violations` header, `off` skips request checks. Example: `--validation warn`
@@ -260,6 +266,25 @@ pub struct LintArgs {
 pub enum LogFormatArg {
     Text,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogLevelArg {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl LogLevelArg {
+    pub fn level(self) -> tracing::Level {
+        match self {
+            LogLevelArg::Error => tracing::Level::ERROR,
+            LogLevelArg::Warn => tracing::Level::WARN,
+            LogLevelArg::Info => tracing::Level::INFO,
+            LogLevelArg::Debug => tracing::Level::DEBUG,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -102,6 +102,19 @@ pub fn echo_into(value: &mut Value, echo: &Map<String, Value>) {
     }
 }
 
+/// Whether [`echo_into`] would change `value`: when it would not, a pre-encoded body can be
+/// served as is.
+pub fn echo_changes(value: &Value, echo: &Map<String, Value>) -> bool {
+    fn differs(obj: &Map<String, Value>, echo: &Map<String, Value>) -> bool {
+        echo.iter().any(|(k, e)| obj.get(k).is_some_and(|slot| like(e, slot) != *slot))
+    }
+    match value {
+        Value::Object(top) => differs(top, echo) || top.values().any(|v| matches!(v, Value::Object(inner) if differs(inner, echo))),
+        Value::Array(items) => items.iter().any(|v| matches!(v, Value::Object(inner) if differs(inner, echo))),
+        _ => false,
+    }
+}
+
 /// `echo` converted to the JSON type of `slot` when its text allows.
 fn like(echo: &Value, slot: &Value) -> Value {
     match (echo, slot) {
@@ -1749,5 +1762,17 @@ mod tests {
         let s = json!({"$ref": "#/components/schemas/W"});
         let v = generate(&s, &root, &GenOptions { max_depth: 64, ..GenOptions::default() });
         assert!(serde_json::to_string(&v).unwrap().len() < 10_000_000);
+    }
+
+    #[test]
+    fn echo_changes_only_when_a_value_differs() {
+        let example = json!({"runId": "r-1", "n": 3, "inner": {"runId": "r-1"}});
+        let same: Map<String, Value> = [("runId".to_string(), json!("r-1"))].into_iter().collect();
+        let other: Map<String, Value> = [("runId".to_string(), json!("r-2"))].into_iter().collect();
+        let typed: Map<String, Value> = [("n".to_string(), json!("3"))].into_iter().collect();
+        assert!(!echo_changes(&example, &same));
+        assert!(echo_changes(&example, &other));
+        assert!(!echo_changes(&example, &typed), "\"3\" echoes as the number 3");
+        assert!(!echo_changes(&json!([{"x": 1}]), &other));
     }
 }

@@ -15,7 +15,7 @@ pub struct Entry {
     /// Increasing from 1 in the order requests finished.
     pub seq: u64,
     pub request_id: String,
-    pub at: String,
+    pub at: crate::clock::Stamp,
     pub method: String,
     pub path: String,
     /// Query parameters as sent (name → list of values).
@@ -85,7 +85,7 @@ mod tests {
         Entry {
             seq: 0,
             request_id: String::new(),
-            at: String::new(),
+            at: crate::clock::Stamp::now(),
             method: "GET".into(),
             path: path.into(),
             query: Default::default(),

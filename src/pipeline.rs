@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, header};
 use serde_json::{Map, Value};
 
 use crate::behaviour::{self, Binding, fill::Caller};
@@ -29,6 +29,9 @@ pub const VIOLATIONS_HEADER: &str = "specstub-violations";
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Gives the caller its own store namespace.
 pub const SESSION_HEADER: &str = "x-specstub-session";
+/// The same names, parsed once: a lookup by `&str` parses and hashes the name on every request.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
+const SESSION: HeaderName = HeaderName::from_static(SESSION_HEADER);
 
 pub struct App {
     pub specs: SpecSet,
@@ -69,7 +72,7 @@ impl App {
         let origin = req.headers().get(header::ORIGIN).cloned();
         let request_id = req
             .headers()
-            .get(REQUEST_ID_HEADER)
+            .get(REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.len() <= 200)
             .map(String::from)
@@ -87,7 +90,7 @@ impl App {
         };
         self.traffic.finish(&ex.plan, &mut response);
         if let Ok(v) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert(REQUEST_ID_HEADER, v);
+            response.headers_mut().insert(REQUEST_ID, v);
         }
         if self.config.cors {
             if let Some(origin) = origin {
@@ -109,7 +112,7 @@ impl App {
 
     fn record(&self, req: &Request<Bytes>, response: &Response<Bytes>, request_id: String, ex: Exchange, started: Instant) {
         let mut query = Map::new();
-        for (k, v) in validate::params::parse_query(req.uri().query().unwrap_or("")) {
+        for (k, v) in req.uri().query().map(validate::params::parse_query).unwrap_or_default() {
             if let Value::Array(a) = query.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
                 a.push(Value::String(v));
             }
@@ -117,7 +120,7 @@ impl App {
         self.journal.record(Entry {
             seq: 0,
             request_id,
-            at: crate::clock::now_rfc3339(),
+            at: crate::clock::Stamp::now(),
             method: req.method().to_string(),
             path: req.uri().path().to_string(),
             query,
@@ -179,7 +182,8 @@ impl App {
             (ex.body, ex.validation, ex.violations) = (checked.body, forwarded.validation, forwarded.violations);
             return forwarded.answer;
         }
-        ex.body = checked.body.clone();
+        // The journal keeps the parsed body; behaviour borrows it from there.
+        ex.body = checked.body;
         ex.validation = if self.config.validation == Mode::Off { "unchecked" } else { "valid" };
         let mut warnings = None;
         if let Some(r) = rejection {
@@ -207,7 +211,7 @@ impl App {
                 path_params: &found.params,
                 query: &query,
                 headers: req.headers(),
-                body: checked.body.as_ref(),
+                body: ex.body.as_ref(),
                 caller: Caller::from_credential(checked.credential.as_ref()),
                 session: session_of(req.headers()).unwrap_or_default(),
             };
@@ -264,7 +268,7 @@ fn add_warnings(response: &mut Response<Bytes>, warnings: Option<String>) {
 
 /// The store namespace a request asks for, if any.
 pub fn session_of(headers: &HeaderMap) -> Option<String> {
-    headers.get(SESSION_HEADER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+    headers.get(SESSION).and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty()).map(String::from)
 }
 
 /// Path parameters, typed where validation read them, echo into same-named response fields.

@@ -75,8 +75,10 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     };
     let media = &response.content[index];
     let content_type = concrete_media_type(&media.media_type);
-    let plain_example = req.prefer.example.is_none() && req.prefer.dynamic != Some(true) && req.echo.is_empty();
-    if let (true, Some((_, example))) = (plain_example, media.examples.first()) {
+    let plain_example = req.prefer.example.is_none() && req.prefer.dynamic != Some(true);
+    let first =
+        media.examples.first().filter(|(_, example)| plain_example && (req.echo.is_empty() || !generate::echo_changes(example, req.echo)));
+    if let Some((_, example)) = first {
         let body = media.first_encoded.get_or_init(|| encode(example, &content_type)).clone();
         return Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default());
     }

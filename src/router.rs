@@ -93,8 +93,10 @@ impl Router {
     /// Finds the operation for `method` on `path` (the raw request path, still percent-encoded).
     /// `HEAD` falls back to `GET`.
     pub fn find(&self, method: &Method, path: &str) -> Result<RouteMatch, RouteError> {
-        let decoded: Vec<String> =
-            segments(path).map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()).collect();
+        // Segments without escapes stay borrowed from the path (and are not scanned again).
+        let decoded: Vec<std::borrow::Cow<str>> = segments(path)
+            .map(|s| if s.contains('%') { percent_encoding::percent_decode_str(s).decode_utf8_lossy() } else { s.into() })
+            .collect();
         let mut first_allow: Option<Vec<Method>> = None;
         let mut params = Vec::new();
         let found = find_in(&self.root, &decoded, &mut params, &mut |node: &Node| {
@@ -144,14 +146,14 @@ fn allow_list(node: &Node) -> Vec<Method> {
 
 fn find_in(
     node: &Node,
-    segs: &[String],
+    segs: &[std::borrow::Cow<str>],
     params: &mut Vec<(String, String)>,
     accept: &mut dyn FnMut(&Node) -> Option<usize>,
 ) -> Option<usize> {
     let Some((seg, rest)) = segs.split_first() else {
         return accept(node);
     };
-    if let Some(child) = node.literal.get(seg) {
+    if let Some(child) = node.literal.get(seg.as_ref()) {
         if let Some(op) = find_in(child, rest, params, accept) {
             return Some(op);
         }

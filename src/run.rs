@@ -12,8 +12,9 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Lint(args) => lint(&args),
         Command::Serve(args) => {
+            let level = args.log_level.level();
             let config = args.into_config();
-            let _flush_on_exit = init_logging(config.log_format);
+            let _flush_on_exit = init_logging(config.log_format, level);
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(r) => r,
                 Err(e) => {
@@ -24,7 +25,7 @@ pub fn run(cli: Cli) -> ExitCode {
             runtime.block_on(serve(config))
         }
         Command::Verify(args) => {
-            let _flush_on_exit = init_logging(LogFormat::Text);
+            let _flush_on_exit = init_logging(LogFormat::Text, tracing::Level::INFO);
             let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
                 Ok(r) => r,
                 Err(e) => {
@@ -105,11 +106,10 @@ async fn shutdown_signal() {
 
 /// Logs go to stderr through a background writer, so a slow terminal never stalls a request.
 /// The returned guard flushes what is pending when dropped.
-fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+fn init_logging(format: LogFormat, level: tracing::Level) -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
-    let builder =
-        tracing_subscriber::fmt().with_writer(writer).with_ansi(std::io::stderr().is_terminal()).with_max_level(tracing::Level::INFO);
+    let builder = tracing_subscriber::fmt().with_writer(writer).with_ansi(std::io::stderr().is_terminal()).with_max_level(level);
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),

@@ -167,10 +167,12 @@ async fn serve_one(
         }
     };
     trace.ensure(response.headers_mut());
-    let h = response.headers();
-    let request_id = h.get(crate::pipeline::REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let trace_id = trace::trace_id_of(h).unwrap_or("");
-    tracing::info!(target: "specstub::access", %peer, %method, uri = %uri, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, request_id, trace_id);
+    if tracing::enabled!(target: "specstub::access", tracing::Level::INFO) {
+        let h = response.headers();
+        let request_id = h.get(crate::pipeline::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let trace_id = trace::trace_id_of(h).unwrap_or("");
+        tracing::info!(target: "specstub::access", %peer, %method, uri = %uri, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, request_id, trace_id);
+    }
     match response.extensions_mut().remove::<ConnectionFault>() {
         None => Ok(response.map(|b| Either::Left(Full::new(b)))),
         Some(ConnectionFault::Reset) => {

@@ -92,8 +92,15 @@ impl Ctx<'_> {
         self.binding.schema.as_ref().and_then(|p| self.doc().pointer(p))
     }
 
-    fn record_schema(&self) -> Option<&Value> {
-        self.binding.record_schema.as_ref().and_then(|p| self.doc().pointer(p))
+    fn projection(&self) -> &fill::Projection {
+        self.binding.projection.get_or_init(|| fill::Projection::of(self.doc(), self.schema()))
+    }
+
+    fn record_shape(&self) -> &fill::RecordShape {
+        self.binding.record_shape.get_or_init(|| {
+            let schema = self.binding.record_schema.as_ref().and_then(|p| self.doc().pointer(p));
+            fill::RecordShape::of(self.doc(), schema)
+        })
     }
 
     fn kind(&self) -> &str {
@@ -151,7 +158,7 @@ impl Ctx<'_> {
     }
 
     fn outcome(&self, record: &Record) -> Outcome {
-        let projected = fill::project(&record.data, self.doc(), self.schema());
+        let projected = self.projection().apply(&record.data);
         let body = match &self.binding.response_envelope {
             Some(env) => {
                 let mut m = Map::new();
@@ -341,7 +348,7 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         data.entry(k.clone()).or_insert_with(|| v.clone());
     }
     apply_set(ctx, &mut data, &now);
-    fill::on_create(&mut data, ctx.doc(), ctx.record_schema(), &ctx.caller, &now);
+    fill::on_create(&mut data, ctx.doc(), ctx.record_shape(), &ctx.caller, &now);
     if let Some(f) = &b.version_field {
         data.insert(f.clone(), Value::from(1));
     }
@@ -426,7 +433,8 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
             })
     };
     let page = store.list(&ctx.ns(), &keep, offset, size).map_err(|e| store_error(ctx, e, ""))?;
-    let items: Vec<Value> = page.records.iter().map(|r| fill::project(&r.data, ctx.doc(), ctx.schema())).collect();
+    let projection = ctx.projection();
+    let items: Vec<Value> = page.records.iter().map(|r| projection.apply(&r.data)).collect();
     let next = offset + page.records.len();
     let body = match &l.items {
         None => Value::Array(items),
@@ -515,8 +523,7 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         }
         _ => None,
     };
-    let doc = ctx.doc();
-    let schema = ctx.record_schema();
+    let shape = ctx.record_shape();
     let mut edit = |r: &mut Record| -> Result<(), BehaviourError> {
         let Value::Object(data) = &mut r.data else { return Err(BehaviourError::new(500, "the stored record is not an object")) };
         match b.action {
@@ -563,10 +570,9 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
             Action::Replace => {
                 let mut next = incoming.clone();
                 // Fields the client cannot write survive a replace.
-                let (props, _) = schema.map(|s| fill::properties(doc, s)).unwrap_or_default();
                 for (k, v) in data.iter() {
                     let server_owned = *k == b.key
-                        || props.get(k).is_some_and(|p| p.get("readOnly") == Some(&Value::Bool(true)))
+                        || shape.props.get(k).is_some_and(|p| p.get("readOnly") == Some(&Value::Bool(true)))
                         || fill::stamp_of(k).is_some()
                         || b.version_field.as_deref() == Some(k.as_str());
                     if server_owned {
@@ -578,7 +584,7 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
             _ => {}
         }
         apply_set(ctx, data, &now);
-        fill::on_change(data, doc, schema, &ctx.caller, &now);
+        fill::on_change(data, shape, &ctx.caller, &now);
         if let Some(f) = &b.version_field {
             data.insert(f.clone(), Value::from(r.version + 1));
         }

@@ -8,8 +8,19 @@ use serde_json::{Map, Value, json};
 use super::source::deref;
 use super::walk::Flow;
 
-/// Rewrites, in place, every schema found at `schemas` (JSON pointers into `doc`).
-pub fn translate(doc: &mut Value, schemas: &[String], openapi_30: bool, flow: Flow) {
+/// Rewrites, in place, every schema found at `schemas` (JSON pointers into `doc`): the
+/// flow-independent part, run once before the document is copied for the second flow.
+pub fn translate_nodes(doc: &mut Value, schemas: &[String], openapi_30: bool) {
+    for ptr in schemas {
+        if let Some(Value::Object(obj)) = doc.pointer_mut(ptr) {
+            translate_node(obj, openapi_30);
+        }
+    }
+}
+
+/// Drops from `required` the properties this flow never carries (`readOnly` in requests,
+/// `writeOnly` in responses).
+pub fn relax_required(doc: &mut Value, schemas: &[String], flow: Flow) {
     // Decide with the document unchanged, then patch: the required lists depend on other schemas.
     let mut required_patches = Vec::new();
     for ptr in schemas {
@@ -27,11 +38,6 @@ pub fn translate(doc: &mut Value, schemas: &[String], openapi_30: bool, flow: Fl
             } else {
                 obj.insert("required".into(), Value::Array(req));
             }
-        }
-    }
-    for ptr in schemas {
-        if let Some(Value::Object(obj)) = doc.pointer_mut(ptr) {
-            translate_node(obj, openapi_30);
         }
     }
 }
@@ -213,9 +219,11 @@ mod tests {
         }}});
         let ptrs = vec!["/components/schemas/Run".to_string()];
         let mut response = doc.clone();
-        translate(&mut doc, &ptrs, true, Flow::Request);
+        translate_nodes(&mut doc, &ptrs, true);
+        relax_required(&mut doc, &ptrs, Flow::Request);
         assert_eq!(doc.pointer("/components/schemas/Run/required").unwrap(), &json!(["name", "secret"]));
-        translate(&mut response, &ptrs, true, Flow::Response);
+        translate_nodes(&mut response, &ptrs, true);
+        relax_required(&mut response, &ptrs, Flow::Response);
         assert_eq!(response.pointer("/components/schemas/Run/required").unwrap(), &json!(["id", "name", "ref"]));
     }
 }

@@ -206,10 +206,11 @@ fn load_one(
     }
     lint::schema_keywords(file, &doc, &positions.schemas, problems);
 
-    let mut request_doc = doc.clone();
-    dialect::translate(&mut request_doc, &positions.schemas, openapi_30, Flow::Request);
     let mut response_doc = doc;
-    dialect::translate(&mut response_doc, &positions.schemas, openapi_30, Flow::Response);
+    dialect::translate_nodes(&mut response_doc, &positions.schemas, openapi_30);
+    let mut request_doc = response_doc.clone();
+    dialect::relax_required(&mut request_doc, &positions.schemas, Flow::Request);
+    dialect::relax_required(&mut response_doc, &positions.schemas, Flow::Response);
     let schemas = match SchemaSet::new(index, request_doc, response_doc) {
         Ok(s) => s,
         Err(e) => {

@@ -1,6 +1,8 @@
 //! The in-memory store: one collection per (session, resource), each behind its own lock so
 //! that a compare-and-set on a version or a unique key is atomic, while different collections
-//! never contend. A session's collections start as copies of the fixtures.
+//! never contend. A session's collections start as the fixtures, shared rather than copied: a
+//! collection is copied on its first write, and then only its index (records are shared until
+//! they change).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,22 +15,25 @@ use super::{Change, Expect, Ns, Page, Record, Store, StoreError};
 #[derive(Debug, Default, Clone)]
 struct Collection {
     next_seq: u64,
-    by_id: HashMap<String, Record>,
+    by_id: HashMap<String, Arc<Record>>,
     order: BTreeMap<u64, String>,
     /// (field, value as JSON text) → id
     unique: HashMap<(String, String), String>,
+    /// The fields that have entries in `unique`, so a record's entries can be found by key
+    /// instead of by a scan of the whole index.
+    unique_fields: Vec<String>,
 }
 
 impl Collection {
     fn insert(&mut self, mut record: Record) {
+        // The unique index is kept by `index_unique`, called before this.
         if let Some(old) = self.by_id.remove(&record.id) {
             self.order.remove(&old.seq);
-            self.unique.retain(|_, id| *id != old.id);
         }
         self.next_seq += 1;
         record.seq = self.next_seq;
         self.order.insert(record.seq, record.id.clone());
-        self.by_id.insert(record.id.clone(), record);
+        self.by_id.insert(record.id.clone(), Arc::new(record));
     }
 
     fn unique_conflict(&self, record: &Record, fields: &[String]) -> Option<(String, String)> {
@@ -45,7 +50,14 @@ impl Collection {
     }
 
     fn index_unique(&mut self, record: &Record, fields: &[String]) {
-        self.unique.retain(|(f, _), id| !(*id == record.id && fields.contains(f)));
+        if let Some(old) = self.by_id.get(&record.id) {
+            unindex(&mut self.unique, fields, old);
+        }
+        for f in fields {
+            if !self.unique_fields.contains(f) {
+                self.unique_fields.push(f.clone());
+            }
+        }
         for f in fields {
             if let Some(v) = record.data.get(f).filter(|v| !v.is_null() && *v != "") {
                 self.unique.insert((f.clone(), v.to_string()), record.id.clone());
@@ -54,12 +66,24 @@ impl Collection {
     }
 }
 
-type Shared = Arc<RwLock<Collection>>;
+/// Drops the unique entries `old` holds, found by key rather than by scanning the index.
+fn unindex(unique: &mut HashMap<(String, String), String>, fields: &[String], old: &Record) {
+    for f in fields {
+        let Some(v) = old.data.get(f) else { continue };
+        let key = (f.clone(), v.to_string());
+        if unique.get(&key) == Some(&old.id) {
+            unique.remove(&key);
+        }
+    }
+}
+
+/// A collection still equal to the fixtures shares them (the inner `Arc`); the first write copies.
+type Shared = Arc<RwLock<Arc<Collection>>>;
 
 pub struct MemoryStore {
     collections: DashMap<Ns, Shared>,
-    /// resource → records every session starts with
-    fixtures: HashMap<String, Vec<Record>>,
+    /// resource → the collection every session starts with (indexed once, shared)
+    fixtures: HashMap<String, Arc<Collection>>,
     /// resource → fields whose values are unique (so fixtures are indexed too)
     unique_fields: HashMap<String, Vec<String>>,
     dirty: AtomicBool,
@@ -67,6 +91,18 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn new(fixtures: HashMap<String, Vec<Record>>, unique_fields: HashMap<String, Vec<String>>) -> Self {
+        let fixtures = fixtures
+            .into_iter()
+            .map(|(resource, records)| {
+                let mut c = Collection::default();
+                let fields = unique_fields.get(&resource).map(Vec::as_slice).unwrap_or_default();
+                for r in records {
+                    c.index_unique(&r, fields);
+                    c.insert(r);
+                }
+                (resource, Arc::new(c))
+            })
+            .collect();
         Self { collections: DashMap::new(), fixtures, unique_fields, dirty: AtomicBool::new(false) }
     }
 
@@ -83,12 +119,12 @@ impl MemoryStore {
                 if let Some(id) = c.order.remove(&c.next_seq) {
                     c.order.insert(seq, id.clone());
                     if let Some(rec) = c.by_id.get_mut(&id) {
-                        rec.seq = seq;
+                        Arc::make_mut(rec).seq = seq;
                     }
                     c.next_seq = c.next_seq.max(seq);
                 }
             }
-            self.collections.insert(ns, Arc::new(RwLock::new(c)));
+            self.collections.insert(ns, Arc::new(RwLock::new(Arc::new(c))));
         }
     }
 
@@ -97,12 +133,7 @@ impl MemoryStore {
             return Arc::clone(&c);
         }
         let entry = self.collections.entry(ns.clone()).or_insert_with(|| {
-            let mut c = Collection::default();
-            let fields = self.unique_fields.get(&ns.resource).cloned().unwrap_or_default();
-            for r in self.fixtures.get(&ns.resource).into_iter().flatten() {
-                c.index_unique(r, &fields);
-                c.insert(r.clone());
-            }
+            let c = self.fixtures.get(&ns.resource).cloned().unwrap_or_default();
             Arc::new(RwLock::new(c))
         });
         Arc::clone(&entry)
@@ -113,23 +144,24 @@ impl MemoryStore {
     }
 }
 
-fn read(c: &Shared) -> std::sync::RwLockReadGuard<'_, Collection> {
+fn read(c: &Shared) -> std::sync::RwLockReadGuard<'_, Arc<Collection>> {
     c.read().unwrap_or_else(|p| p.into_inner())
 }
 
-fn write(c: &Shared) -> std::sync::RwLockWriteGuard<'_, Collection> {
+fn write(c: &Shared) -> std::sync::RwLockWriteGuard<'_, Arc<Collection>> {
     c.write().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Store for MemoryStore {
     fn get(&self, ns: &Ns, id: &str) -> Result<Option<Record>, StoreError> {
         let c = self.collection(ns);
-        Ok(read(&c).by_id.get(id).cloned())
+        Ok(read(&c).by_id.get(id).map(|r| Record::clone(r)))
     }
 
     fn create(&self, ns: &Ns, mut record: Record, unique: &[String]) -> Result<Record, StoreError> {
         let c = self.collection(ns);
-        let mut c = write(&c);
+        let mut guard = write(&c);
+        let c = Arc::make_mut(&mut guard);
         if c.by_id.contains_key(&record.id) {
             return Err(StoreError::IdTaken);
         }
@@ -140,7 +172,7 @@ impl Store for MemoryStore {
         c.index_unique(&record, unique);
         c.insert(record.clone());
         let seq = c.next_seq;
-        drop(c);
+        drop(guard);
         self.touch();
         record.seq = seq;
         Ok(record)
@@ -148,14 +180,15 @@ impl Store for MemoryStore {
 
     fn update(&self, ns: &Ns, id: &str, expect: Expect, unique: &[String], change: Change<'_>) -> Result<Record, StoreError> {
         let c = self.collection(ns);
-        let mut c = write(&c);
+        let mut guard = write(&c);
+        let c = Arc::make_mut(&mut guard);
         let Some(current) = c.by_id.get(id) else { return Err(StoreError::NotFound) };
         if let Expect::Version(v) = expect {
             if v != current.version {
                 return Err(StoreError::VersionMismatch { current: current.version });
             }
         }
-        let mut next = current.clone();
+        let mut next = Record::clone(current);
         change(&mut next).map_err(StoreError::Refused)?;
         if let Some((field, value)) = c.unique_conflict(&next, unique) {
             return Err(StoreError::Duplicate { field, value });
@@ -163,15 +196,16 @@ impl Store for MemoryStore {
         next.version = current.version + 1;
         next.id = id.to_string();
         c.index_unique(&next, unique);
-        c.by_id.insert(id.to_string(), next.clone());
-        drop(c);
+        c.by_id.insert(id.to_string(), Arc::new(next.clone()));
+        drop(guard);
         self.touch();
         Ok(next)
     }
 
     fn delete(&self, ns: &Ns, id: &str, expect: Expect) -> Result<Record, StoreError> {
         let c = self.collection(ns);
-        let mut c = write(&c);
+        let mut guard = write(&c);
+        let c = Arc::make_mut(&mut guard);
         let Some(current) = c.by_id.get(id) else { return Err(StoreError::NotFound) };
         if let Expect::Version(v) = expect {
             if v != current.version {
@@ -180,10 +214,10 @@ impl Store for MemoryStore {
         }
         let Some(removed) = c.by_id.remove(id) else { return Err(StoreError::NotFound) };
         c.order.remove(&removed.seq);
-        c.unique.retain(|_, holder| *holder != removed.id);
-        drop(c);
+        unindex(&mut c.unique, &c.unique_fields, &removed);
+        drop(guard);
         self.touch();
-        Ok(removed)
+        Ok(Arc::unwrap_or_clone(removed))
     }
 
     fn list(&self, ns: &Ns, keep: &dyn Fn(&Record) -> bool, offset: usize, limit: usize) -> Result<Page, StoreError> {
@@ -197,7 +231,7 @@ impl Store for MemoryStore {
                 continue;
             }
             if total >= offset && records.len() < limit {
-                records.push(r.clone());
+                records.push(Record::clone(r));
             }
             total += 1;
         }
@@ -206,14 +240,15 @@ impl Store for MemoryStore {
 
     fn put(&self, ns: &Ns, mut record: Record) -> Result<Record, StoreError> {
         let c = self.collection(ns);
-        let mut c = write(&c);
+        let mut guard = write(&c);
+        let c = Arc::make_mut(&mut guard);
         let fields = self.unique_fields.get(&ns.resource).cloned().unwrap_or_default();
         record.version = c.by_id.get(&record.id).map(|r| r.version + 1).unwrap_or(1);
         // Indexed after insert, which drops every unique key the replaced record held.
         c.insert(record.clone());
         c.index_unique(&record, &fields);
         record.seq = c.next_seq;
-        drop(c);
+        drop(guard);
         self.touch();
         Ok(record)
     }
@@ -252,7 +287,7 @@ impl Store for MemoryStore {
             .iter()
             .map(|e| {
                 let c = read(e.value());
-                let records = c.order.values().filter_map(|id| c.by_id.get(id).cloned()).collect();
+                let records = c.order.values().filter_map(|id| c.by_id.get(id).map(|r| Record::clone(r))).collect();
                 (e.key().clone(), records)
             })
             .collect();
@@ -292,6 +327,26 @@ mod tests {
     }
 
     #[test]
+    fn a_write_to_a_shared_fixture_stays_in_its_session() {
+        let u = vec!["clientKey".to_string()];
+        let fixtures = HashMap::from([("runs".to_string(), vec![rec("f1", json!({"clientKey": "k"}))])]);
+        let s = MemoryStore::new(fixtures, HashMap::from([("runs".to_string(), u.clone())]));
+        let changed = s.update(&ns("a"), "f1", Expect::Any, &u, &mut |r| {
+            r.data["clientKey"] = json!("k2");
+            Ok(())
+        });
+        assert_eq!(changed.unwrap().version, 1);
+        s.delete(&ns("b"), "f1", Expect::Any).unwrap();
+        assert_eq!(s.get(&ns("a"), "f1").unwrap().unwrap().data, json!({"clientKey": "k2"}));
+        assert!(s.get(&ns("b"), "f1").unwrap().is_none());
+        let fresh = s.get(&ns("c"), "f1").unwrap().unwrap();
+        assert_eq!((fresh.version, fresh.seq, fresh.data), (0, 1, json!({"clientKey": "k"})));
+        // The fixture's unique value is held in a fresh session, and freed in session a.
+        assert!(matches!(s.create(&ns("c"), rec("x", json!({"clientKey": "k"})), &u), Err(StoreError::Duplicate { .. })));
+        s.create(&ns("a"), rec("x", json!({"clientKey": "k"})), &u).unwrap();
+    }
+
+    #[test]
     fn update_checks_the_version_and_bumps_it() {
         let s = MemoryStore::new(HashMap::new(), HashMap::new());
         s.create(&ns(""), rec("x", json!({"n": 1})), &[]).unwrap();
@@ -325,6 +380,24 @@ mod tests {
         // Deleting frees the key.
         s.delete(&ns(""), "a", Expect::Any).unwrap();
         s.create(&ns(""), rec("c", json!({"clientKey": "k"})), &u).unwrap();
+    }
+
+    #[test]
+    fn a_changed_unique_value_frees_the_old_one_and_a_put_keeps_the_new_one() {
+        let u = vec!["clientKey".to_string()];
+        let s = MemoryStore::new(HashMap::new(), [("things".to_string(), u.clone())].into_iter().collect());
+        let things = Ns { session: String::new(), resource: "things".into() };
+        s.create(&things, rec("a", json!({"clientKey": "k1"})), &u).unwrap();
+        s.update(&things, "a", Expect::Any, &u, &mut |r| {
+            r.data["clientKey"] = json!("k2");
+            Ok(())
+        })
+        .unwrap();
+        s.create(&things, rec("b", json!({"clientKey": "k1"})), &u).expect("k1 is free again");
+        s.put(&things, rec("a", json!({"clientKey": "k3"}))).unwrap();
+        let dup = s.create(&things, rec("c", json!({"clientKey": "k3"})), &u);
+        assert!(matches!(dup, Err(StoreError::Duplicate { .. })), "the put's value is held: {dup:?}");
+        s.create(&things, rec("d", json!({"clientKey": "k2"})), &u).expect("the put freed k2");
     }
 
     #[test]

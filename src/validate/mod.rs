@@ -155,8 +155,8 @@ pub fn check(spec: &Spec, op: &Operation, inc: &Incoming, policy: &Policy) -> (C
         return (checked, Some(r));
     }
     let mut invalid = Vec::new();
-    check_params(spec, op, inc, &mut checked, &mut invalid);
-    match check_body(spec, op, inc, &mut invalid) {
+    check_params(spec, op, inc, &mut checked, &mut invalid, true);
+    match check_body(spec, op, inc, &mut invalid, true) {
         Ok(body) => checked.body = body,
         Err(r) => return (checked, Some(r)),
     }
@@ -165,9 +165,10 @@ pub fn check(spec: &Spec, op: &Operation, inc: &Incoming, policy: &Policy) -> (C
 }
 
 fn parse_quietly(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Checked) {
+    // Parsing only: no schema is consulted, so validation off costs nothing.
     let mut ignored = Vec::new();
-    check_params(spec, op, inc, checked, &mut ignored);
-    if let Ok(body) = check_body(spec, op, inc, &mut ignored) {
+    check_params(spec, op, inc, checked, &mut ignored, false);
+    if let Ok(body) = check_body(spec, op, inc, &mut ignored, false) {
         checked.body = body;
     }
 }
@@ -186,7 +187,9 @@ fn check_accept(op: &Operation, headers: &HeaderMap) -> Option<Rejection> {
     }
 }
 
-fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Checked, out: &mut Vec<Violation>) {
+/// Parses the parameters into `checked` and adds what is wrong to `out`; schemas are consulted
+/// only when `validate`.
+fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Checked, out: &mut Vec<Violation>, validate: bool) {
     let query = params::parse_query(inc.query);
     let cookies = inc
         .headers
@@ -216,7 +219,7 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
             }
             continue;
         };
-        if let Some(schema) = &p.schema {
+        if let Some(schema) = p.schema.as_ref().filter(|_| validate) {
             match schema.validator(&spec.schemas) {
                 Ok(v) => {
                     for (at, message) in violations(&v, &value) {
@@ -243,7 +246,8 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
     }
 }
 
-fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violation>) -> Result<Option<Value>, Rejection> {
+/// Parses the body and adds what is wrong to `out`; its schema is consulted only when `validate`.
+fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violation>, validate: bool) -> Result<Option<Value>, Rejection> {
     let Some(body_spec) = &op.body else {
         // No body declared: a JSON body is still read (best effort) so later steps can use it.
         return Ok(serde_json::from_slice(inc.body).ok());
@@ -293,7 +297,7 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violati
         // Binary and multipart bodies are accepted as they are.
         return Ok(None);
     };
-    if let Some(schema) = &media.schema {
+    if let Some(schema) = media.schema.as_ref().filter(|_| validate) {
         match schema.validator(&spec.schemas) {
             Ok(v) => {
                 for (at, message) in violations(&v, &value) {
