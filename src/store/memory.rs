@@ -244,9 +244,8 @@ impl Store for MemoryStore {
         let c = Arc::make_mut(&mut guard);
         let fields = self.unique_fields.get(&ns.resource).cloned().unwrap_or_default();
         record.version = c.by_id.get(&record.id).map(|r| r.version + 1).unwrap_or(1);
-        // Indexed after insert, which drops every unique key the replaced record held.
-        c.insert(record.clone());
         c.index_unique(&record, &fields);
+        c.insert(record.clone());
         record.seq = c.next_seq;
         drop(guard);
         self.touch();
