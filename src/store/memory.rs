@@ -371,6 +371,11 @@ mod tests {
             Ok(())
         });
         assert!(matches!(dup, Err(StoreError::Duplicate { .. })));
+        // A put that replaces a record keeps its unique key held.
+        let s = MemoryStore::new(HashMap::new(), HashMap::from([("runs".to_string(), u.clone())]));
+        s.create(&ns(""), rec("a", json!({"clientKey": "k"})), &u).unwrap();
+        s.put(&ns(""), rec("a", json!({"clientKey": "k"}))).unwrap();
+        assert!(matches!(s.create(&ns(""), rec("b", json!({"clientKey": "k"})), &u), Err(StoreError::Duplicate { .. })));
         // Deleting frees the key.
         s.delete(&ns(""), "a", Expect::Any).unwrap();
         s.create(&ns(""), rec("c", json!({"clientKey": "k"})), &u).unwrap();
