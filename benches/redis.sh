@@ -77,7 +77,9 @@ log "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on
 run() {
   local name="$1"
   shift
-  "$SPECSTUB" serve "$SPEC" --port 0 --token "$TOKEN" "$@" >"$WORK/$name.out" 2>/dev/null &
+  # Created here, not by the background job's redirection, which the polling below can outrun.
+  : >"$WORK/$name.out"
+  "$SPECSTUB" serve "$SPEC" --port 0 --token "$TOKEN" "$@" >>"$WORK/$name.out" 2>/dev/null &
   local pid=$!
   PIDS+=("$pid")
   local url="" i
