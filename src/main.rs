@@ -12,9 +12,9 @@ fn main() -> std::process::ExitCode {
     specstub::run::run(specstub::cli::Cli::parse())
 }
 
-/// mimalloc commits whole arenas up front and purges freed memory after a delay, which doubled
-/// the idle RSS of a small mock (34 MB against glibc's 19 MB); committing on demand and purging
-/// at once keeps it at 19.5 MB and costs nothing measurable on the request path.
+/// mimalloc commits whole arenas up front and purges freed memory after a delay, which nearly
+/// doubled the idle RSS of a small mock (34 MB against glibc's 19 MB); committing on demand,
+/// purging at once (and, in Cargo.toml, no transparent huge pages) keeps it at about 20 MB.
 #[cfg(feature = "mimalloc")]
 fn lazy_commit() {
     // The option numbers of mimalloc's `mi_option_e` (2.x and 3.x agree on these).
