@@ -238,23 +238,29 @@ pub fn build_app(config: Config) -> Result<App, StartError> {
             None => Default::default(),
         };
         let unique = crate::behaviour::binding::unique_fields(&bindings);
-        if let Some(pool) = &pool {
-            let options = crate::store::RedisOptions { prefix: config.store_prefix.clone(), ttl: config.store_ttl };
-            let redis = crate::store::RedisStore::new(Arc::clone(pool), &options, fixtures, unique);
-            return Ok(shared_app(App::new(set, config, Some(Arc::new(redis)), bindings), pool));
-        }
-        let memory = crate::store::MemoryStore::new(fixtures, unique);
-        if let Some(path) = &config.state_file {
-            let saved = crate::store::persist::load(path).map_err(|e| StartError::Specs(vec![Problem::error(path, "", e)]))?;
-            memory.restore(saved);
-        }
-        Some(Arc::new(memory))
+        let store: Arc<dyn crate::store::Store> = match &pool {
+            Some(pool) => {
+                let options = crate::store::RedisOptions { prefix: config.store_prefix.clone(), ttl: config.store_ttl };
+                Arc::new(crate::store::RedisStore::new(Arc::clone(pool), &options, fixtures, unique))
+            }
+            None => {
+                let memory = crate::store::MemoryStore::new(fixtures, unique);
+                if let Some(path) = &config.state_file {
+                    let saved = crate::store::persist::load(path).map_err(|e| StartError::Specs(vec![Problem::error(path, "", e)]))?;
+                    memory.restore(saved);
+                }
+                Arc::new(memory)
+            }
+        };
+        Some(store)
     };
-    let app = App::new(set, config, store, bindings);
-    Ok(match &pool {
-        Some(pool) => shared_app(app, pool),
-        None => app,
-    })
+    let mut app = App::new(set, config, store, bindings);
+    // Rate-limit buckets go to Redis too, so a limit holds across instances.
+    if let Some(pool) = pool {
+        let prefix = app.config().store_prefix.clone();
+        app.traffic.share_limits(pool, &prefix);
+    }
+    Ok(app)
 }
 
 fn connect_store(url: &str, config: &Config) -> Result<crate::store::Pool, StartError> {
@@ -263,13 +269,6 @@ fn connect_store(url: &str, config: &Config) -> Result<crate::store::Pool, Start
     }
     let url = crate::store::redis::check_url(url).map_err(StartError::Store)?;
     crate::store::Pool::connect(&url).map_err(StartError::Store)
-}
-
-/// Rate-limit buckets go to Redis too, so a limit holds across instances.
-fn shared_app(mut app: App, pool: &Arc<crate::store::Pool>) -> App {
-    let prefix = app.config().store_prefix.clone();
-    app.traffic.share_limits(Arc::clone(pool), &prefix);
-    app
 }
 
 /// Loads the configured documents; warnings are logged, errors refuse.

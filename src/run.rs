@@ -15,27 +15,28 @@ pub fn run(cli: Cli) -> ExitCode {
             let level = args.log_level.level();
             let config = args.into_config();
             let _flush_on_exit = init_logging(config.log_format, level);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match runtime() {
                 Ok(r) => r,
-                Err(e) => {
-                    eprintln!("specstub: cannot start the async runtime: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             runtime.block_on(serve(config))
         }
         Command::Verify(args) => {
             let _flush_on_exit = init_logging(LogFormat::Text, tracing::Level::INFO);
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+            let runtime = match runtime() {
                 Ok(r) => r,
-                Err(e) => {
-                    eprintln!("specstub: cannot start the async runtime: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(code) => return code,
             };
             runtime.block_on(crate::verify::main(args))
         }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| {
+        eprintln!("specstub: cannot start the async runtime: {e}");
+        ExitCode::from(2)
+    })
 }
 
 fn lint(args: &LintArgs) -> ExitCode {

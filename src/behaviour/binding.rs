@@ -195,10 +195,10 @@ pub fn bind_all(set: &SpecSet, infer: bool) -> (Vec<Option<Binding>>, Vec<Proble
             None
         };
         out.push(binding.map(|mut b| {
-            b.schema = resource_schema(set, op, &b);
             if b.action == Action::List {
                 infer_list_fields(set, op, &mut b.list);
             }
+            b.schema = resource_schema(set, op, &b);
             if b.action == Action::Create && op.extension.get("key").is_none() {
                 b.id_format = id_format(set, op, &b);
             }
@@ -508,42 +508,38 @@ fn infer_binding(op: &Operation, all: &[Operation]) -> Option<Binding> {
     }
 }
 
-/// The resource's schema in the response document: the default response's schema, unwrapped
-/// from the envelope (or the list's items).
-fn resource_schema(set: &SpecSet, op: &Operation, b: &Binding) -> Option<String> {
-    let spec = &set.specs[op.spec];
-    let doc = spec.schemas.doc(Flow::Response);
+/// The default response's JSON schema, `$ref`s resolved, with the response document and the
+/// schema's pointer in it.
+fn response_schema<'a>(set: &'a SpecSet, op: &Operation) -> Option<(&'a Value, &'a Value, String)> {
+    let doc = set.specs[op.spec].schemas.doc(Flow::Response);
     let response = crate::respond::default_response(op)?;
     let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type))?;
-    let ptr = media.schema.as_ref()?.pointer.clone();
-    let (schema, mut at) = deref(doc, doc.pointer(&ptr)?, &ptr);
-    let mut schema = schema;
-    let step = |schema: &Value, at: &str, field: &str| -> Option<(Value, String)> {
-        let p = schema.get("properties")?.get(field)?;
-        let here = format!("{at}/properties/{}", crate::spec::escape_token(field));
-        let (t, tat) = deref(doc, p, &here);
-        Some((t.clone(), tat))
-    };
-    let owned;
+    let ptr = &media.schema.as_ref()?.pointer;
+    let (schema, at) = deref(doc, doc.pointer(ptr)?, ptr);
+    Some((doc, schema, at))
+}
+
+/// Property `name` of `schema` (found at `at`), `$ref`s resolved, and its pointer.
+fn property<'a>(doc: &'a Value, schema: &'a Value, at: &str, name: &str) -> Option<(&'a Value, String)> {
+    let p = schema.get("properties")?.get(name)?;
+    Some(deref(doc, p, &format!("{at}/properties/{}", crate::spec::escape_token(name))))
+}
+
+/// The resource's schema in the response document: the default response's schema, unwrapped
+/// from the envelope (or the list's items, whose field `infer_list_fields` has named by now).
+fn resource_schema(set: &SpecSet, op: &Operation, b: &Binding) -> Option<String> {
+    let (doc, schema, at) = response_schema(set, op)?;
     if b.action == Action::List {
-        let items_field = b.list.items.clone().or_else(|| array_field(doc, schema));
-        let (arr, arr_at) = match items_field {
-            Some(f) => step(schema, &at, &f)?,
-            None => (schema.clone(), at.clone()),
+        let (array, array_at) = match &b.list.items {
+            Some(field) => property(doc, schema, &at, field)?,
+            None => (schema, at),
         };
-        let items = arr.get("items")?;
-        let (t, tat) = deref(doc, items, &format!("{arr_at}/items"));
-        let _ = t;
-        return Some(tat);
+        return Some(deref(doc, array.get("items")?, &format!("{array_at}/items")).1);
     }
-    if let Some(env) = &b.response_envelope {
-        let (t, tat) = step(schema, &at, env)?;
-        owned = t;
-        schema = &owned;
-        at = tat;
+    match &b.response_envelope {
+        Some(envelope) => property(doc, schema, &at, envelope).map(|(_, at)| at),
+        None => Some(at),
     }
-    let _ = schema;
-    Some(at)
 }
 
 /// The first array property of a list response, which is where its records go when the
@@ -560,12 +556,7 @@ fn array_field(doc: &Value, schema: &Value) -> Option<String> {
 /// Fills the list fields the binding leaves out from the list response's schema: its array,
 /// and a total count or has-more flag under a conventional name.
 fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig) {
-    let doc = set.specs[op.spec].schemas.doc(Flow::Response);
-    let Some(response) = crate::respond::default_response(op) else { return };
-    let Some(media) = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type)) else { return };
-    let Some(ptr) = media.schema.as_ref().map(|s| s.pointer.as_str()) else { return };
-    let Some(schema) = doc.pointer(ptr) else { return };
-    let (schema, _) = deref(doc, schema, ptr);
+    let Some((doc, schema, _)) = response_schema(set, op) else { return };
     if list.items.is_none() {
         list.items = array_field(doc, schema);
     }

@@ -171,7 +171,9 @@ pub fn on_change(data: &mut Map<String, Value>, shape: &RecordShape, caller: &Ca
     }
 }
 
-/// Which fields an answer shows, worked out once per response schema: resolving the schema's
+/// Which fields an answer shows (those the response schema declares, never writeOnly ones), so
+/// a stored record answers in the shape each operation promises. Worked out once per response
+/// schema: resolving the schema's
 /// `$ref`s and `allOf`s on every answer was a fifth of a stateful request's work.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Projection {
@@ -214,12 +216,6 @@ impl Projection {
     }
 }
 
-/// Keeps only the fields the response schema declares (and never writeOnly ones), so a stored
-/// record answers in the shape each operation promises.
-pub fn project(data: &Value, doc: &Value, schema: Option<&Value>) -> Value {
-    Projection::of(doc, schema).apply(data)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,7 +253,7 @@ mod tests {
     #[test]
     fn project_drops_undeclared_and_write_only_fields() {
         let schema = json!({"type": "object", "properties": {"id": {"type": "string"}, "pw": {"type": "string", "writeOnly": true}}});
-        assert_eq!(project(&json!({"id": "1", "pw": "x", "extra": 1}), &json!({}), Some(&schema)), json!({"id": "1"}));
+        assert_eq!(Projection::of(&json!({}), Some(&schema)).apply(&json!({"id": "1", "pw": "x", "extra": 1})), json!({"id": "1"}));
     }
 
     #[test]
