@@ -1,14 +1,11 @@
 //! Command-line flags: what each means, with an example, and the conversion into a checked
-//! [`Config`]. Nothing here loads a spec or opens a socket.
+//! `Config`. Nothing here loads a spec or opens a socket.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, LogFormat};
-use crate::spec::LoadOptions;
-use crate::traffic::{Latency, RateLimitRule};
-use crate::validate::Mode;
+use specstub::{Config, Latency, LoadOptions, LogFormat, Mode, RateLimitRule};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -321,11 +318,11 @@ fn parse_chaos(s: &str) -> Result<f64, String> {
 }
 
 fn parse_upstream(s: &str) -> Result<String, String> {
-    crate::verify::parse_target(s)
+    specstub::parse_target(s)
 }
 
 fn parse_store(s: &str) -> Result<String, String> {
-    crate::store::redis::check_url(s)
+    specstub::check_store_url(s)
 }
 
 fn parse_store_prefix(s: &str) -> Result<String, String> {
@@ -344,7 +341,7 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
 }
 
 fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
-    match crate::traffic::parse_duration(s, crate::traffic::Unit::Seconds)? {
+    match specstub::parse_duration(s)? {
         d if d.is_zero() => Err("the timeout must be more than 0".into()),
         d => Ok(d),
     }
@@ -423,8 +420,8 @@ impl VerifyArgs {
         Config { specs, load: self.load.options(), ..Config::default() }
     }
 
-    pub fn options(&self) -> crate::verify::Options {
-        crate::verify::Options {
+    pub fn options(&self) -> specstub::VerifyOptions {
+        specstub::VerifyOptions {
             target: self.target.clone(),
             token: self.token.clone().filter(|t| !t.is_empty()),
             headers: self.header.clone(),

@@ -1,14 +1,18 @@
-//! The library entry point: start a server from Rust, as the CLI does, and stop it by dropping
-//! the handle. The CLI is a thin shell over [`ServerBuilder`].
+//! The library entry point: start a server from Rust, as the CLI does, talk to it over HTTP,
+//! read what it received and check expectations without HTTP, and stop it by dropping the
+//! handle. The CLI is a thin shell over [`ServerBuilder`].
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::pipeline::App;
-use crate::server::{self, Running};
-use crate::spec::{self, Problem};
+use crate::journal::{Checked as Verified, Entry as Request, Expectation};
+use crate::runtime::{Runtime, SetupError};
+use crate::server::{self, Running, Served};
+use crate::spec::Problem;
+use crate::store::StoreError;
 use crate::traffic::{Latency, RateLimitRule};
 use crate::validate::Mode;
 
@@ -40,13 +44,118 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// Entry point of the library API.
-pub struct Server;
+impl From<SetupError> for StartError {
+    fn from(e: SetupError) -> Self {
+        match e {
+            SetupError::Files(problems) => StartError::Specs(problems),
+            SetupError::Store(why) => StartError::Store(why),
+        }
+    }
+}
+
+/// A running mock server. Dropping it stops the server; [`shutdown`](Self::shutdown) stops it
+/// and waits for in-flight requests.
+pub struct Server {
+    handle: Running,
+    served: Arc<Served>,
+    /// A directory holding documents given as text, removed with the server.
+    _scratch: Option<Scratch>,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server").field("addr", &self.handle.addr()).finish_non_exhaustive()
+    }
+}
 
 impl Server {
-    /// A builder with no specs, listening on 127.0.0.1 at a free port.
-    pub fn builder() -> ServerBuilder {
-        ServerBuilder { config: Config { specs: Vec::new(), port: 0, ..Config::default() } }
+    /// A builder serving `spec` (an OpenAPI document or a directory of them) on 127.0.0.1 at a
+    /// free port. Add more with [`ServerBuilder::spec`].
+    pub fn builder(spec: impl Into<PathBuf>) -> ServerBuilder {
+        ServerBuilder { config: Config { specs: vec![spec.into()], port: 0, ..Config::default() }, texts: Vec::new() }
+    }
+
+    /// A builder serving a document given as YAML or JSON text (e.g. `include_str!`). Local
+    /// `$ref`s inside it work; relative file references have no directory to resolve against.
+    pub fn builder_str(document: impl Into<String>) -> ServerBuilder {
+        ServerBuilder { config: Config { specs: Vec::new(), port: 0, ..Config::default() }, texts: vec![document.into()] }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.handle.addr()
+    }
+
+    /// `http://HOST:PORT`, for clients.
+    pub fn url(&self) -> String {
+        self.handle.url()
+    }
+
+    /// Every request received (oldest first; the journal keeps the last 1000), as the admin
+    /// API's journal shows them.
+    pub fn received(&self) -> Vec<Request> {
+        self.served.runtime.journal.snapshot(|_| true)
+    }
+
+    /// Checks an expectation against the requests received, like the admin API's `verify`.
+    pub fn verify(&self, expectation: &Expectation) -> Verified {
+        expectation.check(&self.served.runtime.journal)
+    }
+
+    /// Panics, listing what arrived, unless `expectation` holds: for tests.
+    #[track_caller]
+    pub fn assert(&self, expectation: &Expectation) {
+        let outcome = self.verify(expectation);
+        if !outcome.ok {
+            let recent: Vec<String> =
+                outcome.recent.iter().map(|e| format!("  {} {} -> {} ({:?})", e.method, e.path, e.status, e.operation)).collect();
+            panic!("expected {expectation}, matched {}; received (newest first):\n{}", outcome.matched, recent.join("\n"));
+        }
+    }
+
+    /// Back to the start: the store's fixtures in every session, empty rate-limit buckets, the
+    /// seeded random sequence from its beginning. The journal is kept.
+    pub fn reset(&self) -> Result<(), StoreError> {
+        self.served.runtime.reset()
+    }
+
+    /// Forgets the requests received.
+    pub fn clear_received(&self) {
+        self.served.runtime.journal.clear(None);
+    }
+
+    /// Writes a record into a collection of the shared session (replacing one with its id), as
+    /// the admin API's `PUT /resources/{name}/{id}` does. The record's key field gives its id.
+    pub fn seed(&self, resource: &str, record: serde_json::Value) -> Result<(), StoreError> {
+        let Some(store) = &self.served.runtime.store else {
+            return Err(StoreError::Unavailable("the server runs stateless: there is no store".into()));
+        };
+        let key = self.served.api.keys.get(resource).map(String::as_str).unwrap_or("id");
+        let id = match record.get(key) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => return Err(StoreError::Unavailable(format!("the record has no {key:?} field to take its id from"))),
+        };
+        let ns = crate::store::Ns { session: String::new(), resource: resource.to_string() };
+        store.put(&ns, crate::store::Record { id, version: 0, seq: 0, scope: Vec::new(), data: record }).map(|_| ())
+    }
+
+    /// Stops accepting, lets in-flight requests finish (bounded), then returns.
+    pub async fn shutdown(self) {
+        self.handle.shutdown().await;
+    }
+
+    /// Runs until `signal` completes, then shuts down gracefully.
+    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
+        self.handle.run_until(signal).await;
+    }
+}
+
+/// A temporary directory, removed on drop.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -54,12 +163,20 @@ impl Server {
 #[must_use]
 pub struct ServerBuilder {
     config: Config,
+    /// Documents given as text.
+    texts: Vec<String>,
 }
 
 impl ServerBuilder {
     /// Starts from a complete configuration (what the CLI does).
     pub fn from_config(config: Config) -> Self {
-        Self { config }
+        Self { config, texts: Vec::new() }
+    }
+
+    /// Adds a document given as YAML or JSON text.
+    pub fn spec_str(mut self, document: impl Into<String>) -> Self {
+        self.texts.push(document.into());
+        self
     }
 
     /// Adds an OpenAPI document or a directory of them.
@@ -195,93 +312,40 @@ impl ServerBuilder {
     }
 
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
-    pub async fn start(mut self) -> Result<Running, StartError> {
+    pub async fn start(mut self) -> Result<Server, StartError> {
         if let Some(upstream) = &self.config.proxy {
             let checked = crate::verify::parse_target(upstream)
                 .map_err(|e| StartError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
             self.config.proxy = Some(checked);
         }
-        let app = Arc::new(build_app(self.config)?);
-        let listener = server::bind(&app.config().host, app.config().port).await.map_err(StartError::Io)?;
-        let mut running = server::spawn(listener, Arc::clone(&app)).map_err(StartError::Io)?;
-        if let (Some(store), Some(path)) = (app.store.clone(), app.config().state_file.clone()) {
-            let saver = crate::store::persist::spawn_saver(store, path, running.stopped());
-            running.attach(saver);
-        }
-        Ok(running)
-    }
-}
-
-/// Everything a server needs before it listens: specs, behaviour bindings, the store.
-pub fn build_app(config: Config) -> Result<App, StartError> {
-    let set = load(&config)?;
-    if let Some(op) = set.operations.iter().find(|o| o.served_path.starts_with(&config.admin_prefix)) {
-        let file = set.specs[op.spec].file.clone();
-        let message = format!("{} is under the admin prefix {}: choose another with --admin-prefix", op.served_path, config.admin_prefix);
-        return Err(StartError::Specs(vec![Problem::error(file, op.pointer.clone(), message)]));
-    }
-    let (bindings, binding_problems) = crate::behaviour::binding::bind_all(&set, !config.stateless);
-    let mut problems = crate::traffic::problems(&set);
-    problems.extend(binding_problems);
-    if !problems.is_empty() {
-        return Err(StartError::Specs(problems));
-    }
-    let pool = match &config.store {
-        Some(url) if url != "memory" => Some(Arc::new(connect_store(url, &config)?)),
-        _ => None,
-    };
-    let store: Option<Arc<dyn crate::store::Store>> = if config.stateless {
-        None
-    } else {
-        let fixtures = match &config.fixtures {
-            Some(dir) => crate::fixtures::load(dir, &bindings).map_err(StartError::Specs)?,
-            None => Default::default(),
+        let scratch = if self.texts.is_empty() {
+            None
+        } else {
+            let dir = std::env::temp_dir().join(format!("specstub-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).map_err(StartError::Io)?;
+            let scratch = Scratch(dir);
+            for (i, text) in self.texts.iter().enumerate() {
+                let file = scratch.0.join(format!("document-{i}.yaml"));
+                std::fs::write(&file, text).map_err(StartError::Io)?;
+                self.config.specs.push(file);
+            }
+            Some(scratch)
         };
-        let unique = crate::behaviour::binding::unique_fields(&bindings);
-        let store: Arc<dyn crate::store::Store> = match &pool {
-            Some(pool) => {
-                let options = crate::store::RedisOptions { prefix: config.store_prefix.clone(), ttl: config.store_ttl };
-                Arc::new(crate::store::RedisStore::new(Arc::clone(pool), &options, fixtures, unique))
-            }
-            None => {
-                let memory = crate::store::MemoryStore::new(fixtures, unique);
-                if let Some(path) = &config.state_file {
-                    let saved = crate::store::persist::load(path).map_err(|e| StartError::Specs(vec![Problem::error(path, "", e)]))?;
-                    memory.restore(saved);
-                }
-                Arc::new(memory)
-            }
-        };
-        Some(store)
-    };
-    let mut app = App::new(set, config, store, bindings);
-    // Rate-limit buckets go to Redis too, so a limit holds across instances.
-    if let Some(pool) = pool {
-        let prefix = app.config().store_prefix.clone();
-        app.traffic.share_limits(pool, &prefix);
-    }
-    Ok(app)
-}
-
-fn connect_store(url: &str, config: &Config) -> Result<crate::store::Pool, StartError> {
-    if config.state_file.is_some() {
-        return Err(StartError::Store("--state-file and --store redis:// exclude each other: Redis keeps the state".into()));
-    }
-    let url = crate::store::redis::check_url(url).map_err(StartError::Store)?;
-    crate::store::Pool::connect(&url).map_err(StartError::Store)
-}
-
-/// Loads the configured documents; warnings are logged, errors refuse.
-pub fn load(config: &Config) -> Result<spec::SpecSet, StartError> {
-    let files = spec::expand_inputs(&config.specs).map_err(|p| StartError::Specs(vec![p]))?;
-    let (set, problems) = spec::load(&files, &config.load);
-    match set {
-        Some(set) => {
-            for p in &problems {
-                tracing::warn!("{p}");
-            }
-            Ok(set)
+        if self.config.specs.is_empty() {
+            return Err(StartError::Specs(vec![Problem::error("", "", "no OpenAPI document to serve: give one to Server::builder")]));
         }
-        None => Err(StartError::Specs(problems)),
+        let (api, warnings) = crate::plan::build(self.config).map_err(StartError::Specs)?;
+        for p in &warnings {
+            tracing::warn!("{p}");
+        }
+        let runtime = Runtime::open(&api)?;
+        let served = Arc::new(Served { api, runtime });
+        let listener = server::bind(&served.api.config.host, served.api.config.port).await.map_err(StartError::Io)?;
+        let mut handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
+        if let (Some(store), Some(path)) = (served.runtime.store.clone(), served.api.config.state_file.clone()) {
+            let saver = crate::store::persist::spawn_saver(store, path, handle.stopped());
+            handle.attach(saver);
+        }
+        Ok(Server { handle, served, _scratch: scratch })
     }
 }

@@ -7,17 +7,13 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::behaviour::Binding;
 use crate::spec::Problem;
 use crate::spec::source::read_document;
 use crate::store::Record;
 
-/// Reads every fixture file under `dir`. Ids come from each resource's key field.
-pub fn load(dir: &Path, bindings: &[Option<Binding>]) -> Result<HashMap<String, Vec<Record>>, Vec<Problem>> {
-    let mut keys: HashMap<&str, &str> = HashMap::new();
-    for b in bindings.iter().flatten() {
-        keys.entry(b.resource.as_str()).or_insert(b.key.as_str());
-    }
+/// Reads every fixture file under `dir`. Ids come from each resource's key field (`keys`:
+/// collection → key field; "id" for collections not in it).
+pub fn load(dir: &Path, keys: &HashMap<String, String>) -> Result<HashMap<String, Vec<Record>>, Vec<Problem>> {
     let mut files: Vec<_> = match std::fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -46,7 +42,7 @@ pub fn load(dir: &Path, bindings: &[Option<Binding>]) -> Result<HashMap<String, 
                 problems.push(Problem::error(&file, format!("/{resource}"), "expected a list of records"));
                 continue;
             };
-            let key = keys.get(resource.as_str()).copied().unwrap_or("id");
+            let key = keys.get(resource.as_str()).map(String::as_str).unwrap_or("id");
             for (i, item) in items.iter().enumerate() {
                 let pointer = format!("/{resource}/{i}");
                 let (scope, data) = match (item.get("scope"), item.get("record")) {

@@ -77,6 +77,183 @@ impl Journal {
     }
 }
 
+/// What a test expects to have been received: requests matching every given field, counted.
+/// The admin API's `POST /verify` and [`crate::Server::verify`] check the same thing.
+///
+/// ```
+/// let e = specstub::Expectation::new().method("POST").path("/v1/pets").body("/name", "Rex").times(1);
+/// # let _ = e;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Expectation {
+    method: Option<String>,
+    path: Option<String>,
+    operation: Option<String>,
+    status: Option<u16>,
+    session: Option<String>,
+    /// query name → a value it must have had
+    query: Vec<(String, String)>,
+    /// JSON pointer in the body → value
+    body: Vec<(String, Value)>,
+    exactly: Option<u64>,
+    at_least: Option<u64>,
+    at_most: Option<u64>,
+}
+
+/// How an expectation fared.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub ok: bool,
+    /// How many requests matched.
+    pub matched: u64,
+    /// When it failed, the last requests received (newest first, at most 20), to show what did
+    /// arrive.
+    pub recent: Vec<Entry>,
+}
+
+impl Expectation {
+    /// Any request, at least once.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn method(mut self, method: impl Into<String>) -> Self {
+        self.method = Some(method.into());
+        self
+    }
+
+    /// The request path as sent (without the query).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// The operationId (or "METHOD /path") the request routed to.
+    pub fn operation(mut self, id: impl Into<String>) -> Self {
+        self.operation = Some(id.into());
+        self
+    }
+
+    /// The status it was answered with.
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only requests of this store session (`X-Specstub-Session`).
+    pub fn session(mut self, session: Option<String>) -> Self {
+        self.session = session;
+        self
+    }
+
+    /// A query parameter that had this value.
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// The body's value at a JSON pointer (`/run/name`).
+    pub fn body(mut self, pointer: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.body.push((pointer.into(), value.into()));
+        self
+    }
+
+    /// Exactly `n` matching requests.
+    pub fn times(mut self, n: u64) -> Self {
+        self.exactly = Some(n);
+        self
+    }
+
+    pub fn at_least(mut self, n: u64) -> Self {
+        self.at_least = Some(n);
+        self
+    }
+
+    pub fn at_most(mut self, n: u64) -> Self {
+        self.at_most = Some(n);
+        self
+    }
+
+    /// Reads the admin API's JSON form: `{method, path, operation, status, query: {k: v},
+    /// body: {"/pointer": v}, exactly | atLeast | atMost}`.
+    pub fn from_json(want: &Value) -> Result<Self, String> {
+        let obj = want.as_object().ok_or("an expectation is a JSON object")?;
+        let s = |k: &str| obj.get(k).and_then(Value::as_str).map(String::from);
+        let n = |k: &str| obj.get(k).and_then(Value::as_u64);
+        let text = |v: &Value| v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
+        Ok(Self {
+            method: s("method"),
+            path: s("path"),
+            operation: s("operation"),
+            status: n("status").and_then(|s| u16::try_from(s).ok()),
+            session: None,
+            query: obj.get("query").and_then(Value::as_object).into_iter().flatten().map(|(k, v)| (k.clone(), text(v))).collect(),
+            body: obj.get("body").and_then(Value::as_object).into_iter().flatten().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            exactly: n("exactly"),
+            at_least: n("atLeast"),
+            at_most: n("atMost"),
+        })
+    }
+
+    fn matches(&self, e: &Entry) -> bool {
+        self.session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
+            && self.method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
+            && self.path.as_deref().is_none_or(|p| e.path == p)
+            && self.operation.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
+            && self.status.is_none_or(|s| e.status == s)
+            && self.query.iter().all(|(k, want)| {
+                e.query.get(k).and_then(Value::as_array).is_some_and(|vals| vals.iter().any(|x| x.as_str() == Some(want.as_str())))
+            })
+            && self.body.iter().all(|(ptr, v)| e.body.as_ref().and_then(|b| b.pointer(ptr)) == Some(v))
+    }
+
+    /// Counts the matching requests in `journal`.
+    pub fn check(&self, journal: &Journal) -> Checked {
+        let n = journal.snapshot(|e| self.matches(e)).len() as u64;
+        let ok = match (self.exactly, self.at_least, self.at_most) {
+            (Some(x), _, _) => n == x,
+            (None, least, most) => n >= least.unwrap_or(1) && most.is_none_or(|m| n <= m),
+        };
+        let recent = if ok {
+            Vec::new()
+        } else {
+            let mine = journal.snapshot(|e| self.session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s)));
+            mine.into_iter().rev().take(20).collect()
+        };
+        Checked { ok, matched: n, recent }
+    }
+}
+
+impl std::fmt::Display for Expectation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let count = match (self.exactly, self.at_least, self.at_most) {
+            (Some(x), _, _) => format!("exactly {x}"),
+            (None, least, Some(m)) => format!("{} to {m}", least.unwrap_or(1)),
+            (None, least, None) => format!("at least {}", least.unwrap_or(1)),
+        };
+        write!(f, "{count} request(s)")?;
+        if let Some(m) = &self.method {
+            write!(f, " {m}")?;
+        }
+        if let Some(p) = &self.path {
+            write!(f, " {p}")?;
+        }
+        if let Some(o) = &self.operation {
+            write!(f, " (operation {o})")?;
+        }
+        for (k, v) in &self.query {
+            write!(f, " ?{k}={v}")?;
+        }
+        for (p, v) in &self.body {
+            write!(f, " body{p}={v}")?;
+        }
+        if let Some(s) = self.status {
+            write!(f, " answered {s}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,16 +1,17 @@
 //! specstub: a fast, stateful, OpenAPI-driven mock and contract-testing server.
 //!
-//! Start a mock of an OpenAPI document from a test, talk to it over HTTP, and let it stop when
-//! the handle drops. It behaves as `specstub serve` does (the CLI is a thin shell over
-//! [`Server::builder`]): requests are validated, answers come from the spec and the store.
+//! Start a mock of an OpenAPI document from a test, talk to it over HTTP, check what it received,
+//! and let it stop when the handle drops. It behaves as `specstub serve` does (the CLI is a thin
+//! shell over [`Server::builder`]): requests are validated, answers come from the spec's examples,
+//! data generated from its schemas, or a stateful store, so a POST is seen by the next GET.
+//!
+//! # Start a server and make a request
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let server = specstub::Server::builder()
-//!     .spec("specs/sift-runs-v2.yaml") // relative to the working directory
-//!     .start()
-//!     .await?; // 127.0.0.1, a free port
+//! let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/sift-runs-v2.yaml");
+//! let server = specstub::Server::builder(spec).start().await?; // 127.0.0.1, a free port
 //! let runs = format!("{}/api/v2/runs", server.url());
 //! let client = reqwest::Client::new();
 //!
@@ -25,34 +26,160 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The same crate verifies a real provider against the documents ([`verify`]) and runs a
-//! validating proxy in front of one ([`ServerBuilder::proxy`]).
+//! # A stateful scenario, checked from Rust
+//!
+//! A document given as text; `POST /pets` next to `GET /pets/{id}` is CRUD without any
+//! configuration. [`Server::verify`] checks what arrived, with the same rules as the admin API.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use specstub::{Expectation, Server};
+//! let server = Server::builder_str(r##"
+//! openapi: 3.1.0
+//! info: {title: pets, version: "1"}
+//! paths:
+//!   /pets:
+//!     post:
+//!       requestBody:
+//!         content:
+//!           application/json:
+//!             schema: {type: object, required: [name], properties: {name: {type: string}}}
+//!       responses:
+//!         "201":
+//!           description: created
+//!           content:
+//!             application/json:
+//!               schema: {$ref: "#/components/schemas/Pet"}
+//!   /pets/{id}:
+//!     get:
+//!       parameters: [{name: id, in: path, required: true, schema: {type: string}}]
+//!       responses:
+//!         "200":
+//!           description: the pet
+//!           content:
+//!             application/json:
+//!               schema: {$ref: "#/components/schemas/Pet"}
+//! components:
+//!   schemas:
+//!     Pet:
+//!       type: object
+//!       required: [id, name]
+//!       properties: {id: {type: string, readOnly: true}, name: {type: string}}
+//! "##).start().await?;
+//! let client = reqwest::Client::new();
+//! let created: serde_json::Value =
+//!     client.post(format!("{}/pets", server.url())).json(&serde_json::json!({"name": "Rex"})).send().await?.json().await?;
+//! let id = created["id"].as_str().unwrap();
+//! let read = client.get(format!("{}/pets/{id}", server.url())).send().await?;
+//! assert_eq!(read.status(), 200);
+//!
+//! let outcome = server.verify(&Expectation::new().method("POST").path("/pets").body("/name", "Rex").times(1));
+//! assert!(outcome.ok);
+//! server.reset()?; // back to the fixtures (none here): the pet is gone
+//! assert_eq!(client.get(format!("{}/pets/{id}", server.url())).send().await?.status(), 404);
+//! # Ok(()) }
+//! ```
+//!
+//! # Verify a provider against the documents
+//!
+//! [`verify_provider`] calls every operation of the documents on a running provider and checks
+//! each answer against the contract (here: a specstub server, which must pass its own document).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/sift-jobs-v1.yaml");
+//! let provider = specstub::Server::builder(spec).stateless(true).start().await?;
+//! let config = specstub::Config { specs: vec![spec.into()], ..Default::default() };
+//! let mut options = specstub::VerifyOptions::new(provider.url());
+//! options.token = Some("dev-token".into());
+//! let report = specstub::verify_provider(&config, &options).await?;
+//! assert!(report.ok, "{}", report.to_text());
+//! # Ok(()) }
+//! ```
 
-pub mod cli;
-pub mod clock;
-pub mod config;
-mod embed;
-pub mod generate;
-pub mod negotiate;
-pub mod pipeline;
-pub mod prefer;
-pub mod problem;
-pub mod proxy;
-pub mod respond;
-pub mod router;
-pub mod run;
-pub mod server;
-pub mod spec;
-pub mod validate;
-pub mod verify;
-
-pub use config::Config;
-pub use embed::{Server, ServerBuilder, StartError, load};
-pub use server::Running;
-pub use validate::Mode;
 mod admin;
-pub mod behaviour;
-pub mod fixtures;
-pub mod journal;
-pub mod store;
-pub mod traffic;
+mod behaviour;
+mod clock;
+mod config;
+mod embed;
+mod engine;
+mod fixtures;
+mod generate;
+mod headers;
+mod journal;
+mod negotiate;
+mod plan;
+mod prefer;
+mod problem;
+mod proxy;
+mod respond;
+mod router;
+mod runtime;
+mod server;
+mod spec;
+mod store;
+mod traffic;
+mod validate;
+mod verify;
+
+pub use config::{Config, LogFormat};
+pub use embed::{Server, ServerBuilder, StartError};
+pub use journal::{Checked as Verification, Entry as Received, Expectation};
+pub use spec::{LoadOptions, Problem, Severity};
+pub use store::StoreError;
+pub use traffic::{Latency, RateLimitRule};
+pub use validate::{Mode, Violation};
+pub use verify::{Case, OperationReport, Options as VerifyOptions, Outcome as VerifyOutcome, Report, SentRequest, Summary};
+
+/// Checks documents the way `serve` loads them: every problem found, errors and warnings, each
+/// with its file and JSON pointer. An empty list means the documents are clean; any error means
+/// `serve` would refuse them.
+pub fn lint(config: Config) -> Vec<Problem> {
+    match plan::build(config) {
+        Ok((_, warnings)) => warnings,
+        Err(problems) => problems,
+    }
+}
+
+/// Why a contract test could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The documents cannot be read.
+    #[error("{}", .0.iter().filter(|p| p.is_error()).map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Specs(Vec<Problem>),
+    /// The target or the options are not usable.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Contract-tests a running provider: every operation of the documents `config` names is called
+/// with requests built from the spec, in an order a stateful provider can follow, and every
+/// answer checked against the contract. The report says what passed, failed or proved nothing.
+pub async fn verify_provider(config: &Config, options: &VerifyOptions) -> Result<Report, VerifyError> {
+    let (set, _) = plan::load(config).map_err(VerifyError::Specs)?;
+    verify::run(&set, options).await.map_err(VerifyError::Setup)
+}
+
+/// Checks a provider URL as `verify` and the proxy accept it (`http://` or `https://`, no
+/// query), returning it without a trailing slash.
+pub fn parse_target(url: &str) -> Result<String, String> {
+    verify::parse_target(url)
+}
+
+/// Reads a duration such as `30s`, `500ms` or `2min`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    traffic::parse_duration(s, traffic::Unit::Seconds)
+}
+
+/// Checks a shared-store URL (`memory` or `redis://HOST:PORT/DB`), returning it normalized.
+pub fn check_store_url(s: &str) -> Result<String, String> {
+    store::redis::check_url(s)
+}
+
+/// The OpenAPI documents a list of files and directories names (a directory: its files with an
+/// `openapi` or `swagger` key).
+pub fn expand_inputs(inputs: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, Problem> {
+    spec::expand_inputs(inputs)
+}

@@ -1,4 +1,8 @@
-//! The `specstub` binary: parse flags, run, exit.
+//! The `specstub` binary: parse flags, run the command, exit. The flags and the commands live
+//! here, over the library's public API; the library knows nothing of the command line.
+
+mod cli;
+mod run;
 
 use clap::Parser;
 
@@ -9,7 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     #[cfg(feature = "mimalloc")]
     lazy_commit();
-    specstub::run::run(specstub::cli::Cli::parse())
+    run::run(cli::Cli::parse())
 }
 
 /// mimalloc commits whole arenas up front and purges freed memory after a delay, which nearly

@@ -7,8 +7,9 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
+use crate::behaviour::BehaviourError;
 use crate::generate::{self, GenOptions};
-use crate::respond::{MockError, concrete_media_type, response_for};
+use crate::respond::{MockError, concrete_media_type};
 use crate::router::RouteError;
 use crate::spec::{ErrorField, Operation, Spec};
 use crate::validate::{Rejection, Violation};
@@ -71,8 +72,10 @@ impl ErrorReply {
             },
         }
     }
+}
 
-    pub fn from_mock(e: &MockError) -> Self {
+impl From<&MockError> for ErrorReply {
+    fn from(e: &MockError) -> Self {
         match e {
             MockError::UndeclaredCode { asked, declared } => ErrorReply::new(
                 StatusCode::BAD_REQUEST,
@@ -88,6 +91,29 @@ impl ErrorReply {
             MockError::NotAcceptable { available } => {
                 ErrorReply::new(StatusCode::NOT_ACCEPTABLE, format!("this operation answers only with: {}", available.join(", ")))
             }
+        }
+    }
+}
+
+impl From<BehaviourError> for ErrorReply {
+    fn from(e: BehaviourError) -> Self {
+        let detail = e.to_string();
+        let (status, grpc_code) = match &e {
+            BehaviourError::NotFound(_) => (404, Some(5)),
+            BehaviourError::PreconditionFailed { .. } => (412, Some(9)),
+            BehaviourError::PreconditionRequired => (428, None),
+            BehaviourError::Conflict { answer, .. }
+            | BehaviourError::IllegalTransition { answer, .. }
+            | BehaviourError::BadInput { answer, .. } => (answer.status, answer.grpc_code),
+            BehaviourError::StoreUnavailable(_) => (503, None),
+            BehaviourError::Internal(_) => (500, None),
+        };
+        let mut reply = ErrorReply::new(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), detail);
+        reply.grpc_code = grpc_code;
+        match e {
+            BehaviourError::PreconditionFailed { current, .. } => reply.with_header(http::header::ETAG, crate::behaviour::etag(current)),
+            BehaviourError::StoreUnavailable(_) => reply.with_header(http::header::RETRY_AFTER, "1"),
+            _ => reply,
         }
     }
 }
@@ -135,7 +161,7 @@ fn problem_body(e: &ErrorReply) -> Bytes {
 }
 
 fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<(String, Bytes)> {
-    let response = response_for(op, e.status.as_u16())?;
+    let response = op.response_for(e.status.as_u16())?;
     if response.code.starts_with('2') {
         return None;
     }

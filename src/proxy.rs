@@ -13,8 +13,7 @@ use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 
-use crate::config::Config;
-use crate::pipeline::VIOLATIONS_HEADER;
+use crate::headers::VIOLATIONS_HEADER;
 use crate::problem::{ErrorReply, render};
 use crate::spec::{Operation, Spec};
 use crate::validate::{Location, Rejection, Violation};
@@ -35,15 +34,22 @@ pub struct Forwarded {
 }
 
 /// Forwards a request that routed to `op`; `rejection` is what request validation found.
-pub async fn forward(config: &Config, spec: &Spec, op: &Operation, req: &Request<Bytes>, rejection: Option<&Rejection>) -> Forwarded {
+pub async fn forward(
+    upstream: &str,
+    strict: bool,
+    spec: &Spec,
+    op: &Operation,
+    req: &Request<Bytes>,
+    rejection: Option<&Rejection>,
+) -> Forwarded {
     let mut violations = rejection.map(request_violations).unwrap_or_default();
     if let Some(r) = rejection {
-        if config.proxy_strict {
+        if strict {
             return Forwarded { answer: Err(ErrorReply::from_rejection(r, spec, op)), violations, validation: "invalid" };
         }
         tracing::warn!(operation = %op.id, violations = %r, "request does not match the spec (forwarded anyway)");
     }
-    let upstream = match send(config, req).await {
+    let upstream = match send(upstream, req).await {
         Ok(r) => r,
         Err(reply) => {
             let validation = if violations.is_empty() { "valid" } else { "warned" };
@@ -56,7 +62,7 @@ pub async fn forward(config: &Config, spec: &Spec, op: &Operation, req: &Request
         tracing::warn!(operation = %op.id, status = upstream.status().as_u16(), violations = %list, "upstream answer does not match the spec");
     }
     violations.extend(findings.iter().map(Finding::to_violation));
-    if config.proxy_strict && !findings.is_empty() {
+    if strict && !findings.is_empty() {
         let detail = format!(
             "the upstream answered {} {} with {} that do(es) not match the spec",
             req.method(),
@@ -83,16 +89,16 @@ pub async fn forward(config: &Config, spec: &Spec, op: &Operation, req: &Request
 
 /// Forwards a request the spec does not describe, unchecked (not with `--proxy-strict`: the
 /// caller answers 404 then).
-pub async fn pass_through(config: &Config, req: &Request<Bytes>) -> Response<Bytes> {
-    match send(config, req).await {
+pub async fn pass_through(upstream: &str, req: &Request<Bytes>) -> Response<Bytes> {
+    match send(upstream, req).await {
         Ok(r) => r,
         Err(reply) => render(&reply, None),
     }
 }
 
 /// The upstream's answer, or the 502/504 to give when there is none.
-async fn send(config: &Config, req: &Request<Bytes>) -> Result<Response<Bytes>, ErrorReply> {
-    let base = config.proxy.as_deref().unwrap_or_default().trim_end_matches('/');
+async fn send(upstream: &str, req: &Request<Bytes>) -> Result<Response<Bytes>, ErrorReply> {
+    let base = upstream.trim_end_matches('/');
     let target = format!("{base}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
     let mut out = Request::builder()
         .method(req.method().clone())
@@ -142,7 +148,7 @@ fn end_to_end(headers: &HeaderMap, request: bool) -> HeaderMap {
                 | "transfer-encoding"
                 | "upgrade"
         ) || named.iter().any(|x| x == n);
-        let local = request && matches!(n, "host" | "accept-encoding" | "content-length" | crate::pipeline::SESSION_HEADER);
+        let local = request && matches!(n, "host" | "accept-encoding" | "content-length" | crate::headers::SESSION_HEADER);
         if !hop && !local {
             out.append(HeaderName::clone(name), value.clone());
         }

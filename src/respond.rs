@@ -19,22 +19,6 @@ pub enum MockError {
     NotAcceptable { available: Vec<String> },
 }
 
-/// The response an operation answers with when nothing else is asked: the lowest 2xx, else the
-/// first declared.
-pub fn default_response(op: &Operation) -> Option<&Response> {
-    op.responses.iter().filter(|r| r.code.starts_with('2')).min_by_key(|r| r.status(200)).or_else(|| op.responses.first())
-}
-
-/// The declared response for `status`: exact code, then a range like `4XX`, then `default`.
-pub fn response_for(op: &Operation, status: u16) -> Option<&Response> {
-    let s = status.to_string();
-    op.responses
-        .iter()
-        .find(|r| r.code == s)
-        .or_else(|| op.responses.iter().find(|r| r.matches(status)))
-        .or_else(|| op.responses.iter().find(|r| r.code == "default"))
-}
-
 /// What the mock answers for `op`.
 pub struct MockRequest<'a> {
     pub prefer: &'a Prefer,
@@ -47,13 +31,13 @@ pub struct MockRequest<'a> {
 
 pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpResponse<Bytes>, MockError> {
     let (status, response) = match req.prefer.code {
-        Some(code) => match response_for(op, code) {
+        Some(code) => match op.response_for(code) {
             Some(r) => (code, Some(r)),
             None => {
                 return Err(MockError::UndeclaredCode { asked: code, declared: op.responses.iter().map(|r| r.code.clone()).collect() });
             }
         },
-        None => match default_response(op) {
+        None => match op.default_response() {
             Some(r) => (r.status(200), Some(r)),
             None => (200, None),
         },
@@ -169,8 +153,8 @@ pub fn header_text(v: &Value) -> String {
 /// (its status unless the behaviour says otherwise, its headers, its media type).
 pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outcome) -> HttpResponse<Bytes> {
     let response = match outcome.status {
-        Some(s) => response_for(op, s),
-        None => default_response(op),
+        Some(s) => op.response_for(s),
+        None => op.default_response(),
     };
     let status = outcome.status.or_else(|| response.map(|r| r.status(200))).unwrap_or(200);
     let status = if outcome.not_modified { StatusCode::NOT_MODIFIED } else { StatusCode::from_u16(status).unwrap_or(StatusCode::OK) };

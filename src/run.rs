@@ -1,11 +1,12 @@
 //! What each command does, as library calls returning an exit code: `main` only parses flags,
 //! calls these and exits.
 
-use crate::cli::{Cli, Command, LintArgs};
-use crate::config::{Config, LogFormat};
-use crate::embed::ServerBuilder;
-use crate::spec;
+use std::path::Path;
 use std::process::ExitCode;
+
+use specstub::{Config, LogFormat, ServerBuilder};
+
+use crate::cli::{Cli, Command, LintArgs, VerifyArgs};
 
 /// Exit codes: 0 ok, 1 problems found (lint, verify), 2 could not run (bad spec, port in use...).
 pub fn run(cli: Cli) -> ExitCode {
@@ -27,7 +28,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(r) => r,
                 Err(code) => return code,
             };
-            runtime.block_on(crate::verify::main(args))
+            runtime.block_on(verify(args))
         }
     }
 }
@@ -40,19 +41,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
 }
 
 fn lint(args: &LintArgs) -> ExitCode {
-    let files = match spec::expand_inputs(&args.load.specs()) {
+    let config = Config { specs: args.load.specs(), load: args.load.options(), ..Config::default() };
+    let files = match specstub::expand_inputs(&config.specs) {
         Ok(f) => f,
         Err(p) => {
             eprintln!("{p}");
             return ExitCode::from(2);
         }
     };
-    let (set, mut problems) = spec::load(&files, &args.load.options());
-    // The checks serve makes after loading: traffic settings and behaviour bindings.
-    if let Some(set) = &set {
-        problems.extend(crate::traffic::problems(set));
-        problems.extend(crate::behaviour::binding::bind_all(set, true).1);
-    }
+    // The same compiler as serve: what lint passes, serve serves.
+    let problems = specstub::lint(config);
     for p in &problems {
         println!("{p}");
     }
@@ -65,6 +63,35 @@ fn lint(args: &LintArgs) -> ExitCode {
         println!("{} document(s) checked: {errors} error(s), {warnings} warning(s)", files.len());
         ExitCode::from(1)
     }
+}
+
+/// `specstub verify`: load, verify, print, write the reports. Exit 0 when nothing failed, 1 on any
+/// failure, 2 when the run could not happen.
+async fn verify(args: VerifyArgs) -> ExitCode {
+    let report = match specstub::verify_provider(&args.config(), &args.options()).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("specstub: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    print!("{}", report.to_text());
+    for (path, text) in [(&args.junit, report.to_junit()), (&args.json, report.to_json())] {
+        if let Some(path) = path {
+            if let Err(e) = write_file(path, &text) {
+                eprintln!("specstub: cannot write {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)
 }
 
 async fn serve(config: Config) -> ExitCode {

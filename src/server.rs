@@ -14,8 +14,9 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::pipeline::App;
+use crate::plan::Api;
 use crate::problem::{ErrorReply, render};
+use crate::runtime::Runtime;
 use crate::traffic::{ConnectionFault, FaultBody, ResetSwitch, ResettableStream, trace};
 
 /// Answers are whole bytes, except when traffic control breaks the body on purpose.
@@ -90,8 +91,14 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, std::io::Error> 
     })
 }
 
+/// What the server answers from: the compiled API and the runtime.
+pub struct Served {
+    pub api: Api,
+    pub runtime: Runtime,
+}
+
 /// Serves `app` on `listener` in a background task.
-pub fn spawn(listener: TcpListener, app: Arc<App>) -> std::io::Result<Running> {
+pub fn spawn(listener: TcpListener, app: Arc<Served>) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
@@ -138,7 +145,7 @@ pub fn spawn(listener: TcpListener, app: Arc<App>) -> std::io::Result<Running> {
 }
 
 async fn serve_one(
-    app: &App,
+    app: &Served,
     req: Request<Incoming>,
     peer: SocketAddr,
     reset: &ResetSwitch,
@@ -150,7 +157,7 @@ async fn serve_one(
     let version = req.version();
     let (parts, body) = req.into_parts();
     let trace = trace::Carrier::capture(&parts.headers);
-    let limit = app.config().max_body;
+    let limit = app.api.config.max_body;
     let declared_too_large = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -161,7 +168,9 @@ async fn serve_one(
         too_large(limit)
     } else {
         match Limited::new(body, limit).collect().await {
-            Ok(collected) => app.handle(Request::from_parts(parts, collected.to_bytes()), Some(peer)).await,
+            Ok(collected) => {
+                crate::engine::handle(&app.api, &app.runtime, Request::from_parts(parts, collected.to_bytes()), Some(peer)).await
+            }
             Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => too_large(limit),
             Err(e) => render(&ErrorReply::new(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")), None),
         }
@@ -169,7 +178,7 @@ async fn serve_one(
     trace.ensure(response.headers_mut());
     if tracing::enabled!(target: "specstub::access", tracing::Level::INFO) {
         let h = response.headers();
-        let request_id = h.get(crate::pipeline::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let request_id = h.get(crate::headers::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
         let trace_id = trace::trace_id_of(h).unwrap_or("");
         tracing::info!(target: "specstub::access", %peer, %method, uri = %uri, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, request_id, trace_id);
     }

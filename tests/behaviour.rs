@@ -8,7 +8,7 @@ use common::{client, data, json};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn orders() -> specstub::Running {
+async fn orders() -> specstub::Server {
     common::stateful("orders.yaml").fixtures(data("fixtures")).start().await.unwrap()
 }
 
@@ -348,7 +348,7 @@ async fn state_file_keeps_records_across_a_restart() {
     assert_eq!(json(r).await["order"]["item"], "kept");
     // A damaged file is refused, never overwritten.
     std::fs::write(&file, b"{not json").unwrap();
-    let err = common::stateful("orders.yaml").state_file(&file).start().await.err().expect("refused");
+    let err = common::stateful("orders.yaml").state_file(&file).start().await.expect_err("refused");
     assert!(err.to_string().contains("damaged"), "{err}");
     std::fs::remove_dir_all(&dir).ok();
 }

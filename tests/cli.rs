@@ -48,10 +48,27 @@ fn lint_reports_behaviour_and_traffic_mistakes_as_serve_would() {
     let (code, out, _) = run(&["lint", "tests/data/broken/behaviour.yaml"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("behaviour.yaml: /x-specstub/rateLimit: error: the limit must be at least 1"), "{out}");
-    assert!(out.contains("behaviour.yaml: /paths/~1things/post/x-specstub: error: unknown action \"explode\""), "{out}");
+    assert!(out.contains("behaviour.yaml: /paths/~1things/post/x-specstub/action: error: unknown value \"explode\""), "{out}");
     let serve = bin().args(["serve", "--port", "0", "tests/data/broken/behaviour.yaml"]).output().unwrap();
     assert_eq!(serve.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&serve.stderr).contains("unknown action \"explode\""));
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("unknown value \"explode\""));
+}
+
+#[test]
+fn misspelled_extension_keys_fail_lint_and_serve_with_pointer_and_suggestion() {
+    // Arrange: `ratelimit`, `latancy` and `lst` are typos of rateLimit, latency and list's keys.
+    let file = "tests/data/broken/typos.yaml";
+    // Act
+    let (code, out, _) = run(&["lint", file]);
+    let serve = bin().args(["serve", "--port", "0", file]).output().unwrap();
+    // Assert
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("typos.yaml: /x-specstub/ratelimit: error: unknown key `ratelimit` (did you mean `rateLimit`?)"), "{out}");
+    assert!(out.contains("/paths/~1things/get/x-specstub/latancy: error: unknown key `latancy` (did you mean `latency`?)"), "{out}");
+    assert!(out.contains("/paths/~1things/get/x-specstub/list/lst: error: unknown key `lst`"), "{out}");
+    assert_eq!(serve.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&serve.stderr);
+    assert!(stderr.contains("/x-specstub/ratelimit") && stderr.contains("did you mean `rateLimit`?"), "{stderr}");
 }
 
 #[test]

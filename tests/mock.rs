@@ -215,8 +215,7 @@ async fn loose_documents_load_with_integer_codes_and_no_info() {
 
 #[tokio::test]
 async fn mount_serves_a_document_under_a_prefix() {
-    let server = specstub::Server::builder()
-        .spec(common::data("broken/conflict-a.yaml"))
+    let server = specstub::Server::builder(common::data("broken/conflict-a.yaml"))
         .spec(common::data("broken/conflict-b.yaml"))
         .mount(common::data("broken/conflict-b.yaml"), "/b")
         .start()
@@ -229,13 +228,11 @@ async fn mount_serves_a_document_under_a_prefix() {
 
 #[tokio::test]
 async fn two_documents_claiming_one_route_refuse_to_start_naming_both_files() {
-    let err = specstub::Server::builder()
-        .spec(common::data("broken/conflict-a.yaml"))
+    let err = specstub::Server::builder(common::data("broken/conflict-a.yaml"))
         .spec(common::data("broken/conflict-b.yaml"))
         .start()
         .await
-        .err()
-        .expect("start must fail");
+        .expect_err("start must fail");
     let text = err.to_string();
     assert!(text.contains("conflict-a.yaml") && text.contains("conflict-b.yaml") && text.contains("--mount"), "{text}");
 }

@@ -12,7 +12,7 @@ use http::{Request, Response};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use specstub::{Running, Server};
+use specstub::Server;
 
 /// (method, path, body) of each request the upstream saw.
 type Seen = Arc<Mutex<Vec<(String, String, String)>>>;
@@ -51,11 +51,11 @@ async fn answer(req: Request<Incoming>, log: &Mutex<Vec<(String, String, String)
     }
 }
 
-async fn proxy(upstream: &str, strict: bool) -> Running {
-    Server::builder().spec(common::data("verify-widgets.yaml")).proxy(upstream).proxy_strict(strict).start().await.expect("starts")
+async fn proxy(upstream: &str, strict: bool) -> Server {
+    Server::builder(common::data("verify-widgets.yaml")).proxy(upstream).proxy_strict(strict).start().await.expect("starts")
 }
 
-async fn journal(server: &Running) -> Vec<Value> {
+async fn journal(server: &Server) -> Vec<Value> {
     let r = common::client().get(format!("{}/__specstub/journal", server.url())).send().await.unwrap();
     let body = common::json(r).await;
     body.as_array().cloned().or_else(|| body["entries"].as_array().cloned()).expect("journal entries")

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use common::{client, json};
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-use specstub::{Running, Server};
+use specstub::Server;
 
 const RUN: &str = "0f2f1e36-6a0c-4b43-9d68-0d4c1b2a3e01";
 const FAILED_JOB: &str = "job-failed-1";
@@ -15,9 +15,9 @@ const RUNNING_JOB: &str = "job-running-1";
 const FIELDING_RUN: &str = "01BTGNYV6HRNK8K8VKZASZCFP1";
 const FIELDING: &str = "/v1/demand/accounts/1/projects/demo-project/target-groups/demo-target-group/fielding-runs";
 
-async fn serve() -> Running {
+async fn serve() -> Server {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    Server::builder().spec(root.join("specs")).fixtures(root.join("fixtures")).start().await.expect("bundled specs serve")
+    Server::builder(root.join("specs")).fixtures(root.join("fixtures")).start().await.expect("bundled specs serve")
 }
 
 /// A request with the bearer token every telemetry and fielding operation needs.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::{builder, client, data, json};
 use reqwest::StatusCode;
 use serde_json::Value;
-use specstub::traffic::{Latency, RateLimitRule};
+use specstub::{Latency, RateLimitRule};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const SPEC: &str = "traffic.yaml";
@@ -408,7 +408,7 @@ async fn a_malformed_traffic_declaration_refuses_to_start_with_its_pointer() {
         .unwrap()
         .replace("rateLimit: {limit: 1000, period: 1s, name: global}", "rateLimit: {limit: 10, period: 100ms}");
     std::fs::write(&file, text).unwrap();
-    let err = specstub::Server::builder().spec(&file).start().await.err().expect("refused");
+    let err = specstub::Server::builder(&file).start().await.expect_err("refused");
     let _ = std::fs::remove_dir_all(&dir);
     let message = err.to_string();
     assert!(message.contains("/x-specstub/rateLimit") && message.contains("whole number of seconds"), "{message}");

@@ -11,7 +11,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
-use specstub::verify::{self, Options, Outcome, report};
+use specstub::{Config, VerifyOptions as Options, VerifyOutcome as Outcome, verify_provider};
 
 /// A provider of `tests/data/verify-widgets.yaml` that gets some things wrong: a wrong type in
 /// the list, a missing required field and a missing required header on read, an undeclared
@@ -51,9 +51,8 @@ fn wrong_answer(req: &Request<Incoming>, log: &Mutex<Vec<String>>) -> Response<F
     }
 }
 
-fn widgets() -> specstub::spec::SpecSet {
-    let config = specstub::Config { specs: vec![common::data("verify-widgets.yaml")], ..Default::default() };
-    specstub::load(&config).expect("loads")
+fn widgets() -> Config {
+    Config { specs: vec![common::data("verify-widgets.yaml")], ..Default::default() }
 }
 
 /// (in, pointer, message) of a violation.
@@ -88,9 +87,9 @@ fn summary(report: &Value) -> Vec<(String, String, Vec<Violation>)> {
 async fn a_wrong_provider_fails_with_exactly_its_violations() {
     let (url, seen) = wrong_provider().await;
     let set = widgets();
-    let result = verify::run(&set, &Options::new(&url)).await.expect("runs");
-    let text = report::text(&result);
-    let json: Value = serde_json::from_str(&report::json(&result)).unwrap();
+    let result = verify_provider(&set, &Options::new(&url)).await.expect("runs");
+    let text = result.to_text();
+    let json: Value = serde_json::from_str(&result.to_json()).unwrap();
     let got = summary(&json);
     let s = |x: &str| x.to_string();
     let want = vec![
@@ -141,17 +140,17 @@ async fn include_exclude_and_inconclusive_as_failure() {
     let mut options = Options::new(&url);
     options.include = vec!["widgets".into(), "getGadget".into()];
     options.exclude = vec!["listWidgets".into(), "updateWidget".into()];
-    let result = verify::run(&set, &options).await.unwrap();
+    let result = verify_provider(&set, &options).await.unwrap();
     let ids: Vec<&str> = result.operations.iter().map(|o| o.operation.as_str()).collect();
     assert_eq!(ids, ["createWidget", "getWidget", "getGadget", "deleteWidget"]);
     assert_eq!(result.summary.excluded, 3);
 
     options.include = vec!["gadgets".into()];
     options.exclude.clear();
-    let result = verify::run(&set, &options).await.unwrap();
+    let result = verify_provider(&set, &options).await.unwrap();
     assert!(result.ok, "inconclusive alone does not fail a run");
     options.fail_on_inconclusive = true;
-    let result = verify::run(&set, &options).await.unwrap();
+    let result = verify_provider(&set, &options).await.unwrap();
     assert!(!result.ok);
 }
 
@@ -163,24 +162,24 @@ async fn a_target_that_does_not_answer_is_an_error_per_request() {
     let set = widgets();
     let mut options = Options::new(&url);
     options.include = vec!["getHealth".into()];
-    let result = verify::run(&set, &options).await.unwrap();
+    let result = verify_provider(&set, &options).await.unwrap();
     let case = &result.operations[0].cases[0];
     assert!(case.error && case.outcome == Outcome::Failed && case.status.is_none(), "{case:?}");
     assert!(case.reason.as_deref().unwrap().starts_with("no answer: "), "{:?}", case.reason);
-    assert!(report::junit(&result).contains("<error message=\"no answer: "), "{}", report::junit(&result));
-    assert!(verify::run(&set, &Options::new("127.0.0.1:4010")).await.is_err(), "a target without a scheme is refused");
+    assert!(result.to_junit().contains("<error message=\"no answer: "), "{}", result.to_junit());
+    assert!(verify_provider(&set, &Options::new("127.0.0.1:4010")).await.is_err(), "a target without a scheme is refused");
 }
 
 /// Every bundled document, served by specstub with its store, verifies clean: nothing fails.
 #[tokio::test]
 async fn verify_passes_against_specstub_serving_each_bundled_spec() {
     for spec in bundled_specs() {
-        let server = specstub::Server::builder().spec(&spec).start().await.expect("serves");
-        let set = specstub::load(&specstub::Config { specs: vec![spec.clone()], ..Default::default() }).unwrap();
+        let server = specstub::Server::builder(&spec).start().await.expect("serves");
+        let set = Config { specs: vec![spec.clone()], ..Default::default() };
         let mut options = Options::new(server.url());
         options.token = Some("contract-test".into());
-        let result = verify::run(&set, &options).await.unwrap();
-        let text = report::text(&result);
+        let result = verify_provider(&set, &options).await.unwrap();
+        let text = result.to_text();
         assert!(result.ok && result.summary.failed == 0, "{}:\n{text}", spec.display());
         assert!(result.summary.passed > 0, "{}:\n{text}", spec.display());
     }
@@ -190,12 +189,12 @@ async fn verify_passes_against_specstub_serving_each_bundled_spec() {
 #[tokio::test]
 async fn every_operation_passes_against_specstub_answering_from_the_spec() {
     for spec in bundled_specs() {
-        let server = specstub::Server::builder().spec(&spec).stateless(true).start().await.expect("serves");
-        let set = specstub::load(&specstub::Config { specs: vec![spec.clone()], ..Default::default() }).unwrap();
+        let server = specstub::Server::builder(&spec).stateless(true).start().await.expect("serves");
+        let set = Config { specs: vec![spec.clone()], ..Default::default() };
         let mut options = Options::new(server.url());
         options.token = Some("contract-test".into());
-        let result = verify::run(&set, &options).await.unwrap();
-        let text = report::text(&result);
+        let result = verify_provider(&set, &options).await.unwrap();
+        let text = result.to_text();
         assert_eq!(result.summary.passed, result.summary.operations, "{}:\n{text}", spec.display());
     }
 }

@@ -6,10 +6,13 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::pipeline::{App, session_of};
+use crate::engine::Exchange;
+use crate::journal::Entry;
+use crate::journal::Expectation;
+use crate::plan::Api;
 use crate::problem::{ErrorReply, render};
+use crate::runtime::Runtime;
 use crate::store::{Expect, Ns, Record, StoreError};
-use crate::validate::params::parse_query;
 
 const OPENAPI: &str = include_str!("openapi.yaml");
 
@@ -40,10 +43,10 @@ fn record_json(r: &Record) -> Value {
 }
 
 /// Answers an admin request; `rest` is the path after the prefix.
-pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
-    let query = parse_query(req.uri().query().unwrap_or(""));
+pub fn handle(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, rest: &str) -> Response<Bytes> {
+    let query = &ex.query;
     let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let session = q("session").or_else(|| session_of(req.headers())).unwrap_or_default();
+    let session = q("session").or_else(|| ex.session.clone()).unwrap_or_default();
     let segments: Vec<String> = rest
         .trim_matches('/')
         .split('/')
@@ -52,11 +55,11 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
     let method = req.method();
-    let Some(store) = app.store.as_deref() else {
+    let Some(store) = rt.store.as_deref() else {
         if segs.first().is_some_and(|s| *s == "resources") {
             return problem(StatusCode::CONFLICT, "the server runs with --stateless: there is no store");
         }
-        return route_stateless(app, req, &segs, &query);
+        return route_stateless(api, rt, req, ex, &segs);
     };
     match (method, segs.as_slice()) {
         (&Method::POST, ["resources", resource, "reset"]) | (&Method::POST, ["reset", resource]) => {
@@ -106,17 +109,17 @@ pub fn handle(app: &App, req: &Request<Bytes>, rest: &str) -> Response<Bytes> {
         }
         (&Method::POST, ["reset"]) => {
             // Without a session, everything; with one, only that namespace.
-            let scoped = q("session").is_some() || session_of(req.headers()).is_some();
+            let scoped = q("session").is_some() || ex.session.is_some();
             let resource = q("resource");
             if let Err(e) = store.reset(scoped.then_some(session.as_str()), resource.as_deref()) {
                 return store_problem(e);
             }
             if !scoped && resource.is_none() {
-                app.traffic.reset();
+                rt.traffic.reset();
             }
             reply(StatusCode::OK, &json!({"reset": true}))
         }
-        _ => route_stateless(app, req, &segs, &query),
+        _ => route_stateless(api, rt, req, ex, &segs),
     }
 }
 
@@ -132,19 +135,20 @@ fn store_problem(e: StoreError) -> Response<Bytes> {
     }
 }
 
-fn route_stateless(app: &App, req: &Request<Bytes>, segs: &[&str], query: &[(String, String)]) -> Response<Bytes> {
-    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+fn route_stateless(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, segs: &[&str]) -> Response<Bytes> {
+    let q = |name: &str| ex.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let _ = api;
     match (req.method(), segs) {
         (&Method::GET, ["health"]) => reply(StatusCode::OK, &json!({"status": "ok"})),
         (&Method::GET, ["openapi.json"]) => reply(StatusCode::OK, &openapi_json()),
         (&Method::POST, ["reset"]) => {
-            app.traffic.reset();
+            rt.traffic.reset();
             reply(StatusCode::OK, &json!({"reset": true}))
         }
         (&Method::GET, ["journal"]) => {
-            let session = q("session").or_else(|| session_of(req.headers()));
+            let session = q("session").or_else(|| ex.session.clone());
             let (op, method, path) = (q("operation"), q("method"), q("path"));
-            let mut entries = app.journal.snapshot(|e| {
+            let mut entries = rt.journal.snapshot(|e| {
                 session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
                     && op.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
                     && method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
@@ -157,15 +161,15 @@ fn route_stateless(app: &App, req: &Request<Bytes>, segs: &[&str], query: &[(Str
             reply(StatusCode::OK, &serde_json::to_value(&entries).unwrap_or_default())
         }
         (&Method::DELETE, ["journal"]) => {
-            app.journal.clear(session_of(req.headers()).as_deref());
+            rt.journal.clear(ex.session.as_deref());
             empty(StatusCode::NO_CONTENT)
         }
-        (&Method::POST, ["verify"]) => verify(app, req),
+        (&Method::POST, ["verify"]) => verify(rt, req, ex),
         (m, _) => problem(StatusCode::NOT_FOUND, format!("no admin operation {m} {}; see the admin API's openapi.json", req.uri().path())),
     }
 }
 
-fn verify(app: &App, req: &Request<Bytes>) -> Response<Bytes> {
+fn verify(rt: &Runtime, req: &Request<Bytes>, ex: &Exchange) -> Response<Bytes> {
     let want: Value = match serde_json::from_slice(req.body()) {
         Ok(v @ Value::Object(_)) => v,
         _ => {
@@ -175,38 +179,19 @@ fn verify(app: &App, req: &Request<Bytes>) -> Response<Bytes> {
             );
         }
     };
-    let s = |k: &str| want.get(k).and_then(Value::as_str).map(String::from);
-    let (method, path, operation) = (s("method"), s("path"), s("operation"));
-    let status = want.get("status").and_then(Value::as_u64);
-    let session = session_of(req.headers());
-    let query = want.get("query").and_then(Value::as_object).cloned().unwrap_or_default();
-    let body = want.get("body").and_then(Value::as_object).cloned().unwrap_or_default();
-    let matched = app.journal.snapshot(|e| {
-        session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
-            && method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
-            && path.as_deref().is_none_or(|p| e.path == p)
-            && operation.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
-            && status.is_none_or(|s| u64::from(e.status) == s)
-            && query.iter().all(|(k, v)| {
-                let want = v.as_str().map(String::from).unwrap_or_else(|| v.to_string());
-                e.query.get(k).and_then(Value::as_array).is_some_and(|vals| vals.iter().any(|x| x.as_str() == Some(want.as_str())))
-            })
-            && body.iter().all(|(ptr, v)| e.body.as_ref().and_then(|b| b.pointer(ptr)) == Some(v))
-    });
-    let n = matched.len() as u64;
-    let num = |k: &str| want.get(k).and_then(Value::as_u64);
-    let ok = match (num("exactly"), num("atLeast"), num("atMost")) {
-        (Some(x), _, _) => n == x,
-        (None, least, most) => n >= least.unwrap_or(1) && most.is_none_or(|m| n <= m),
+    let expectation = match Expectation::from_json(&want) {
+        Ok(e) => e.session(ex.session.clone()),
+        Err(e) => return problem(StatusCode::BAD_REQUEST, e),
     };
-    let status = if ok { StatusCode::OK } else { StatusCode::EXPECTATION_FAILED };
-    let mut out = json!({"ok": ok, "matched": n});
-    if !ok {
-        // Show what did arrive, to make a failed expectation easy to read.
-        let recent = app.journal.snapshot(|e| session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s)));
-        let tail: Vec<Value> =
-            recent.iter().rev().take(20).map(|e| json!({"method": e.method, "path": e.path, "status": e.status, "body": e.body})).collect();
-        out["recent"] = Value::Array(tail);
+    let outcome = expectation.check(&rt.journal);
+    let status = if outcome.ok { StatusCode::OK } else { StatusCode::EXPECTATION_FAILED };
+    let mut out = json!({"ok": outcome.ok, "matched": outcome.matched});
+    if !outcome.ok {
+        out["recent"] = Value::Array(outcome.recent.iter().map(recent_json).collect());
     }
     reply(status, &out)
+}
+
+fn recent_json(e: &Entry) -> Value {
+    json!({"method": e.method, "path": e.path, "status": e.status, "body": e.body})
 }

@@ -12,29 +12,49 @@ use serde_json::{Map, Value};
 
 use crate::spec::Spec;
 use crate::spec::walk::Flow;
-use crate::store::{Expect, Ns, Record, Store, StoreError};
+use crate::store::{Declined, Expect, Ns, Record, Store, StoreError};
 pub use binding::{Action, Binding, IdFormat, IdSource, SetValue};
 use fill::Caller;
 
-/// Why the behaviour refused, in terms the error renderer understands.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BehaviourError {
+/// Why the behaviour refused. Statuses the spec chose (a conflict's, a transition's) travel as
+/// [`ErrorAs`]; the rest are mapped to HTTP where errors are rendered.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum BehaviourError {
+    /// The record, or the parent it needs, does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// `If-Match` named another version than the current one.
+    #[error("If-Match {sent} does not match the current version {}: the resource changed since it was read", etag(*current))]
+    PreconditionFailed { current: u64, sent: String },
+    /// A write without the `If-Match` the spec requires.
+    #[error("this write requires an If-Match header with the resource's current ETag")]
+    PreconditionRequired,
+    /// A duplicate id or unique value.
+    #[error("{message}")]
+    Conflict { message: String, answer: ErrorAs },
+    /// The record's state does not allow this action.
+    #[error("{message}")]
+    IllegalTransition { message: String, answer: ErrorAs },
+    /// The request cannot be applied: a missing id, a bad update mask, a failed check.
+    #[error("{message}")]
+    BadInput { message: String, answer: ErrorAs },
+    #[error("the state store is unavailable: {0}")]
+    StoreUnavailable(String),
+    /// A stored record that is not what behaviour wrote (edited by hand through admin).
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// The status (and gRPC code, for APIs whose errors carry one) an error answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorAs {
     pub status: u16,
-    pub message: String,
-    /// For APIs whose errors carry a gRPC code, when it differs from the HTTP mapping.
     pub grpc_code: Option<i64>,
-    /// Extra headers (e.g. the current ETag with a 412).
-    pub headers: Vec<(http::HeaderName, String)>,
 }
 
 impl BehaviourError {
-    pub fn new(status: u16, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), grpc_code: None, headers: Vec::new() }
-    }
-
-    fn grpc(mut self, code: Option<i64>) -> Self {
-        self.grpc_code = code;
-        self
+    fn bad(message: impl Into<String>) -> Self {
+        BehaviourError::BadInput { message: message.into(), answer: ErrorAs { status: 400, grpc_code: Some(3) } }
     }
 }
 
@@ -121,7 +141,7 @@ impl Ctx<'_> {
                 IdSource::Path(n) => format!("path parameter {n:?}"),
                 IdSource::None => "the request".into(),
             };
-            BehaviourError::new(400, format!("the {} id is missing from {place}", self.kind())).grpc(Some(3))
+            BehaviourError::bad(format!("the {} id is missing from {place}", self.kind()))
         })
     }
 
@@ -134,16 +154,14 @@ impl Ctx<'_> {
         };
         match inner {
             Value::Object(m) => Ok(m),
-            _ => Err(BehaviourError::new(400, format!("the {} must be a JSON object", self.kind())).grpc(Some(3))),
+            _ => Err(BehaviourError::bad(format!("the {} must be a JSON object", self.kind()))),
         }
     }
 
     fn expect(&self, current: Option<&Record>) -> Result<Expect, BehaviourError> {
         let header = self.headers.get(http::header::IF_MATCH).and_then(|v| v.to_str().ok());
         match header {
-            None if self.binding.if_match_required => {
-                Err(BehaviourError::new(428, "this write requires an If-Match header with the resource's current ETag"))
-            }
+            None if self.binding.if_match_required => Err(BehaviourError::PreconditionRequired),
             None => Ok(Expect::Any),
             Some(h) if h.trim() == "*" => Ok(Expect::Any),
             Some(h) => match h.split(',').find_map(parse_etag) {
@@ -171,7 +189,7 @@ impl Ctx<'_> {
     }
 
     fn not_found(&self, id: &str) -> BehaviourError {
-        BehaviourError::new(404, format!("{} {id:?} not found", singular(self.kind()))).grpc(Some(5))
+        BehaviourError::NotFound(format!("{} {id:?} not found", singular(self.kind())))
     }
 }
 
@@ -200,38 +218,25 @@ fn parse_etag(tag: &str) -> Option<u64> {
 }
 
 fn precondition_failed(current: u64, sent: &str) -> BehaviourError {
-    let mut e = BehaviourError::new(
-        412,
-        format!("If-Match {sent} does not match the current version {}: the resource changed since it was read", etag(current)),
-    )
-    .grpc(Some(9));
-    e.headers.push((http::header::ETAG, etag(current)));
-    e
+    BehaviourError::PreconditionFailed { current, sent: sent.to_string() }
 }
 
 fn store_error(ctx: &Ctx, e: StoreError, id: &str) -> BehaviourError {
+    let conflict = &ctx.binding.conflict;
+    let answer = ErrorAs { status: conflict.status, grpc_code: conflict.grpc_code };
     match e {
         StoreError::NotFound => ctx.not_found(id),
-        StoreError::IdTaken => BehaviourError::new(ctx.binding.conflict.status, format!("{} {id:?} already exists", singular(ctx.kind())))
-            .grpc(ctx.binding.conflict.grpc_code),
-        StoreError::Duplicate { field, value } => BehaviourError::new(
-            ctx.binding.conflict.status,
-            ctx.binding
-                .conflict
-                .message
-                .clone()
-                .unwrap_or_else(|| format!("a {} with {field} {value} already exists", singular(ctx.kind()))),
-        )
-        .grpc(ctx.binding.conflict.grpc_code),
+        StoreError::IdTaken => BehaviourError::Conflict { message: format!("{} {id:?} already exists", singular(ctx.kind())), answer },
+        StoreError::Duplicate { field, value } => BehaviourError::Conflict {
+            message: conflict.message.clone().unwrap_or_else(|| format!("a {} with {field} {value} already exists", singular(ctx.kind()))),
+            answer,
+        },
         StoreError::VersionMismatch { current } => {
             precondition_failed(current, ctx.headers.get(http::header::IF_MATCH).and_then(|v| v.to_str().ok()).unwrap_or(""))
         }
-        StoreError::Refused(e) => e,
-        StoreError::Unavailable(why) => {
-            let mut e = BehaviourError::new(503, format!("the state store is unavailable: {why}"));
-            e.headers.push((http::header::RETRY_AFTER, "1".into()));
-            e
-        }
+        // The change reported its reason before it declined; this is only a fallback.
+        StoreError::Declined => BehaviourError::Internal("the change was declined".into()),
+        StoreError::Unavailable(why) => BehaviourError::StoreUnavailable(why),
     }
 }
 
@@ -240,11 +245,10 @@ pub fn run(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         let id = fill_template(template, ctx.path_params);
         let found = store.get(&ctx.ns_of(resource), &id).map_err(|e| store_error(ctx, e, &id))?;
         if found.is_none() {
-            return Err(BehaviourError::new(
-                404,
-                format!("{} {id:?} not found", singular(resource.rsplit('/').next().unwrap_or(resource))),
-            )
-            .grpc(Some(5)));
+            return Err(BehaviourError::NotFound(format!(
+                "{} {id:?} not found",
+                singular(resource.rsplit('/').next().unwrap_or(resource))
+            )));
         }
     }
     match ctx.binding.action {
@@ -272,7 +276,10 @@ fn check_rules(ctx: &Ctx, data: &Map<String, Value>, now: &str) -> Result<(), Be
         let Some(bound) = bound else { continue };
         if let (Some(a), Some(b)) = (parse_time(value), parse_time(&bound)) {
             if a <= b {
-                return Err(BehaviourError::new(c.status, c.message.clone()).grpc(Some(3)));
+                return Err(BehaviourError::BadInput {
+                    message: c.message.clone(),
+                    answer: ErrorAs { status: c.status, grpc_code: Some(3) },
+                });
             }
         }
     }
@@ -407,7 +414,7 @@ fn get(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
 
 fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let l = &ctx.binding.list;
-    let bad = |what: &str| BehaviourError::new(400, what.to_string()).grpc(Some(3));
+    let bad = |what: &str| BehaviourError::bad(what);
     let number = |name: &Option<String>| -> Result<Option<usize>, BehaviourError> {
         match name.as_deref().and_then(|n| ctx.query(n)) {
             None | Some("") => Ok(None),
@@ -500,10 +507,9 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     check_rules(ctx, &incoming, &now)?;
     let masked: Option<Vec<(String, String)>> = match (&b.mask, b.action) {
         (Some(mask), Action::Update) => {
-            let paths = mask_paths(ctx, mask)
-                .ok_or_else(|| BehaviourError::new(400, format!("the update mask {:?} is missing", mask.field)).grpc(Some(3)))?;
+            let paths = mask_paths(ctx, mask).ok_or_else(|| BehaviourError::bad(format!("the update mask {:?} is missing", mask.field)))?;
             if paths.is_empty() {
-                return Err(BehaviourError::new(400, "the update mask names no fields").grpc(Some(3)));
+                return Err(BehaviourError::bad("the update mask names no fields"));
             }
             let mut fields = Vec::new();
             for p in paths {
@@ -511,11 +517,10 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
                     Some(f) => fields.push((p, f)),
                     None => {
                         let allowed: Vec<&str> = mask.paths.iter().map(|(k, _)| k.as_str()).collect();
-                        return Err(BehaviourError::new(
-                            400,
-                            format!("invalid update mask path {p:?}: updatable fields are {}", allowed.join(", ")),
-                        )
-                        .grpc(Some(3)));
+                        return Err(BehaviourError::bad(format!(
+                            "invalid update mask path {p:?}: updatable fields are {}",
+                            allowed.join(", ")
+                        )));
                     }
                 }
             }
@@ -524,8 +529,8 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         _ => None,
     };
     let shape = ctx.record_shape();
-    let mut edit = |r: &mut Record| -> Result<(), BehaviourError> {
-        let Value::Object(data) = &mut r.data else { return Err(BehaviourError::new(500, "the stored record is not an object")) };
+    let edit = |r: &mut Record| -> Result<(), BehaviourError> {
+        let Value::Object(data) = &mut r.data else { return Err(BehaviourError::Internal("the stored record is not an object".into())) };
         match b.action {
             Action::Transition => {
                 if let Some(field) = &b.state_field {
@@ -535,7 +540,8 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
                         let msg = b.illegal.message.clone().unwrap_or_else(|| {
                             format!("{} {id:?} is {text}: this action needs it to be one of {}", singular(ctx.kind()), list_values(&b.from))
                         });
-                        return Err(BehaviourError::new(b.illegal.status, msg).grpc(b.illegal.grpc_code));
+                        let answer = ErrorAs { status: b.illegal.status, grpc_code: b.illegal.grpc_code };
+                        return Err(BehaviourError::IllegalTransition { message: msg, answer });
                     }
                     if let Some(to) = &b.to {
                         data.insert(field.clone(), to.clone());
@@ -549,11 +555,7 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
                         if b.set_once.contains(field) {
                             let old = data.get(field).filter(|v| !v.is_null() && **v != "");
                             if old.is_some() && new.as_ref() != old {
-                                return Err(BehaviourError::new(
-                                    400,
-                                    format!("{path} can only be set once; it is already set on {} {id:?}", singular(ctx.kind())),
-                                )
-                                .grpc(Some(9)));
+                                return Err(set_once(path, ctx, &id));
                             }
                         }
                         match new {
@@ -562,10 +564,7 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
                         };
                     }
                 }
-                None => merge_patch(data, &incoming, &b.set_once).map_err(|f| {
-                    BehaviourError::new(400, format!("{f} can only be set once; it is already set on {} {id:?}", singular(ctx.kind())))
-                        .grpc(Some(9))
-                })?,
+                None => merge_patch(data, &incoming, &b.set_once).map_err(|f| set_once(&f, ctx, &id))?,
             },
             Action::Replace => {
                 let mut next = incoming.clone();
@@ -590,8 +589,19 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         }
         Ok(())
     };
-    let record = store.update(&ctx.ns(), &id, expect, &b.unique, &mut edit).map_err(|e| store_error(ctx, e, &id))?;
+    // The store only learns that the change declined; the reason stays here.
+    let mut refused = None;
+    let mut change = |r: &mut Record| edit(r).map_err(|e| refused = Some(e)).map_err(|()| Declined);
+    let record = store.update(&ctx.ns(), &id, expect, &b.unique, &mut change).map_err(|e| match (e, refused.take()) {
+        (StoreError::Declined, Some(reason)) => reason,
+        (e, _) => store_error(ctx, e, &id),
+    })?;
     Ok(ctx.outcome(&record))
+}
+
+fn set_once(field: &str, ctx: &Ctx, id: &str) -> BehaviourError {
+    let message = format!("{field} can only be set once; it is already set on {} {id:?}", singular(ctx.kind()));
+    BehaviourError::BadInput { message, answer: ErrorAs { status: 400, grpc_code: Some(9) } }
 }
 
 fn list_values(values: &[Value]) -> String {

@@ -17,9 +17,8 @@ use std::path::{Path, PathBuf};
 use http::Method;
 use serde_json::Value;
 
-pub use dialect::translate_node;
 pub use lint::template_names;
-pub use model::{Header, Media, Operation, ParamIn, Parameter, RequestBody, Response, Shape, Style};
+pub use model::{Media, Operation, ParamIn, Parameter, Response, Shape, Style};
 use problem::join;
 pub use problem::{Problem, Severity, escape_token};
 use schemas::SchemaSet;
@@ -63,13 +62,11 @@ pub enum SecurityScheme {
 pub struct Spec {
     pub file: PathBuf,
     pub title: String,
-    pub openapi: String,
-    /// The path prefix every operation of this document is served under.
-    pub base_path: String,
     pub schemas: SchemaSet,
     pub security_schemes: HashMap<String, SecurityScheme>,
+    /// Filled by the compiler from the document's `x-specstub.errors`.
     pub errors: ErrorStyle,
-    /// The document-level `x-specstub` extension.
+    /// The document-level `x-specstub` extension, as written (the compiler reads it).
     pub extension: Value,
 }
 
@@ -227,7 +224,6 @@ fn load_one(
     let base_path = format!("{}{}", mount.unwrap_or_default(), server_path);
 
     let security_schemes = security_schemes(file, doc, problems);
-    let errors = error_style(file, doc, problems);
     let default_security = doc.get("security").map(security_requirements).unwrap_or_default();
 
     let builder = model::OperationBuilder { doc, schemas: &schemas };
@@ -268,7 +264,7 @@ fn load_one(
     }
     lint::operations(file, &ops, &schemas, &security_schemes, problems);
     let extension = doc.get("x-specstub").cloned().unwrap_or(Value::Null);
-    let spec = Spec { file: file.to_path_buf(), title, openapi, base_path, schemas, security_schemes, errors, extension };
+    let spec = Spec { file: file.to_path_buf(), title, schemas, security_schemes, errors: ErrorStyle::default(), extension };
     Some((spec, ops))
 }
 
@@ -334,50 +330,6 @@ fn security_schemes(file: &Path, doc: &Value, problems: &mut Vec<Problem>) -> Ha
         out.insert(name.clone(), kind);
     }
     out
-}
-
-fn error_style(file: &Path, doc: &Value, problems: &mut Vec<Problem>) -> ErrorStyle {
-    let Some(errors) = doc.pointer("/x-specstub/errors") else {
-        return ErrorStyle::default();
-    };
-    let ptr = "/x-specstub/errors";
-    let mut style = ErrorStyle::default();
-    match errors.get("validationStatus") {
-        None => {}
-        Some(v) => match v.as_u64().filter(|s| (400..500).contains(s)) {
-            Some(s) => style.validation_status = Some(s as u16),
-            None => problems.push(Problem::error(file, join(ptr, "validationStatus"), "must be a 4xx status code")),
-        },
-    }
-    for (target, source) in errors.get("set").and_then(Value::as_object).into_iter().flatten() {
-        let field = match source.as_str() {
-            Some("status") => ErrorField::Status,
-            Some("grpc_code") => ErrorField::GrpcCode,
-            Some("message") => ErrorField::Message,
-            Some("uuid") => ErrorField::Uuid,
-            Some("reason") => ErrorField::Reason,
-            Some("violations") => ErrorField::Violations,
-            Some("empty_array") => ErrorField::EmptyArray,
-            Some("now") => ErrorField::Now,
-            _ => match source.get("literal") {
-                Some(v) => ErrorField::Literal(v.clone()),
-                None => {
-                    problems.push(Problem::error(
-                        file,
-                        join(&join(ptr, "set"), target),
-                        "unknown error field source: use status, grpc_code, message, uuid, reason, violations, empty_array, now or {literal: VALUE}",
-                    ));
-                    continue;
-                }
-            },
-        };
-        if !target.starts_with('/') {
-            problems.push(Problem::error(file, join(&join(ptr, "set"), target), "the key must be a JSON pointer such as /message"));
-            continue;
-        }
-        style.set.push((target.clone(), field));
-    }
-    style
 }
 
 #[cfg(test)]

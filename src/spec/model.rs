@@ -170,6 +170,24 @@ pub struct Operation {
     pub extension: Value,
 }
 
+impl Operation {
+    /// The response it answers with when nothing else is asked: the lowest 2xx, else the first
+    /// declared.
+    pub fn default_response(&self) -> Option<&Response> {
+        self.responses.iter().filter(|r| r.code.starts_with('2')).min_by_key(|r| r.status(200)).or_else(|| self.responses.first())
+    }
+
+    /// The declared response for `status`: exact code, then a range like `4XX`, then `default`.
+    pub fn response_for(&self, status: u16) -> Option<&Response> {
+        let s = status.to_string();
+        self.responses
+            .iter()
+            .find(|r| r.code == s)
+            .or_else(|| self.responses.iter().find(|r| r.matches(status)))
+            .or_else(|| self.responses.iter().find(|r| r.code == "default"))
+    }
+}
+
 /// Builds parameters, bodies and responses of one operation object.
 pub struct OperationBuilder<'a> {
     pub doc: &'a Value,

@@ -10,7 +10,7 @@ use std::sync::{Arc, RwLock};
 
 use dashmap::DashMap;
 
-use super::{Change, Expect, Ns, Page, Record, Store, StoreError};
+use super::{Change, Declined, Expect, Ns, Page, Record, Store, StoreError};
 
 #[derive(Debug, Default, Clone)]
 struct Collection {
@@ -189,7 +189,7 @@ impl Store for MemoryStore {
             }
         }
         let mut next = Record::clone(current);
-        change(&mut next).map_err(StoreError::Refused)?;
+        change(&mut next).map_err(|Declined| StoreError::Declined)?;
         if let Some((field, value)) = c.unique_conflict(&next, unique) {
             return Err(StoreError::Duplicate { field, value });
         }

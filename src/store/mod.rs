@@ -14,6 +14,9 @@ use serde_json::Value;
 pub use memory::MemoryStore;
 pub use redis::{Pool, RedisOptions, RedisStore};
 
+#[cfg(test)]
+mod tests;
+
 /// Where a record lives: a session (isolated namespace) and a resource collection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Ns {
@@ -57,11 +60,14 @@ pub enum StoreError {
     VersionMismatch {
         current: u64,
     },
-    /// The change itself refused (an illegal transition, a field set twice...).
-    Refused(crate::behaviour::BehaviourError),
+    /// The change itself declined (an illegal transition, a field set twice...); the caller
+    /// that wrote the change knows why.
+    Declined,
     /// The backend cannot be reached.
     Unavailable(String),
 }
+
+impl std::error::Error for StoreError {}
 
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -70,14 +76,19 @@ impl fmt::Display for StoreError {
             StoreError::IdTaken => f.write_str("a record with this id exists already"),
             StoreError::Duplicate { field, value } => write!(f, "{field} {value} is already used by another record"),
             StoreError::VersionMismatch { current } => write!(f, "the current version is {current}"),
-            StoreError::Refused(e) => write!(f, "{}", e.message),
+            StoreError::Declined => f.write_str("the change was declined"),
             StoreError::Unavailable(why) => write!(f, "the store is unavailable: {why}"),
         }
     }
 }
 
-/// A change to one record, run under the collection's write lock.
-pub type Change<'a> = &'a mut dyn FnMut(&mut Record) -> Result<(), crate::behaviour::BehaviourError>;
+/// A change to one record, run under the collection's write lock; it may decline, and then
+/// nothing is written.
+pub type Change<'a> = &'a mut dyn FnMut(&mut Record) -> Result<(), Declined>;
+
+/// What a [`Change`] returns to leave the record as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Declined;
 
 /// One page of a listing: the records and the number that matched in all.
 pub struct Page {

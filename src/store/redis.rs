@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Change, Expect, Ns, Page, Record, Store, StoreError};
+use super::{Change, Declined, Expect, Ns, Page, Record, Store, StoreError};
 
 /// Longest wait to connect, for a reply, or for a free pooled connection.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -570,7 +570,7 @@ impl Store for RedisStore {
                 }
             }
             let mut next = current.clone();
-            change(&mut next).map_err(StoreError::Refused)?;
+            change(&mut next).map_err(|Declined| StoreError::Declined)?;
             next.id = id.to_string();
             let mut args = vec![id.to_string(), current.version.to_string(), encode(&next), unique.len().to_string()];
             args.extend(unique.iter().cloned());

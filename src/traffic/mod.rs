@@ -14,25 +14,23 @@ mod latency;
 mod ratelimit;
 pub mod trace;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use rand::rngs::Xoshiro256PlusPlus;
 use rand::{RngExt, SeedableRng};
 use serde_json::Value;
 
-use crate::config::Config;
+use crate::prefer::Prefer;
 use crate::problem::ErrorReply;
-use crate::respond::response_for;
-use crate::spec::{Operation, Problem, Spec, SpecSet};
+use crate::spec::{Operation, Spec};
 
-pub use fault::{CONNECTION_FAULTS, Fault, FaultBody, FaultRule, MAX_STALL, ResetSwitch, ResettableStream};
+pub use fault::{CONNECTION_FAULTS, Fault, FaultBody, FaultRule, ResetSwitch, ResettableStream};
 pub use latency::{Latency, MAX_LATENCY, Unit, fmt_duration, parse_duration};
-pub use ratelimit::{KeyBy, RATELIMIT, RATELIMIT_POLICY, RateLimit, RateLimitRule, Scope, path_matches};
+pub use ratelimit::{KeyBy, RateLimit, RateLimitRule, Scope};
 
 use ratelimit::Limiter;
 
@@ -82,11 +80,20 @@ impl Source {
     }
 }
 
-/// What applies to one operation.
+/// The command line's traffic settings; they replace the documents' where they apply.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    pub rate_limits: Vec<RateLimitRule>,
+    pub latency: Option<Latency>,
+    /// Share of requests (0..=1) that get a random fault.
+    pub chaos: f64,
+    /// None picks one (and logs it).
+    pub seed: Option<u64>,
+}
+
+/// What applies to one operation, compiled once.
 #[derive(Debug)]
-struct Route {
-    spec: usize,
-    method: Method,
+pub struct Route {
     limiter: Option<usize>,
     latency: Option<(Latency, Source)>,
     faults: Vec<FaultRule>,
@@ -94,59 +101,66 @@ struct Route {
     chaos: Vec<Fault>,
 }
 
-pub struct Traffic {
-    /// By served path; only operations something applies to.
-    routes: HashMap<String, Vec<Route>>,
-    limiters: Vec<Limiter>,
+/// The compiled traffic rules of the whole API: the rate limits (one bucket set each, shared by
+/// the routes a limit covers), chaos and the seed. Immutable; the buckets live in [`Live`].
+#[derive(Debug)]
+pub struct Rules {
+    limits: Vec<RateLimit>,
     chaos: f64,
     seed: u64,
+}
+
+/// The live side of traffic control: the rate-limit buckets and the arrival counter that seeds
+/// random decisions. Reset by the admin API.
+pub struct Live {
+    limiters: Vec<Limiter>,
     /// Arrival number of the next routed request (restarts on reset).
     arrivals: AtomicU64,
     /// Bumped on reset: buckets of earlier generations are never consulted again.
     generation: AtomicU64,
 }
 
-/// The traffic keys of one `x-specstub` value.
+/// The traffic keys of one `x-specstub` value, read.
 #[derive(Debug, Default)]
-struct Declared {
+pub struct Declared {
     /// `Some(None)`: `rateLimit: false` (no limit here, whatever the document says).
     rate_limit: Option<Option<RateLimit>>,
     latency: Option<Latency>,
     faults: Option<Vec<FaultRule>>,
 }
 
-impl Traffic {
-    pub fn new(config: &Config, specs: &SpecSet) -> Self {
-        let (docs, ops, problems) = read_all(specs);
-        for p in &problems {
-            tracing::warn!("{p} (ignored)");
-        }
-        let mut limiters: Vec<Limiter> = Vec::new();
+impl Rules {
+    /// Compiles the rules: `docs` are the documents' declarations (by spec index), `ops` each
+    /// operation with its own. Returns the rules and each operation's route (None: nothing
+    /// applies there).
+    pub fn compile(settings: &Settings, docs: &[Declared], ops: &[(&Operation, &Declared)]) -> (Rules, Vec<Option<Route>>) {
+        let mut limits: Vec<RateLimit> = Vec::new();
         let mut add = |l: &RateLimit| -> Option<usize> {
-            let limiter = Limiter::new(l.clone())?;
-            limiters.push(limiter);
-            Some(limiters.len() - 1)
+            Limiter::new(l.clone())?;
+            limits.push(l.clone());
+            Some(limits.len() - 1)
         };
         // Command-line limits: each has one bucket per client, shared by the routes it covers.
-        let cli: Vec<(&RateLimitRule, Option<usize>)> = config.rate_limits.iter().map(|r| (r, add(&r.limit))).collect();
+        let cli: Vec<(&RateLimitRule, Option<usize>)> = settings.rate_limits.iter().map(|r| (r, add(&r.limit))).collect();
         let global = cli.iter().rev().find(|(r, _)| r.scope == Scope::All).and_then(|(_, i)| *i);
         let doc_limits: Vec<Option<usize>> =
             docs.iter().map(|d| d.rate_limit.as_ref().and_then(|l| l.as_ref()).and_then(&mut add)).collect();
-        let chaos = if config.chaos.is_finite() { config.chaos.clamp(0.0, 1.0) } else { 0.0 };
-        let mut routes: HashMap<String, Vec<Route>> = HashMap::new();
+        let chaos = if settings.chaos.is_finite() { settings.chaos.clamp(0.0, 1.0) } else { 0.0 };
+        let mut routes = Vec::with_capacity(ops.len());
         let mut random = chaos > 0.0;
-        for (op, declared) in specs.operations.iter().zip(&ops) {
-            let doc = &docs[op.spec];
+        for (op, declared) in ops {
+            let no_doc = Declared::default();
+            let doc = docs.get(op.spec).unwrap_or(&no_doc);
             let limiter = match cli.iter().find(|(r, _)| r.scope != Scope::All && r.matches(op)) {
                 Some((_, i)) => *i,
                 None if global.is_some() => global,
                 None => match &declared.rate_limit {
                     Some(Some(l)) => add(l),
                     Some(None) => None,
-                    None => doc_limits[op.spec],
+                    None => doc_limits.get(op.spec).copied().flatten(),
                 },
             };
-            let latency = config
+            let latency = settings
                 .latency
                 .map(|l| (l, Source::Config))
                 .or(declared.latency.map(|l| (l, Source::Spec)))
@@ -160,27 +174,30 @@ impl Traffic {
             let chaos_faults = if chaos > 0.0 { chaos_candidates(op) } else { Vec::new() };
             random |= latency.is_some_and(|(l, _)| l.is_ranged()) || faults.iter().any(|f| f.rate > 0.0 && f.rate < 1.0);
             if limiter.is_none() && latency.is_none() && faults.is_empty() && chaos_faults.is_empty() {
+                routes.push(None);
                 continue;
             }
-            let route = Route { spec: op.spec, method: op.method.clone(), limiter, latency, faults, chaos: chaos_faults };
-            routes.entry(op.served_path.clone()).or_default().push(route);
+            routes.push(Some(Route { limiter, latency, faults, chaos: chaos_faults }));
         }
-        let seed = config.seed.unwrap_or_else(rand::random);
-        if random && config.seed.is_none() {
+        let seed = settings.seed.unwrap_or_else(rand::random);
+        if random && settings.seed.is_none() {
             tracing::info!(seed, "random faults and latency use seed {seed}; repeat this run with --seed {seed}");
         }
-        Self { routes, limiters, chaos, seed, arrivals: AtomicU64::new(0), generation: AtomicU64::new(0) }
+        (Rules { limits, chaos, seed }, routes)
     }
+}
 
-    fn route(&self, op: &Operation) -> Option<&Route> {
-        self.routes.get(op.served_path.as_str())?.iter().find(|r| r.spec == op.spec && r.method == op.method)
+impl Live {
+    pub fn new(rules: &Rules) -> Self {
+        let limiters = rules.limits.iter().filter_map(|l| Limiter::new(l.clone())).collect();
+        Self { limiters, arrivals: AtomicU64::new(0), generation: AtomicU64::new(0) }
     }
 
     /// Decides the plan for a routed request; a plan with a refusal answers with that error.
-    pub fn admit(&self, spec: &Spec, op: &Operation, req: &Request<Bytes>, peer: Option<SocketAddr>) -> Plan {
+    pub fn admit(&self, rules: &Rules, route: Option<&Route>, at: Arrival<'_>) -> Plan {
+        let Arrival { spec, op, req, peer, prefer } = at;
         let mut plan = Plan { headers: trace::answer_headers(req.headers()), ..Plan::default() };
         let arrival = self.arrivals.fetch_add(1, Ordering::Relaxed);
-        let route = self.route(op);
 
         if let Some(limiter) = route.and_then(|r| r.limiter).map(|i| &self.limiters[i]) {
             let key = ratelimit::client_key(&limiter.limit.key, spec, op, req.headers(), req.uri().query().unwrap_or(""), peer);
@@ -216,14 +233,14 @@ impl Traffic {
             }
         }
 
-        let (asked_latency, asked_fault) = match asked(op, req) {
+        let (asked_latency, asked_fault) = match asked(op, prefer) {
             Ok(a) => a,
             Err(e) => {
                 plan.refusal = Some(e);
                 return plan;
             }
         };
-        let mut rng = Xoshiro256PlusPlus::seed_from_u64(self.seed ^ arrival.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(rules.seed ^ arrival.wrapping_mul(0x9E37_79B9_7F4A_7C15));
 
         let latency = asked_latency.map(|l| (l, Source::Prefer)).or_else(|| route.and_then(|r| r.latency));
         if let Some((l, source)) = latency {
@@ -240,7 +257,7 @@ impl Traffic {
             if let Some(f) = declared {
                 return Some((f.fault, f.retry_after, Source::Spec));
             }
-            if self.chaos > 0.0 && !r.chaos.is_empty() && rng.random::<f64>() < self.chaos {
+            if rules.chaos > 0.0 && !r.chaos.is_empty() && rng.random::<f64>() < rules.chaos {
                 return Some((r.chaos[rng.random_range(0..r.chaos.len())], None, Source::Chaos));
             }
             None
@@ -263,21 +280,6 @@ impl Traffic {
             }
         }
         plan
-    }
-
-    /// Adds the plan's headers and fault marker to the answer. The trace headers replace any the
-    /// spec declares (an example `tracestate` must not pose as the caller's).
-    pub fn finish(&self, plan: &Plan, response: &mut Response<Bytes>) {
-        let headers = response.headers_mut();
-        if plan.headers.iter().any(|(k, _)| *k == trace::TRACEPARENT) {
-            headers.remove(trace::TRACESTATE);
-        }
-        for (k, v) in &plan.headers {
-            headers.insert(k.clone(), v.clone());
-        }
-        if let Some(f) = plan.connection_fault {
-            response.extensions_mut().insert(f);
-        }
     }
 
     /// Empties every rate-limit bucket (the admin reset), and restarts the seeded sequence of
@@ -304,20 +306,35 @@ impl Traffic {
             l.share(shared);
         }
     }
+}
 
-    /// The seed of the random decisions (given with `--seed`, else chosen at start).
-    pub fn seed(&self) -> u64 {
-        self.seed
+/// Adds the plan's headers and fault marker to the answer. The trace headers replace any the
+/// spec declares (an example `tracestate` must not pose as the caller's).
+pub fn finish(plan: &Plan, response: &mut Response<Bytes>) {
+    let headers = response.headers_mut();
+    if plan.headers.iter().any(|(k, _)| *k == trace::TRACEPARENT) {
+        headers.remove(trace::TRACESTATE);
     }
+    for (k, v) in &plan.headers {
+        headers.insert(k.clone(), v.clone());
+    }
+    if let Some(f) = plan.connection_fault {
+        response.extensions_mut().insert(f);
+    }
+}
+
+/// A routed request, as traffic control sees it.
+pub struct Arrival<'a> {
+    pub spec: &'a Spec,
+    pub op: &'a Operation,
+    pub req: &'a Request<Bytes>,
+    pub peer: Option<SocketAddr>,
+    pub prefer: &'a Prefer,
 }
 
 /// What the request asks for with `Prefer: latency=...` and `Prefer: fault=...`; a malformed or
 /// undeclared one is a 400 that says what would be accepted.
-fn asked(op: &Operation, req: &Request<Bytes>) -> Result<(Option<Latency>, Option<Fault>), ErrorReply> {
-    if !req.headers().contains_key("prefer") {
-        return Ok((None, None));
-    }
-    let prefer = crate::prefer::parse(req.headers());
+fn asked(op: &Operation, prefer: &Prefer) -> Result<(Option<Latency>, Option<Fault>), ErrorReply> {
     let bad = |msg: String| ErrorReply::new(StatusCode::BAD_REQUEST, msg);
     let latency = match prefer.get("latency") {
         None => None,
@@ -346,7 +363,7 @@ fn asked(op: &Operation, req: &Request<Bytes>) -> Result<(Option<Latency>, Optio
 fn declares(op: &Operation, f: Fault) -> bool {
     match f {
         Fault::Connection(_) => true,
-        Fault::Status(s) => response_for(op, s).is_some(),
+        Fault::Status(s) => op.response_for(s).is_some(),
     }
 }
 
@@ -363,92 +380,115 @@ fn chaos_candidates(op: &Operation) -> Vec<Fault> {
     statuses.into_iter().map(Fault::Status).chain(CONNECTION_FAULTS.map(Fault::Connection)).collect()
 }
 
-/// Reads the traffic keys of an `x-specstub` value; errors are (sub-pointer, message).
-fn read_declared(x: &Value, op: Option<&Operation>) -> (Declared, Vec<(String, String)>) {
-    let mut d = Declared::default();
-    let mut errors = Vec::new();
-    if let Some(v) = x.get("rateLimit") {
-        match RateLimit::from_json(v) {
-            Ok(l) => d.rate_limit = Some(l),
-            Err((sub, msg)) => errors.push((format!("/rateLimit{sub}"), msg)),
+impl Declared {
+    /// Reads the values of the traffic keys of one `x-specstub` (`op`: the operation's own, whose
+    /// faults must name statuses it declares); errors are (sub-pointer under the key, message).
+    pub fn read(
+        rate_limit: Option<&Value>,
+        latency: Option<&Value>,
+        faults: Option<&Value>,
+        op: Option<&Operation>,
+    ) -> (Declared, Vec<(String, String)>) {
+        let mut d = Declared::default();
+        let mut errors = Vec::new();
+        if let Some(v) = rate_limit {
+            match RateLimit::from_json(v) {
+                Ok(l) => d.rate_limit = Some(l),
+                Err((sub, msg)) => errors.push((format!("/rateLimit{sub}"), msg)),
+            }
         }
-    }
-    match x.get("latency") {
-        None => {}
-        Some(Value::String(s)) => match s.parse::<Latency>() {
-            Ok(l) => d.latency = Some(l),
-            Err(e) => errors.push(("/latency".into(), e)),
-        },
-        Some(Value::Number(n)) => match n.as_u64().map(|ms| Latency::fixed(Duration::from_millis(ms))) {
-            Some(l) if l.max <= MAX_LATENCY => d.latency = Some(l),
-            _ => errors.push(("/latency".into(), "a latency is milliseconds, or a string such as 50ms..200ms".into())),
-        },
-        Some(_) => errors.push(("/latency".into(), "a latency is a string such as 200ms or 50ms..200ms".into())),
-    }
-    match x.get("faults") {
-        None => {}
-        Some(Value::Array(items)) => {
-            let mut rules = Vec::new();
-            for (i, item) in items.iter().enumerate() {
-                match FaultRule::from_json(item) {
-                    Ok(r) => match op {
-                        Some(op) if !declares(op, r.fault) => {
-                            let declared: Vec<&str> = op.responses.iter().map(|r| r.code.as_str()).collect();
-                            errors.push((
-                                format!("/faults/{i}/fault"),
-                                format!("{} is not a status this operation declares ({})", r.fault, declared.join(", ")),
-                            ));
-                        }
-                        _ => rules.push(r),
-                    },
-                    Err((sub, msg)) => errors.push((format!("/faults/{i}{sub}"), msg)),
+        match latency {
+            None => {}
+            Some(Value::String(s)) => match s.parse::<Latency>() {
+                Ok(l) => d.latency = Some(l),
+                Err(e) => errors.push(("/latency".into(), e)),
+            },
+            Some(Value::Number(n)) => match n.as_u64().map(|ms| Latency::fixed(Duration::from_millis(ms))) {
+                Some(l) if l.max <= MAX_LATENCY => d.latency = Some(l),
+                _ => errors.push(("/latency".into(), "a latency is milliseconds, or a string such as 50ms..200ms".into())),
+            },
+            Some(_) => errors.push(("/latency".into(), "a latency is a string such as 200ms or 50ms..200ms".into())),
+        }
+        match faults {
+            None => {}
+            Some(Value::Array(items)) => {
+                let mut rules = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match FaultRule::from_json(item) {
+                        Ok(r) => match op {
+                            Some(op) if !declares(op, r.fault) => {
+                                let declared: Vec<&str> = op.responses.iter().map(|r| r.code.as_str()).collect();
+                                errors.push((
+                                    format!("/faults/{i}/fault"),
+                                    format!("{} is not a status this operation declares ({})", r.fault, declared.join(", ")),
+                                ));
+                            }
+                            _ => rules.push(r),
+                        },
+                        Err((sub, msg)) => errors.push((format!("/faults/{i}{sub}"), msg)),
+                    }
                 }
+                d.faults = Some(rules);
             }
-            d.faults = Some(rules);
+            Some(_) => errors.push(("/faults".into(), "faults is a list such as [{fault: 503, rate: 0.1}]".into())),
         }
-        Some(_) => errors.push(("/faults".into(), "faults is a list such as [{fault: 503, rate: 0.1}]".into())),
+        (d, errors)
     }
-    (d, errors)
-}
-
-/// The declarations of every document and operation, and the mistakes in them.
-fn read_all(specs: &SpecSet) -> (Vec<Declared>, Vec<Declared>, Vec<Problem>) {
-    let mut problems = Vec::new();
-    let docs = specs
-        .specs
-        .iter()
-        .map(|spec| {
-            let (d, errors) = read_declared(&spec.extension, None);
-            for (sub, msg) in errors {
-                problems.push(Problem::error(&spec.file, format!("/x-specstub{sub}"), msg));
-            }
-            d
-        })
-        .collect();
-    let ops = specs
-        .operations
-        .iter()
-        .map(|op| {
-            let (d, errors) = read_declared(&op.extension, Some(op));
-            for (sub, msg) in errors {
-                problems.push(Problem::error(&specs.specs[op.spec].file, format!("{}/x-specstub{sub}", op.pointer), msg));
-            }
-            d
-        })
-        .collect();
-    (docs, ops, problems)
-}
-
-/// Mistakes in the traffic keys (`rateLimit`, `latency`, `faults`) of the documents' and
-/// operations' `x-specstub`, each with its file and pointer.
-pub fn problems(specs: &SpecSet) -> Vec<Problem> {
-    read_all(specs).2
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use crate::spec::SpecSet;
     use serde_json::json;
+    use std::collections::HashMap;
+
+    /// The rules as the compiler builds them, with the live side.
+    struct Traffic {
+        rules: Rules,
+        routes: Vec<Option<Route>>,
+        live: Live,
+        ops: Vec<String>,
+    }
+
+    impl Traffic {
+        fn new(config: &Config, set: &SpecSet) -> Self {
+            let settings =
+                Settings { rate_limits: config.rate_limits.clone(), latency: config.latency, chaos: config.chaos, seed: config.seed };
+            let read = |x: &Value, op: Option<&Operation>| Declared::read(x.get("rateLimit"), x.get("latency"), x.get("faults"), op).0;
+            let docs: Vec<Declared> = set.specs.iter().map(|s| read(&s.extension, None)).collect();
+            let ops: Vec<Declared> = set.operations.iter().map(|o| read(&o.extension, Some(o))).collect();
+            let pairs: Vec<(&Operation, &Declared)> = set.operations.iter().zip(&ops).collect();
+            let (rules, routes) = Rules::compile(&settings, &docs, &pairs);
+            let live = Live::new(&rules);
+            Self { rules, routes, live, ops: set.operations.iter().map(|o| o.id.clone()).collect() }
+        }
+
+        fn route(&self, op: &Operation) -> Option<&Route> {
+            let i = self.ops.iter().position(|id| *id == op.id)?;
+            self.routes[i].as_ref()
+        }
+
+        fn limit_of(&self, op: &Operation) -> u32 {
+            self.rules.limits[self.route(op).unwrap().limiter.unwrap()].limit
+        }
+
+        fn admit(&self, spec: &Spec, op: &Operation, req: &Request<Bytes>, peer: Option<SocketAddr>) -> Plan {
+            let prefer = crate::prefer::parse(req.headers());
+            self.live.admit(&self.rules, self.route(op), Arrival { spec, op, req, peer, prefer: &prefer })
+        }
+
+        fn reset(&self) {
+            self.live.reset();
+        }
+    }
+
+    fn problems(set: SpecSet) -> Vec<crate::spec::Problem> {
+        match crate::plan::compile(set, Config::default()) {
+            Ok((_, p)) | Err(p) => p,
+        }
+    }
 
     fn load(doc: Value) -> SpecSet {
         let dir = std::env::temp_dir().join(format!("specstub-traffic-{}", uuid::Uuid::new_v4()));
@@ -496,7 +536,7 @@ mod tests {
             json!({"rateLimit": {"limit": 0}, "latency": "soon", "faults": [{"fault": 500}, {"fault": "reset", "rate": 3}]}),
             json!({"rateLimit": "ten per second"}),
         ));
-        let p: Vec<String> = problems(&set).iter().map(|p| p.pointer.clone()).collect();
+        let p: Vec<String> = problems(set).iter().map(|p| p.pointer.clone()).collect();
         assert_eq!(
             p,
             [
@@ -514,13 +554,13 @@ mod tests {
         let set = load(doc(json!({"rateLimit": "2/s"}), json!({"rateLimit": "5/s", "latency": "10ms"})));
         let t = Traffic::new(&Config::default(), &set);
         let (list, other) = (&set.operations[0], &set.operations[1]);
-        assert_eq!(t.limiters[t.route(list).unwrap().limiter.unwrap()].limit.limit, 2);
-        assert_eq!(t.limiters[t.route(other).unwrap().limiter.unwrap()].limit.limit, 5);
+        assert_eq!(t.limit_of(list), 2);
+        assert_eq!(t.limit_of(other), 5);
         assert_eq!(t.route(other).unwrap().latency, Some((Latency::fixed(Duration::from_millis(10)), Source::Spec)));
         let config = Config { rate_limits: vec!["POST /other=7/s".parse().unwrap(), "9/s".parse().unwrap()], ..Config::default() };
         let t = Traffic::new(&config, &set);
-        assert_eq!(t.limiters[t.route(list).unwrap().limiter.unwrap()].limit.limit, 9);
-        assert_eq!(t.limiters[t.route(other).unwrap().limiter.unwrap()].limit.limit, 7);
+        assert_eq!(t.limit_of(list), 9);
+        assert_eq!(t.limit_of(other), 7);
         let set = load(doc(json!({"rateLimit": false}), json!({"rateLimit": "5/s"})));
         let t = Traffic::new(&Config::default(), &set);
         assert!(t.route(&set.operations[0]).is_none());
@@ -575,7 +615,7 @@ mod tests {
             .header("tracestate", "example=1")
             .body(Bytes::new())
             .unwrap();
-        t.finish(&plan, &mut r);
+        finish(&plan, &mut r);
         assert!(!r.headers()["traceparent"].to_str().unwrap().contains("1111111111"));
         assert!(r.headers().get("tracestate").is_none());
         assert_eq!(r.extensions().get::<ConnectionFault>(), Some(&ConnectionFault::Stall));

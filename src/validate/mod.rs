@@ -111,7 +111,8 @@ pub enum Mode {
 /// The parts of a request that validation reads.
 pub struct Incoming<'a> {
     pub path_params: &'a [(String, String)],
-    pub query: &'a str,
+    /// The query's pairs, decoded once by the engine.
+    pub query: &'a [(String, String)],
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
 }
@@ -176,7 +177,7 @@ fn parse_quietly(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Chec
 fn check_accept(op: &Operation, headers: &HeaderMap) -> Option<Rejection> {
     let accept = headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok())?;
     // What the operation would answer with: its lowest success response's media types.
-    let response = crate::respond::default_response(op)?;
+    let response = op.default_response()?;
     if response.content.is_empty() {
         return None;
     }
@@ -190,7 +191,7 @@ fn check_accept(op: &Operation, headers: &HeaderMap) -> Option<Rejection> {
 /// Parses the parameters into `checked` and adds what is wrong to `out`; schemas are consulted
 /// only when `validate`.
 fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Checked, out: &mut Vec<Violation>, validate: bool) {
-    let query = params::parse_query(inc.query);
+    let query = inc.query;
     let cookies = inc
         .headers
         .get_all(http::header::COOKIE)
@@ -201,7 +202,7 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
     for p in &op.parameters {
         let value = match p.location {
             ParamIn::Path => inc.path_params.iter().find(|(k, _)| *k == p.name).map(|(_, v)| params::read_path(v, p)),
-            ParamIn::Query => params::read_query(&query, p),
+            ParamIn::Query => params::read_query(query, p),
             ParamIn::Cookie => params::read_query(&cookies, p),
             ParamIn::Header => {
                 let all: Vec<&str> = inc.headers.get_all(p.name.as_str()).iter().filter_map(|v| v.to_str().ok()).collect();
@@ -237,7 +238,7 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
     }
     // Unknown query parameters: a typo in a client is the point of a strict stub. The names a
     // query API key uses are known too.
-    for (k, _) in &query {
+    for (k, _) in query {
         let declared = op.parameters.iter().any(|p| matches!(p.location, ParamIn::Query) && params::claims(p, k));
         let is_key = security::query_key_names(spec, op).any(|n| n == k);
         if !declared && !is_key && !out.iter().any(|v| v.location == Location::Query && v.pointer == format!("/{k}")) {

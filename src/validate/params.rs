@@ -2,7 +2,7 @@
 //! parameter's style and explode rules, converting strings to the numbers and booleans its schema
 //! asks for, so the schema validator sees what the client meant.
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::spec::{Parameter, Shape, Style};
 
@@ -186,14 +186,6 @@ pub fn claims(p: &Parameter, key: &str) -> bool {
         (Style::DeepObject, _) => key.strip_prefix(p.name.as_str()).is_some_and(|r| r.starts_with('[')),
         (Style::Form, Shape::Object) if p.explode => p.item_types.properties.contains_key(key),
         _ => false,
-    }
-}
-
-/// Parses a number-like string as a JSON number if it is one (for form bodies).
-pub fn number(raw: &str) -> Option<Number> {
-    match serde_json::from_str::<Value>(raw) {
-        Ok(Value::Number(n)) => Some(n),
-        _ => None,
     }
 }
 

@@ -130,7 +130,7 @@ fn presented(scheme: &SecurityScheme, inc: &Incoming) -> Presented {
         SecurityScheme::ApiKey { location, name } => {
             let value = match location {
                 ParamIn::Header => inc.headers.get(name.as_str()).and_then(|v| v.to_str().ok()).map(String::from),
-                ParamIn::Query => super::params::parse_query(inc.query).into_iter().find(|(k, _)| k == name).map(|(_, v)| v),
+                ParamIn::Query => inc.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
                 ParamIn::Cookie | ParamIn::Path => inc
                     .headers
                     .get_all(http::header::COOKIE)

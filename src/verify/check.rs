@@ -9,7 +9,6 @@ use http::{HeaderMap, Method};
 use serde_json::Value;
 
 use crate::negotiate;
-use crate::respond::response_for;
 use crate::spec::model::types_of;
 use crate::spec::schemas::violations;
 use crate::spec::source::deref;
@@ -80,7 +79,7 @@ impl fmt::Display for Finding {
 /// Every way the answer (`status`, `headers`, `body`) to a `method` request breaks `op`'s contract.
 pub fn response(spec: &Spec, op: &Operation, method: &Method, status: u16, headers: &HeaderMap, body: &[u8]) -> Vec<Finding> {
     let mut out = Vec::new();
-    let Some(declared) = response_for(op, status) else {
+    let Some(declared) = op.response_for(status) else {
         let codes: Vec<&str> = op.responses.iter().map(|r| r.code.as_str()).collect();
         let list = if codes.is_empty() { "none".to_string() } else { codes.join(", ") };
         out.push(Finding::new(Part::Status, "", format!("status {status} is not declared (declared: {list})")));

@@ -11,17 +11,7 @@
 //! provider's state, a refused request body). Only failures make the run fail, unless
 //! `fail_on_inconclusive` is set.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! let config = specstub::Config { specs: vec!["specs/sift-runs-v2.yaml".into()], ..Default::default() };
-//! let set = specstub::load(&config)?;
-//! let mut options = specstub::verify::Options::new("https://staging.example.com");
-//! options.token = Some("secret".into());
-//! let report = specstub::verify::run(&set, &options).await?;
-//! print!("{}", specstub::verify::report::text(&report));
-//! assert!(report.ok);
-//! # Ok(()) }
-//! ```
+//! From Rust: [`crate::verify_provider`].
 
 pub mod check;
 pub mod client;
@@ -30,8 +20,6 @@ pub mod report;
 mod request;
 mod state;
 
-use std::path::Path;
-use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -39,8 +27,6 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
-use crate::cli::VerifyArgs;
-use crate::respond::response_for;
 use crate::spec::source::deref;
 use crate::spec::walk::Flow;
 use crate::spec::{Operation, Spec, SpecSet};
@@ -303,7 +289,7 @@ fn learn(ctx: &Ctx<'_>, ops: &[&Operation], state: &Mutex<State>, built: &Built,
             state.set_etag(built.item_path.clone(), tag.to_string());
         }
     }
-    let Some(declared) = response_for(op, status) else { return };
+    let Some(declared) = op.response_for(status) else { return };
     let Some(links) = links_of(spec, op, &declared.code) else { return };
     let ex = Exchange {
         url: &built.url,
@@ -341,44 +327,6 @@ fn link_target(ops: &[&Operation], link: &Value) -> Option<String> {
     let fragment = r.split_once('#').map(|(_, f)| f)?;
     let pointer = percent_encoding::percent_decode_str(fragment).decode_utf8_lossy();
     ops.iter().find(|o| o.pointer == pointer).map(|o| o.id.clone())
-}
-
-/// `specstub verify`: load, verify, print, write the reports. Exit 0 when nothing failed, 1 on any
-/// failure, 2 when the run could not happen.
-pub async fn main(args: VerifyArgs) -> ExitCode {
-    let config = args.config();
-    let set = match crate::embed::load(&config) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("specstub: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let options = args.options();
-    let report = match run(&set, &options).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("specstub: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    print!("{}", report::text(&report));
-    for (path, text) in [(&args.junit, report::junit(&report)), (&args.json, report::json(&report))] {
-        if let Some(path) = path {
-            if let Err(e) = write_file(path, &text) {
-                eprintln!("specstub: cannot write {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
-        }
-    }
-    if report.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
-}
-
-fn write_file(path: &Path, text: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(path, text)
 }
 
 #[cfg(test)]

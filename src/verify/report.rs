@@ -102,6 +102,23 @@ pub struct SentRequest {
 
 /// The readable report: one line per operation (one per request when it sent several), the
 /// violations and reasons under it, then the summary line.
+impl Report {
+    /// The report as `specstub verify` prints it.
+    pub fn to_text(&self) -> String {
+        text(self)
+    }
+
+    /// JUnit XML, one test case per operation.
+    pub fn to_junit(&self) -> String {
+        junit(self)
+    }
+
+    /// The report as JSON.
+    pub fn to_json(&self) -> String {
+        json(self)
+    }
+}
+
 pub fn text(r: &Report) -> String {
     let mut out = String::new();
     let width = r.operations.iter().map(|o| o.operation.len()).max().unwrap_or(0).min(48);

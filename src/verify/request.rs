@@ -298,7 +298,8 @@ fn set_body(built: &mut Built, media: &Media) {
 fn self_check(spec: &Spec, op: &Operation, built: &Built) -> Option<Vec<validate::Violation>> {
     let policy = Policy { mode: Mode::Strict, tokens: &[] };
     let check = |headers: &HeaderMap, query: &str| {
-        let incoming = Incoming { path_params: &built.path_params, query, headers, body: &built.body };
+        let pairs = validate::params::parse_query(query);
+        let incoming = Incoming { path_params: &built.path_params, query: &pairs, headers, body: &built.body };
         validate::check(spec, op, &incoming, &policy).1
     };
     let mut rejection = check(&built.headers, &built.query);

@@ -1,9 +1,11 @@
 //! Shared test helpers: start a real server on an ephemeral port and talk to it over HTTP.
 #![allow(dead_code)]
 
+pub mod redis;
+
 use std::path::PathBuf;
 
-use specstub::{Running, Server, ServerBuilder};
+use specstub::{Server, ServerBuilder};
 
 pub fn data(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(path)
@@ -16,15 +18,15 @@ pub fn bundled(path: &str) -> PathBuf {
 /// A builder on 127.0.0.1:0 serving the test document `path` (under tests/data), answering from
 /// the spec alone (the stateful tests opt in with `stateful`).
 pub fn builder(path: &str) -> ServerBuilder {
-    Server::builder().spec(data(path)).stateless(true)
+    Server::builder(data(path)).stateless(true)
 }
 
 /// A stateful server for the test document `path`.
 pub fn stateful(path: &str) -> ServerBuilder {
-    Server::builder().spec(data(path))
+    Server::builder(data(path))
 }
 
-pub async fn start(path: &str) -> Running {
+pub async fn start(path: &str) -> Server {
     builder(path).start().await.expect("server starts")
 }
 

@@ -1,0 +1,64 @@
+//! A request as the engine reads it: everything the stages need from the raw request, parsed
+//! once at the door (request id, query pairs, `Prefer`, session, origin), and what happened to
+//! it on the way, for the journal.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, header};
+use serde_json::Value;
+
+use crate::headers::{REQUEST_ID, session_of};
+use crate::prefer::{self, Prefer};
+use crate::traffic::Plan;
+use crate::validate::{Violation, params};
+
+/// The parsed parts of one request.
+pub struct Exchange {
+    pub request_id: String,
+    pub query: Vec<(String, String)>,
+    pub prefer: Prefer,
+    /// The store namespace the caller asked for (`X-Specstub-Session`).
+    pub session: Option<String>,
+    pub origin: Option<HeaderValue>,
+    pub peer: Option<SocketAddr>,
+    pub started: Instant,
+}
+
+impl Exchange {
+    pub fn read(req: &Request<Bytes>, peer: Option<SocketAddr>) -> Self {
+        let request_id = req
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 200)
+            .map(String::from)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        Self {
+            request_id,
+            query: req.uri().query().map(params::parse_query).unwrap_or_default(),
+            prefer: prefer::parse(req.headers()),
+            session: session_of(req.headers()),
+            origin: req.headers().get(header::ORIGIN).cloned(),
+            peer,
+            started: Instant::now(),
+        }
+    }
+
+    /// A client asking for a specific declared answer gets it from the spec, state or not.
+    pub fn wants_mock(&self) -> bool {
+        self.prefer.code.is_some() || self.prefer.example.is_some() || self.prefer.dynamic == Some(true)
+    }
+}
+
+/// What one request went through, for the journal.
+#[derive(Default)]
+pub struct Trail {
+    pub operation: Option<String>,
+    pub admin: bool,
+    pub validation: &'static str,
+    pub violations: Vec<Violation>,
+    pub body: Option<Value>,
+    pub plan: Plan,
+}

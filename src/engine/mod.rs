@@ -1,0 +1,288 @@
+//! One request's path through the engine, free of any HTTP server, as plain stages over the
+//! compiled [`Api`] and the [`Runtime`]: route → admit (traffic control) → validate → answer (as
+//! the operation's plan says: mock, stateful or proxy) → finish (traffic headers, request id,
+//! CORS, the journal). Every error becomes an answer in `problem`, the one place that renders.
+
+mod exchange;
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use serde_json::{Map, Value};
+
+use crate::behaviour::{self, fill::Caller};
+use crate::headers::{REQUEST_ID, VIOLATIONS};
+use crate::journal::Entry;
+use crate::plan::{Answer, Api, Planned};
+use crate::problem::{ErrorReply, render};
+use crate::respond::{self, MockRequest};
+use crate::router::RouteMatch;
+use crate::runtime::Runtime;
+use crate::spec::{Operation, ParamIn, Spec};
+use crate::traffic::{self, Arrival, Plan};
+use crate::validate::{self, Checked, Incoming, Mode, Policy, Rejection};
+
+pub use exchange::{Exchange, Trail};
+
+/// Answers one request whose body is already read.
+pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<SocketAddr>) -> Response<Bytes> {
+    let ex = Exchange::read(&req, peer);
+    let mut trail = Trail { validation: "unchecked", ..Trail::default() };
+    let mut response = if api.config.cors && is_preflight(&req) {
+        preflight(api, &req)
+    } else if let Some(rest) = admin_path(api, &req) {
+        trail.admin = true;
+        crate::admin::handle(api, rt, &req, &ex, rest)
+    } else {
+        serve(api, rt, &req, &ex, &mut trail).await
+    };
+    finish(api, rt, &req, ex, trail, &mut response).await;
+    response
+}
+
+/// The path after the admin prefix, when the request is for the admin API.
+fn admin_path<'r>(api: &Api, req: &'r Request<Bytes>) -> Option<&'r str> {
+    req.uri().path().strip_prefix(api.config.admin_prefix.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+async fn serve(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, trail: &mut Trail) -> Response<Bytes> {
+    let found = match route(api, req) {
+        Ok(found) => found,
+        Err(Unrouted::PassThrough) => return crate::proxy::pass_through(upstream(api), req).await,
+        Err(Unrouted::Answer(r)) => return *r,
+    };
+    let planned = &api.operations[found.op];
+    let (op, spec) = (&planned.op, api.spec_of(&planned.op));
+    trail.operation = Some(op.id.clone());
+    trail.plan = admit(api, rt, planned, req, ex);
+    if let Some(e) = trail.plan.refusal.take() {
+        return render(&e, Some((spec, op)));
+    }
+    match answer(api, rt, planned, &found, req, ex, trail).await {
+        Ok(r) => r,
+        Err(e) => render(&e, Some((spec, op))),
+    }
+}
+
+fn upstream(api: &Api) -> &str {
+    api.config.proxy.as_deref().unwrap_or_default()
+}
+
+/// Why a request reached no operation.
+enum Unrouted {
+    /// The validating proxy forwards what the spec does not describe.
+    PassThrough,
+    Answer(Box<Response<Bytes>>),
+}
+
+/// Stage 1: the operation that serves the request, and its path parameters.
+fn route(api: &Api, req: &Request<Bytes>) -> Result<RouteMatch, Unrouted> {
+    let path = req.uri().path();
+    api.router.find(req.method(), path).map_err(|e| {
+        if api.config.proxy.is_some() && !api.config.proxy_strict {
+            return Unrouted::PassThrough;
+        }
+        if *req.method() == Method::OPTIONS {
+            if let Some(allow) = api.router.allowed(path) {
+                return Unrouted::Answer(Box::new(allow_only(&allow)));
+            }
+        }
+        Unrouted::Answer(Box::new(render(&ErrorReply::from_route(&e, req.method(), path), None)))
+    })
+}
+
+/// Stage 2: traffic control decides rate limits, latency and faults.
+fn admit(api: &Api, rt: &Runtime, planned: &Planned, req: &Request<Bytes>, ex: &Exchange) -> Plan {
+    let at = Arrival { spec: api.spec_of(&planned.op), op: &planned.op, req, peer: ex.peer, prefer: &ex.prefer };
+    rt.traffic.admit(&api.traffic, planned.traffic.as_ref(), at)
+}
+
+/// Stage 3: the request against the operation's parameters, security and body.
+fn validate(api: &Api, planned: &Planned, found: &RouteMatch, req: &Request<Bytes>, ex: &Exchange) -> (Checked, Option<Rejection>) {
+    let incoming = Incoming { path_params: &found.params, query: &ex.query, headers: req.headers(), body: req.body() };
+    let policy = Policy { mode: api.config.validation, tokens: &api.config.tokens };
+    validate::check(api.spec_of(&planned.op), &planned.op, &incoming, &policy)
+}
+
+/// Stage 4: the answer, as the operation's plan says.
+async fn answer(
+    api: &Api,
+    rt: &Runtime,
+    planned: &Planned,
+    found: &RouteMatch,
+    req: &Request<Bytes>,
+    ex: &Exchange,
+    trail: &mut Trail,
+) -> Result<Response<Bytes>, ErrorReply> {
+    let (op, spec) = (&planned.op, api.spec_of(&planned.op));
+    let (checked, rejection) = validate(api, planned, found, req, ex);
+    if let Answer::Proxy { strict } = planned.answer {
+        let forwarded = crate::proxy::forward(upstream(api), strict, spec, op, req, rejection.as_ref()).await;
+        (trail.body, trail.validation, trail.violations) = (checked.body, forwarded.validation, forwarded.violations);
+        return forwarded.answer;
+    }
+    // The journal keeps the parsed body; behaviour borrows it from there.
+    trail.body = checked.body;
+    trail.validation = if api.config.validation == Mode::Off { "unchecked" } else { "valid" };
+    let mut warnings = None;
+    if let Some(r) = rejection {
+        trail.violations = r.violations().to_vec();
+        if api.config.validation == Mode::Strict {
+            trail.validation = "invalid";
+            return Err(ErrorReply::from_rejection(&r, spec, op));
+        }
+        trail.validation = "warned";
+        tracing::warn!(operation = %op.id, violations = %r, "request does not match the spec");
+        warnings = Some(r.to_string());
+    }
+    let mut response = match (&planned.answer, &rt.store) {
+        (Answer::Stateful(binding), Some(store)) if !ex.wants_mock() => {
+            let ctx = behaviour::Ctx {
+                spec,
+                binding: binding.as_ref(),
+                path_params: &found.params,
+                query: &ex.query,
+                headers: req.headers(),
+                body: trail.body.as_ref(),
+                caller: Caller::from_credential(checked.credential.as_ref()),
+                session: ex.session.clone().unwrap_or_default(),
+            };
+            let outcome = behaviour::run(store.as_ref(), &ctx)?;
+            respond::from_outcome(spec, op, outcome)
+        }
+        _ => mock(rt, spec, op, found, req, ex, &checked.params)?,
+    };
+    add_warnings(&mut response, warnings);
+    Ok(response)
+}
+
+fn mock(
+    rt: &Runtime,
+    spec: &Spec,
+    op: &Operation,
+    found: &RouteMatch,
+    req: &Request<Bytes>,
+    ex: &Exchange,
+    params: &Map<String, Value>,
+) -> Result<Response<Bytes>, ErrorReply> {
+    let echo = echo_values(op, found, params);
+    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let mock = MockRequest { prefer: &ex.prefer, accept, echo: &echo, seed: rt.next_seed() };
+    respond::mock(spec, op, &mock).map_err(|e| ErrorReply::from(&e))
+}
+
+/// Stage 5: traffic headers, request id and CORS on the answer, the latency served after every
+/// shared state is released, and the journal entry.
+async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, trail: Trail, response: &mut Response<Bytes>) {
+    traffic::finish(&trail.plan, response);
+    if let Ok(v) = HeaderValue::from_str(&ex.request_id) {
+        response.headers_mut().insert(REQUEST_ID, v);
+    }
+    if api.config.cors {
+        if let Some(origin) = ex.origin.clone() {
+            add_cors(response.headers_mut(), origin);
+        }
+    }
+    if let Some(delay) = trail.plan.latency {
+        tokio::time::sleep(delay).await;
+    }
+    if !trail.plan.injected.is_empty() {
+        tracing::info!(request_id = %ex.request_id, injected = %trail.plan.injected.join(", "), "traffic control applied");
+    }
+    if !trail.admin {
+        record(rt, req, response, ex, trail);
+    }
+}
+
+fn record(rt: &Runtime, req: &Request<Bytes>, response: &Response<Bytes>, ex: Exchange, trail: Trail) {
+    let mut query = Map::new();
+    for (k, v) in ex.query {
+        if let Value::Array(a) = query.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
+            a.push(Value::String(v));
+        }
+    }
+    rt.journal.record(Entry {
+        seq: 0,
+        request_id: ex.request_id,
+        at: crate::clock::Stamp::now(),
+        method: req.method().to_string(),
+        path: req.uri().path().to_string(),
+        query,
+        operation: trail.operation,
+        session: ex.session,
+        body: trail.body,
+        status: response.status().as_u16(),
+        validation: trail.validation,
+        violations: trail.violations,
+        injected: trail.plan.injected,
+        duration_ms: ex.started.elapsed().as_secs_f64() * 1000.0,
+    });
+}
+
+fn preflight(api: &Api, req: &Request<Bytes>) -> Response<Bytes> {
+    let Some(allow) = api.router.allowed(req.uri().path()) else {
+        return render(
+            &ErrorReply::new(StatusCode::NOT_FOUND, format!("no operation in the loaded specs serves {}", req.uri().path())),
+            None,
+        );
+    };
+    let mut r = Response::builder().status(StatusCode::NO_CONTENT).body(Bytes::new()).unwrap_or_default();
+    let h = r.headers_mut();
+    let methods = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    if let Ok(v) = HeaderValue::from_str(&methods) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
+    }
+    let asked = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS).cloned();
+    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.unwrap_or(HeaderValue::from_static("*")));
+    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    r
+}
+
+fn add_warnings(response: &mut Response<Bytes>, warnings: Option<String>) {
+    if let Some(w) = warnings {
+        let text: String = w.chars().filter(|c| !c.is_control()).take(2000).collect();
+        if let Ok(v) = HeaderValue::from_str(&text) {
+            response.headers_mut().insert(VIOLATIONS, v);
+        }
+    }
+}
+
+/// Path parameters, typed where validation read them, echo into same-named response fields.
+fn echo_values(op: &Operation, found: &RouteMatch, params: &Map<String, Value>) -> Map<String, Value> {
+    let mut echo = Map::new();
+    for (name, raw) in &found.params {
+        let declared = op.parameters.iter().any(|p| p.location == ParamIn::Path && p.name == *name);
+        let value = params.get(name).filter(|_| declared).cloned().unwrap_or_else(|| Value::String(raw.clone()));
+        echo.insert(name.clone(), value);
+    }
+    echo
+}
+
+fn is_preflight(req: &Request<Bytes>) -> bool {
+    req.method() == Method::OPTIONS
+        && req.headers().contains_key(header::ORIGIN)
+        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
+fn allow_only(allow: &[Method]) -> Response<Bytes> {
+    let list = allow.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+    Response::builder().status(StatusCode::NO_CONTENT).header(header::ALLOW, list).body(Bytes::new()).unwrap_or_default()
+}
+
+fn add_cors(h: &mut HeaderMap, origin: HeaderValue) {
+    // Echo the origin (not `*`) so credentialed browser requests work too.
+    let exposed: Vec<String> = h.keys().map(|k| k.as_str().to_string()).filter(|k| !is_safelisted(k)).collect();
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    h.insert(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, HeaderValue::from_static("true"));
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    if !exposed.is_empty() {
+        if let Ok(v) = HeaderValue::from_str(&exposed.join(", ")) {
+            h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, v);
+        }
+    }
+}
+
+fn is_safelisted(name: &str) -> bool {
+    matches!(name, "cache-control" | "content-language" | "content-length" | "content-type" | "expires" | "last-modified" | "pragma")
+}

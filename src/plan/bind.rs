@@ -1,0 +1,407 @@
+//! Binds each operation to what it does to the store: from its typed `x-specstub` (see
+//! [`super::ext`]) or, for plain REST paths, inferred (`POST /things` creates, `GET
+//! /things/{id}` reads...), then completed from the response schemas: the list's array field,
+//! the resource's schema, the id format, the `Location` of a create.
+
+use std::collections::HashMap;
+
+use http::Method;
+use serde_json::Value;
+
+use super::ext::{ActionName, IdExt, IdFormatName, IdIn, IfMatch, MaskExt, MaskIn, OneOrMany, OperationExt, RefusalExt, TransitionExt};
+use crate::behaviour::binding::camel;
+use crate::behaviour::binding::{Check, ListConfig, MaskConfig, Refusal};
+use crate::behaviour::{Action, Binding, IdFormat, IdSource, SetValue};
+use crate::spec::walk::Flow;
+use crate::spec::{Operation, ParamIn, Problem, SpecSet, source::deref};
+
+/// Bindings for every operation (None: answered from the spec alone), and load problems.
+pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Option<Binding>>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut out = Vec::with_capacity(set.operations.len());
+    for (op, ext) in set.operations.iter().zip(exts) {
+        let spec = &set.specs[op.spec];
+        let binding = if ext.declares_behaviour() {
+            match explicit(op, ext) {
+                Ok(b) => Some(b),
+                Err(msg) => {
+                    problems.push(Problem::error(&spec.file, format!("{}/x-specstub", op.pointer), msg));
+                    None
+                }
+            }
+        } else if infer && ext.stateful != Some(false) {
+            infer_binding(op, &set.operations)
+        } else {
+            None
+        };
+        out.push(binding.map(|mut b| {
+            if b.action == Action::List {
+                infer_list_fields(set, op, &mut b.list);
+            }
+            b.schema = resource_schema(set, op, &b);
+            if b.action == Action::Create && ext.key.is_none() {
+                b.id_format = id_format(set, op, &b);
+            }
+            b
+        }));
+    }
+    // An operation that names no key (a list, a create) shares its resource's key.
+    let mut keys: HashMap<String, String> = HashMap::new();
+    for b in out.iter().flatten().filter(|b| !b.key.is_empty()) {
+        keys.entry(b.resource.clone()).or_insert_with(|| b.key.clone());
+    }
+    for b in out.iter_mut().flatten().filter(|b| b.key.is_empty()) {
+        b.key = keys.get(&b.resource).cloned().unwrap_or_else(|| "id".into());
+    }
+    let item_paths: HashMap<String, (String, String)> = out
+        .iter()
+        .zip(&set.operations)
+        .filter_map(|(b, op)| match b {
+            Some(Binding { action: Action::Get, id: IdSource::Path(param), resource, .. }) => {
+                Some((resource.clone(), (op.served_path.clone(), param.clone())))
+            }
+            _ => None,
+        })
+        .collect();
+    for b in out.iter_mut().flatten().filter(|b| b.action == Action::Create) {
+        b.item_path = item_paths.get(&b.resource).cloned();
+    }
+    // An operation that answers no body, or only part of the record (a 204 action, launch-now's
+    // period), still stamps the whole record: with the schema its get operation answers.
+    let mut schemas: HashMap<(usize, String), String> = HashMap::new();
+    for (b, op) in out.iter().zip(&set.operations) {
+        if let Some(b @ Binding { schema: Some(ptr), .. }) = b {
+            let slot = schemas.entry((op.spec, b.resource.clone())).or_insert_with(|| ptr.clone());
+            if b.action == Action::Get {
+                *slot = ptr.clone();
+            }
+        }
+    }
+    for (b, op) in out.iter_mut().zip(&set.operations) {
+        if let Some(b) = b.as_mut() {
+            b.record_schema = schemas.get(&(op.spec, b.resource.clone())).cloned().or_else(|| b.schema.clone());
+        }
+    }
+    (out, problems)
+}
+
+/// The resource names and their unique fields, for the store.
+pub fn unique_fields(bindings: &[Option<Binding>]) -> HashMap<String, Vec<String>> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for b in bindings.iter().flatten() {
+        let e = out.entry(b.resource.clone()).or_default();
+        for u in &b.unique {
+            if !e.contains(u) {
+                e.push(u.clone());
+            }
+        }
+    }
+    out
+}
+
+fn refusal(v: Option<&RefusalExt>, default: Refusal) -> Result<Refusal, String> {
+    let Some(v) = v else { return Ok(default) };
+    let status = match v.status {
+        Some(s) if (400..600).contains(&s) => s,
+        Some(_) => return Err("an error `status` must be 400..599".into()),
+        None => default.status,
+    };
+    Ok(Refusal { status, grpc_code: v.grpc_code.or(default.grpc_code), message: v.message.clone() })
+}
+
+/// The binding an operation declares; the extension's keys and types are already checked, so
+/// what is left are the rules between keys and the operation.
+fn explicit(op: &Operation, x: &OperationExt) -> Result<Binding, String> {
+    let resource = x.resource.clone().ok_or("`resource` (the collection name) is required")?;
+    let action = match x.action.ok_or("`action` is required")? {
+        ActionName::Create => Action::Create,
+        ActionName::Get => Action::Get,
+        ActionName::List => Action::List,
+        ActionName::Update => Action::Update,
+        ActionName::Replace => Action::Replace,
+        ActionName::Delete => Action::Delete,
+        ActionName::Transition => Action::Transition,
+    };
+    let mut b = Binding::new(resource, action);
+    b.key = x.key.clone().unwrap_or_default();
+    b.id = match &x.id {
+        None => match action {
+            Action::Create | Action::List => IdSource::None,
+            _ => {
+                // Default: the last path parameter.
+                let p = op
+                    .parameters
+                    .iter()
+                    .rev()
+                    .find(|p| p.location == ParamIn::Path)
+                    .ok_or("`id` is required: no path parameter to take it from")?;
+                IdSource::Path(p.name.clone())
+            }
+        },
+        Some(IdExt::Name(name)) => IdSource::Path(name.clone()),
+        Some(IdExt::Place(place)) => match (place.location, &place.name, &place.pointer) {
+            (IdIn::Path, Some(n), _) => IdSource::Path(n.clone()),
+            (IdIn::Query, Some(n), _) => IdSource::Query(n.clone()),
+            (IdIn::Body, _, Some(p)) if p.starts_with('/') => IdSource::Body(p.clone()),
+            _ => return Err("`id` must be a path parameter name or {in: path|query, name: N} or {in: body, pointer: /json/pointer}".into()),
+        },
+    };
+    if let (IdSource::Path(name), true) = (&b.id, b.key.is_empty()) {
+        b.key = name.clone();
+    }
+    if let IdSource::Path(name) = &b.id {
+        if !op.parameters.iter().any(|p| p.location == ParamIn::Path && p.name == *name) {
+            return Err(format!("`id` names path parameter {name:?}, which the operation does not declare"));
+        }
+    }
+    b.id_format = match x.id_format {
+        None | Some(IdFormatName::Uuid) => IdFormat::Uuid,
+        Some(IdFormatName::Ulid) => IdFormat::Ulid,
+        Some(IdFormatName::Integer) => IdFormat::Integer,
+    };
+    b.scope = x.scope.clone().map(OneOrMany::into_vec).unwrap_or_default();
+    for name in &b.scope {
+        if !op.parameters.iter().any(|p| p.location == ParamIn::Path && p.name == *name) {
+            return Err(format!("`scope` names path parameter {name:?}, which the operation does not declare"));
+        }
+    }
+    b.request_envelope = x.request_envelope.clone().or_else(|| x.envelope.clone());
+    b.response_envelope = x.response_envelope.clone().or_else(|| x.envelope.clone());
+    if let Some(l) = &x.list {
+        b.list.items = l.items.clone();
+        b.list.page_size = l.page_size.clone();
+        b.list.page_token = l.page_token.clone();
+        b.list.next_page_token = l.next_page_token.clone();
+        b.list.limit = l.limit.clone();
+        b.list.offset = l.offset.clone();
+        b.list.total = l.total.clone();
+        b.list.has_more = l.has_more.clone();
+        if let Some(n) = l.default_page_size {
+            b.list.default_page_size = n.max(1) as usize;
+        }
+        if let Some(n) = l.max_page_size {
+            b.list.max_page_size = n.max(1) as usize;
+        }
+        for (q, field) in &l.filters {
+            b.list.filters.push((q.clone(), field.as_str().unwrap_or(q).to_string()));
+        }
+    }
+    if let Some(m) = &x.update_mask {
+        let (field, in_query, declared) = match m {
+            MaskExt::Field(f) => (f.clone(), false, None),
+            MaskExt::Full(full) => (full.field.clone(), full.location == Some(MaskIn::Query), full.paths.as_ref()),
+        };
+        let mut paths = Vec::new();
+        match declared {
+            Some(Value::Object(map)) => {
+                for (k, v) in map {
+                    paths.push((k.clone(), v.as_str().unwrap_or(k).to_string()));
+                }
+            }
+            Some(Value::Array(list)) => {
+                for p in list.iter().filter_map(Value::as_str) {
+                    paths.push((p.to_string(), camel(p)));
+                }
+            }
+            Some(_) => return Err("`updateMask.paths` is a mapping of mask path → field, or a list of paths".into()),
+            None => {}
+        }
+        b.mask = Some(MaskConfig { field, in_query, paths });
+    }
+    b.set_once = x.set_once.clone().map(OneOrMany::into_vec).unwrap_or_default();
+    b.unique = x.unique.clone().map(OneOrMany::into_vec).unwrap_or_default();
+    if let Some(v) = &x.version {
+        b.version_field = v.field.clone();
+        b.if_match_required = v.if_match == Some(IfMatch::Required);
+    }
+    if let Some(d) = &x.defaults {
+        b.defaults = d.clone();
+    }
+    let no_transition = TransitionExt::default();
+    let transition = x.transition.as_ref().unwrap_or(&no_transition);
+    b.state_field = transition.field.clone();
+    b.from = match &transition.from {
+        Some(Value::Array(a)) => a.clone(),
+        Some(v) => vec![v.clone()],
+        None => Vec::new(),
+    };
+    b.to = transition.to.clone();
+    let set = transition.set.as_ref().or(x.set.as_ref());
+    for (field, v) in set.into_iter().flatten() {
+        b.set.push((field.clone(), set_value(v)?));
+    }
+    b.illegal = refusal(transition.error.as_ref(), b.illegal.clone())?;
+    b.conflict = refusal(x.conflict.as_ref(), b.conflict.clone())?;
+    for c in x.checks.iter().flatten() {
+        if !c.pointer.starts_with('/') {
+            return Err("a check needs `pointer: /field`".into());
+        }
+        b.checks.push(Check {
+            message: c.message.clone().unwrap_or_else(|| format!("{} must be after {}", c.pointer, c.after)),
+            pointer: c.pointer.clone(),
+            after: c.after.clone(),
+            status: c.status.unwrap_or(400),
+        });
+    }
+    if let Some(p) = &x.parent {
+        b.parent = Some((p.resource.clone(), p.id.clone()));
+    }
+    b.status = x.status;
+    Ok(b)
+}
+
+fn set_value(v: &Value) -> Result<SetValue, String> {
+    let strings = |v: Option<&Value>| -> Vec<String> {
+        match v {
+            Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(String::from)).collect(),
+            _ => Vec::new(),
+        }
+    };
+    Ok(match v {
+        Value::String(t) if t == "$now" => SetValue::Now { query: None },
+        Value::String(t) if t == "$caller" => SetValue::Caller,
+        Value::Object(o) if o.contains_key("now") => SetValue::Now { query: o.get("query").and_then(Value::as_str).map(String::from) },
+        Value::Object(o) if o.contains_key("millisBetween") => {
+            let pair = strings(o.get("millisBetween"));
+            match pair.as_slice() {
+                [a, b] => SetValue::MillisBetween(a.clone(), b.clone()),
+                _ => return Err("`millisBetween` takes two field names".into()),
+            }
+        }
+        Value::Object(o) if o.contains_key("value") => SetValue::Literal(o["value"].clone()),
+        other => SetValue::Literal(other.clone()),
+    })
+}
+
+/// Plain REST: a collection path and an item path one parameter deeper.
+fn infer_binding(op: &Operation, all: &[Operation]) -> Option<Binding> {
+    let path = op.served_path.as_str();
+    let last_is_param = path.rsplit('/').next().is_some_and(|seg| seg.starts_with('{') && seg.ends_with('}'));
+    let path_params: Vec<String> = crate::spec::template_names(path);
+    if last_is_param {
+        let collection = path.rsplit_once('/')?.0.to_string();
+        if collection.is_empty() || collection.ends_with('}') {
+            return None;
+        }
+        let has_create = all.iter().any(|o| o.method == Method::POST && o.served_path == collection && o.spec == op.spec);
+        if !has_create {
+            return None;
+        }
+        let action = match op.method {
+            Method::GET => Action::Get,
+            Method::PUT => Action::Replace,
+            Method::PATCH => Action::Update,
+            Method::DELETE => Action::Delete,
+            _ => return None,
+        };
+        let mut b = Binding::new(collection.clone(), action);
+        let id = path_params.last()?.clone();
+        b.id = IdSource::Path(id.clone());
+        b.key = id;
+        b.scope = path_params[..path_params.len() - 1].to_vec();
+        b.illegal.grpc_code = None;
+        b.conflict.grpc_code = None;
+        Some(b)
+    } else {
+        let item_prefix = format!("{path}/{{");
+        let item = all.iter().find(|o| {
+            o.spec == op.spec && o.served_path.starts_with(&item_prefix) && o.served_path[item_prefix.len()..].find('/').is_none()
+        })?;
+        let action = match op.method {
+            Method::POST => Action::Create,
+            Method::GET => Action::List,
+            _ => return None,
+        };
+        let mut b = Binding::new(path.to_string(), action);
+        let item_params = crate::spec::template_names(&item.served_path);
+        b.key = item_params.last()?.clone();
+        b.scope = path_params;
+        b.illegal.grpc_code = None;
+        b.conflict.grpc_code = None;
+        Some(b)
+    }
+}
+
+/// The default response's JSON schema, `$ref`s resolved, with the response document and the
+/// schema's pointer in it.
+fn response_schema<'a>(set: &'a SpecSet, op: &Operation) -> Option<(&'a Value, &'a Value, String)> {
+    let doc = set.specs[op.spec].schemas.doc(Flow::Response);
+    let response = op.default_response()?;
+    let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type))?;
+    let ptr = &media.schema.as_ref()?.pointer;
+    let (schema, at) = deref(doc, doc.pointer(ptr)?, ptr);
+    Some((doc, schema, at))
+}
+
+/// Property `name` of `schema` (found at `at`), `$ref`s resolved, and its pointer.
+fn property<'a>(doc: &'a Value, schema: &'a Value, at: &str, name: &str) -> Option<(&'a Value, String)> {
+    let p = schema.get("properties")?.get(name)?;
+    Some(deref(doc, p, &format!("{at}/properties/{}", crate::spec::escape_token(name))))
+}
+
+/// The resource's schema in the response document: the default response's schema, unwrapped
+/// from the envelope (or the list's items, whose field `infer_list_fields` has named by now).
+fn resource_schema(set: &SpecSet, op: &Operation, b: &Binding) -> Option<String> {
+    let (doc, schema, at) = response_schema(set, op)?;
+    if b.action == Action::List {
+        let (array, array_at) = match &b.list.items {
+            Some(field) => property(doc, schema, &at, field)?,
+            None => (schema, at),
+        };
+        return Some(deref(doc, array.get("items")?, &format!("{array_at}/items")).1);
+    }
+    match &b.response_envelope {
+        Some(envelope) => property(doc, schema, &at, envelope).map(|(_, at)| at),
+        None => Some(at),
+    }
+}
+
+/// The first array property of a list response, which is where its records go when the
+/// binding does not name the field.
+fn array_field(doc: &Value, schema: &Value) -> Option<String> {
+    schema
+        .get("properties")?
+        .as_object()?
+        .iter()
+        .find(|(_, v)| deref(doc, v, "").0.get("type") == Some(&Value::String("array".into())))
+        .map(|(k, _)| k.clone())
+}
+
+/// Fills the list fields the binding leaves out from the list response's schema: its array,
+/// and a total count or has-more flag under a conventional name.
+fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig) {
+    let Some((doc, schema, _)) = response_schema(set, op) else { return };
+    if list.items.is_none() {
+        list.items = array_field(doc, schema);
+    }
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
+    let typed = |names: &[&str], ty: &str| {
+        names
+            .iter()
+            .find(|n| props.get(**n).is_some_and(|p| deref(doc, p, "").0.get("type") == Some(&Value::String(ty.into()))))
+            .map(|n| n.to_string())
+    };
+    if list.total.is_none() {
+        list.total = typed(&["total", "totalCount", "total_count", "totalSize", "total_size"], "integer");
+    }
+    if list.has_more.is_none() {
+        list.has_more = typed(&["has_more", "hasMore"], "boolean");
+    }
+}
+
+/// How a created record's id looks, from the key field's schema (integer, uuid, or else uuid).
+fn id_format(set: &SpecSet, op: &Operation, b: &Binding) -> IdFormat {
+    let spec = &set.specs[op.spec];
+    let doc = spec.schemas.doc(Flow::Response);
+    let Some(schema) = b.schema.as_ref().and_then(|p| doc.pointer(p)) else { return IdFormat::Uuid };
+    let Some(prop) = schema.get("properties").and_then(|p| p.get(&b.key)) else { return IdFormat::Uuid };
+    let (prop, _) = deref(doc, prop, "");
+    let types = crate::spec::model::types_of(doc, prop);
+    if types.iter().any(|t| t == "integer") {
+        IdFormat::Integer
+    } else if prop.get("pattern").and_then(Value::as_str).is_some_and(|p| p.contains("0-9A-HJKMNP-TV-Z")) {
+        IdFormat::Ulid
+    } else {
+        IdFormat::Uuid
+    }
+}

@@ -1,0 +1,206 @@
+//! The compiler: documents in, an immutable [`Api`] out. It reads every `x-specstub` once (typed,
+//! see [`ext`]), binds operations to the store ([`bind`]), compiles the traffic rules and the
+//! router, and decides per operation how it is answered. `lint` is load + compile and `serve` is
+//! load + compile + run, so the two cannot disagree; hot reload is "compile a new `Api`, swap it".
+
+mod bind;
+pub mod ext;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::behaviour::Binding;
+use crate::config::Config;
+use crate::router::Router;
+use crate::spec::{self, ErrorField, ErrorStyle, Operation, Problem, Spec, SpecSet, escape_token};
+use crate::traffic;
+
+/// Everything served, compiled: read by every request, changed by none.
+pub struct Api {
+    pub specs: Vec<Spec>,
+    /// Every operation with its plan; the router's indexes point here.
+    pub operations: Vec<Planned>,
+    pub router: Router,
+    pub traffic: traffic::Rules,
+    pub config: Config,
+    /// Per resource collection, the fields whose values must not repeat (for the store).
+    pub unique: HashMap<String, Vec<String>>,
+    /// Every binding's collection and key field, for fixtures.
+    pub keys: HashMap<String, String>,
+}
+
+/// One operation and how it is served.
+pub struct Planned {
+    pub op: Operation,
+    pub answer: Answer,
+    /// Rate limit, latency and faults that apply here; None: nothing does.
+    pub traffic: Option<traffic::Route>,
+}
+
+/// How an operation is answered.
+pub enum Answer {
+    /// From the spec's examples or data generated from its schemas.
+    Mock,
+    /// From the store, as the binding says (a request asking for a declared example or status
+    /// with `Prefer` is still answered from the spec).
+    Stateful(Box<Binding>),
+    /// Forwarded to the upstream and checked (`--proxy`).
+    Proxy { strict: bool },
+}
+
+impl Api {
+    pub fn spec_of(&self, op: &Operation) -> &Spec {
+        &self.specs[op.spec]
+    }
+}
+
+/// A compiled API and the warnings found on the way.
+pub type Compiled = (Api, Vec<Problem>);
+
+/// Reads the documents `config` names and compiles them. Errors refuse; warnings come back
+/// with the API.
+pub fn build(config: Config) -> Result<Compiled, Vec<Problem>> {
+    let (set, mut problems) = load(&config)?;
+    match compile(set, config) {
+        Ok((api, more)) => {
+            problems.extend(more);
+            Ok((api, problems))
+        }
+        Err(more) => {
+            problems.extend(more);
+            problems.retain(Problem::is_error);
+            Err(problems)
+        }
+    }
+}
+
+/// Reads the documents `config` names (files, directories, overlays).
+pub fn load(config: &Config) -> Result<(SpecSet, Vec<Problem>), Vec<Problem>> {
+    let files = spec::expand_inputs(&config.specs).map_err(|p| vec![p])?;
+    let (set, problems) = spec::load(&files, &config.load);
+    match set {
+        Some(set) => Ok((set, problems)),
+        None => Err(problems),
+    }
+}
+
+/// Compiles loaded documents into an [`Api`].
+pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem>> {
+    let mut problems = Vec::new();
+    if let Some(op) = set.operations.iter().find(|o| o.served_path.starts_with(&config.admin_prefix)) {
+        let file = set.specs[op.spec].file.clone();
+        let message = format!("{} is under the admin prefix {}: choose another with --admin-prefix", op.served_path, config.admin_prefix);
+        problems.push(Problem::error(file, op.pointer.clone(), message));
+    }
+
+    let mut doc_traffic = Vec::with_capacity(set.specs.len());
+    for spec in &mut set.specs {
+        let ext = ext::document(&spec.file, &spec.extension, &mut problems);
+        if let Some(errors) = &ext.errors {
+            spec.errors = error_style(&spec.file, errors, &mut problems);
+        }
+        let (declared, errors) = traffic::Declared::read(ext.rate_limit.as_ref(), ext.latency.as_ref(), ext.faults.as_ref(), None);
+        report(&spec.file, "/x-specstub", errors, &mut problems);
+        doc_traffic.push(declared);
+    }
+    let mut op_exts = Vec::with_capacity(set.operations.len());
+    let mut op_traffic = Vec::with_capacity(set.operations.len());
+    for op in &set.operations {
+        let file = &set.specs[op.spec].file;
+        let before = problems.len();
+        let mut ext = ext::operation(file, &op.pointer, &op.extension, &mut problems);
+        if problems.len() > before && ext.declares_behaviour() {
+            // A binding read from a half-dropped extension would only add confusing follow-ups.
+            ext.resource = None;
+            ext.action = None;
+            ext.stateful = Some(false);
+        }
+        let (declared, errors) = traffic::Declared::read(ext.rate_limit.as_ref(), ext.latency.as_ref(), ext.faults.as_ref(), Some(op));
+        report(file, &format!("{}/x-specstub", op.pointer), errors, &mut problems);
+        op_traffic.push(declared);
+        op_exts.push(ext);
+    }
+
+    let (bindings, binding_problems) = bind::bind_all(&set, &op_exts, !config.stateless);
+    problems.extend(binding_problems);
+    if problems.iter().any(Problem::is_error) {
+        return Err(problems);
+    }
+
+    let settings =
+        traffic::Settings { rate_limits: config.rate_limits.clone(), latency: config.latency, chaos: config.chaos, seed: config.seed };
+    let pairs: Vec<(&Operation, &traffic::Declared)> = set.operations.iter().zip(&op_traffic).collect();
+    let (rules, routes) = traffic::Rules::compile(&settings, &doc_traffic, &pairs);
+    drop(pairs);
+
+    let router = Router::new(&set.operations);
+    let unique = bind::unique_fields(&bindings);
+    let mut keys = HashMap::new();
+    for b in bindings.iter().flatten() {
+        keys.entry(b.resource.clone()).or_insert_with(|| b.key.clone());
+    }
+    let proxy = config.proxy.is_some().then_some(config.proxy_strict);
+    let operations = set
+        .operations
+        .into_iter()
+        .zip(bindings)
+        .zip(routes)
+        .map(|((op, binding), traffic)| {
+            let answer = match (proxy, binding) {
+                (Some(strict), _) => Answer::Proxy { strict },
+                (None, Some(b)) => Answer::Stateful(Box::new(b)),
+                (None, None) => Answer::Mock,
+            };
+            Planned { op, answer, traffic }
+        })
+        .collect();
+    let api = Api { specs: set.specs, operations, router, traffic: rules, config, unique, keys };
+    Ok((api, problems))
+}
+
+fn report(file: &Path, base: &str, errors: Vec<(String, String)>, problems: &mut Vec<Problem>) {
+    for (sub, message) in errors {
+        problems.push(Problem::error(PathBuf::from(file), format!("{base}{sub}"), message));
+    }
+}
+
+/// How the document's own error bodies are filled, from `x-specstub.errors`.
+fn error_style(file: &Path, errors: &ext::ErrorsExt, problems: &mut Vec<Problem>) -> ErrorStyle {
+    let ptr = "/x-specstub/errors";
+    let mut style = ErrorStyle::default();
+    match errors.validation_status {
+        None => {}
+        Some(s) if (400..500).contains(&s) => style.validation_status = Some(s),
+        Some(_) => problems.push(Problem::error(file, format!("{ptr}/validationStatus"), "must be a 4xx status code")),
+    }
+    for (target, source) in &errors.set {
+        let at = format!("{ptr}/set/{}", escape_token(target));
+        let field = match source.as_str() {
+            Some("status") => ErrorField::Status,
+            Some("grpc_code") => ErrorField::GrpcCode,
+            Some("message") => ErrorField::Message,
+            Some("uuid") => ErrorField::Uuid,
+            Some("reason") => ErrorField::Reason,
+            Some("violations") => ErrorField::Violations,
+            Some("empty_array") => ErrorField::EmptyArray,
+            Some("now") => ErrorField::Now,
+            _ => match source.get("literal") {
+                Some(v) => ErrorField::Literal(v.clone()),
+                None => {
+                    problems.push(Problem::error(
+                        file,
+                        at,
+                        "unknown error field source: use status, grpc_code, message, uuid, reason, violations, empty_array, now or {literal: VALUE}",
+                    ));
+                    continue;
+                }
+            },
+        };
+        if !target.starts_with('/') {
+            problems.push(Problem::error(file, at, "the key must be a JSON pointer such as /message"));
+            continue;
+        }
+        style.set.push((target.clone(), field));
+    }
+    style
+}

@@ -1,0 +1,104 @@
+//! The one mutable part of a running server: the store, the request journal, the live side of
+//! traffic control (rate-limit buckets, the arrival counter) and the seed of generated answers.
+//! Everything compiled lives in [`crate::plan::Api`]; a request reads that and changes only this.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::journal::Journal;
+use crate::plan::Api;
+use crate::spec::Problem;
+use crate::store::{MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
+use crate::traffic;
+
+/// How many requests the journal keeps.
+const JOURNAL_ENTRIES: usize = 1000;
+
+pub struct Runtime {
+    /// None with `--stateless`.
+    pub store: Option<Arc<dyn Store>>,
+    pub journal: Journal,
+    pub traffic: traffic::Live,
+    seed: AtomicU64,
+}
+
+/// Why the runtime could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// Fixture files or the state file that cannot be read.
+    #[error("{}", list(.0))]
+    Files(Vec<Problem>),
+    /// The shared store is malformed or cannot be reached.
+    #[error("{0}")]
+    Store(String),
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+impl Runtime {
+    /// Opens the store (memory, or Redis with `--store`), seeded with the fixtures and restored
+    /// from the state file.
+    pub fn open(api: &Api) -> Result<Self, SetupError> {
+        let config = &api.config;
+        let pool = match &config.store {
+            Some(url) if url != "memory" => Some(Arc::new(connect(url, config.state_file.as_deref())?)),
+            _ => None,
+        };
+        let store: Option<Arc<dyn Store>> = if config.stateless {
+            None
+        } else {
+            let fixtures = match &config.fixtures {
+                Some(dir) => crate::fixtures::load(dir, &api.keys).map_err(SetupError::Files)?,
+                None => Default::default(),
+            };
+            let unique = api.unique.clone();
+            Some(match &pool {
+                Some(pool) => {
+                    let options = RedisOptions { prefix: config.store_prefix.clone(), ttl: config.store_ttl };
+                    Arc::new(RedisStore::new(Arc::clone(pool), &options, fixtures, unique))
+                }
+                None => {
+                    let memory = MemoryStore::new(fixtures, unique);
+                    if let Some(path) = &config.state_file {
+                        let saved = crate::store::persist::load(path).map_err(|e| SetupError::Files(vec![Problem::error(path, "", e)]))?;
+                        memory.restore(saved);
+                    }
+                    Arc::new(memory)
+                }
+            })
+        };
+        let mut live = traffic::Live::new(&api.traffic);
+        // Rate-limit buckets go to Redis too, so a limit holds across instances.
+        if let Some(pool) = pool {
+            live.share_limits(pool, &config.store_prefix);
+        }
+        Ok(Self { store, journal: Journal::new(JOURNAL_ENTRIES), traffic: live, seed: AtomicU64::new(0) })
+    }
+
+    /// Back to the start: the store's fixtures (all sessions), empty rate-limit buckets, the
+    /// seeded sequence of random decisions from its beginning. The journal is kept: a test reads
+    /// it after resetting for the next one.
+    pub fn reset(&self) -> Result<(), StoreError> {
+        if let Some(store) = &self.store {
+            store.reset(None, None)?;
+        }
+        self.traffic.reset();
+        Ok(())
+    }
+
+    /// A seed for one generated answer: distinct for each, without a global RNG lock.
+    pub fn next_seed(&self) -> u64 {
+        self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+    }
+}
+
+fn connect(url: &str, state_file: Option<&Path>) -> Result<Pool, SetupError> {
+    if state_file.is_some() {
+        return Err(SetupError::Store("--state-file and --store redis:// exclude each other: Redis keeps the state".into()));
+    }
+    let url = crate::store::redis::check_url(url).map_err(SetupError::Store)?;
+    Pool::connect(&url).map_err(SetupError::Store)
+}
