@@ -795,3 +795,472 @@ fn component_ref(r: &str) -> Option<String> {
     .iter()
     .find_map(|(from, to)| r.strip_prefix(from).map(|rest| format!("{to}{rest}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn converted(doc: Value) -> (Value, Vec<Problem>) {
+        let mut problems = Vec::new();
+        let out = convert(&doc, Path::new("api.yaml"), &mut problems).expect("converts");
+        (out, problems)
+    }
+
+    fn warnings_at(problems: &[Problem]) -> Vec<&str> {
+        problems.iter().map(|p| p.pointer.as_str()).collect()
+    }
+
+    fn with_op(op: Value) -> Value {
+        json!({"swagger": "2.0", "info": {"title": "t", "version": "1"}, "paths": {"/pets": {"post": op}}})
+    }
+
+    #[test]
+    fn recognises_only_swagger_2_0() {
+        assert!(is_swagger2(&json!({"swagger": "2.0"})));
+        assert!(is_swagger2(&json!({"swagger": 2.0})));
+        assert!(!is_swagger2(&json!({"swagger": "1.2"})));
+        assert!(!is_swagger2(&json!({"swagger": "2.0", "openapi": "3.0.0"})));
+        assert!(!is_swagger2(&json!({"openapi": "3.0.0"})));
+    }
+
+    #[test]
+    fn an_unquoted_version_converts_with_a_warning() {
+        let (out, problems) = converted(json!({"swagger": 2.0, "paths": {}}));
+        assert_eq!(out["openapi"], "3.0.3");
+        assert_eq!(warnings_at(&problems), vec!["/swagger"]);
+    }
+
+    #[test]
+    fn definitions_become_component_schemas_and_every_reference_follows() {
+        let (out, problems) = converted(json!({
+            "swagger": "2.0",
+            "definitions": {
+                "Pet": {"type": "object", "properties": {"owner": {"$ref": "#/definitions/Owner"}, "$ref": {"type": "string"}},
+                        "example": {"$ref": "#/definitions/Owner"}},
+                "Owner": {"type": "object"}
+            },
+            "parameters": {"limit": {"name": "limit", "in": "query", "type": "integer"}},
+            "responses": {"Gone": {"description": "gone", "schema": {"$ref": "#/definitions/Owner"}}},
+            "paths": {"/pets": {"get": {
+                "parameters": [{"$ref": "#/parameters/limit"}],
+                "responses": {"200": {"description": "ok", "schema": {"items": {"$ref": "#/definitions/Pet"}, "type": "array"}},
+                              "410": {"$ref": "#/responses/Gone"}}
+            }}}
+        }));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(out["components"]["schemas"]["Pet"]["properties"]["owner"]["$ref"], "#/components/schemas/Owner");
+        // A property named `$ref` is a name, and an example is data: neither is a reference.
+        assert_eq!(out["components"]["schemas"]["Pet"]["properties"]["$ref"], json!({"type": "string"}));
+        assert_eq!(out["components"]["schemas"]["Pet"]["example"]["$ref"], "#/definitions/Owner");
+        let op = &out["paths"]["/pets"]["get"];
+        assert_eq!(op["parameters"][0]["$ref"], "#/components/parameters/limit");
+        assert_eq!(out["components"]["parameters"]["limit"]["schema"], json!({"type": "integer"}));
+        assert_eq!(op["responses"]["200"]["content"]["application/json"]["schema"]["items"]["$ref"], "#/components/schemas/Pet");
+        assert_eq!(op["responses"]["410"]["$ref"], "#/components/responses/Gone");
+        assert_eq!(out["components"]["responses"]["Gone"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Owner");
+    }
+
+    #[test]
+    fn a_body_parameter_becomes_a_request_body_per_consumed_media_type() {
+        let doc = with_op(json!({
+            "consumes": ["application/json", "application/xml"],
+            "parameters": [{"name": "pet", "in": "body", "required": true, "description": "the pet",
+                            "schema": {"$ref": "#/definitions/Pet"},
+                            "x-examples": {"application/json": {"name": "Rex"}, "named": {"name": "Tom"}}}],
+            "responses": {"201": {"description": "created"}}
+        }));
+        let (out, problems) = converted(doc);
+        assert!(problems.is_empty(), "{problems:?}");
+        let op = &out["paths"]["/pets"]["post"];
+        assert!(op.get("parameters").is_none());
+        let body = &op["requestBody"];
+        assert_eq!((&body["required"], &body["description"]), (&json!(true), &json!("the pet")));
+        assert_eq!(body["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Pet");
+        assert_eq!(body["content"]["application/json"]["example"], json!({"name": "Rex"}));
+        assert_eq!(body["content"]["application/xml"]["schema"]["$ref"], "#/components/schemas/Pet");
+        assert_eq!(body["content"]["application/xml"]["examples"]["named"]["value"], json!({"name": "Tom"}));
+        assert!(body["content"]["application/xml"].get("example").is_none());
+    }
+
+    #[test]
+    fn a_body_is_json_when_nothing_says_what_is_consumed_and_global_consumes_apply() {
+        let op = json!({"parameters": [{"name": "b", "in": "body", "schema": {"type": "object"}}], "responses": {}});
+        let (out, _) = converted(with_op(op.clone()));
+        let content = out["paths"]["/pets"]["post"]["requestBody"]["content"].as_object().unwrap().clone();
+        assert_eq!(content.keys().collect::<Vec<_>>(), vec!["application/json"]);
+        let mut doc = with_op(op);
+        doc["consumes"] = json!(["text/plain"]);
+        let (out, _) = converted(doc);
+        assert!(out["paths"]["/pets"]["post"]["requestBody"]["content"]["text/plain"]["schema"].is_object());
+    }
+
+    #[test]
+    fn form_fields_become_a_url_encoded_object_body() {
+        let (out, problems) = converted(with_op(json!({
+            "parameters": [
+                {"name": "owner", "in": "formData", "type": "string", "required": true, "description": "who", "minLength": 1},
+                {"name": "tags", "in": "formData", "type": "array", "items": {"type": "string"}, "collectionFormat": "multi"},
+                {"name": "age", "in": "formData", "type": "integer", "x-example": 3}
+            ],
+            "responses": {}
+        })));
+        assert!(problems.is_empty(), "{problems:?}");
+        let body = &out["paths"]["/pets"]["post"]["requestBody"];
+        assert_eq!(body["required"], true);
+        let media = &body["content"][FORM];
+        assert_eq!(
+            media["schema"],
+            json!({"type": "object", "required": ["owner"], "properties": {
+                "owner": {"type": "string", "minLength": 1, "description": "who"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "age": {"type": "integer", "example": 3}
+            }})
+        );
+        assert_eq!(media["encoding"], json!({"tags": {"style": "form", "explode": true}}));
+        assert_eq!(body["content"].as_object().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_file_field_or_multipart_consumes_makes_the_form_multipart() {
+        let file = json!({"parameters": [{"name": "f", "in": "formData", "type": "file"}], "responses": {}});
+        let (out, _) = converted(with_op(file));
+        let content = &out["paths"]["/pets"]["post"]["requestBody"]["content"];
+        assert_eq!(content.as_object().unwrap().keys().collect::<Vec<_>>(), vec![MULTIPART]);
+        assert_eq!(content[MULTIPART]["schema"]["properties"]["f"], json!({"type": "string", "format": "binary"}));
+        assert_eq!(out["paths"]["/pets"]["post"]["requestBody"]["required"], false);
+
+        let declared = json!({"consumes": [MULTIPART], "parameters": [{"name": "n", "in": "formData", "type": "string"}], "responses": {}});
+        let (out, _) = converted(with_op(declared));
+        assert!(out["paths"]["/pets"]["post"]["requestBody"]["content"][MULTIPART].is_object());
+    }
+
+    #[test]
+    fn plain_parameters_move_their_type_keys_into_a_schema() {
+        let (out, problems) = converted(json!({"swagger": "2.0", "paths": {"/pets/{id}": {
+            "parameters": [{"name": "id", "in": "path", "type": "integer", "format": "int64", "minimum": 1}],
+            "get": {"parameters": [
+                {"name": "status", "in": "query", "type": "string", "enum": ["a", "b"], "default": "a", "description": "d",
+                 "allowEmptyValue": true, "x-example": "b", "x-nullable": true, "x-internal": 1},
+                {"name": "X-Trace", "in": "header", "type": "string", "pattern": "^[a-f0-9]+$", "maxLength": 32, "required": true},
+                {"name": "n", "in": "query", "type": "number", "maximum": 9, "exclusiveMaximum": true, "multipleOf": 0.5}
+            ], "responses": {}}
+        }}}));
+        assert!(problems.is_empty(), "{problems:?}");
+        let item = &out["paths"]["/pets/{id}"];
+        assert_eq!(
+            item["parameters"][0],
+            json!({"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "format": "int64", "minimum": 1}})
+        );
+        let params = &item["get"]["parameters"];
+        assert_eq!(
+            params[0],
+            json!({"name": "status", "in": "query", "description": "d", "allowEmptyValue": true, "example": "b", "x-internal": 1,
+                   "schema": {"type": "string", "enum": ["a", "b"], "default": "a", "nullable": true}})
+        );
+        assert_eq!(
+            params[1],
+            json!({"name": "X-Trace", "in": "header", "required": true, "schema": {"type": "string", "pattern": "^[a-f0-9]+$", "maxLength": 32}})
+        );
+        assert_eq!(params[2]["schema"], json!({"type": "number", "maximum": 9, "exclusiveMaximum": true, "multipleOf": 0.5}));
+    }
+
+    #[test]
+    fn collection_formats_become_styles() {
+        let param = |location: &str, format: Option<&str>| {
+            let mut p = json!({"name": "a", "in": location, "type": "array", "items": {"type": "integer"}});
+            if let Some(f) = format {
+                p["collectionFormat"] = f.into();
+            }
+            let path = if location == "path" { "/x/{a}" } else { "/x" };
+            let (out, problems) = converted(json!({"swagger": "2.0", "paths": {path: {"get": {"parameters": [p], "responses": {}}}}}));
+            let p = out["paths"][path]["get"]["parameters"][0].clone();
+            (p["style"].as_str().unwrap().to_string(), p["explode"].as_bool().unwrap(), problems.len())
+        };
+        let s = |style: &str, explode: bool, warnings: usize| (style.to_string(), explode, warnings);
+        assert_eq!(param("query", None), s("form", false, 0), "csv is Swagger 2.0's default");
+        assert_eq!(param("query", Some("csv")), s("form", false, 0));
+        assert_eq!(param("path", Some("csv")), s("simple", false, 0));
+        assert_eq!(param("header", None), s("simple", false, 0));
+        assert_eq!(param("query", Some("ssv")), s("spaceDelimited", false, 0));
+        assert_eq!(param("query", Some("pipes")), s("pipeDelimited", false, 0));
+        assert_eq!(param("query", Some("multi")), s("form", true, 0));
+        assert_eq!(param("query", Some("tsv")), s("form", false, 1));
+        assert_eq!(param("header", Some("pipes")), s("simple", false, 1));
+        assert_eq!(param("query", Some("bogus")), s("form", false, 1));
+    }
+
+    #[test]
+    fn lossy_conversions_warn_at_the_original_pointer() {
+        let (_, problems) = converted(with_op(json!({
+            "parameters": [
+                {"name": "a", "in": "query", "type": "array", "items": {"type": "string"}, "collectionFormat": "tsv", "bogus": 1},
+                {"name": "c", "in": "cookie", "type": "string"}
+            ],
+            "responses": {"200": {"description": "ok", "headers": {"X-List": {"type": "array", "items": {"type": "string"}, "collectionFormat": "pipes"}}}},
+            "callbacks": {}
+        })));
+        let mut got = warnings_at(&problems);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "/paths/~1pets/post/callbacks",
+                "/paths/~1pets/post/parameters/0/bogus",
+                "/paths/~1pets/post/parameters/0/collectionFormat",
+                "/paths/~1pets/post/parameters/1/in",
+                "/paths/~1pets/post/responses/200/headers/X-List/collectionFormat",
+            ]
+        );
+        assert!(problems.iter().all(|p| !p.is_error() && p.file == Path::new("api.yaml")));
+        assert!(problems.iter().any(|p| p.message.contains("tab-separated")), "{problems:?}");
+    }
+
+    #[test]
+    fn responses_carry_schema_examples_and_headers_per_produced_media_type() {
+        let mut doc = with_op(json!({
+            "responses": {"200": {
+                "description": "ok",
+                "schema": {"type": "object"},
+                "examples": {"application/json": {"id": 1}, "text/csv": "id\n1"},
+                "headers": {"X-Rate": {"type": "integer", "format": "int32", "description": "left", "x-example": 9}},
+                "x-note": "kept"
+            }}
+        }));
+        doc["produces"] = json!(["application/json", "application/xml"]);
+        let (out, problems) = converted(doc);
+        assert!(problems.is_empty(), "{problems:?}");
+        let r = &out["paths"]["/pets"]["post"]["responses"]["200"];
+        assert_eq!(r["content"]["application/json"], json!({"schema": {"type": "object"}, "example": {"id": 1}}));
+        assert_eq!(r["content"]["application/xml"], json!({"schema": {"type": "object"}}));
+        assert_eq!(r["content"]["text/csv"]["example"], "id\n1");
+        assert_eq!(r["headers"]["X-Rate"], json!({"description": "left", "example": 9, "schema": {"type": "integer", "format": "int32"}}));
+        assert_eq!((&r["description"], &r["x-note"]), (&json!("ok"), &json!("kept")));
+    }
+
+    #[test]
+    fn an_operations_produces_overrides_the_documents_and_inlines_shared_responses() {
+        let (out, _) = converted(json!({
+            "swagger": "2.0",
+            "produces": ["application/xml"],
+            "responses": {"Err": {"description": "e", "schema": {"type": "string"}}},
+            "paths": {"/a": {"get": {"produces": ["text/plain"], "responses": {
+                "200": {"description": "ok", "schema": {"type": "string"}},
+                "500": {"$ref": "#/responses/Err"}
+            }}}, "/b": {"get": {"responses": {"200": {"description": "ok", "schema": {"type": "string"}}, "500": {"$ref": "#/responses/Err"}}}}}
+        }));
+        let a = &out["paths"]["/a"]["get"]["responses"];
+        assert_eq!(a["200"]["content"], json!({"text/plain": {"schema": {"type": "string"}}}));
+        assert_eq!(a["500"], json!({"description": "e", "content": {"text/plain": {"schema": {"type": "string"}}}}));
+        let b = &out["paths"]["/b"]["get"]["responses"];
+        assert_eq!(b["200"]["content"], json!({"application/xml": {"schema": {"type": "string"}}}));
+        assert_eq!(b["500"]["$ref"], "#/components/responses/Err");
+        assert_eq!(out["components"]["responses"]["Err"]["content"], json!({"application/xml": {"schema": {"type": "string"}}}));
+    }
+
+    #[test]
+    fn security_definitions_become_security_schemes() {
+        let (out, problems) = converted(json!({"swagger": "2.0", "paths": {}, "securityDefinitions": {
+            "basic": {"type": "basic", "description": "users"},
+            "key": {"type": "apiKey", "in": "query", "name": "api_key"},
+            "imp": {"type": "oauth2", "flow": "implicit", "authorizationUrl": "https://a/auth", "scopes": {"read": "r"}},
+            "pw": {"type": "oauth2", "flow": "password", "tokenUrl": "https://a/token", "scopes": {}},
+            "app": {"type": "oauth2", "flow": "application", "tokenUrl": "https://a/token"},
+            "code": {"type": "oauth2", "flow": "accessCode", "authorizationUrl": "https://a/auth", "tokenUrl": "https://a/token", "scopes": {}},
+            "odd": {"type": "oauth2", "flow": "device"}
+        }}));
+        let s = &out["components"]["securitySchemes"];
+        assert_eq!(s["basic"], json!({"type": "http", "scheme": "basic", "description": "users"}));
+        assert_eq!(s["key"], json!({"type": "apiKey", "in": "query", "name": "api_key"}));
+        assert_eq!(s["imp"]["flows"], json!({"implicit": {"authorizationUrl": "https://a/auth", "scopes": {"read": "r"}}}));
+        assert_eq!(s["pw"]["flows"], json!({"password": {"tokenUrl": "https://a/token", "scopes": {}}}));
+        assert_eq!(s["app"]["flows"], json!({"clientCredentials": {"tokenUrl": "https://a/token", "scopes": {}}}));
+        assert_eq!(
+            s["code"]["flows"],
+            json!({"authorizationCode": {"authorizationUrl": "https://a/auth", "tokenUrl": "https://a/token", "scopes": {}}})
+        );
+        assert_eq!(s["odd"], json!({"type": "oauth2", "flows": {}}));
+        assert_eq!(warnings_at(&problems), vec!["/securityDefinitions/odd/flow"]);
+    }
+
+    #[test]
+    fn host_base_path_and_schemes_become_servers() {
+        let servers = |extra: Value| {
+            let mut doc = json!({"swagger": "2.0", "paths": {}});
+            doc.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            converted(doc).0.get("servers").cloned()
+        };
+        assert_eq!(
+            servers(json!({"host": "api.example.com", "basePath": "/v2", "schemes": ["http", "https"]})),
+            Some(json!([{"url": "http://api.example.com/v2"}, {"url": "https://api.example.com/v2"}]))
+        );
+        assert_eq!(servers(json!({"host": "api.example.com:8080"})), Some(json!([{"url": "https://api.example.com:8080"}])));
+        assert_eq!(servers(json!({"basePath": "/api/"})), Some(json!([{"url": "/api"}])));
+        assert_eq!(servers(json!({"basePath": "/"})), Some(json!([{"url": "/"}])));
+        assert_eq!(servers(json!({})), None);
+    }
+
+    #[test]
+    fn swagger_only_schema_keywords_are_translated() {
+        let (out, _) = converted(json!({"swagger": "2.0", "paths": {}, "definitions": {
+            "Pet": {"type": "object", "discriminator": "kind", "properties": {
+                "tag": {"type": "string", "x-nullable": true},
+                "kind": {"type": "string", "x-nullable": false},
+                "photo": {"type": "file"},
+                "x-nullable": {"type": "boolean"}
+            }}
+        }}));
+        let pet = &out["components"]["schemas"]["Pet"];
+        assert_eq!(pet["discriminator"], json!({"propertyName": "kind"}));
+        assert_eq!(pet["properties"]["tag"], json!({"type": "string", "nullable": true}));
+        assert_eq!(pet["properties"]["kind"], json!({"type": "string"}));
+        assert_eq!(pet["properties"]["photo"], json!({"type": "string", "format": "binary"}));
+        assert_eq!(pet["properties"]["x-nullable"], json!({"type": "boolean"}), "a property name, not a keyword");
+    }
+
+    #[test]
+    fn document_fields_and_extensions_are_kept_as_written() {
+        let (out, problems) = converted(json!({
+            "swagger": "2.0",
+            "info": {"title": "t", "version": "1", "x-logo": "l"},
+            "tags": [{"name": "pets"}],
+            "security": [{"key": []}],
+            "externalDocs": {"url": "https://docs"},
+            "x-specstub": {"errors": {"validationStatus": 400}},
+            "x-other": {"$ref": "#/definitions/Kept"},
+            "paths": {"/a": {"x-path": 1, "get": {"operationId": "a", "tags": ["pets"], "summary": "s", "deprecated": true,
+                                                  "security": [], "x-specstub": {"delay": 5}, "schemes": ["http"], "responses": {}}}}
+        }));
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(out["info"], json!({"title": "t", "version": "1", "x-logo": "l"}));
+        assert_eq!(out["tags"], json!([{"name": "pets"}]));
+        assert_eq!(out["security"], json!([{"key": []}]));
+        assert_eq!(out["externalDocs"], json!({"url": "https://docs"}));
+        assert_eq!(out["x-specstub"], json!({"errors": {"validationStatus": 400}}));
+        assert_eq!(out["x-other"], json!({"$ref": "#/definitions/Kept"}));
+        assert!(out.get("swagger").is_none());
+        let item = &out["paths"]["/a"];
+        assert_eq!(item["x-path"], 1);
+        assert_eq!(
+            item["get"],
+            json!({"operationId": "a", "tags": ["pets"], "summary": "s", "deprecated": true, "security": [],
+                   "x-specstub": {"delay": 5}, "responses": {}})
+        );
+    }
+
+    #[test]
+    fn path_item_bodies_apply_to_each_operation_unless_overridden() {
+        let (out, _) = converted(json!({"swagger": "2.0", "paths": {"/a": {
+            "parameters": [{"name": "shared", "in": "body", "schema": {"type": "object"}},
+                           {"name": "q", "in": "query", "type": "string"}],
+            "put": {"responses": {}},
+            "post": {"parameters": [{"name": "own", "in": "body", "schema": {"type": "array"}}], "responses": {}}
+        }}}));
+        let item = &out["paths"]["/a"];
+        assert_eq!(item["parameters"], json!([{"name": "q", "in": "query", "schema": {"type": "string"}}]));
+        assert_eq!(item["put"]["requestBody"]["content"]["application/json"]["schema"], json!({"type": "object"}));
+        assert_eq!(item["post"]["requestBody"]["content"]["application/json"]["schema"], json!({"type": "array"}));
+    }
+
+    #[test]
+    fn a_second_body_or_a_body_with_form_fields_is_reported() {
+        let (out, problems) = converted(with_op(json!({"parameters": [
+            {"name": "a", "in": "body", "schema": {"type": "object"}},
+            {"name": "b", "in": "body", "schema": {"type": "array"}},
+            {"name": "f", "in": "formData", "type": "string"}
+        ], "responses": {}})));
+        assert_eq!(out["paths"]["/pets"]["post"]["requestBody"]["content"]["application/json"]["schema"], json!({"type": "object"}));
+        let mut got = warnings_at(&problems);
+        got.sort();
+        assert_eq!(got, vec!["/paths/~1pets/post/parameters/1", "/paths/~1pets/post/parameters/2"]);
+    }
+
+    #[test]
+    fn body_and_form_parameters_are_inlined_from_shared_definitions() {
+        let (out, _) = converted(json!({"swagger": "2.0",
+            "parameters": {"pet": {"name": "pet", "in": "body", "schema": {"$ref": "#/definitions/Pet"}}},
+            "definitions": {"Pet": {"type": "object"}},
+            "paths": {"/a": {"post": {"parameters": [{"$ref": "#/parameters/pet"}], "responses": {}}}}
+        }));
+        assert!(out["components"].get("parameters").is_none(), "a body is not an OpenAPI 3 parameter");
+        assert_eq!(out["paths"]["/a"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Pet");
+        assert!(out["paths"]["/a"]["post"].get("parameters").is_none());
+    }
+
+    #[test]
+    fn unresolved_references_are_kept_for_the_load_to_report() {
+        let (out, problems) =
+            converted(with_op(json!({"parameters": [{"$ref": "#/parameters/nope"}], "responses": {"200": {"$ref": "#/responses/nope"}}})));
+        assert!(problems.is_empty(), "{problems:?}");
+        let op = &out["paths"]["/pets"]["post"];
+        assert_eq!(op["parameters"][0]["$ref"], "#/components/parameters/nope");
+        assert_eq!(op["responses"]["200"]["$ref"], "#/components/responses/nope");
+    }
+
+    #[test]
+    fn malformed_documents_convert_with_warnings_and_never_panic() {
+        let mut problems = Vec::new();
+        assert!(convert(&json!(["not", "a", "mapping"]), Path::new("a.yaml"), &mut problems).is_none());
+        assert!(problems[0].is_error());
+        let shapes = [
+            json!({"swagger": "2.0", "paths": 5}),
+            json!({"swagger": "2.0", "paths": {"/a": 1}}),
+            json!({"swagger": "2.0", "paths": {"/a": {"get": 1, "parameters": "x"}}}),
+            json!({"swagger": "2.0", "paths": {"/a": {"get": {"parameters": [1, {"in": "query"}, {"name": "x", "in": "body"}], "responses": []}}}}),
+            json!({"swagger": "2.0", "paths": {"/a": {"get": {"responses": {"200": 7, "201": {"headers": {"h": 1}, "examples": 3}}}}}}),
+            json!({"swagger": "2.0", "consumes": "json", "produces": {}, "parameters": [1], "responses": 2, "definitions": 3}),
+            json!({"swagger": "2.0", "securityDefinitions": {"a": 1, "b": {"type": "magic"}, "c": {}}, "host": 5, "schemes": "http"}),
+            json!({"swagger": "2.0", "paths": {"/a": {"get": {"parameters": [{"name": "f", "in": "formData", "items": 3, "type": "array"}]}}}}),
+            json!({"swagger": "2.0", "host": "h/x", "basePath": "v1", "bogus": true}),
+        ];
+        for doc in shapes {
+            let mut problems = Vec::new();
+            let out = convert(&doc, Path::new("a.yaml"), &mut problems).expect("a mapping converts");
+            assert_eq!(out["openapi"], "3.0.3");
+            assert!(problems.iter().all(|p| !p.is_error()), "{doc}: {problems:?}");
+        }
+    }
+
+    #[test]
+    fn a_converted_document_loads_and_other_swagger_versions_are_refused() {
+        let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/petstore-swagger2.yaml");
+        let (set, problems) = super::super::load(&[data], &super::super::LoadOptions::default());
+        assert!(problems.is_empty(), "{problems:?}");
+        let set = set.expect("loads");
+        assert_eq!(set.specs[0].base_path, "/v2");
+        assert_eq!(set.operations.len(), 5);
+
+        let old = std::env::temp_dir().join(format!("specstub-swagger-1-2-{}.yaml", std::process::id()));
+        std::fs::write(&old, "swagger: \"1.2\"\npaths: {}\n").unwrap();
+        let (set, problems) = super::super::load(std::slice::from_ref(&old), &super::super::LoadOptions::default());
+        std::fs::remove_file(&old).ok();
+        assert!(set.is_none());
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].is_error() && problems[0].pointer == "/swagger", "{problems:?}");
+    }
+
+    #[test]
+    fn parameters_and_schemas_in_other_swagger_files_are_converted_too() {
+        let dir = std::env::temp_dir().join(format!("specstub-swagger2-split-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("common.yaml"),
+            "parameters:\n  limit: {name: limit, in: query, type: integer, maximum: 5}\n  pet: {name: pet, in: body, schema: {$ref: '#/definitions/Pet'}}\ndefinitions:\n  Pet: {type: object, properties: {tag: {type: string, x-nullable: true}}}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("main.yaml"),
+            "swagger: '2.0'\ninfo: {title: t, version: '1'}\npaths:\n  /pets:\n    post:\n      parameters:\n        - $ref: 'common.yaml#/parameters/limit'\n        - $ref: 'common.yaml#/parameters/pet'\n      responses:\n        '200': {description: ok, schema: {$ref: 'common.yaml#/definitions/Pet'}, examples: {application/json: {tag: null}}}\n",
+        )
+        .unwrap();
+        let (set, problems) = super::super::load(&[dir.join("main.yaml")], &super::super::LoadOptions::default());
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(problems.is_empty(), "{problems:?}");
+        let set = set.expect("loads");
+        let op = &set.operations[0];
+        assert_eq!(op.parameters.len(), 1);
+        assert_eq!(op.parameters[0].name, "limit");
+        assert!(op.parameters[0].schema.is_some());
+        let body = op.body.as_ref().expect("the body parameter became a request body");
+        assert_eq!(body.content[0].media_type, "application/json");
+    }
+}
