@@ -79,6 +79,9 @@ pub(crate) fn convert(doc: &Value, file: &Path, problems: &mut Vec<Problem>) -> 
             "info" | "tags" | "security" | "externalDocs" => {
                 out.insert(k.clone(), v.clone());
             }
+            "definitions" | "parameters" | "responses" | "securityDefinitions" if !v.is_object() => {
+                c.warn(join("", k), format!("`{k}` should be a mapping: ignored"));
+            }
             "paths" => {
                 let paths = c.paths(v);
                 out.insert("paths".into(), paths);
@@ -359,7 +362,10 @@ impl<'a> Converter<'a> {
                         }
                         self.simple_schema(items, &items_at)
                     }
-                    None => v.clone(),
+                    None => {
+                        self.warn(join(at, "items"), "`items` should be a mapping: ignored");
+                        continue;
+                    }
                 },
                 "type" if v.as_str() == Some("file") => {
                     schema.insert("format".into(), "binary".into());
@@ -1216,6 +1222,7 @@ mod tests {
             let mut problems = Vec::new();
             let out = convert(&doc, Path::new("a.yaml"), &mut problems).expect("a mapping converts");
             assert_eq!(out["openapi"], "3.0.3");
+            assert!(!problems.is_empty(), "{doc}: every shape here deserves a warning");
             assert!(problems.iter().all(|p| !p.is_error()), "{doc}: {problems:?}");
         }
     }
