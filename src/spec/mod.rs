@@ -9,6 +9,7 @@ pub mod overlay;
 mod problem;
 pub mod schemas;
 pub mod source;
+mod swagger2;
 pub mod walk;
 
 use std::collections::HashMap;
@@ -160,17 +161,19 @@ fn load_one(
         problems.push(Problem::error(file, "", "the document is not a mapping of OpenAPI fields"));
         return None;
     }
+    // Swagger 2.0 is served as its OpenAPI 3.0 equivalent; only lossy conversions are reported.
+    let doc = if swagger2::is_swagger2(&doc) { swagger2::convert(&doc, file, problems)? } else { doc };
     let openapi = match (doc.get("openapi"), doc.get("swagger")) {
         (Some(Value::String(v)), _) => v.clone(),
         (Some(v @ Value::Number(_)), _) => {
             problems.push(Problem::warning(file, "/openapi", "the version should be a string (quote it)"));
             v.to_string()
         }
-        (_, Some(_)) => {
+        (_, Some(v)) => {
             problems.push(Problem::error(
                 file,
                 "/swagger",
-                "Swagger 2.0 documents are not supported: convert the document to OpenAPI 3 first",
+                format!("unsupported Swagger version {v}: specstub reads Swagger 2.0 and OpenAPI 3"),
             ));
             return None;
         }
