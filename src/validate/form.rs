@@ -5,6 +5,8 @@
 //! client would have sent, so the schema validator and the store need not know the difference.
 //! The tree and the typing are shared with multipart bodies, whose parts land in it too.
 
+use std::collections::HashMap;
+
 use bytes::Bytes;
 use serde_json::{Map, Value};
 
@@ -42,7 +44,42 @@ pub(super) enum Node {
         content_type: Option<String>,
     },
     List(Vec<Node>),
-    Map(Vec<(String, Node)>),
+    Map(Entries),
+}
+
+/// Fields by name in arrival order, found by name in constant time: a body may carry many
+/// thousands of keys, and a linear search per key would make reading it quadratic.
+#[derive(Debug, Default)]
+pub(super) struct Entries {
+    list: Vec<(String, Node)>,
+    index: HashMap<String, usize>,
+    /// One past the highest numeric key, where `a[]` appends after `a[0]`, `a[1]`.
+    next_index: usize,
+}
+
+impl Entries {
+    fn one(name: String, node: Node) -> Self {
+        let mut e = Self::default();
+        e.push(name, node);
+        e
+    }
+
+    fn get(&self, name: &str) -> Option<&Node> {
+        self.index.get(name).map(|&i| &self.list[i].1)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Node> {
+        self.index.get(name).map(|&i| &mut self.list[i].1)
+    }
+
+    /// Adds a name not yet present.
+    fn push(&mut self, name: String, node: Node) {
+        if let Ok(n) = name.parse::<usize>() {
+            self.next_index = self.next_index.max(n.saturating_add(1));
+        }
+        self.index.insert(name.clone(), self.list.len());
+        self.list.push((name, node));
+    }
 }
 
 /// Splits `a[b][]` into `a` and its segments. A key that is not cleanly bracketed (`a[b`,
@@ -77,27 +114,27 @@ pub(super) fn parse_key(key: &str) -> (String, Vec<Seg>) {
 fn build(rest: &[Seg], leaf: Node) -> Node {
     match rest.split_first() {
         None => leaf,
-        Some((Seg::Key(k), tail)) => Node::Map(vec![(k.clone(), build(tail, leaf))]),
+        Some((Seg::Key(k), tail)) => Node::Map(Entries::one(k.clone(), build(tail, leaf))),
         Some((Seg::Push, tail)) => Node::List(vec![build(tail, leaf)]),
     }
 }
 
 /// Adds one field under `name` + `rest`, merging with what earlier fields built.
-pub(super) fn insert(entries: &mut Vec<(String, Node)>, name: &str, rest: &[Seg], leaf: Node) {
-    match entries.iter_mut().find(|(k, _)| k == name) {
-        Some((_, node)) => merge(node, rest, leaf),
-        None => entries.push((name.to_string(), build(rest, leaf))),
+pub(super) fn insert(entries: &mut Entries, name: &str, rest: &[Seg], leaf: Node) {
+    match entries.get_mut(name) {
+        Some(node) => merge(node, rest, leaf),
+        None => entries.push(name.to_string(), build(rest, leaf)),
     }
 }
 
 /// Whether the key path (up to its first `[]`) already holds a value in `entries`.
-fn has_path(entries: &[(String, Node)], rest: &[Seg]) -> bool {
+fn has_path(entries: &Entries, rest: &[Seg]) -> bool {
     let Some((Seg::Key(k), tail)) = rest.split_first() else {
         return true;
     };
-    match entries.iter().find(|(n, _)| n == k) {
+    match entries.get(k) {
         None => false,
-        Some((_, Node::Map(inner))) => has_path(inner, tail),
+        Some(Node::Map(inner)) => has_path(inner, tail),
         Some(_) => true,
     }
 }
@@ -118,8 +155,8 @@ fn merge(node: &mut Node, rest: &[Seg], leaf: Node) {
         }
         // `a[0]=x&a[]=y`: appending to an indexed array.
         (Node::Map(entries), Some((Seg::Push, tail))) => {
-            let index = entries.len().to_string();
-            entries.push((index, build(tail, leaf)));
+            let index = entries.next_index.to_string();
+            entries.push(index, build(tail, leaf));
         }
         // A repeated plain key (`a=1&a=2`, exploded form arrays) appends.
         (Node::List(items), None) => items.push(leaf),
@@ -142,8 +179,8 @@ fn merge(node: &mut Node, rest: &[Seg], leaf: Node) {
 
 /// Reads a form body into a tree of raw text, by bracket notation whatever the declared style:
 /// clients send `a[b]=v` for nested objects under `form` as well as under `deepObject`.
-pub(super) fn read_pairs(text: &str, schema: Option<&Value>, doc: &Value) -> Vec<(String, Node)> {
-    let mut root = Vec::new();
+pub(super) fn read_pairs(text: &str, schema: Option<&Value>, doc: &Value) -> Entries {
+    let mut root = Entries::default();
     for pair in text.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         // Brackets in keys are structure even when percent-encoded (`metadata%5Border%5D`),
@@ -254,9 +291,9 @@ impl<'a> Typer<'a> {
     }
 
     /// The top level: each property with its own encoding.
-    pub fn root(&mut self, entries: Vec<(String, Node)>, schema: Option<&'a Value>, encoding: &[(String, Encoding)]) -> Value {
+    pub fn root(&mut self, entries: Entries, schema: Option<&'a Value>, encoding: &[(String, Encoding)]) -> Value {
         let mut obj = Map::new();
-        for (k, node) in entries {
+        for (k, node) in entries.list {
             let prop = schema.and_then(|s| property(self.doc, s, &k, 0));
             let enc = encoding.iter().find(|(n, _)| *n == k).map(|(_, e)| e);
             let at = format!("/{}", escape_token(&k));
@@ -278,15 +315,16 @@ impl<'a> Typer<'a> {
             Node::Part { data, filename, content_type } => self.part(data, filename, content_type, schema, &types, enc, at),
             Node::List(list) => {
                 let item_schema = if has("array") { schema.and_then(|s| items(self.doc, s, 0)) } else { schema };
-                let out = list.into_iter().enumerate().map(|(i, n)| self.node(n, item_schema, None, &format!("{at}/{i}"))).collect();
+                // A repeated property's encoding applies to each of its occurrences.
+                let out = list.into_iter().enumerate().map(|(i, n)| self.node(n, item_schema, enc, &format!("{at}/{i}"))).collect();
                 Value::Array(out)
             }
             Node::Map(entries) => {
                 // `a[0]=x&a[1]=y`: an array when the schema says so, or says nothing.
+                let mut entries = entries.list;
                 let indexed = !entries.is_empty() && entries.iter().all(|(k, _)| k.parse::<usize>().is_ok());
                 if indexed && (has("array") || types.is_empty()) {
                     let item_schema = schema.and_then(|s| items(self.doc, s, 0));
-                    let mut entries = entries;
                     entries.sort_by_key(|(k, _)| k.parse::<usize>().unwrap_or(usize::MAX));
                     let out =
                         entries.into_iter().enumerate().map(|(i, (_, n))| self.node(n, item_schema, None, &format!("{at}/{i}"))).collect();
@@ -470,6 +508,10 @@ mod tests {
         let encoding = [("metadata".to_string(), enc(Style::DeepObject, true))];
         let got = read("email=a%40b.c&metadata%5Border%5D=6735&metadata[vip]=true", &schema, &encoding);
         assert_eq!(got, json!({"email": "a@b.c", "metadata": {"order": "6735", "vip": "true"}}));
+        // Stripe's own shape: an object of strings, or "" to clear it.
+        let stripe = json!({"properties": {"metadata": {"anyOf": [{"type": "object", "additionalProperties": {"type": "string"}}, {"type": "string", "enum": [""]}]}}});
+        assert_eq!(read("metadata[order]=6735", &stripe, &[]), json!({"metadata": {"order": "6735"}}));
+        assert_eq!(read("metadata=", &stripe, &[]), json!({"metadata": ""}));
         let typed = json!({"properties": {"limits": {"type": "object", "additionalProperties": {"type": "integer"}}}});
         assert_eq!(read("limits[daily]=5", &typed, &[]), json!({"limits": {"daily": 5}}));
     }
@@ -514,6 +556,20 @@ mod tests {
         let schema = json!({"properties": {"meta": {"type": "object"}}});
         let encoding = [("meta".to_string(), Encoding { content_type: Some("application/json".into()), ..Encoding::default() })];
         assert_eq!(read("meta=%7B%22a%22%3A1%7D", &schema, &encoding), json!({"meta": {"a": 1}}));
+    }
+
+    #[test]
+    fn pushing_after_indexed_items_appends_past_the_highest_index() {
+        let schema = json!({"properties": {"a": {"type": "array", "items": {"type": "integer"}}}});
+        assert_eq!(read("a[1]=1&a[0]=0&a[]=2", &schema, &[]), json!({"a": [0, 1, 2]}));
+    }
+
+    #[test]
+    fn a_body_with_many_distinct_keys_reads_every_one() {
+        let text: Vec<String> = (0..20_000).map(|i| format!("k{i}=v&m[k{i}]={i}")).collect();
+        let got = read(&text.join("&"), &json!({}), &[]);
+        assert_eq!(got.as_object().map(|o| o.len()), Some(20_001));
+        assert_eq!(got["m"]["k19999"], json!("19999"));
     }
 
     #[test]

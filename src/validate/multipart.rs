@@ -4,13 +4,14 @@
 //! checked on their own (a file where the schema wants one, of a declared media type) and stand
 //! in as strings for the schema validator, whose string keywords say nothing useful about bytes.
 
+use std::collections::HashSet;
 use std::convert::Infallible;
 
 use bytes::Bytes;
 use futures_util::FutureExt;
 use serde_json::Value;
 
-use super::form::{Node, Typer, insert, split_name};
+use super::form::{Entries, Node, Typer, insert, split_name};
 use super::{Location, Rejection, Violation, malformed};
 use crate::negotiate;
 use crate::spec::{Spec, model::Media, schemas::violations, walk::Flow};
@@ -51,6 +52,7 @@ pub fn body(
         // Each file stands in as an empty string; what the validator says at its place is
         // replaced by the file checks above.
         let mut probe = stored.clone();
+        let at_files: HashSet<&str> = typer.files.iter().map(|f| f.pointer.as_str()).collect();
         for f in &typer.files {
             if let Some(slot) = probe.pointer_mut(&f.pointer) {
                 *slot = Value::String(String::new());
@@ -59,7 +61,7 @@ pub fn body(
         match schema.validator(&spec.schemas) {
             Ok(v) => {
                 for (at, message) in violations(&v, &probe) {
-                    if !typer.files.iter().any(|f| f.pointer == at) {
+                    if !at_files.contains(at.as_str()) {
                         out.push(Violation { location: Location::Body, pointer: at, message });
                     }
                 }
@@ -75,13 +77,13 @@ fn violation(pointer: &str, message: String) -> Violation {
 }
 
 /// The parts, by name (bracketed names nest as in form bodies).
-fn read_parts(raw: &[u8], content_type: &str, schema: Option<&Value>, doc: &Value) -> Result<Vec<(String, Node)>, Rejection> {
+fn read_parts(raw: &[u8], content_type: &str, schema: Option<&Value>, doc: &Value) -> Result<Entries, Rejection> {
     let boundary = multer::parse_boundary(content_type)
         .map_err(|_| malformed(format!("Content-Type {content_type:?} has no usable boundary parameter for a multipart body")))?;
     let data = Bytes::copy_from_slice(raw);
     let stream = futures_util::stream::once(async move { Ok::<Bytes, Infallible>(data) });
     let mut parts = multer::Multipart::new(stream, boundary);
-    let mut root = Vec::new();
+    let mut root = Entries::default();
     // The whole body is already in memory, so every step is ready at once: polled once, a
     // pending step could only mean a parser waiting for bytes that will never come.
     let unfinished = || malformed("the multipart body ends before its closing boundary".into());
@@ -169,7 +171,9 @@ mod tests {
             ("name=\"files\"; filename=\"a\"", "", "x"),
             ("name=\"files\"; filename=\"b\"", "", "yy"),
         ]);
-        let (v, typer) = typed(&body, &schema, &[]).unwrap();
+        let encoding = [("files".to_string(), Encoding { content_type: Some("text/plain".into()), ..Encoding::default() })];
+        let (v, typer) = typed(&body, &schema, &encoding).unwrap();
+        assert!(typer.files.iter().all(|f| f.accepts.as_deref() == Some("text/plain")), "{:?}", typer.files);
         assert_eq!(v["tags"], json!([1, 2]));
         assert_eq!(v["files"][1], json!({"filename": "b", "contentType": "application/octet-stream", "size": 2}));
         assert_eq!(typer.files.iter().map(|f| f.pointer.as_str()).collect::<Vec<_>>(), vec!["/files/0", "/files/1"]);
