@@ -106,6 +106,47 @@ pub struct Media {
     pub examples: Vec<(String, Value)>,
     /// The first example, serialized once: most answers send it unchanged.
     pub first_encoded: OnceLock<bytes::Bytes>,
+    /// Per-property `encoding` of a form or multipart body, in declaration order.
+    pub encoding: Vec<(String, Encoding)>,
+}
+
+/// How one property of a form or multipart body is serialized (the OpenAPI Encoding Object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoding {
+    /// As declared, possibly a comma-separated list of media ranges.
+    pub content_type: Option<String>,
+    pub style: Style,
+    pub explode: bool,
+    pub allow_reserved: bool,
+}
+
+impl Default for Encoding {
+    fn default() -> Self {
+        Self { content_type: None, style: Style::Form, explode: true, allow_reserved: false }
+    }
+}
+
+fn encoding_of(media: &Value) -> Vec<(String, Encoding)> {
+    let mut out = Vec::new();
+    for (name, e) in media.get("encoding").and_then(Value::as_object).into_iter().flatten() {
+        // Only the styles a form body can carry; anything else reads as the default.
+        let style = match e.get("style").and_then(Value::as_str) {
+            Some("spaceDelimited") => Style::SpaceDelimited,
+            Some("pipeDelimited") => Style::PipeDelimited,
+            Some("deepObject") => Style::DeepObject,
+            _ => Style::Form,
+        };
+        out.push((
+            name.clone(),
+            Encoding {
+                content_type: e.get("contentType").and_then(Value::as_str).map(String::from),
+                style,
+                explode: e.get("explode").and_then(Value::as_bool).unwrap_or(style == Style::Form),
+                allow_reserved: e.get("allowReserved").and_then(Value::as_bool).unwrap_or(false),
+            },
+        ));
+    }
+    out
 }
 
 #[derive(Debug)]
@@ -318,6 +359,7 @@ impl OperationBuilder<'_> {
                 schema: media.get("schema").map(|_| SchemaRef::new(join(&mptr, "schema"), flow)),
                 examples,
                 first_encoded: OnceLock::new(),
+                encoding: encoding_of(media),
             });
         }
         out

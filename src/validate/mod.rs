@@ -2,6 +2,8 @@
 //! body, collecting every violation rather than stopping at the first. It reads the request and
 //! the spec only; it never writes a response and never touches the store.
 
+mod form;
+mod multipart;
 pub mod params;
 mod security;
 
@@ -290,12 +292,15 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violati
         let text =
             std::str::from_utf8(inc.body).map_err(|e| malformed(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
         form_body(text, media, spec)
+    } else if negotiate::essence(ct) == "multipart/form-data" {
+        // Parts are checked there: files need their own rules before the schema sees the rest.
+        return multipart::body(inc.body, ct, media, spec, out, validate).map(Some);
     } else if negotiate::essence(ct).starts_with("text/") {
         let text =
             std::str::from_utf8(inc.body).map_err(|e| malformed(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
         Value::String(text.to_string())
     } else {
-        // Binary and multipart bodies are accepted as they are.
+        // Binary bodies are accepted as they are.
         return Ok(None);
     };
     if let Some(schema) = media.schema.as_ref().filter(|_| validate) {
@@ -323,28 +328,9 @@ fn strip_position(msg: &str) -> &str {
     msg.split(" at line ").next().unwrap_or(msg)
 }
 
-/// A form body becomes an object whose values are typed by the schema's properties.
+/// A form body becomes the JSON tree its schema describes: bracketed keys nest, the media
+/// type's `encoding` splits delimited values, and scalars take the schema's types.
 fn form_body(text: &str, media: &Media, spec: &Spec) -> Value {
     let schema = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas));
-    let doc = spec.schemas.doc(crate::spec::walk::Flow::Request);
-    let mut obj = Map::new();
-    for (k, v) in params::parse_query(text) {
-        let types = schema
-            .and_then(|s| s.get("properties"))
-            .and_then(|p| p.get(&k))
-            .map(|p| crate::spec::model::types_of(doc, crate::spec::source::deref(doc, p, "").0))
-            .unwrap_or_default();
-        let value = if types.iter().any(|t| t == "array") {
-            let mut arr = match obj.remove(&k) {
-                Some(Value::Array(a)) => a,
-                _ => Vec::new(),
-            };
-            arr.push(Value::String(v));
-            Value::Array(arr)
-        } else {
-            params::coerce(&v, &types)
-        };
-        obj.insert(k, value);
-    }
-    Value::Object(obj)
+    form::urlencoded(text, schema, spec.schemas.doc(crate::spec::walk::Flow::Request), &media.encoding)
 }
