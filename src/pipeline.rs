@@ -137,7 +137,7 @@ impl App {
 
     async fn dispatch(&self, req: &Request<Bytes>, peer: Option<SocketAddr>, ex: &mut Exchange) -> Response<Bytes> {
         let path = req.uri().path();
-        let found = match self.router.find(req.method(), path) {
+        let found = match self.router.find_request(req.method(), path, req.uri().query(), req.headers()) {
             Ok(m) => m,
             Err(e) => {
                 // Validating proxy: what the spec does not describe goes to the upstream unchecked.
