@@ -103,9 +103,9 @@ impl Offer<'_> {
 }
 
 /// Why a node with routes did not take the request; the first such node decides the error.
-enum Miss {
-    /// No route for the method here.
-    Method(Vec<Method>),
+enum Miss<'n> {
+    /// No route for the method at this node.
+    Method(&'n Node),
     /// Routes for the method, but none whose discriminators the request meets.
     Discriminator,
 }
@@ -184,17 +184,14 @@ impl Router {
         let mut offer = Offer { query, parsed: None, headers };
         let mut first_miss: Option<Miss> = None;
         let mut values = Vec::new();
-        let found = find_in(&self.root, &decoded, &mut values, &mut |node: &Node| {
-            let picked = pick(node, method, &mut offer);
-            if let Err(miss) = &picked {
+        let found = find_in(&self.root, &decoded, &mut values, &mut |node| match pick(node, method, &mut offer) {
+            Ok(leaf) => Some(leaf),
+            Err(miss) => {
                 if first_miss.is_none() && !node.leaves.is_empty() {
-                    first_miss = Some(match miss {
-                        Miss::Method(allow) => Miss::Method(allow.clone()),
-                        Miss::Discriminator => Miss::Discriminator,
-                    });
+                    first_miss = Some(miss);
                 }
+                None
             }
-            picked.ok()
         });
         match found {
             Some(leaf) => {
@@ -202,7 +199,7 @@ impl Router {
                 Ok(RouteMatch { op: leaf.op, params })
             }
             None => match first_miss {
-                Some(Miss::Method(allow)) => Err(RouteError::MethodNotAllowed { allow }),
+                Some(Miss::Method(node)) => Err(RouteError::MethodNotAllowed { allow: allow_list(node) }),
                 _ => Err(RouteError::NotFound),
             },
         }
@@ -218,11 +215,11 @@ impl Router {
 }
 
 /// The leaf at `node` that takes the request, or why none does.
-fn pick<'n>(node: &'n Node, method: &Method, offer: &mut Offer) -> Result<&'n Leaf, Miss> {
+fn pick<'n>(node: &'n Node, method: &Method, offer: &mut Offer) -> Result<&'n Leaf, Miss<'n>> {
     let serves = |m: &Method| node.leaves.iter().any(|l| l.method == *m);
     let method = if *method == Method::HEAD && !serves(method) { &Method::GET } else { method };
     if !serves(method) {
-        return Err(Miss::Method(allow_list(node)));
+        return Err(Miss::Method(node));
     }
     let mut best: Option<&Leaf> = None;
     for leaf in node.leaves.iter().filter(|l| l.method == *method && !l.when.is_empty()) {
