@@ -79,7 +79,7 @@ enum Unrouted {
 /// Stage 1: the operation that serves the request, and its path parameters.
 fn route(api: &Api, req: &Request<Bytes>) -> Result<RouteMatch, Unrouted> {
     let path = req.uri().path();
-    api.router.find(req.method(), path).map_err(|e| {
+    api.router.find_request(req.method(), path, req.uri().query(), req.headers()).map_err(|e| {
         if api.config.proxy.is_some() && !api.config.proxy_strict {
             return Unrouted::PassThrough;
         }

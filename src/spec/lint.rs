@@ -1,6 +1,7 @@
 //! Checks a loaded document for what would make it serve wrongly: unknown fields and schema
 //! keywords (usually typos), examples that contradict their schema, duplicate operationIds, and
-//! method + path pairs claimed twice. The same checks run for `lint` and at `serve` start.
+//! routes that can never be reached (a method + path claimed twice, or shadowed by an earlier
+//! template of the same shape). The same checks run for `lint` and at `serve` start.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -283,9 +284,10 @@ pub fn operations(
     }
 }
 
+/// The `{name}` parameters of a path template; a path key's `#…`/`?…` discriminator holds none.
 pub fn template_names(path: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut rest = path;
+    let mut rest = crate::router::split_key(path).0;
     while let Some(start) = rest.find('{') {
         let Some(end) = rest[start..].find('}') else {
             break;
@@ -296,48 +298,39 @@ pub fn template_names(path: &str) -> Vec<String> {
     out
 }
 
-/// Two operations on the same method and path (parameter names aside) cannot both be served.
+/// Routes that can never be served, found by the router that will serve them. Two documents
+/// claiming one route is an error (`--mount` separates them); within one document, a template
+/// that differs from an earlier one only by parameter names or a trailing slash is a warning,
+/// since the first declared is served and the document is still usable.
 pub fn route_conflicts(set: &SpecSet, problems: &mut Vec<Problem>) {
-    let mut seen: HashMap<(String, String), &Operation> = HashMap::new();
-    for op in &set.operations {
-        let key = (op.method.to_string(), normalize(&op.served_path));
-        if let Some(first) = seen.get(&key) {
-            let a = &set.specs[first.spec].file;
-            let b = &set.specs[op.spec].file;
-            let where_ = if a == b { "twice in this file".to_string() } else { format!("also by {}#{}", a.display(), first.pointer) };
-            problems.push(Problem::error(
+    let router = crate::router::Router::new(&set.operations);
+    for s in router.shadowed() {
+        let (op, first) = (&set.operations[s.op], &set.operations[s.by]);
+        let a = &set.specs[first.spec].file;
+        let b = &set.specs[op.spec].file;
+        if a == b && op.served_path != first.served_path {
+            problems.push(Problem::warning(
                 b,
                 op.pointer.clone(),
                 format!(
-                    "{} {} is claimed {where_}: serve one of them under a prefix with --mount {}=/PREFIX",
-                    op.method,
-                    op.served_path,
-                    b.display()
+                    "{} {} is never reached: {} {} at {} takes its requests (first declared wins)",
+                    op.method, op.served_path, first.method, first.served_path, first.pointer
                 ),
             ));
-        } else {
-            seen.insert(key, op);
+            continue;
         }
+        let where_ = if a == b { "twice in this file".to_string() } else { format!("also by {}#{}", a.display(), first.pointer) };
+        problems.push(Problem::error(
+            b,
+            op.pointer.clone(),
+            format!(
+                "{} {} is claimed {where_}: serve one of them under a prefix with --mount {}=/PREFIX",
+                op.method,
+                op.served_path,
+                b.display()
+            ),
+        ));
     }
-}
-
-fn normalize(path: &str) -> String {
-    let mut out = String::new();
-    let mut depth = 0;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                depth += 1;
-                if depth == 1 {
-                    out.push_str("{}");
-                }
-            }
-            '}' => depth -= 1,
-            _ if depth > 0 => {}
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -352,8 +345,9 @@ mod tests {
     }
 
     #[test]
-    fn normalizes_parameter_names_away() {
-        assert_eq!(normalize("/a/{x}/b/{y}:retry"), "/a/{}/b/{}:retry");
+    fn template_names_are_the_parameters_before_a_discriminator() {
         assert_eq!(template_names("/a/{x}/b/{y}:retry"), vec!["x", "y"]);
+        assert_eq!(template_names("/{Bucket}?list-type=2"), vec!["Bucket"]);
+        assert!(template_names("/#X-Amz-Target=Svc.{Op}").is_empty());
     }
 }

@@ -239,10 +239,11 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
         checked.params.insert(p.name.clone(), value);
     }
     // Unknown query parameters: a typo in a client is the point of a strict stub. The names a
-    // query API key uses are known too.
+    // query API key uses are known too, and so are those the path key routes by (`?acl`).
     for (k, _) in query {
         let declared = op.parameters.iter().any(|p| matches!(p.location, ParamIn::Query) && params::claims(p, k));
-        let is_key = security::query_key_names(spec, op).any(|n| n == k);
+        let is_key =
+            security::query_key_names(spec, op).any(|n| n == k) || crate::router::split_key(&op.path).1.iter().any(|d| d.name == *k);
         if !declared && !is_key && !out.iter().any(|v| v.location == Location::Query && v.pointer == format!("/{k}")) {
             out.push(Violation { location: Location::Query, pointer: format!("/{k}"), message: format!("unknown query parameter {k:?}") });
         }
