@@ -60,13 +60,14 @@ pub struct LoadArgs {
     #[arg(value_name = "SPEC_OR_DIR")]
     pub specs: Vec<PathBuf>,
 
-    /// Serve one document under an extra path prefix, to resolve two documents claiming the same
-    /// method and path. Repeatable. Example: `--mount specs/a.yaml=/a`
+    /// Put one document's operations under an extra path prefix (where they are served, linted
+    /// and verified), to resolve two documents claiming the same method and path. Repeatable.
+    /// Example: `--mount specs/a.yaml=/a`
     #[arg(long, value_name = "SPEC=/PREFIX", value_parser = parse_mount)]
     pub mount: Vec<(PathBuf, String)>,
 
-    /// Serve operations at their bare paths, without the server URL's path (for clients whose base
-    /// URL omits it). Example: `--ignore-server-path` serves `/v1/demand/...` as `/demand/...`
+    /// Take operations at their bare paths, without the server URL's path (for clients whose base
+    /// URL omits it). Example: `--ignore-server-path` puts `/v1/demand/...` at `/demand/...`
     #[arg(long)]
     pub ignore_server_path: bool,
 
@@ -374,7 +375,11 @@ impl LoadArgs {
 
 impl ServeArgs {
     pub fn into_config(self) -> Config {
-        let default_fixtures = self.load.specs.is_empty() && std::path::Path::new("fixtures").is_dir();
+        // `serve` and `serve specs/` are the same command: both take ./fixtures when it exists.
+        let is_default =
+            |s: &PathBuf| s.components().filter(|c| *c != std::path::Component::CurDir).eq(std::path::Path::new("specs").components());
+        let default_specs = self.load.specs.is_empty() || self.load.specs.iter().all(is_default);
+        let default_fixtures = default_specs && std::path::Path::new("fixtures").is_dir();
         Config {
             stateless: self.stateless,
             fixtures: self.fixtures.or_else(|| default_fixtures.then(|| PathBuf::from("fixtures"))),
@@ -480,5 +485,19 @@ mod tests {
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_and_serve_of_the_default_directory_both_take_the_fixtures() {
+        // Unit tests run in the crate root, which has both specs/ and fixtures/.
+        let fixtures = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["specstub", "serve"], args].concat()).unwrap();
+            let Command::Serve(args) = cli.command else { panic!("serve expected") };
+            args.into_config().fixtures
+        };
+        assert_eq!(fixtures(&[]), Some(PathBuf::from("fixtures")));
+        assert_eq!(fixtures(&["specs/"]), Some(PathBuf::from("fixtures")));
+        assert_eq!(fixtures(&["./specs"]), Some(PathBuf::from("fixtures")));
+        assert_eq!(fixtures(&["tests/data/crud.yaml"]), None);
     }
 }

@@ -16,8 +16,8 @@ use crate::store::StoreError;
 use crate::traffic::{Latency, RateLimitRule};
 use crate::validate::Mode;
 
-/// Why a server did not start.
-#[derive(Debug)]
+/// Why a server did not start. Its `Debug` form is its message, so that `.expect()` and a
+/// `main` returning `Result` print what is wrong rather than a struct dump.
 pub enum StartError {
     /// The documents cannot be served; every problem found, with file and pointer.
     Specs(Vec<Problem>),
@@ -39,6 +39,12 @@ impl fmt::Display for StartError {
             StartError::Io(e) => write!(f, "{e}"),
             StartError::Store(why) => write!(f, "{why}"),
         }
+    }
+}
+
+impl fmt::Debug for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -286,3 +286,56 @@ fn add_cors(h: &mut HeaderMap, origin: HeaderValue) {
 fn is_safelisted(name: &str) -> bool {
     matches!(name, "cache-control" | "content-language" | "content-length" | "content-type" | "expires" | "last-modified" | "pragma")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn served(spec: &str) -> (Api, Runtime) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(spec);
+        let (api, _) = crate::plan::build(Config { specs: vec![path], ..Config::default() }).expect("compiles");
+        let runtime = Runtime::open(&api).expect("opens");
+        (api, runtime)
+    }
+
+    fn request(method: &str, uri: &str, body: &str) -> Request<Bytes> {
+        Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/json")
+            .header("x-request-id", "req-1")
+            .body(Bytes::from(body.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_stages_answer_and_journal_a_request_without_a_socket() {
+        // Arrange
+        let (api, rt) = served("crud.yaml");
+        // Act
+        let created = handle(&api, &rt, request("POST", "/api/things", r#"{"name": "lamp"}"#), None).await;
+        let body: Value = serde_json::from_slice(created.body()).unwrap();
+        let id = body["thingId"].as_str().unwrap().to_string();
+        let read = handle(&api, &rt, request("GET", &format!("/api/things/{id}"), ""), None).await;
+        let invalid = handle(&api, &rt, request("POST", "/api/things", r#"{"color": 1}"#), None).await;
+        // Assert
+        assert_eq!(created.status(), StatusCode::CREATED);
+        assert_eq!(created.headers()["x-request-id"], "req-1");
+        assert_eq!(read.status(), StatusCode::OK);
+        assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let journal = rt.journal.snapshot(|_| true);
+        let seen: Vec<(&str, u16, &str)> = journal.iter().map(|e| (e.operation.as_deref().unwrap_or(""), e.status, e.validation)).collect();
+        assert_eq!(seen, [("createThing", 201, "valid"), ("getThing", 200, "valid"), ("createThing", 422, "invalid")]);
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_and_methods_are_told_apart() {
+        let (api, rt) = served("crud.yaml");
+        let unknown = handle(&api, &rt, request("GET", "/api/nothing", ""), None).await;
+        let wrong = handle(&api, &rt, request("TRACE", "/api/things", ""), None).await;
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(wrong.headers()["allow"].to_str().unwrap().contains("POST"));
+    }
+}
