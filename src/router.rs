@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use http::{HeaderMap, Method};
 
 use crate::spec::Operation;
+use crate::template::{Discriminator, Piece, pieces, split_key};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RouteError {
@@ -32,14 +33,6 @@ pub struct RouteMatch {
     pub op: usize,
     /// Percent-decoded path parameters, by the names of the matched operation's template.
     pub params: Vec<(String, String)>,
-}
-
-/// A condition from a path key's `#…` or `?…` part: a header or query parameter `name` that must
-/// be present and, when `value` is given, equal it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Discriminator {
-    pub name: String,
-    pub value: Option<String>,
 }
 
 /// An operation that can never be reached: `by` (declared first) takes all of its requests.
@@ -308,25 +301,6 @@ fn same_shape(a: &[Part], b: &[Part]) -> bool {
         })
 }
 
-/// Splits a path key into its path and the discriminators after its first `#` or `?`
-/// (`name=value` pairs joined by `&`; a bare `name` asks only for presence).
-pub fn split_key(template: &str) -> (&str, Vec<Discriminator>) {
-    let Some(at) = template.find(['?', '#']) else {
-        return (template, Vec::new());
-    };
-    let mut when: Vec<Discriminator> = template[at + 1..]
-        .split(['&', '#'])
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => Discriminator { name: k.to_string(), value: Some(v.to_string()) },
-            None => Discriminator { name: pair.to_string(), value: None },
-        })
-        .collect();
-    when.sort();
-    when.dedup();
-    (&template[..at], when)
-}
-
 fn parse_query(query: &str) -> Vec<(String, String)> {
     let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
     query
@@ -351,20 +325,15 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
 }
 
 fn parse_segment(seg: &str) -> Vec<Part> {
-    let mut parts = Vec::new();
-    let mut rest = seg;
-    while let Some(start) = rest.find('{') {
-        let Some(len) = rest[start..].find('}') else {
-            break;
-        };
-        if start > 0 {
-            parts.push(Part::Lit(rest[..start].to_string()));
-        }
-        parts.push(Part::Param(rest[start + 1..start + len].to_string()));
-        rest = &rest[start + len + 1..];
-    }
-    if !rest.is_empty() || parts.is_empty() {
-        parts.push(Part::Lit(rest.to_string()));
+    let mut parts: Vec<Part> = pieces(seg)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Text(t) => Part::Lit(t.to_string()),
+            Piece::Param(n) => Part::Param(n.to_string()),
+        })
+        .collect();
+    if parts.is_empty() {
+        parts.push(Part::Lit(String::new()));
     }
     parts
 }

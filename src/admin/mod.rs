@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 use serde_json::{Value, json};
 
-use crate::engine::Exchange;
+use crate::exchange::Exchange;
 use crate::journal::Entry;
 use crate::journal::Expectation;
 use crate::plan::Api;

@@ -122,10 +122,10 @@ pub struct Binding {
     pub schema: Option<String>,
     /// Pointer of the whole record's schema (the get operation's), for stamps and server fields.
     pub record_schema: Option<String>,
-    /// The answer's shape, worked out on first use from `schema`.
-    pub projection: std::sync::OnceLock<super::fill::Projection>,
-    /// `record_schema` resolved, on first use.
-    pub record_shape: std::sync::OnceLock<super::fill::RecordShape>,
+    /// The answer's shape, from `schema` (the compiler fills it).
+    pub projection: super::fill::Projection,
+    /// `record_schema` resolved (the compiler fills it).
+    pub record_shape: super::fill::RecordShape,
     /// Response status to answer with, when not the operation's lowest 2xx.
     pub status: Option<u16>,
     /// For a create: the served path of the resource's get operation and the name of its id
@@ -163,8 +163,8 @@ impl Binding {
             status: None,
             item_path: None,
             record_schema: None,
-            projection: std::sync::OnceLock::new(),
-            record_shape: std::sync::OnceLock::new(),
+            projection: super::fill::Projection::All,
+            record_shape: super::fill::RecordShape::default(),
         }
     }
 }

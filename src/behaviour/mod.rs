@@ -108,19 +108,12 @@ impl Ctx<'_> {
         self.spec.schemas.doc(Flow::Response)
     }
 
-    fn schema(&self) -> Option<&Value> {
-        self.binding.schema.as_ref().and_then(|p| self.doc().pointer(p))
-    }
-
     fn projection(&self) -> &fill::Projection {
-        self.binding.projection.get_or_init(|| fill::Projection::of(self.doc(), self.schema()))
+        &self.binding.projection
     }
 
     fn record_shape(&self) -> &fill::RecordShape {
-        self.binding.record_shape.get_or_init(|| {
-            let schema = self.binding.record_schema.as_ref().and_then(|p| self.doc().pointer(p));
-            fill::RecordShape::of(self.doc(), schema)
-        })
+        &self.binding.record_shape
     }
 
     fn kind(&self) -> &str {
@@ -261,11 +254,7 @@ pub fn run(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
 }
 
 fn fill_template(template: &str, params: &[(String, String)]) -> String {
-    let mut out = template.to_string();
-    for (k, v) in params {
-        out = out.replace(&format!("{{{k}}}"), v);
-    }
-    out
+    crate::template::fill(template, |name| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
 }
 
 fn check_rules(ctx: &Ctx, data: &Map<String, Value>, now: &str) -> Result<(), BehaviourError> {
@@ -371,21 +360,10 @@ fn item_location(template: &str, id_param: &str, id: &str, params: &[(String, St
     const SEGMENT: &percent_encoding::AsciiSet =
         &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b':').remove(b'@');
     let encode = |v: &str| percent_encoding::utf8_percent_encode(v, SEGMENT).to_string();
-    let mut out = String::with_capacity(template.len() + id.len());
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}').map(|c| open + c) else { break };
-        out.push_str(&rest[..open]);
-        let name = &rest[open + 1..close];
+    crate::template::fill(template, |name| {
         let value = if name == id_param { Some(id) } else { params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()) };
-        match value {
-            Some(v) => out.push_str(&encode(v)),
-            None => out.push_str(&rest[open..=close]),
-        }
-        rest = &rest[close + 1..];
-    }
-    out.push_str(rest);
-    out
+        value.map(encode)
+    })
 }
 
 fn load(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourError> {
@@ -505,88 +483,21 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let now = crate::clock::now_rfc3339();
     let incoming = if b.action == Action::Transition { Map::new() } else { ctx.incoming()? };
     check_rules(ctx, &incoming, &now)?;
-    let masked: Option<Vec<(String, String)>> = match (&b.mask, b.action) {
-        (Some(mask), Action::Update) => {
-            let paths = mask_paths(ctx, mask).ok_or_else(|| BehaviourError::bad(format!("the update mask {:?} is missing", mask.field)))?;
-            if paths.is_empty() {
-                return Err(BehaviourError::bad("the update mask names no fields"));
-            }
-            let mut fields = Vec::new();
-            for p in paths {
-                match resolve_mask_path(mask, &p, &incoming) {
-                    Some(f) => fields.push((p, f)),
-                    None => {
-                        let allowed: Vec<&str> = mask.paths.iter().map(|(k, _)| k.as_str()).collect();
-                        return Err(BehaviourError::bad(format!(
-                            "invalid update mask path {p:?}: updatable fields are {}",
-                            allowed.join(", ")
-                        )));
-                    }
-                }
-            }
-            Some(fields)
-        }
+    let masked = match (&b.mask, b.action) {
+        (Some(mask), Action::Update) => Some(masked_fields(ctx, mask, &incoming)?),
         _ => None,
     };
-    let shape = ctx.record_shape();
     let edit = |r: &mut Record| -> Result<(), BehaviourError> {
+        let version = r.version;
         let Value::Object(data) = &mut r.data else { return Err(BehaviourError::Internal("the stored record is not an object".into())) };
-        match b.action {
-            Action::Transition => {
-                if let Some(field) = &b.state_field {
-                    let state = data.get(field).cloned().unwrap_or(Value::Null);
-                    if !b.from.is_empty() && !b.from.contains(&state) {
-                        let text = state.as_str().map(String::from).unwrap_or_else(|| state.to_string());
-                        let msg = b.illegal.message.clone().unwrap_or_else(|| {
-                            format!("{} {id:?} is {text}: this action needs it to be one of {}", singular(ctx.kind()), list_values(&b.from))
-                        });
-                        let answer = ErrorAs { status: b.illegal.status, grpc_code: b.illegal.grpc_code };
-                        return Err(BehaviourError::IllegalTransition { message: msg, answer });
-                    }
-                    if let Some(to) = &b.to {
-                        data.insert(field.clone(), to.clone());
-                    }
-                }
-            }
-            Action::Update => match &masked {
-                Some(fields) => {
-                    for (path, field) in fields {
-                        let new = incoming.get(field).cloned();
-                        if b.set_once.contains(field) {
-                            let old = data.get(field).filter(|v| !v.is_null() && **v != "");
-                            if old.is_some() && new.as_ref() != old {
-                                return Err(set_once(path, ctx, &id));
-                            }
-                        }
-                        match new {
-                            Some(v) => data.insert(field.clone(), v),
-                            None => data.remove(field),
-                        };
-                    }
-                }
-                None => merge_patch(data, &incoming, &b.set_once).map_err(|f| set_once(&f, ctx, &id))?,
-            },
-            Action::Replace => {
-                let mut next = incoming.clone();
-                // Fields the client cannot write survive a replace.
-                for (k, v) in data.iter() {
-                    let server_owned = *k == b.key
-                        || shape.props.get(k).is_some_and(|p| p.get("readOnly") == Some(&Value::Bool(true)))
-                        || fill::stamp_of(k).is_some()
-                        || b.version_field.as_deref() == Some(k.as_str());
-                    if server_owned {
-                        next.insert(k.clone(), v.clone());
-                    }
-                }
-                *data = next;
-            }
+        match (b.action, &masked) {
+            (Action::Transition, _) => transition(ctx, &id, data)?,
+            (Action::Update, Some(fields)) => update_masked(ctx, &id, data, &incoming, fields)?,
+            (Action::Update, None) => merge_patch(data, &incoming, &b.set_once).map_err(|f| set_once(&f, ctx, &id))?,
+            (Action::Replace, _) => replace(ctx, data, incoming.clone()),
             _ => {}
         }
-        apply_set(ctx, data, &now);
-        fill::on_change(data, shape, &ctx.caller, &now);
-        if let Some(f) = &b.version_field {
-            data.insert(f.clone(), Value::from(r.version + 1));
-        }
+        stamp(ctx, data, version, &now);
         Ok(())
     };
     // The store only learns that the change declined; the reason stays here.
@@ -597,6 +508,92 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         (e, _) => store_error(ctx, e, &id),
     })?;
     Ok(ctx.outcome(&record))
+}
+
+/// The update mask's paths and the record field each names.
+fn masked_fields(ctx: &Ctx, mask: &binding::MaskConfig, incoming: &Map<String, Value>) -> Result<Vec<(String, String)>, BehaviourError> {
+    let paths = mask_paths(ctx, mask).ok_or_else(|| BehaviourError::bad(format!("the update mask {:?} is missing", mask.field)))?;
+    if paths.is_empty() {
+        return Err(BehaviourError::bad("the update mask names no fields"));
+    }
+    paths
+        .into_iter()
+        .map(|p| match resolve_mask_path(mask, &p, incoming) {
+            Some(f) => Ok((p, f)),
+            None => {
+                let allowed: Vec<&str> = mask.paths.iter().map(|(k, _)| k.as_str()).collect();
+                Err(BehaviourError::bad(format!("invalid update mask path {p:?}: updatable fields are {}", allowed.join(", "))))
+            }
+        })
+        .collect()
+}
+
+/// A state change: refused unless the state field holds one of the `from` values.
+fn transition(ctx: &Ctx, id: &str, data: &mut Map<String, Value>) -> Result<(), BehaviourError> {
+    let b = ctx.binding;
+    let Some(field) = &b.state_field else { return Ok(()) };
+    let state = data.get(field).cloned().unwrap_or(Value::Null);
+    if !b.from.is_empty() && !b.from.contains(&state) {
+        let text = state.as_str().map(String::from).unwrap_or_else(|| state.to_string());
+        let message = b.illegal.message.clone().unwrap_or_else(|| {
+            format!("{} {id:?} is {text}: this action needs it to be one of {}", singular(ctx.kind()), list_values(&b.from))
+        });
+        let answer = ErrorAs { status: b.illegal.status, grpc_code: b.illegal.grpc_code };
+        return Err(BehaviourError::IllegalTransition { message, answer });
+    }
+    if let Some(to) = &b.to {
+        data.insert(field.clone(), to.clone());
+    }
+    Ok(())
+}
+
+/// Only the masked fields change: to the request's value, or removed when it sends none.
+fn update_masked(
+    ctx: &Ctx,
+    id: &str,
+    data: &mut Map<String, Value>,
+    incoming: &Map<String, Value>,
+    fields: &[(String, String)],
+) -> Result<(), BehaviourError> {
+    for (path, field) in fields {
+        let new = incoming.get(field).cloned();
+        if ctx.binding.set_once.contains(field) {
+            let old = data.get(field).filter(|v| !v.is_null() && **v != "");
+            if old.is_some() && new.as_ref() != old {
+                return Err(set_once(path, ctx, id));
+            }
+        }
+        match new {
+            Some(v) => data.insert(field.clone(), v),
+            None => data.remove(field),
+        };
+    }
+    Ok(())
+}
+
+/// The request's resource replaces the record; fields the client cannot write survive.
+fn replace(ctx: &Ctx, data: &mut Map<String, Value>, mut next: Map<String, Value>) {
+    let b = ctx.binding;
+    let shape = ctx.record_shape();
+    for (k, v) in data.iter() {
+        let server_owned = *k == b.key
+            || shape.props.get(k).is_some_and(|p| p.get("readOnly") == Some(&Value::Bool(true)))
+            || fill::stamp_of(k).is_some()
+            || b.version_field.as_deref() == Some(k.as_str());
+        if server_owned {
+            next.insert(k.clone(), v.clone());
+        }
+    }
+    *data = next;
+}
+
+/// What every write stamps: the operation's `set`, modification stamps, the version field.
+fn stamp(ctx: &Ctx, data: &mut Map<String, Value>, version: u64, now: &str) {
+    apply_set(ctx, data, now);
+    fill::on_change(data, ctx.record_shape(), &ctx.caller, now);
+    if let Some(f) = &ctx.binding.version_field {
+        data.insert(f.clone(), Value::from(version + 1));
+    }
 }
 
 fn set_once(field: &str, ctx: &Ctx, id: &str) -> BehaviourError {

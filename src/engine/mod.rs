@@ -3,8 +3,6 @@
 //! the operation's plan says: mock, stateful or proxy) → finish (traffic headers, request id,
 //! CORS, the journal). Every error becomes an answer in `problem`, the one place that renders.
 
-mod exchange;
-
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -23,7 +21,7 @@ use crate::spec::{Operation, ParamIn, Spec};
 use crate::traffic::{self, Arrival, Plan};
 use crate::validate::{self, Checked, Incoming, Mode, Policy, Rejection};
 
-pub use exchange::{Exchange, Trail};
+use crate::exchange::{Exchange, Trail};
 
 /// Answers one request whose body is already read.
 pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<SocketAddr>) -> Response<Bytes> {

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::ext::{ActionName, IdExt, IdFormatName, IdIn, IfMatch, MaskExt, MaskIn, OneOrMany, OperationExt, RefusalExt, TransitionExt};
 use crate::behaviour::binding::camel;
 use crate::behaviour::binding::{Check, ListConfig, MaskConfig, Refusal};
-use crate::behaviour::{Action, Binding, IdFormat, IdSource, SetValue};
+use crate::behaviour::{Action, Binding, IdFormat, IdSource, SetValue, fill};
 use crate::spec::walk::Flow;
 use crate::spec::{Operation, ParamIn, Problem, SpecSet, source::deref};
 
@@ -80,6 +80,10 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Optio
     for (b, op) in out.iter_mut().zip(&set.operations) {
         if let Some(b) = b.as_mut() {
             b.record_schema = schemas.get(&(op.spec, b.resource.clone())).cloned().or_else(|| b.schema.clone());
+            // Resolved once here: doing it per write was a fifth of a stateful request's work.
+            let doc = set.specs[op.spec].schemas.doc(Flow::Response);
+            b.projection = fill::Projection::of(doc, b.schema.as_ref().and_then(|p| doc.pointer(p)));
+            b.record_shape = fill::RecordShape::of(doc, b.record_schema.as_ref().and_then(|p| doc.pointer(p)));
         }
     }
     (out, problems)
@@ -277,7 +281,7 @@ fn set_value(v: &Value) -> Result<SetValue, String> {
 fn infer_binding(op: &Operation, all: &[Operation]) -> Option<Binding> {
     let path = op.served_path.as_str();
     let last_is_param = path.rsplit('/').next().is_some_and(|seg| seg.starts_with('{') && seg.ends_with('}'));
-    let path_params: Vec<String> = crate::spec::template_names(path);
+    let path_params: Vec<String> = crate::template::names(path);
     if last_is_param {
         let collection = path.rsplit_once('/')?.0.to_string();
         if collection.is_empty() || collection.ends_with('}') {
@@ -313,7 +317,7 @@ fn infer_binding(op: &Operation, all: &[Operation]) -> Option<Binding> {
             _ => return None,
         };
         let mut b = Binding::new(path.to_string(), action);
-        let item_params = crate::spec::template_names(&item.served_path);
+        let item_params = crate::template::names(&item.served_path);
         b.key = item_params.last()?.clone();
         b.scope = path_params;
         b.illegal.grpc_code = None;

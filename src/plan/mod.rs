@@ -123,6 +123,8 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
 
     let (bindings, binding_problems) = bind::bind_all(&set, &op_exts, !config.stateless);
     problems.extend(binding_problems);
+    let router = Router::new(&set.operations);
+    route_conflicts(&set, &router, &mut problems);
     if problems.iter().any(Problem::is_error) {
         return Err(problems);
     }
@@ -133,7 +135,6 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
     let (rules, routes) = traffic::Rules::compile(&settings, &doc_traffic, &pairs);
     drop(pairs);
 
-    let router = Router::new(&set.operations);
     let unique = bind::unique_fields(&bindings);
     let mut keys = HashMap::new();
     for b in bindings.iter().flatten() {
@@ -156,6 +157,40 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
         .collect();
     let api = Api { specs: set.specs, operations, router, traffic: rules, config, unique, keys };
     Ok((api, problems))
+}
+
+/// Routes that can never be served, found by the router that will serve them. Two documents
+/// claiming one route is an error (`--mount` separates them); within one document, a template
+/// that differs from an earlier one only by parameter names or a trailing slash is a warning,
+/// since the first declared is served and the document is still usable.
+fn route_conflicts(set: &SpecSet, router: &Router, problems: &mut Vec<Problem>) {
+    for s in router.shadowed() {
+        let (op, first) = (&set.operations[s.op], &set.operations[s.by]);
+        let a = &set.specs[first.spec].file;
+        let b = &set.specs[op.spec].file;
+        if a == b && op.served_path != first.served_path {
+            problems.push(Problem::warning(
+                b,
+                op.pointer.clone(),
+                format!(
+                    "{} {} is never reached: {} {} at {} takes its requests (first declared wins)",
+                    op.method, op.served_path, first.method, first.served_path, first.pointer
+                ),
+            ));
+            continue;
+        }
+        let where_ = if a == b { "twice in this file".to_string() } else { format!("also by {}#{}", a.display(), first.pointer) };
+        problems.push(Problem::error(
+            b,
+            op.pointer.clone(),
+            format!(
+                "{} {} is claimed {where_}: serve one of them under a prefix with --mount {}=/PREFIX",
+                op.method,
+                op.served_path,
+                b.display()
+            ),
+        ));
+    }
 }
 
 fn report(file: &Path, base: &str, errors: Vec<(String, String)>, problems: &mut Vec<Problem>) {

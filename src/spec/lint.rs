@@ -8,11 +8,11 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::SecurityScheme;
 use super::model::{Operation, ParamIn};
 use super::problem::{Problem, join};
 use super::schemas::{SchemaSet, violations};
 use super::walk::{ExampleSite, METHODS};
-use super::{SecurityScheme, SpecSet};
 
 const SCHEMA_KEYWORDS: &[&str] = &[
     // JSON Schema 2020-12 (and earlier drafts' names still common in documents)
@@ -239,7 +239,7 @@ pub fn operations(
                 problems.push(Problem::error(file, op.pointer.clone(), format!("duplicate operationId {:?} (also at {first})", op.id)));
             }
         }
-        let template_params = template_names(&op.path);
+        let template_params = crate::template::names(&op.path);
         for name in &template_params {
             if !op.parameters.iter().any(|p| p.location == ParamIn::Path && &p.name == name) {
                 problems.push(Problem::warning(
@@ -284,55 +284,6 @@ pub fn operations(
     }
 }
 
-/// The `{name}` parameters of a path template; a path key's `#…`/`?…` discriminator holds none.
-pub fn template_names(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = crate::router::split_key(path).0;
-    while let Some(start) = rest.find('{') {
-        let Some(end) = rest[start..].find('}') else {
-            break;
-        };
-        out.push(rest[start + 1..start + end].to_string());
-        rest = &rest[start + end + 1..];
-    }
-    out
-}
-
-/// Routes that can never be served, found by the router that will serve them. Two documents
-/// claiming one route is an error (`--mount` separates them); within one document, a template
-/// that differs from an earlier one only by parameter names or a trailing slash is a warning,
-/// since the first declared is served and the document is still usable.
-pub fn route_conflicts(set: &SpecSet, problems: &mut Vec<Problem>) {
-    let router = crate::router::Router::new(&set.operations);
-    for s in router.shadowed() {
-        let (op, first) = (&set.operations[s.op], &set.operations[s.by]);
-        let a = &set.specs[first.spec].file;
-        let b = &set.specs[op.spec].file;
-        if a == b && op.served_path != first.served_path {
-            problems.push(Problem::warning(
-                b,
-                op.pointer.clone(),
-                format!(
-                    "{} {} is never reached: {} {} at {} takes its requests (first declared wins)",
-                    op.method, op.served_path, first.method, first.served_path, first.pointer
-                ),
-            ));
-            continue;
-        }
-        let where_ = if a == b { "twice in this file".to_string() } else { format!("also by {}#{}", a.display(), first.pointer) };
-        problems.push(Problem::error(
-            b,
-            op.pointer.clone(),
-            format!(
-                "{} {} is claimed {where_}: serve one of them under a prefix with --mount {}=/PREFIX",
-                op.method,
-                op.served_path,
-                b.display()
-            ),
-        ));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,12 +293,5 @@ mod tests {
         assert_eq!(suggestion("paramteters", OPERATION_FIELDS), " (did you mean `parameters`?)");
         assert_eq!(suggestion("minLenght", SCHEMA_KEYWORDS), " (did you mean `minLength`?)");
         assert_eq!(suggestion("zzzzzzzz", SCHEMA_KEYWORDS), "");
-    }
-
-    #[test]
-    fn template_names_are_the_parameters_before_a_discriminator() {
-        assert_eq!(template_names("/a/{x}/b/{y}:retry"), vec!["x", "y"]);
-        assert_eq!(template_names("/{Bucket}?list-type=2"), vec!["Bucket"]);
-        assert!(template_names("/#X-Amz-Target=Svc.{Op}").is_empty());
     }
 }

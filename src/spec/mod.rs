@@ -18,7 +18,6 @@ use std::path::{Path, PathBuf};
 use http::Method;
 use serde_json::Value;
 
-pub use lint::template_names;
 pub use model::{Media, Operation, ParamIn, Parameter, Response, Shape, Style};
 use problem::join;
 pub use problem::{Problem, Severity, escape_token};
@@ -136,7 +135,6 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions) -> (Option<SpecSet>, Vec<Prob
             set.operations.extend(ops);
         }
     }
-    lint::route_conflicts(&set, &mut problems);
     problems.sort_by(|a, b| (&a.file, &a.pointer).cmp(&(&b.file, &b.pointer)));
     problems.dedup();
     let ok = !problems.iter().any(Problem::is_error);

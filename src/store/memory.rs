@@ -183,11 +183,7 @@ impl Store for MemoryStore {
         let mut guard = write(&c);
         let c = Arc::make_mut(&mut guard);
         let Some(current) = c.by_id.get(id) else { return Err(StoreError::NotFound) };
-        if let Expect::Version(v) = expect {
-            if v != current.version {
-                return Err(StoreError::VersionMismatch { current: current.version });
-            }
-        }
+        expect.admits(current)?;
         let mut next = Record::clone(current);
         change(&mut next).map_err(|Declined| StoreError::Declined)?;
         if let Some((field, value)) = c.unique_conflict(&next, unique) {
@@ -207,11 +203,7 @@ impl Store for MemoryStore {
         let mut guard = write(&c);
         let c = Arc::make_mut(&mut guard);
         let Some(current) = c.by_id.get(id) else { return Err(StoreError::NotFound) };
-        if let Expect::Version(v) = expect {
-            if v != current.version {
-                return Err(StoreError::VersionMismatch { current: current.version });
-            }
-        }
+        expect.admits(current)?;
         let Some(removed) = c.by_id.remove(id) else { return Err(StoreError::NotFound) };
         c.order.remove(&removed.seq);
         unindex(&mut c.unique, &c.unique_fields, &removed);
@@ -223,19 +215,8 @@ impl Store for MemoryStore {
     fn list(&self, ns: &Ns, keep: &dyn Fn(&Record) -> bool, offset: usize, limit: usize) -> Result<Page, StoreError> {
         let c = self.collection(ns);
         let c = read(&c);
-        let mut total = 0;
-        let mut records = Vec::new();
-        for id in c.order.values() {
-            let Some(r) = c.by_id.get(id) else { continue };
-            if !keep(r) {
-                continue;
-            }
-            if total >= offset && records.len() < limit {
-                records.push(Record::clone(r));
-            }
-            total += 1;
-        }
-        Ok(Page { records, total })
+        let in_order = c.order.values().filter_map(|id| c.by_id.get(id)).map(|r| &**r);
+        Ok(super::page(in_order, keep, offset, limit))
     }
 
     fn put(&self, ns: &Ns, mut record: Record) -> Result<Record, StoreError> {

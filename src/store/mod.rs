@@ -46,6 +46,40 @@ pub enum Expect {
     Version(u64),
 }
 
+impl Expect {
+    /// The one If-Match rule every store applies: a write goes ahead when it names the current
+    /// version or none.
+    pub fn admits(self, current: &Record) -> Result<(), StoreError> {
+        match self {
+            Expect::Version(v) if v != current.version => Err(StoreError::VersionMismatch { current: current.version }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// One paging rule for every store: records in creation order that pass `keep`, the `limit`
+/// after the first `offset` of them, and how many passed in all.
+pub fn page<I>(records: I, keep: &dyn Fn(&Record) -> bool, offset: usize, limit: usize) -> Page
+where
+    I: IntoIterator,
+    I::Item: std::borrow::Borrow<Record>,
+{
+    use std::borrow::Borrow;
+    let mut total = 0;
+    let mut out = Vec::new();
+    for r in records {
+        let r = r.borrow();
+        if !keep(r) {
+            continue;
+        }
+        if total >= offset && out.len() < limit {
+            out.push(r.clone());
+        }
+        total += 1;
+    }
+    Page { records: out, total }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum StoreError {
     NotFound,

@@ -564,11 +564,7 @@ impl Store for RedisStore {
     fn update(&self, ns: &Ns, id: &str, expect: Expect, unique: &[String], change: Change<'_>) -> Result<Record, StoreError> {
         for _ in 0..CAS_ATTEMPTS {
             let Some(current) = self.get(ns, id)? else { return Err(StoreError::NotFound) };
-            if let Expect::Version(v) = expect {
-                if v != current.version {
-                    return Err(StoreError::VersionMismatch { current: current.version });
-                }
-            }
+            expect.admits(&current)?;
             let mut next = current.clone();
             change(&mut next).map_err(|Declined| StoreError::Declined)?;
             next.id = id.to_string();
@@ -613,19 +609,8 @@ impl Store for RedisStore {
 
     fn list(&self, ns: &Ns, keep: &dyn Fn(&Record) -> bool, offset: usize, limit: usize) -> Result<Page, StoreError> {
         let reply = self.call(&self.scripts.list, ns, &[])?;
-        let mut total = 0;
-        let mut records = Vec::new();
-        for stored in reply.iter().skip(1).flatten() {
-            let r = decode(stored)?;
-            if !keep(&r) {
-                continue;
-            }
-            if total >= offset && records.len() < limit {
-                records.push(r);
-            }
-            total += 1;
-        }
-        Ok(Page { records, total })
+        let stored: Vec<Record> = reply.iter().skip(1).flatten().map(|s| decode(s)).collect::<Result<_, _>>()?;
+        Ok(super::page(&stored, keep, offset, limit))
     }
 
     fn put(&self, ns: &Ns, mut record: Record) -> Result<Record, StoreError> {

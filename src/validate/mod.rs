@@ -243,7 +243,7 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
     for (k, _) in query {
         let declared = op.parameters.iter().any(|p| matches!(p.location, ParamIn::Query) && params::claims(p, k));
         let is_key =
-            security::query_key_names(spec, op).any(|n| n == k) || crate::router::split_key(&op.path).1.iter().any(|d| d.name == *k);
+            security::query_key_names(spec, op).any(|n| n == k) || crate::template::split_key(&op.path).1.iter().any(|d| d.name == *k);
         if !declared && !is_key && !out.iter().any(|v| v.location == Location::Query && v.pointer == format!("/{k}")) {
             out.push(Violation { location: Location::Query, pointer: format!("/{k}"), message: format!("unknown query parameter {k:?}") });
         }

@@ -87,62 +87,112 @@ pub struct Ctx<'a> {
     pub opts: &'a Options,
 }
 
-pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
-    let (spec, op) = (ctx.spec, ctx.op);
-    let mut inputs = Vec::new();
-    let mut unresolved = Vec::new();
-    let mut notes = Vec::new();
+/// What building one request found out along the way, for the report.
+#[derive(Default)]
+struct Trace {
+    inputs: Vec<String>,
+    unresolved: Vec<String>,
+}
 
-    // Path: `{name}` placeholders, each with the segment before it as its collection.
+/// The path with its parameters filled, and the discriminators a path key routes by.
+struct PathPart {
+    path: String,
+    item_path: String,
+    path_params: Vec<(String, String)>,
+    /// `#X-Amz-Target=Svc.Op` / `?Action=Describe`: sent as a header (`X-…` names) or a query
+    /// parameter, as the provider routes by them.
+    when: Vec<crate::template::Discriminator>,
+}
+
+/// Where the non-path parameters go.
+#[derive(Default)]
+struct ParamPart {
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    cookies: Vec<(String, String)>,
+}
+
+/// The request body, when the case has one.
+struct BodyPart<'a> {
+    media: &'a Media,
+    value: Value,
+    from_example: bool,
+}
+
+pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
+    let mut trace = Trace::default();
+    let path = build_path(ctx, state, &mut trace);
+    let mut params = build_params(ctx, state, &path.item_path, &mut trace);
+    for d in &path.when {
+        let value = d.value.clone().unwrap_or_default();
+        if d.name.to_ascii_lowercase().starts_with("x-") {
+            insert_header(&mut params.headers, &d.name, &value);
+        } else {
+            params.query.push((d.name.clone(), value));
+        }
+    }
+    let body = build_body(ctx, case, state, &mut trace);
+    let mut built = assemble(ctx, path, params, body.as_ref(), trace);
+    repair(ctx, case, state, body.map(|b| b.media), &mut built);
+    built
+}
+
+/// Path: `{name}` placeholders, each with the segment before it as its collection.
+fn build_path(ctx: &Ctx, state: &State, trace: &mut Trace) -> PathPart {
+    let (spec, op) = (ctx.spec, ctx.op);
+    let (template, when) = crate::template::split_key(&op.served_path);
     let mut path = String::new();
     let mut item_path = String::new();
     let mut path_params = Vec::new();
-    let segments: Vec<&str> = op.served_path.split('/').collect();
+    let segments: Vec<&str> = template.split('/').collect();
     for (i, seg) in segments.iter().enumerate() {
         if i > 0 {
             path.push('/');
         }
-        if !seg.contains('{') {
+        let pieces = crate::template::pieces(seg);
+        if !pieces.iter().any(|p| matches!(p, crate::template::Piece::Param(_))) {
             path.push_str(seg);
             continue;
         }
         let collection = if i > 0 { segments[i - 1] } else { "" };
-        let mut rest = *seg;
-        while let Some(open) = rest.find('{') {
-            path.push_str(&rest[..open]);
-            let Some(close) = rest[open..].find('}') else {
-                path.push_str(&rest[open..]);
-                rest = "";
-                break;
+        for piece in pieces {
+            let name = match piece {
+                crate::template::Piece::Text(t) => {
+                    path.push_str(t);
+                    continue;
+                }
+                crate::template::Piece::Param(name) => name,
             };
-            let name = &rest[open + 1..open + close];
             let declared = op.parameters.iter().find(|p| p.location == ParamIn::Path && p.name == name);
             let value = match state.path_param(&op.id, name, collection) {
                 Some(p) => {
-                    inputs.push(format!("{name} = {} (from {} {})", text(&p.value), p.from, p.at));
+                    trace.inputs.push(format!("{name} = {} (from {} {})", text(&p.value), p.from, p.at));
                     p.value
                 }
                 None => {
                     let v = declared.map(|p| sample(spec, p)).unwrap_or_else(|| Value::String("1".into()));
                     let why = if declared.is_some_and(|p| p.example.is_some()) { "the parameter's example" } else { "generated" };
-                    inputs.push(format!("{name} = {} ({why}; no earlier answer produced one)", text(&v)));
-                    unresolved.push(name.to_string());
+                    trace.inputs.push(format!("{name} = {} ({why}; no earlier answer produced one)", text(&v)));
+                    trace.unresolved.push(name.to_string());
                     v
                 }
             };
             let raw = text(&value);
             path.push_str(&path_value(declared, name, &value));
             path_params.push((name.to_string(), raw));
-            rest = &rest[open + close + 1..];
         }
-        path.push_str(rest);
         item_path = path.clone();
     }
+    PathPart { path, item_path, path_params, when }
+}
 
-    // Query, headers, cookies.
-    let mut query: Vec<(String, String)> = Vec::new();
-    let mut headers = HeaderMap::new();
-    let mut cookies: Vec<(String, String)> = Vec::new();
+/// Query, headers and cookies: required ones, links, the item's `ETag` for `If-Match`, examples
+/// of optional ones, and the credentials.
+fn build_params(ctx: &Ctx, state: &State, item_path: &str, trace: &mut Trace) -> ParamPart {
+    let (spec, op) = (ctx.spec, ctx.op);
+    let inputs = &mut trace.inputs;
+    let unresolved = &mut trace.unresolved;
+    let ParamPart { mut query, mut headers, mut cookies } = ParamPart::default();
     for p in op.parameters.iter().filter(|p| p.location != ParamIn::Path) {
         let lower = p.name.to_ascii_lowercase();
         if p.location == ParamIn::Header && matches!(lower.as_str(), "authorization" | "content-type" | "accept") {
@@ -152,7 +202,7 @@ pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
             inputs.push(format!("{} = {} (from {} {})", p.name, text(&l.value), l.from, l.at));
             Some(l.value)
         } else if p.location == ParamIn::Header && lower == "if-match" {
-            match state.etag(&item_path) {
+            match state.etag(item_path) {
                 Some(tag) => {
                     inputs.push(format!("If-Match = {tag} (the last ETag of {item_path})"));
                     Some(Value::String(tag.to_string()))
@@ -191,30 +241,35 @@ pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
         credentials(spec, op, token, &mut headers, &mut query, &mut cookies);
     }
 
-    // Body.
-    let mut from_example = false;
-    let mut body_json = None;
-    let mut body_media: Option<&Media> = None;
-    if let (Some(mi), Some(rb)) = (case.media, op.body.as_ref()) {
-        let media = &rb.content[mi];
-        body_media = Some(media);
-        let value = if let Some(l) = state.link_body(&op.id) {
-            inputs.push(format!("body (from {} {})", l.from, l.at));
-            l.value
-        } else if let Some(example) = &case.example {
-            from_example = true;
-            example.clone()
-        } else {
-            generated(spec, media)
-        };
-        body_json = Some(value);
-    }
-    if ctx.kind != Kind::Create {
-        if let Some(v) = body_json.as_mut() {
-            substitute_ids(v, ctx.resource, state, &mut inputs);
-        }
-    }
+    ParamPart { query, headers, cookies }
+}
 
+/// The body: from a link, the case's example, or generated; ids of the same resource replaced by
+/// ones earlier answers produced.
+fn build_body<'a>(ctx: &Ctx<'a>, case: &CaseSpec, state: &State, trace: &mut Trace) -> Option<BodyPart<'a>> {
+    let (spec, op) = (ctx.spec, ctx.op);
+    let (mi, rb) = (case.media?, op.body.as_ref()?);
+    let media = &rb.content[mi];
+    let mut from_example = false;
+    let mut value = if let Some(l) = state.link_body(&op.id) {
+        trace.inputs.push(format!("body (from {} {})", l.from, l.at));
+        l.value
+    } else if let Some(example) = &case.example {
+        from_example = true;
+        example.clone()
+    } else {
+        generated(spec, media)
+    };
+    if ctx.kind != Kind::Create {
+        substitute_ids(&mut value, ctx.resource, state, &mut trace.inputs);
+    }
+    Some(BodyPart { media, value, from_example })
+}
+
+/// The request as it is sent: `Accept` for every declared answer, cookies, the user's headers.
+fn assemble(ctx: &Ctx, path: PathPart, params: ParamPart, body: Option<&BodyPart>, trace: Trace) -> Built {
+    let op = ctx.op;
+    let ParamPart { query, mut headers, cookies } = params;
     let accept: Vec<String> = {
         let mut all: Vec<String> = Vec::new();
         for m in op.responses.iter().flat_map(|r| r.content.iter()) {
@@ -239,22 +294,31 @@ pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
     let mut built = Built {
         method: op.method.clone(),
         url: String::new(),
-        item_path,
-        path_params,
+        item_path: path.item_path,
+        path_params: path.path_params,
         query: encode_query(&query),
         headers,
         body: Bytes::new(),
-        body_json,
-        inputs,
-        unresolved,
+        body_json: body.map(|b| b.value.clone()),
+        inputs: trace.inputs,
+        unresolved: trace.unresolved,
         notes: Vec::new(),
-        from_example,
+        from_example: body.is_some_and(|b| b.from_example),
     };
-    if let Some(media) = body_media {
-        set_body(&mut built, media);
+    if let Some(b) = body {
+        set_body(&mut built, b.media);
     }
-    // The request must match the spec before it proves anything about the provider.
-    if let Some(problem) = self_check(spec, op, &built) {
+    built.url = format!("{}{}{}{}", ctx.base, path.path, if built.query.is_empty() { "" } else { "?" }, built.query);
+    built
+}
+
+/// The request must match the spec before it proves anything about the provider: an example
+/// body that breaks its schema is replaced by generated data, and what still does not match is
+/// noted.
+fn repair(ctx: &Ctx, case: &CaseSpec, state: &State, body_media: Option<&Media>, built: &mut Built) {
+    let (spec, op) = (ctx.spec, ctx.op);
+    let mut notes = Vec::new();
+    if let Some(problem) = self_check(spec, op, built) {
         if built.from_example && problem.iter().any(|v| v.location == Location::Body) {
             if let Some(media) = body_media {
                 let list = problem.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
@@ -265,17 +329,15 @@ pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
                 }
                 built.body_json = Some(value);
                 built.from_example = false;
-                set_body(&mut built, media);
+                set_body(built, media);
             }
         }
-        if let Some(still) = self_check(spec, op, &built) {
+        if let Some(still) = self_check(spec, op, built) {
             let list = still.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             notes.push(format!("the request verify built does not match the spec: {list}"));
         }
     }
     built.notes = notes;
-    built.url = format!("{}{}{}{}", ctx.base, path, if built.query.is_empty() { "" } else { "?" }, built.query);
-    built
 }
 
 fn set_body(built: &mut Built, media: &Media) {
