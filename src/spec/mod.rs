@@ -208,6 +208,7 @@ fn load_one(
 
     let mut response_doc = doc;
     dialect::translate_nodes(&mut response_doc, &positions.schemas, openapi_30);
+    schemas::drop_unusable_patterns(file, &mut response_doc, &positions.schemas, problems);
     let mut request_doc = response_doc.clone();
     dialect::relax_required(&mut request_doc, &positions.schemas, Flow::Request);
     dialect::relax_required(&mut response_doc, &positions.schemas, Flow::Response);
