@@ -974,12 +974,17 @@ fn compiled_pattern(p: &str) -> Rc<Pattern> {
         if let Some(hit) = cache.borrow().get(p) {
             return Rc::clone(hit);
         }
-        let generator = regex_syntax::ParserBuilder::new()
-            .build()
-            .parse(p)
-            .ok()
-            .and_then(|h| rand_regex::Regex::with_hir(tame(h), MAX_REPEAT).ok())
-            .filter(|r| r.capacity() <= MAX_LEN * 4);
+        let parse = |p: &str| {
+            regex_syntax::ParserBuilder::new()
+                .build()
+                .parse(p)
+                .ok()
+                .and_then(|h| rand_regex::Regex::with_hir(tame(h), MAX_REPEAT).ok())
+                .filter(|r| r.capacity() <= MAX_LEN * 4)
+        };
+        // Lookaround is beyond the generator's syntax: it samples the rest, and the checker (which
+        // has lookaround) throws away what the assertions forbid. Backreferences stay ungenerated.
+        let generator = parse(p).or_else(|| without_lookaround(p).and_then(|rest| parse(&rest)));
         let checker = jsonschema::validator_for(&serde_json::json!({ "pattern": p })).ok();
         let compiled = Rc::new(Pattern { generator, checker });
         let mut cache = cache.borrow_mut();
@@ -989,6 +994,65 @@ fn compiled_pattern(p: &str) -> Rc<Pattern> {
         cache.insert(p.to_string(), Rc::clone(&compiled));
         compiled
     })
+}
+
+/// `p` with its lookaround groups (`(?=…)`, `(?!…)`, `(?<=…)`, `(?<!…)`) removed, or `None` when it
+/// has none or they do not close.
+fn without_lookaround(p: &str) -> Option<String> {
+    let chars: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len());
+    let (mut i, mut removed) = (0, false);
+    let starts_lookaround = |i: usize| {
+        let rest: String = chars[i..chars.len().min(i + 4)].iter().collect();
+        ["(?=", "(?!", "(?<=", "(?<!"].iter().any(|s| rest.starts_with(s))
+    };
+    while i < chars.len() {
+        match chars[i] {
+            '\\' => {
+                out.extend(chars.get(i..i + 2).unwrap_or(&chars[i..]));
+                i += 2;
+            }
+            '[' => {
+                // A class is copied whole: its parentheses are literal.
+                let start = i;
+                i += 1;
+                while i < chars.len() && chars[i] != ']' {
+                    i += if chars[i] == '\\' { 2 } else { 1 };
+                }
+                i += 1;
+                out.extend(&chars[start..i.min(chars.len())]);
+            }
+            '(' if starts_lookaround(i) => {
+                let mut depth = 0usize;
+                loop {
+                    match chars.get(i)? {
+                        '\\' => i += 1,
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        '[' => {
+                            while chars.get(i + 1).is_some_and(|c| *c != ']') {
+                                i += if chars[i + 1] == '\\' { 2 } else { 1 };
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                i += 1;
+                removed = true;
+            }
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    removed.then_some(out)
 }
 
 /// Makes a parsed pattern generatable and readable: JSON Schema patterns are unanchored searches,
@@ -1398,6 +1462,26 @@ mod tests {
         // A pattern the generator cannot handle falls back without panicking.
         let _ = det(&json!({"type": "string", "pattern": "(?=a)b"}));
         let _ = det(&json!({"type": "string", "pattern": "(unclosed"}));
+        let _ = det(&json!({"type": "string", "pattern": "(?!(unclosed"}));
+    }
+
+    #[test]
+    fn lookaround_patterns_generate_from_the_rest_and_honour_the_assertion() {
+        for p in ["^(?!admin)[a-z]{3,8}$", "^(?=[a-z]*\\d)[a-z0-9]{6}$", "^(?!admin).*$", "^[(](?<!x)[0-9]+$"] {
+            let s = json!({"type": "string", "pattern": p});
+            for v in [det(&s), random(&s, &json!({}), 7)] {
+                assert_valid(&s, &json!({}), &v);
+            }
+        }
+        assert_eq!(without_lookaround("^(?!a(b)[)])x\\(y$").as_deref(), Some("^x\\(y$"));
+        assert_eq!(without_lookaround("^[a-z]+$"), None);
+    }
+
+    #[test]
+    fn backreferences_fall_back_to_a_plain_string_without_looping() {
+        // The generator cannot express `\\1`; the answer is a plain string, not a hang or a panic.
+        let v = det(&json!({"type": "string", "pattern": "^(a+)\\1$"}));
+        assert!(v.is_string(), "{v}");
     }
 
     #[test]

@@ -8,7 +8,6 @@ use http::{HeaderName, HeaderValue, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::behaviour::BehaviourError;
-use crate::generate::{self, GenOptions};
 use crate::respond::{MockError, concrete_media_type};
 use crate::router::RouteError;
 use crate::spec::{ErrorField, Operation, Spec};
@@ -166,13 +165,8 @@ fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<(String,
         return None;
     }
     let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type))?;
-    let mut body = match media.examples.first() {
-        Some((_, v)) => v.clone(),
-        None => {
-            let schema = media.schema.as_ref()?.schema(&spec.schemas)?;
-            generate::generate(schema, spec.schemas.doc(crate::spec::walk::Flow::Response), &GenOptions::default())
-        }
-    };
+    // The same choice as a success body: an example that contradicts the schema is not the shape.
+    let mut body = crate::respond::default_body(spec, media)?;
     if spec.errors.set.is_empty() {
         fill_by_name(&mut body, e);
     } else {

@@ -1,16 +1,20 @@
 //! Builds the success answer of an operation from its spec: picks the response (lowest 2xx, or
-//! the code the client prefers), the media type by `Accept`, and the body from a named example,
-//! the first example, or data generated from the schema; declared headers are sent too. It does
-//! not decide errors: a client asking for something undeclared gets a [`MockError`].
+//! the code the client prefers), the media type by `Accept`, and the body by the one rule shared
+//! with error and stateful answers ([`Media::example`]): a named example, else the first example
+//! that matches its schema, else data generated from the schema; declared headers are sent too.
+//! It does not decide errors: a client asking for something undeclared gets a [`MockError`].
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response as HttpResponse, StatusCode};
 use serde_json::{Map, Value};
 
 use crate::generate::{self, Direction, GenOptions, Mode};
+use crate::headers::VIOLATIONS;
 use crate::negotiate;
 use crate::prefer::Prefer;
-use crate::spec::{Operation, Response, Spec};
+use crate::spec::model::Choice;
+use crate::spec::walk::Flow;
+use crate::spec::{Media, Operation, Response, Spec};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MockError {
@@ -59,29 +63,31 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     };
     let media = &response.content[index];
     let content_type = concrete_media_type(&media.media_type);
-    let plain_example = req.prefer.example.is_none() && req.prefer.dynamic != Some(true);
-    let first =
-        media.examples.first().filter(|(_, example)| plain_example && (req.echo.is_empty() || !generate::echo_changes(example, req.echo)));
-    if let Some((_, example)) = first {
-        let body = media.first_encoded.get_or_init(|| encode(example, &content_type)).clone();
-        return Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default());
-    }
-    let mut value = if let Some(name) = &req.prefer.example {
-        match media.examples.iter().find(|(n, _)| n == name) {
-            Some((_, v)) => v.clone(),
-            None => {
-                return Err(MockError::UnknownExample {
-                    asked: name.clone(),
-                    declared: media.examples.iter().map(|(n, _)| n.clone()).collect(),
-                });
-            }
+    let asked = req.prefer.example.as_deref();
+    let dynamic = req.prefer.dynamic == Some(true);
+    // `dynamic=true` asks for fresh data, so it passes over the examples unless one is named.
+    let choice = if dynamic && asked.is_none() { Choice::Generate } else { media.example(asked) };
+    let mut value = match choice {
+        Choice::Unknown => {
+            return Err(MockError::UnknownExample { asked: asked.unwrap_or_default().to_string(), declared: media.example_names() });
         }
-    } else if req.prefer.dynamic == Some(true) {
-        generated(spec, media, Mode::Random { seed: req.seed }, req.echo)
-    } else if let Some((_, v)) = media.examples.first() {
-        v.clone()
-    } else {
-        generated(spec, media, Mode::Deterministic, req.echo)
+        Choice::Example(example) => {
+            if let Some(why) = &example.invalid {
+                let text = format!("the example {:?} does not match its schema: {why}", example.name);
+                if let Some(v) = header_value(&text) {
+                    builder = builder.header(VIOLATIONS, v);
+                }
+            }
+            // The default example is the same for every request: encoded once, unless path
+            // parameters change what it shows.
+            if asked.is_none() && (req.echo.is_empty() || !generate::echo_changes(&example.value, req.echo)) {
+                let body = media.default_encoded.get_or_init(|| encode(&example.value, &content_type)).clone();
+                return Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default());
+            }
+            example.value.clone()
+        }
+        Choice::Generate if dynamic => generated(spec, media, Mode::Random { seed: req.seed }, req.echo),
+        Choice::Generate => generated(spec, media, Mode::Deterministic, req.echo),
     };
     if !req.echo.is_empty() {
         generate::echo_into(&mut value, req.echo);
@@ -90,7 +96,31 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default())
 }
 
-fn generated(spec: &Spec, media: &crate::spec::Media, mode: Mode, echo: &Map<String, Value>) -> Value {
+/// A header value for free text: control characters dropped, anything outside visible ASCII
+/// escaped (a header cannot carry it), and kept short.
+pub fn header_value(text: &str) -> Option<HeaderValue> {
+    let safe: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .flat_map(|c| if c.is_ascii() { vec![c] } else { c.escape_unicode().collect() })
+        .take(2000)
+        .collect();
+    HeaderValue::from_str(&safe).ok()
+}
+
+/// The body of a media type when the answer has no data of its own, by the rule every answer
+/// shares ([`Media::example`]): the first valid example, else data generated from the schema.
+pub fn default_body(spec: &Spec, media: &Media) -> Option<Value> {
+    match media.example(None) {
+        Choice::Example(example) => Some(example.value.clone()),
+        _ => {
+            let schema = media.schema.as_ref()?.schema(&spec.schemas)?;
+            Some(generate::generate(schema, spec.schemas.doc(Flow::Response), &GenOptions::default()))
+        }
+    }
+}
+
+fn generated(spec: &Spec, media: &Media, mode: Mode, echo: &Map<String, Value>) -> Value {
     let Some(schema) = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) else {
         return Value::Null;
     };
@@ -188,14 +218,96 @@ pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outc
                 .unwrap_or_default()
         }
         _ if declared_body && !outcome.not_modified => {
-            // Nothing to show (a delete): the declared response's example, or an empty object.
+            // Nothing to show (a delete): what the declared response shows by default, or an
+            // empty object when it declares neither example nor schema.
             let media = response.and_then(|r| r.content.iter().find(|m| negotiate::is_json(&m.media_type)));
-            let value = media.and_then(|m| m.examples.first().map(|(_, v)| v.clone())).unwrap_or(Value::Object(Map::new()));
+            let value = media.and_then(|m| default_body(spec, m)).unwrap_or(Value::Object(Map::new()));
             builder
                 .header(http::header::CONTENT_TYPE, "application/json")
                 .body(Bytes::from(serde_json::to_vec(&value).unwrap_or_default()))
                 .unwrap_or_default()
         }
         _ => builder.body(Bytes::new()).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Api;
+    use http::StatusCode;
+    use serde_json::json;
+
+    fn api(file: &str) -> Api {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
+        crate::plan::build(crate::config::Config { specs: vec![path], ..Default::default() }).expect("serves despite its examples").0
+    }
+
+    fn op<'a>(api: &'a Api, id: &str) -> &'a Operation {
+        &api.operations.iter().find(|p| p.op.id == id).expect("declared").op
+    }
+
+    fn answer(api: &Api, id: &str, prefer: Prefer) -> Result<HttpResponse<Bytes>, MockError> {
+        let op = op(api, id);
+        mock(api.spec_of(op), op, &MockRequest { prefer: &prefer, accept: None, echo: &Map::new(), seed: 1 })
+    }
+
+    fn body(r: &HttpResponse<Bytes>) -> Value {
+        serde_json::from_slice(r.body()).expect("JSON")
+    }
+
+    fn named(name: &str) -> Prefer {
+        Prefer { example: Some(name.into()), ..Prefer::default() }
+    }
+
+    #[test]
+    fn invalid_examples_are_passed_over_for_generated_data() {
+        let api = api("examples.yaml");
+        let r = answer(&api, "listPets", Prefer::default()).unwrap();
+        let pet = body(&r);
+        assert!(pet["id"].is_i64() && pet["name"].is_string(), "{pet}");
+        assert!(r.headers().get(VIOLATIONS).is_none());
+    }
+
+    #[test]
+    fn the_first_valid_example_answers_when_an_invalid_one_comes_first() {
+        let api = api("examples.yaml");
+        assert_eq!(body(&answer(&api, "createPet", Prefer::default()).unwrap()), json!({"id": 3, "name": "Rex"}));
+    }
+
+    #[test]
+    fn an_invalid_example_asked_by_name_is_sent_with_its_violations() {
+        let api = api("examples.yaml");
+        let r = answer(&api, "listPets", named("bad")).unwrap();
+        assert_eq!(body(&r), json!({"id": "eight", "name": 8}));
+        let why = r.headers()[VIOLATIONS].to_str().unwrap();
+        assert!(why.contains("\"bad\"") && why.contains("/examples/bad/value at /id"), "{why}");
+        let unknown = answer(&api, "listPets", named("nope")).unwrap_err();
+        assert_eq!(unknown, MockError::UnknownExample { asked: "nope".into(), declared: vec!["default".into(), "bad".into()] });
+    }
+
+    #[test]
+    fn error_bodies_choose_by_the_same_rule() {
+        let api = api("examples.yaml");
+        let op = op(&api, "listPets");
+        let reply = crate::problem::ErrorReply::new(StatusCode::BAD_REQUEST, "limit is not a number");
+        let r = crate::problem::render(&reply, Some((api.spec_of(op), op)));
+        let error = body(&r);
+        assert_eq!(r.headers()[http::header::CONTENT_TYPE], "application/json");
+        assert_eq!(error, json!({"code": 400, "message": "limit is not a number"}));
+    }
+
+    #[test]
+    fn a_delete_answer_chooses_by_the_same_rule() {
+        let api = api("examples.yaml");
+        let op = op(&api, "deletePet");
+        let outcome = crate::behaviour::Outcome { status: None, body: None, etag: None, not_modified: false, location: None };
+        let r = from_outcome(api.spec_of(op), op, outcome);
+        assert!(body(&r)["deleted"].is_boolean(), "{:?}", r.body());
+    }
+
+    #[test]
+    fn header_values_escape_what_a_header_cannot_carry() {
+        assert_eq!(header_value("é\nok").unwrap(), "\\u{e9}ok");
     }
 }

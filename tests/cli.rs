@@ -20,7 +20,7 @@ fn lint_reports_each_problem_with_file_and_pointer() {
     for want in [
         "tests/data/broken/refs.yaml: /paths/~1a/get/responses/200/content/application~1json/schema: error: $ref \"#/components/schemas/Missing\" does not resolve",
         "tests/data/broken/refs.yaml: /paths/~1b/get: error: duplicate operationId \"same\"",
-        "/paths/~1b/get/responses/200/content/application~1json/example: error: example does not match its schema at /n",
+        "/paths/~1b/get/responses/200/content/application~1json/example: warning: example does not match its schema at /n",
         "/properties/n/minLenght: warning: unknown schema keyword `minLenght` (did you mean `minLength`?)",
         "/paths/~1c/get/responses/200/content/application~1json/schema: error: $ref \"nowhere.yaml#/components/schemas/X\" cannot be loaded",
     ] {

@@ -200,7 +200,12 @@ pub fn schema_keywords(file: &Path, doc: &Value, schemas: &[String], problems: &
     }
 }
 
-pub fn examples(file: &Path, schemas: &SchemaSet, sites: &[ExampleSite], problems: &mut Vec<Problem>) {
+/// Validates every example against its schema, once per load. A contradiction is a warning, not
+/// a refusal: published documents carry hundreds of stale examples and still describe their API.
+/// The verdicts are returned by the example's pointer, so the model can mark each example and
+/// answers send generated data instead of a wrong example, without validating again.
+pub fn examples(file: &Path, schemas: &SchemaSet, sites: &[ExampleSite], problems: &mut Vec<Problem>) -> HashMap<String, String> {
+    let mut invalid: HashMap<String, String> = HashMap::new();
     for site in sites {
         let doc = schemas.doc(site.flow);
         let Some(example) = super::problem::lookup(doc, &site.example) else {
@@ -213,16 +218,24 @@ pub fn examples(file: &Path, schemas: &SchemaSet, sites: &[ExampleSite], problem
                 continue;
             }
         };
-        for (at, message) in violations(&validator, example) {
-            let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
-            let message = format!("example does not match its schema{at}: {message}");
-            problems.push(if site.served {
-                Problem::error(file, site.example.clone(), message)
-            } else {
-                Problem::warning(file, site.example.clone(), message)
-            });
+        let found = violations(&validator, example);
+        if found.is_empty() {
+            continue;
         }
+        let instead = if site.served { "; answers send generated data unless a client asks for it by name" } else { "" };
+        let mut why = Vec::new();
+        for (at, message) in found {
+            let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
+            problems.push(Problem::warning(
+                file,
+                site.example.clone(),
+                format!("example does not match its schema{at}: {message}{instead}"),
+            ));
+            why.push(format!("{}{at}: {message}", site.example));
+        }
+        invalid.insert(site.example.clone(), why.join("; "));
     }
+    invalid
 }
 
 pub fn operations(

@@ -206,6 +206,7 @@ fn load_one(
 
     let mut response_doc = doc;
     dialect::translate_nodes(&mut response_doc, &positions.schemas, openapi_30);
+    schemas::drop_unusable_patterns(file, &mut response_doc, &positions.schemas, problems);
     let mut request_doc = response_doc.clone();
     dialect::relax_required(&mut request_doc, &positions.schemas, Flow::Request);
     dialect::relax_required(&mut response_doc, &positions.schemas, Flow::Response);
@@ -217,7 +218,7 @@ fn load_one(
         }
     };
     let doc = schemas.doc(Flow::Request);
-    lint::examples(file, &schemas, &positions.examples, problems);
+    let invalid_examples = lint::examples(file, &schemas, &positions.examples, problems);
 
     let title = doc.pointer("/info/title").and_then(Value::as_str).unwrap_or_default().to_string();
     let mount = opts.mounts.iter().find(|(f, _)| same_file(f, file)).map(|(_, p)| p.trim_end_matches('/').to_string());
@@ -227,7 +228,7 @@ fn load_one(
     let security_schemes = security_schemes(file, doc, problems);
     let default_security = doc.get("security").map(security_requirements).unwrap_or_default();
 
-    let builder = model::OperationBuilder { doc, schemas: &schemas };
+    let builder = model::OperationBuilder { doc, schemas: &schemas, invalid: &invalid_examples };
     let mut ops = Vec::new();
     for (path, raw_item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
         if path.starts_with("x-") {
@@ -351,5 +352,49 @@ mod tests {
             "/v2"
         );
         assert_eq!(server_path(&json!({})), "");
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn contradicting_examples_are_warnings_and_marked_on_the_model() {
+        // Arrange
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/examples.yaml");
+        // Act
+        let (set, problems) = load(std::slice::from_ref(&file), &LoadOptions::default());
+        // Assert
+        let set = set.expect("served despite its examples");
+        assert!(problems.iter().all(|p| !p.is_error()), "{problems:?}");
+        let warned: Vec<&str> =
+            problems.iter().filter(|p| p.message.starts_with("example does not match")).map(|p| p.pointer.as_str()).collect();
+        for want in [
+            "/paths/~1pets/get/parameters/0/example",
+            "/paths/~1pets/get/responses/200/content/application~1json/example",
+            "/paths/~1pets/get/responses/200/content/application~1json/examples/bad/value",
+            "/paths/~1pets/get/responses/400/content/application~1json/example",
+            "/paths/~1pets/post/requestBody/content/application~1json/example",
+            "/paths/~1pets/post/responses/201/content/application~1json/examples/bad/value",
+            "/paths/~1pets~1{id}/delete/responses/200/content/application~1json/example",
+        ] {
+            assert!(warned.contains(&want), "no warning at {want}: {warned:?}");
+        }
+        let list = set.operations.iter().find(|o| o.id == "listPets").unwrap();
+        let media = &list.responses[0].content[0];
+        assert!(media.examples.iter().all(|e| e.invalid.is_some()), "{:?}", media.examples);
+        assert_eq!(list.parameters[0].example, None, "an invalid parameter example is not used");
+        let create = set.operations.iter().find(|o| o.id == "createPet").unwrap();
+        let flags: Vec<bool> = create.responses[0].content[0].examples.iter().map(|e| e.invalid.is_some()).collect();
+        assert_eq!(flags, [true, false]);
+        assert!(create.body.as_ref().unwrap().content[0].examples[0].invalid.is_some());
+    }
+
+    #[test]
+    fn a_lookahead_pattern_loads_without_problems() {
+        let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/lookahead.yaml");
+        let (set, problems) = load(&[file], &LoadOptions::default());
+        assert!(set.is_some() && problems.is_empty(), "{problems:?}");
     }
 }

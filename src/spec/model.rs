@@ -2,6 +2,7 @@
 //! schema already compiled. Built once at load from the loose JSON document, so a document that
 //! strict OpenAPI models reject still serves as long as its intent is clear.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use http::Method;
@@ -98,14 +99,41 @@ pub struct ItemTypes {
     pub properties: Map<String, Value>,
 }
 
+/// One example of a media type, with the verdict load gave it against the schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Example {
+    pub name: String,
+    pub value: Value,
+    /// Why it contradicts its schema (`pointer at instance-path: message`), when it does. Load
+    /// validates every example once; answers read this instead of validating again.
+    pub invalid: Option<String>,
+}
+
+impl Example {
+    pub fn new(name: impl Into<String>, value: Value) -> Self {
+        Self { name: name.into(), value, invalid: None }
+    }
+}
+
+/// What an answer sends for a media type, by [`Media::example`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Choice<'a> {
+    /// This example, as declared. It is invalid only when it was asked for by name.
+    Example(&'a Example),
+    /// No example fits: data generated from the schema.
+    Generate,
+    /// The name asked for is not one of the declared examples.
+    Unknown,
+}
+
 #[derive(Debug)]
 pub struct Media {
     pub media_type: String,
     pub schema: Option<SchemaRef>,
     /// Named examples in declaration order; an unnamed `example` is named "default".
-    pub examples: Vec<(String, Value)>,
-    /// The first example, serialized once: most answers send it unchanged.
-    pub first_encoded: OnceLock<bytes::Bytes>,
+    pub examples: Vec<Example>,
+    /// The example sent when none is asked for, serialized once: most answers send it unchanged.
+    pub default_encoded: OnceLock<bytes::Bytes>,
     /// Per-property `encoding` of a form or multipart body, in declaration order.
     pub encoding: Vec<(String, Encoding)>,
 }
@@ -123,6 +151,23 @@ pub struct Encoding {
 impl Default for Encoding {
     fn default() -> Self {
         Self { content_type: None, style: Style::Form, explode: true, allow_reserved: false }
+    }
+}
+
+impl Media {
+    /// The one rule every answer (success, error, stateful) applies to pick its body: the example
+    /// named by the client, even one that contradicts its schema (it was asked for); else the
+    /// first example that matches its schema; else generated data, so that a document with a
+    /// wrong example still answers with data its clients can read.
+    pub fn example(&self, name: Option<&str>) -> Choice<'_> {
+        match name {
+            Some(n) => self.examples.iter().find(|e| e.name == n).map_or(Choice::Unknown, Choice::Example),
+            None => self.examples.iter().find(|e| e.invalid.is_none()).map_or(Choice::Generate, Choice::Example),
+        }
+    }
+
+    pub fn example_names(&self) -> Vec<String> {
+        self.examples.iter().map(|e| e.name.clone()).collect()
     }
 }
 
@@ -233,6 +278,8 @@ impl Operation {
 pub struct OperationBuilder<'a> {
     pub doc: &'a Value,
     pub schemas: &'a SchemaSet,
+    /// Examples that contradict their schema, by the pointer of the value: load's one verdict.
+    pub invalid: &'a HashMap<String, String>,
 }
 
 impl OperationBuilder<'_> {
@@ -297,7 +344,9 @@ impl OperationBuilder<'_> {
             shape,
             item_types,
             schema: schema_ptr.map(|ptr| SchemaRef::new(ptr, Flow::Request)),
-            example: p.get("example").cloned().or_else(|| first_example(self.doc, p.get("examples"))),
+            example: self
+                .valid_at(p.get("example"), &join(&at, "example"))
+                .or_else(|| self.first_valid_example(p.get("examples"), &join(&at, "examples"))),
         })
     }
 
@@ -313,13 +362,14 @@ impl OperationBuilder<'_> {
     pub fn responses(&self, op: &Value, op_ptr: &str) -> Vec<Response> {
         let mut out = Vec::new();
         let base = join(op_ptr, "responses");
-        for (code, raw) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
-            let code = code.trim().to_ascii_uppercase();
+        for (key, raw) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
+            let code = key.trim().to_ascii_uppercase();
             let code = if code == "DEFAULT" { "default".to_string() } else { code };
             if code.starts_with("X-") {
                 continue;
             }
-            let (r, at) = deref(self.doc, raw, &join(&base, &code));
+            // The pointer keeps the key as written: it names the examples load checked.
+            let (r, at) = deref(self.doc, raw, &join(&base, key));
             let mut headers = Vec::new();
             for (name, h) in r.get("headers").and_then(Value::as_object).into_iter().flatten() {
                 let (h, hat) = deref(self.doc, h, &join(&join(&at, "headers"), name));
@@ -327,10 +377,10 @@ impl OperationBuilder<'_> {
                     name: name.clone(),
                     required: h.get("required").and_then(Value::as_bool).unwrap_or(false),
                     schema: h.get("schema").map(|_| SchemaRef::new(join(&hat, "schema"), Flow::Response)),
-                    example: h
-                        .get("example")
-                        .cloned()
-                        .or_else(|| first_example(self.doc, h.get("examples")))
+                    // An example that contradicts the schema is not sent: the value is generated.
+                    example: self
+                        .valid_at(h.get("example"), &join(&hat, "example"))
+                        .or_else(|| self.first_valid_example(h.get("examples"), &join(&hat, "examples")))
                         .or_else(|| h.get("schema").and_then(|s| schema_example(self.doc, s, &hat))),
                 });
             }
@@ -345,20 +395,21 @@ impl OperationBuilder<'_> {
         for (mt, media) in holder.get("content").and_then(Value::as_object).into_iter().flatten() {
             let mptr = join(&base, mt);
             let mut examples = Vec::new();
-            for (name, ex) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
-                let (ex, _) = deref(self.doc, ex, &mptr);
-                if let Some(v) = ex.get("value") {
-                    examples.push((name.clone(), v.clone()));
-                }
-            }
             if let Some(v) = media.get("example") {
-                examples.insert(0, ("default".to_string(), v.clone()));
+                examples.push(self.example("default", v, &join(&mptr, "example")));
+            }
+            let named = join(&mptr, "examples");
+            for (name, ex) in media.get("examples").and_then(Value::as_object).into_iter().flatten() {
+                let (ex, at) = deref(self.doc, ex, &join(&named, name));
+                if let Some(v) = ex.get("value") {
+                    examples.push(self.example(name, v, &join(&at, "value")));
+                }
             }
             out.push(Media {
                 media_type: mt.to_ascii_lowercase(),
                 schema: media.get("schema").map(|_| SchemaRef::new(join(&mptr, "schema"), flow)),
                 examples,
-                first_encoded: OnceLock::new(),
+                default_encoded: OnceLock::new(),
                 encoding: encoding_of(media),
             });
         }
@@ -366,9 +417,22 @@ impl OperationBuilder<'_> {
     }
 }
 
-fn first_example(doc: &Value, examples: Option<&Value>) -> Option<Value> {
-    let (_, ex) = examples?.as_object()?.iter().next()?;
-    deref(doc, ex, "").0.get("value").cloned()
+impl OperationBuilder<'_> {
+    fn example(&self, name: &str, value: &Value, pointer: &str) -> Example {
+        Example { name: name.to_string(), value: value.clone(), invalid: self.invalid.get(pointer).cloned() }
+    }
+
+    fn valid_at(&self, value: Option<&Value>, pointer: &str) -> Option<Value> {
+        value.filter(|_| !self.invalid.contains_key(pointer)).cloned()
+    }
+
+    /// The first of named `examples` whose value matches the schema.
+    fn first_valid_example(&self, examples: Option<&Value>, pointer: &str) -> Option<Value> {
+        examples?.as_object()?.iter().find_map(|(name, ex)| {
+            let (ex, at) = deref(self.doc, ex, &join(pointer, name));
+            self.valid_at(ex.get("value"), &join(&at, "value"))
+        })
+    }
 }
 
 fn schema_example(doc: &Value, schema: &Value, at: &str) -> Option<Value> {
@@ -463,5 +527,40 @@ pub fn types_of(doc: &Value, s: &Value) -> Vec<String> {
             }
             out
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn media(examples: Vec<Example>) -> Media {
+        Media { media_type: "application/json".into(), schema: None, examples, default_encoded: OnceLock::new(), encoding: Vec::new() }
+    }
+
+    fn invalid(name: &str) -> Example {
+        Example { invalid: Some("/x: wrong".into()), ..Example::new(name, json!({"bad": true})) }
+    }
+
+    #[test]
+    fn by_default_the_first_valid_example_is_chosen() {
+        let m = media(vec![invalid("bad"), Example::new("good", json!(1)), Example::new("later", json!(2))]);
+        assert_eq!(m.example(None), Choice::Example(&m.examples[1]));
+    }
+
+    #[test]
+    fn without_a_valid_example_data_is_generated() {
+        assert_eq!(media(vec![invalid("bad")]).example(None), Choice::Generate);
+        assert_eq!(media(Vec::new()).example(None), Choice::Generate);
+    }
+
+    #[test]
+    fn an_example_asked_by_name_is_chosen_even_when_invalid() {
+        let m = media(vec![invalid("bad"), Example::new("good", json!(1))]);
+        assert_eq!(m.example(Some("bad")), Choice::Example(&m.examples[0]));
+        assert_eq!(m.example(Some("good")), Choice::Example(&m.examples[1]));
+        assert_eq!(m.example(Some("none")), Choice::Unknown);
+        assert_eq!(m.example_names(), ["bad", "good"]);
     }
 }

@@ -2,11 +2,14 @@
 //! document (request flow and response flow) sit in one shared registry, so a validator is built
 //! from a one-line `$ref` to the schema's pointer and never copies the document.
 
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
-use jsonschema::{Draft, Registry, Validator};
+use jsonschema::{Draft, PatternOptions, Registry, Validator};
 use serde_json::{Value, json};
 
+use super::problem::{Problem, join, lookup_mut};
 use super::walk::Flow;
 
 pub struct SchemaSet {
@@ -75,6 +78,9 @@ impl SchemaSet {
 fn options() -> jsonschema::ValidationOptions<'static> {
     jsonschema::options()
         .with_draft(Draft::Draft202012)
+        // The backtracking engine, named rather than left to the default: documents use
+        // lookaround and backreferences (`^(?!admin).*$`), which a linear-time engine refuses.
+        .with_pattern_options(PatternOptions::fancy_regex())
         .should_validate_formats(true)
         .should_ignore_unknown_formats(true)
         .with_format("int32", |s: &str| s.parse::<i32>().is_ok())
@@ -83,6 +89,35 @@ fn options() -> jsonschema::ValidationOptions<'static> {
         .with_format("uint64", |s: &str| s.parse::<u64>().is_ok())
         .with_format("float", |s: &str| s.parse::<f32>().is_ok())
         .with_format("double", |s: &str| s.parse::<f64>().is_ok())
+}
+
+/// Removes each `pattern` the regex engine cannot compile (a lookbehind of variable length, a class
+/// range ECMA-262 allows and Rust does not), with a warning naming it. One bad keyword would
+/// otherwise make its whole schema, and so the document, unusable; without it the schema still
+/// checks everything else. Runs before the request copy is made, so both flows agree.
+pub fn drop_unusable_patterns(file: &Path, doc: &mut Value, schemas: &[String], problems: &mut Vec<Problem>) {
+    let mut usable: HashMap<String, bool> = HashMap::new();
+    for ptr in schemas {
+        let Some(Value::Object(schema)) = lookup_mut(doc, ptr) else {
+            continue;
+        };
+        let Some(Value::String(pattern)) = schema.get("pattern") else {
+            continue;
+        };
+        if !*usable.entry(pattern.clone()).or_insert_with(|| compiles(pattern)) {
+            problems.push(Problem::warning(
+                file,
+                join(ptr, "pattern"),
+                format!("pattern {pattern:?} is not a regular expression the validator can compile: ignored, the rest of the schema still applies"),
+            ));
+            schema.remove("pattern");
+        }
+    }
+}
+
+/// Whether the validator's engine, with its ECMA-262 translation, accepts `pattern`.
+fn compiles(pattern: &str) -> bool {
+    options().build(&json!({ "pattern": pattern })).is_ok()
 }
 
 /// Validates `instance`, collecting every violation as (JSON pointer into the instance, message).
@@ -107,4 +142,39 @@ pub fn violations(validator: &Validator, instance: &Value) -> Vec<(String, Strin
         .filter(|(at, _, k)| *k != "format" || !all.iter().any(|(a, _, k2)| a == at && *k2 == "type"))
         .map(|(at, m, _)| (at.clone(), m.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(doc: Value) -> SchemaSet {
+        SchemaSet::new(0, doc.clone(), doc).expect("indexes")
+    }
+
+    #[test]
+    fn lookaround_and_backreferences_compile_and_validate() {
+        let schemas = set(json!({"s": {"type": "string", "pattern": "^(?!admin).*$"}, "b": {"pattern": "^(a)\\1$"}}));
+        let not_admin = schemas.compile(Flow::Request, "/s").expect("lookahead compiles");
+        assert!(not_admin.is_valid(&json!("alice")));
+        assert!(!not_admin.is_valid(&json!("admin-1")));
+        let twice = schemas.compile(Flow::Request, "/b").expect("backreference compiles");
+        assert!(twice.is_valid(&json!("aa")) && !twice.is_valid(&json!("ab")));
+    }
+
+    #[test]
+    fn an_uncompilable_pattern_is_dropped_with_a_warning_and_the_rest_still_validates() {
+        // Arrange: `-` after a class escape, which ECMA-262 reads as a literal and Rust refuses.
+        let mut doc = json!({"s": {"type": "string", "maxLength": 3, "pattern": "^[\\w-.]+$"}, "ok": {"pattern": "^x$"}});
+        let mut problems = Vec::new();
+        // Act
+        drop_unusable_patterns(Path::new("api.yaml"), &mut doc, &["/s".into(), "/ok".into()], &mut problems);
+        // Assert
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!((problems[0].pointer.as_str(), problems[0].is_error()), ("/s/pattern", false));
+        assert!(doc["s"].get("pattern").is_none() && doc["ok"]["pattern"] == "^x$");
+        let validator = set(doc).compile(Flow::Request, "/s").expect("compiles without it");
+        assert!(validator.is_valid(&json!("a-b")));
+        assert!(!validator.is_valid(&json!("abcd")) && !validator.is_valid(&json!(1)));
+    }
 }

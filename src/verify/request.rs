@@ -45,10 +45,10 @@ pub fn cases(op: &Operation) -> Vec<CaseSpec> {
     media
         .examples
         .iter()
-        .map(|(n, v)| CaseSpec {
-            name: if n == "default" { "example".into() } else { format!("example {n}") },
+        .map(|e| CaseSpec {
+            name: if e.name == "default" { "example".into() } else { format!("example {}", e.name) },
             media: Some(mi),
-            example: Some(v.clone()),
+            example: Some(e.value.clone()),
         })
         .collect()
 }
