@@ -108,8 +108,8 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = ModeArg::Strict)]
     pub validation: ModeArg,
 
-    /// Accept only this credential (bearer token, API key, or basic `user` / `user:password`);
-    /// others get 403. Repeatable; without it any well-formed credential is accepted.
+    /// Accept only this credential (bearer token, API key, basic `user` / `user:password`, or a
+    /// Digest user); others get 403. Repeatable; without it any well-formed credential is accepted.
     /// Example: `--token dev-token-1 --token dev-token-2`
     #[arg(long, value_name = "T", env = "SPECSTUB_TOKENS", value_delimiter = ',')]
     pub token: Vec<String>,
