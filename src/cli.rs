@@ -129,6 +129,12 @@ pub struct ServeArgs {
     #[arg(long)]
     pub stateless: bool,
 
+    /// Answer with data generated from the schemas, new on every request, rather than the
+    /// examples (Prism's `-d`); `Prefer: dynamic=false` or `?__dynamic=false` still gets the
+    /// example. Example: `-d --stateless`
+    #[arg(long, short = 'd')]
+    pub dynamic: bool,
+
     /// Directory of seed records (YAML/JSON files mapping resource names to records), loaded at
     /// start and on every reset [default: ./fixtures when serving the default ./specs].
     /// Example: `--fixtures tests/fixtures`
@@ -382,6 +388,7 @@ impl ServeArgs {
         let default_fixtures = default_specs && std::path::Path::new("fixtures").is_dir();
         Config {
             stateless: self.stateless,
+            dynamic: self.dynamic,
             fixtures: self.fixtures.or_else(|| default_fixtures.then(|| PathBuf::from("fixtures"))),
             state_file: self.state_file,
             admin_prefix: format!("/{}", self.admin_prefix.trim_matches('/')),

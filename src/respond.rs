@@ -76,7 +76,7 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
                 });
             }
         }
-    } else if req.prefer.dynamic == Some(true) {
+    } else if req.prefer.dynamic == Some(true) && media.schema.is_some() {
         generated(spec, media, Mode::Random { seed: req.seed }, req.echo)
     } else if let Some((_, v)) = media.examples.first() {
         v.clone()
