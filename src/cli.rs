@@ -108,8 +108,8 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = ModeArg::Strict)]
     pub validation: ModeArg,
 
-    /// Accept only this credential (bearer token, API key, or basic `user` / `user:password`);
-    /// others get 403. Repeatable; without it any well-formed credential is accepted.
+    /// Accept only this credential (bearer token, API key, basic `user` / `user:password`, or a
+    /// Digest user); others get 403. Repeatable; without it any well-formed credential is accepted.
     /// Example: `--token dev-token-1 --token dev-token-2`
     #[arg(long, value_name = "T", env = "SPECSTUB_TOKENS", value_delimiter = ',')]
     pub token: Vec<String>,
@@ -128,6 +128,12 @@ pub struct ServeArgs {
     /// Example: `--stateless`
     #[arg(long)]
     pub stateless: bool,
+
+    /// Answer with data generated from the schemas, new on every request, rather than the
+    /// examples (Prism's `-d`); `Prefer: dynamic=false` or `?__dynamic=false` still gets the
+    /// example. Example: `-d --stateless`
+    #[arg(long, short = 'd')]
+    pub dynamic: bool,
 
     /// Directory of seed records (YAML/JSON files mapping resource names to records), loaded at
     /// start and on every reset [default: ./fixtures when serving the default ./specs].
@@ -382,6 +388,7 @@ impl ServeArgs {
         let default_fixtures = default_specs && std::path::Path::new("fixtures").is_dir();
         Config {
             stateless: self.stateless,
+            dynamic: self.dynamic,
             fixtures: self.fixtures.or_else(|| default_fixtures.then(|| PathBuf::from("fixtures"))),
             state_file: self.state_file,
             admin_prefix: format!("/{}", self.admin_prefix.trim_matches('/')),

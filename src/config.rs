@@ -31,6 +31,9 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Answer from the spec only: no store, no inferred CRUD.
     pub stateless: bool,
+    /// Answer with data generated from the schemas rather than the examples (Prism's `-d`);
+    /// a request's `Prefer: dynamic=false` still gets the example.
+    pub dynamic: bool,
     /// Directory of seed records for the store.
     pub fixtures: Option<PathBuf>,
     /// Where the store is saved so that state survives a restart.
@@ -72,6 +75,7 @@ impl Default for Config {
             max_body: 1024 * 1024,
             log_format: LogFormat::Text,
             stateless: false,
+            dynamic: false,
             fixtures: None,
             state_file: None,
             admin_prefix: "/__specstub".into(),

@@ -239,6 +239,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Answer with data generated from the schemas, a new value each request, rather than the
+    /// examples (what `serve --dynamic` does); `Prefer: dynamic=false` still asks for the example.
+    pub fn dynamic(mut self, on: bool) -> Self {
+        self.config.dynamic = on;
+        self
+    }
+
     /// Seed records for the store (a directory of YAML/JSON files).
     pub fn fixtures(mut self, dir: impl Into<PathBuf>) -> Self {
         self.config.fixtures = Some(dir.into());

@@ -1,6 +1,6 @@
 //! A request as the engine reads it: everything the stages need from the raw request, parsed
-//! once at the door (request id, query pairs, `Prefer`, session, origin), and what happened to
-//! it on the way, for the journal.
+//! once at the door (request id, query pairs, `Prefer` and its query spelling, session, origin),
+//! and what happened to it on the way, for the journal.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -17,7 +17,10 @@ use crate::validate::{Violation, params};
 /// The parsed parts of one request.
 pub struct Exchange {
     pub request_id: String,
+    /// The operation's query pairs: without the `__code`-style steering, which is in `prefer`.
     pub query: Vec<(String, String)>,
+    /// The steering pairs taken out of the query; the journal keeps them, as they were sent.
+    pub steering: Vec<(String, String)>,
     pub prefer: Prefer,
     /// The store namespace the caller asked for (`X-Specstub-Session`).
     pub session: Option<String>,
@@ -35,10 +38,14 @@ impl Exchange {
             .filter(|v| !v.is_empty() && v.len() <= 200)
             .map(String::from)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut query = req.uri().query().map(params::parse_query).unwrap_or_default();
+        let mut prefer = prefer::parse(req.headers());
+        let steering = prefer.take_query(&mut query);
         Self {
             request_id,
-            query: req.uri().query().map(params::parse_query).unwrap_or_default(),
-            prefer: prefer::parse(req.headers()),
+            query,
+            steering,
+            prefer,
             session: session_of(req.headers()),
             origin: req.headers().get(header::ORIGIN).cloned(),
             peer,

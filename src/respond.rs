@@ -66,7 +66,8 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     let asked = req.prefer.example.as_deref();
     let dynamic = req.prefer.dynamic == Some(true);
     // `dynamic=true` asks for fresh data, so it passes over the examples unless one is named.
-    let choice = if dynamic && asked.is_none() { Choice::Generate } else { media.example(asked) };
+    // Without a schema there is nothing to generate from: the example stands.
+    let choice = if dynamic && asked.is_none() && media.schema.is_some() { Choice::Generate } else { media.example(asked) };
     let mut value = match choice {
         Choice::Unknown => {
             return Err(MockError::UnknownExample { asked: asked.unwrap_or_default().to_string(), declared: media.example_names() });

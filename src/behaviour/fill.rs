@@ -260,10 +260,10 @@ mod tests {
     fn jwt_claims_name_the_caller() {
         use base64::Engine;
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"user-7","org_id":"org-1"}"#);
-        let c = Credential { scheme: "bearer".into(), secret: format!("h.{payload}.s") };
+        let c = Credential { scheme: "bearer".into(), secret: format!("h.{payload}.s"), user: None };
         let caller = Caller::from_credential(Some(&c));
         assert_eq!((caller.user.as_deref(), caller.org.as_deref()), (Some("user-7"), Some("org-1")));
-        let plain = Caller::from_credential(Some(&Credential { scheme: "bearer".into(), secret: "abc".into() }));
+        let plain = Caller::from_credential(Some(&Credential { scheme: "bearer".into(), secret: "abc".into(), user: None }));
         assert!(plain.user.unwrap().starts_with("user-"));
     }
 }

@@ -13,11 +13,12 @@ use crate::behaviour::{self, fill::Caller};
 use crate::headers::{REQUEST_ID, VIOLATIONS};
 use crate::journal::Entry;
 use crate::plan::{Answer, Api, Planned};
+use crate::prefer::Prefer;
 use crate::problem::{ErrorReply, render};
 use crate::respond::{self, MockRequest};
 use crate::router::RouteMatch;
 use crate::runtime::Runtime;
-use crate::spec::{Operation, ParamIn, Spec};
+use crate::spec::{Operation, ParamIn};
 use crate::traffic::{self, Arrival, Plan};
 use crate::validate::{self, Checked, Incoming, Mode, Policy, Rejection};
 
@@ -149,24 +150,34 @@ async fn answer(
             let outcome = behaviour::run(store.as_ref(), &ctx)?;
             respond::from_outcome(spec, op, outcome)
         }
-        _ => mock(rt, spec, op, found, req, ex, &checked.params)?,
+        _ => mock(api, rt, planned, found, req, ex, &checked.params)?,
     };
     add_warnings(&mut response, warnings);
     Ok(response)
 }
 
 fn mock(
+    api: &Api,
     rt: &Runtime,
-    spec: &Spec,
-    op: &Operation,
+    planned: &Planned,
     found: &RouteMatch,
     req: &Request<Bytes>,
     ex: &Exchange,
     params: &Map<String, Value>,
 ) -> Result<Response<Bytes>, ErrorReply> {
+    let (op, spec) = (&planned.op, api.spec_of(&planned.op));
     let echo = echo_values(op, found, params);
     let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let mock = MockRequest { prefer: &ex.prefer, accept, echo: &echo, seed: rt.next_seed() };
+    // `--dynamic` is a default, not an ask: the client's own `dynamic=false` still gets the
+    // example, and stateful operations still answer from the store.
+    let defaulted;
+    let prefer = if api.config.dynamic && ex.prefer.dynamic.is_none() {
+        defaulted = Prefer { dynamic: Some(true), ..ex.prefer.clone() };
+        &defaulted
+    } else {
+        &ex.prefer
+    };
+    let mock = MockRequest { prefer, accept, echo: &echo, seed: rt.next_seed() };
     respond::mock(spec, op, &mock).map_err(|e| ErrorReply::from(&e))
 }
 
@@ -195,7 +206,7 @@ async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, tra
 
 fn record(rt: &Runtime, req: &Request<Bytes>, response: &Response<Bytes>, ex: Exchange, trail: Trail) {
     let mut query = Map::new();
-    for (k, v) in ex.query {
+    for (k, v) in ex.query.into_iter().chain(ex.steering) {
         if let Value::Array(a) = query.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
             a.push(Value::String(v));
         }

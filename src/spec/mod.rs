@@ -46,10 +46,21 @@ pub enum ErrorField {
     Literal(Value),
 }
 
+/// How a request proves who it is, as one of `components.securitySchemes` declares it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecurityScheme {
+    /// `Authorization: Bearer <token>` (RFC 6750): `http` bearer, and `oauth2` and
+    /// `openIdConnect`, whose access tokens travel that way.
     Bearer,
+    /// `Authorization: Basic <base64 user:password>` (RFC 7617).
     Basic,
+    /// `Authorization: Digest username=..., response=...` (RFC 7616), answering our challenge.
+    Digest,
+    /// Any other `http` scheme (`HOBA`, `Mutual`, `Negotiate`, `vapid`...), as the document
+    /// spells it: a mock cannot run its protocol, so any credential under that name passes.
+    Http {
+        scheme: String,
+    },
     ApiKey {
         location: ParamIn,
         name: String,
@@ -304,9 +315,23 @@ fn security_schemes(file: &Path, doc: &Value, problems: &mut Vec<Problem>) -> Ha
         let ptr = join(base, name);
         let (s, _) = source::deref(doc, raw, &ptr);
         let kind = match s.get("type").and_then(Value::as_str) {
-            Some("http") => match s.get("scheme").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
-                Some("basic") => SecurityScheme::Basic,
-                _ => SecurityScheme::Bearer,
+            Some("http") => match s.get("scheme").and_then(Value::as_str).map(str::trim).filter(|n| !n.is_empty()) {
+                // Scheme names are case-insensitive (RFC 9110 §11.1).
+                Some(n) if n.eq_ignore_ascii_case("bearer") => SecurityScheme::Bearer,
+                Some(n) if n.eq_ignore_ascii_case("basic") => SecurityScheme::Basic,
+                Some(n) if n.eq_ignore_ascii_case("digest") => SecurityScheme::Digest,
+                Some(n) if n.bytes().all(is_tchar) => SecurityScheme::Http { scheme: n.to_string() },
+                // Loose documents still load: what a client cannot send is not checked, and a
+                // missing name most often means bearer.
+                Some(n) => {
+                    let text = format!("{n:?} is not an HTTP authentication scheme name: not checked");
+                    problems.push(Problem::warning(file, join(&ptr, "scheme"), text));
+                    SecurityScheme::Unchecked
+                }
+                None => {
+                    problems.push(Problem::warning(file, ptr, "http scheme without a `scheme`: read as bearer"));
+                    SecurityScheme::Bearer
+                }
             },
             Some("oauth2") | Some("openIdConnect") => SecurityScheme::Bearer,
             Some("apiKey") => {
@@ -334,10 +359,39 @@ fn security_schemes(file: &Path, doc: &Value, problems: &mut Vec<Problem>) -> Ha
     out
 }
 
+/// A character of an RFC 9110 token, which an auth-scheme name is.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn every_http_scheme_keeps_its_own_name_and_openid_connect_is_bearer() {
+        // Arrange
+        let doc = json!({"components": {"securitySchemes": {
+            "b": {"type": "http", "scheme": "Bearer"},
+            "d": {"type": "http", "scheme": "digest"},
+            "h": {"type": "http", "scheme": "HOBA"},
+            "v": {"type": "http", "scheme": "vapid"},
+            "o": {"type": "openIdConnect", "openIdConnectUrl": "https://id.example.com/.well-known/openid-configuration"},
+            "bad": {"type": "http", "scheme": "two words"},
+        }}});
+        let mut problems = Vec::new();
+        // Act
+        let schemes = security_schemes(Path::new("a.yaml"), &doc, &mut problems);
+        // Assert
+        assert_eq!(schemes["b"], SecurityScheme::Bearer);
+        assert_eq!(schemes["d"], SecurityScheme::Digest);
+        assert_eq!(schemes["h"], SecurityScheme::Http { scheme: "HOBA".into() });
+        assert_eq!(schemes["v"], SecurityScheme::Http { scheme: "vapid".into() });
+        assert_eq!(schemes["o"], SecurityScheme::Bearer);
+        assert_eq!(schemes["bad"], SecurityScheme::Unchecked);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
 
     #[test]
     fn server_path_takes_the_path_of_the_first_url() {

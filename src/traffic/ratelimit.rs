@@ -521,6 +521,12 @@ fn credential(spec: &Spec, op: &Operation, headers: &HeaderMap, query: &str) -> 
                 return Some(format!("basic:{user}"));
             }
         }
+        // A Digest credential changes with every nonce and count; its user does not.
+        if scheme.eq_ignore_ascii_case("digest") {
+            if let Some(user) = crate::validate::digest_user(rest) {
+                return Some(format!("digest:{user}"));
+            }
+        }
         return Some(rest.trim().to_string());
     }
     for name in op.security.iter().flatten() {

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::negotiate;
 use crate::spec::{Operation, ParamIn, Spec, model::Media, schemas::violations};
 
-pub use security::Credential;
+pub use security::{Credential, digest_user};
 
 /// Where in the request a violation sits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

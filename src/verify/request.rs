@@ -403,12 +403,15 @@ fn credentials(
                 let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
                 insert_header(headers, "authorization", &format!("Basic {encoded}"));
             }
+            Some(SecurityScheme::Http { scheme }) => insert_header(headers, "authorization", &format!("{scheme} {token}")),
             Some(SecurityScheme::ApiKey { location, name }) => match location {
                 ParamIn::Query => query.push((name.clone(), token.to_string())),
                 ParamIn::Cookie => cookies.push((name.clone(), token.to_string())),
                 _ => insert_header(headers, name, token),
             },
-            Some(SecurityScheme::Unchecked) | None => {}
+            // A Digest credential answers the provider's own challenge, which only a first
+            // request can get: that round trip is not made, so the provider sees none.
+            Some(SecurityScheme::Digest | SecurityScheme::Unchecked) | None => {}
         }
     }
 }
