@@ -110,7 +110,8 @@ impl RunsClient {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Answers come from the spec's examples and schemas; `.stateless(false)` (the default) would
     // keep what the client creates instead.
-    let server = specstub::Server::builder("specs/sift-runs-v2.yaml").stateless(true).start().await?;
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/specs/sift-runs-v2.yaml");
+    let server = specstub::Server::builder(spec).stateless(true).start().await?;
     let client = RunsClient::new(server.url(), "test-token");
 
     // Happy paths: the client sends what the spec accepts and reads what the spec promises.

@@ -711,29 +711,35 @@ impl<'a> Gen<'a> {
     }
 
     fn object(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
+        let shape = ObjectShape::of(layers);
+        let (mut out, skipped) = self.properties(layers, &shape, depth, level, minimal);
+        if out.is_empty()
+            && !minimal
+            && let Some(schema) = shape.extra
+        {
+            let v = self.value(&[schema], depth + 1, level + 1);
+            out.insert("key".to_string(), v);
+        }
+        self.fit_property_counts(layers, &shape, &mut out, skipped, depth, level);
+        Value::Object(out)
+    }
+
+    /// The declared properties' values; optional ones left out in random mode come back as
+    /// indexes into `shape.props`, for `minProperties` to draw from.
+    fn properties(
+        &mut self,
+        layers: &Layers<'a>,
+        shape: &ObjectShape<'a>,
+        depth: usize,
+        level: usize,
+        minimal: bool,
+    ) -> (Map<String, Value>, Vec<usize>) {
         let echo = self.opts.echo.filter(|_| level <= 2);
-        let required: Vec<&'a str> = layers.all("required").filter_map(Value::as_array).flatten().filter_map(Value::as_str).collect();
-        let extra = layers.all("additionalProperties").find(|v| v.is_object());
-        let open = !layers.all("additionalProperties").any(|v| v == &Value::Bool(false));
-        let mut props: Vec<(&'a str, Vec<&'a Value>)> = Vec::new();
-        for p in layers.all("properties").filter_map(Value::as_object) {
-            for (name, schema) in p {
-                match props.iter_mut().find(|(n, _)| *n == name.as_str()) {
-                    Some((_, list)) => list.push(schema),
-                    None => props.push((name.as_str(), vec![schema])),
-                }
-            }
-        }
-        for name in &required {
-            if !props.iter().any(|(n, _)| n == name) {
-                props.push((name, extra.into_iter().collect()));
-            }
-        }
         let child_minimal = depth + 1 > self.soft;
         let mut out = Map::new();
         let mut skipped: Vec<usize> = Vec::new();
-        for (i, (name, schemas)) in props.iter().enumerate() {
-            let is_required = required.contains(name);
+        for (i, (name, schemas)) in shape.props.iter().enumerate() {
+            let is_required = shape.required.contains(name);
             if minimal && !is_required {
                 continue;
             }
@@ -766,34 +772,41 @@ impl<'a> Gen<'a> {
             }
             out.insert(name.to_string(), v);
         }
-        if out.is_empty()
-            && !minimal
-            && let Some(schema) = extra
-        {
-            let v = self.value(&[schema], depth + 1, level + 1);
-            out.insert("key".to_string(), v);
-        }
+        (out, skipped)
+    }
+
+    /// `minProperties` (skipped optional properties first, then `key1`, `key2`... where others
+    /// are allowed) and `maxProperties` (optional ones dropped, newest first).
+    fn fit_property_counts(
+        &mut self,
+        layers: &Layers<'a>,
+        shape: &ObjectShape<'a>,
+        out: &mut Map<String, Value>,
+        skipped: Vec<usize>,
+        depth: usize,
+        level: usize,
+    ) {
         let min_props = layers.count_max("minProperties").unwrap_or(0).min(MAX_ITEMS);
         for i in skipped {
             if out.len() >= min_props {
                 break;
             }
-            let (name, schemas) = &props[i];
+            let (name, schemas) = &shape.props[i];
             let v = self.value(schemas, depth + 1, level + 1);
             out.insert(name.to_string(), v);
         }
         let mut n = 0;
-        while open && out.len() < min_props && n < MAX_ITEMS {
+        while shape.open && out.len() < min_props && n < MAX_ITEMS {
             n += 1;
             let key = format!("key{n}");
             if out.contains_key(&key) {
                 continue;
             }
-            let v = self.value(&extra.into_iter().collect::<Vec<_>>(), depth + 1, level + 1);
+            let v = self.value(&shape.extra.into_iter().collect::<Vec<_>>(), depth + 1, level + 1);
             out.insert(key, v);
         }
         if let Some(max_props) = layers.count_min("maxProperties") {
-            let optional: Vec<String> = out.keys().filter(|k| !required.contains(&k.as_str())).cloned().collect();
+            let optional: Vec<String> = out.keys().filter(|k| !shape.required.contains(&k.as_str())).cloned().collect();
             for k in optional.iter().rev() {
                 if out.len() <= max_props {
                     break;
@@ -801,7 +814,41 @@ impl<'a> Gen<'a> {
                 out.shift_remove(k);
             }
         }
-        Value::Object(out)
+    }
+}
+
+/// What an object schema's layers declare together: properties (each with every layer's schema
+/// for it), required names, and what other properties may be.
+struct ObjectShape<'a> {
+    props: Vec<(&'a str, Vec<&'a Value>)>,
+    required: Vec<&'a str>,
+    /// `additionalProperties` when it is a schema.
+    extra: Option<&'a Value>,
+    /// Whether properties beyond the declared ones are allowed.
+    open: bool,
+}
+
+impl<'a> ObjectShape<'a> {
+    fn of(layers: &Layers<'a>) -> Self {
+        let required: Vec<&'a str> = layers.all("required").filter_map(Value::as_array).flatten().filter_map(Value::as_str).collect();
+        let extra = layers.all("additionalProperties").find(|v| v.is_object());
+        let open = !layers.all("additionalProperties").any(|v| v == &Value::Bool(false));
+        let mut props: Vec<(&'a str, Vec<&'a Value>)> = Vec::new();
+        for p in layers.all("properties").filter_map(Value::as_object) {
+            for (name, schema) in p {
+                match props.iter_mut().find(|(n, _)| *n == name.as_str()) {
+                    Some((_, list)) => list.push(schema),
+                    None => props.push((name.as_str(), vec![schema])),
+                }
+            }
+        }
+        // A required name no layer describes takes what `additionalProperties` says.
+        for name in &required {
+            if !props.iter().any(|(n, _)| n == name) {
+                props.push((name, extra.into_iter().collect()));
+            }
+        }
+        Self { props, required, extra, open }
     }
 }
 

@@ -360,3 +360,16 @@ async fn overlay_adds_behaviour_to_a_spec_without_editing_it() {
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(json(r).await["color"], "green");
 }
+
+#[tokio::test]
+async fn an_overlay_naming_the_resource_shares_it_with_the_inferred_operations() {
+    // Arrange: the overlay calls the collection `things`; inference calls it `/api/things`.
+    let server = common::stateful("crud.yaml").overlay(data("crud.named.overlay.yaml")).start().await.unwrap();
+    // Act
+    let created = json(client().post(format!("{}/api/things", server.url())).json(&json!({"name": "leaf"})).send().await.unwrap()).await;
+    let id = created["thingId"].as_str().expect("an id");
+    let read = client().get(format!("{}/api/things/{id}", server.url())).send().await.unwrap();
+    // Assert
+    assert_eq!(read.status(), StatusCode::OK, "the inferred read sees what the declared create stored");
+    assert_eq!(json(read).await["color"], "green");
+}

@@ -45,6 +45,7 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Optio
             b
         }));
     }
+    one_name_per_collection(set, exts, &mut out);
     // An operation that names no key (a list, a create) shares its resource's key.
     let mut keys: HashMap<String, String> = HashMap::new();
     for b in out.iter().flatten().filter(|b| !b.key.is_empty()) {
@@ -87,6 +88,31 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Optio
         }
     }
     (out, problems)
+}
+
+/// An explicit `resource` name also names the collection that inference found on the same
+/// path: `x-specstub: {resource: things}` on `POST /things` would otherwise store into `things`
+/// while the inferred `GET /things/{id}` reads `/things`, and every created record would 404.
+fn one_name_per_collection(set: &SpecSet, exts: &[OperationExt], out: &mut [Option<Binding>]) {
+    let mut alias: HashMap<String, String> = HashMap::new();
+    for ((b, op), ext) in out.iter().zip(&set.operations).zip(exts) {
+        let Some(b) = b.as_ref().filter(|_| ext.declares_behaviour()) else { continue };
+        let path = crate::template::split_key(&op.served_path).0;
+        let collection = match b.action {
+            Action::Create | Action::List => path.to_string(),
+            _ => path.rsplit_once('/').map(|(c, _)| c.to_string()).unwrap_or_default(),
+        };
+        if !collection.is_empty() && collection != b.resource {
+            alias.entry(collection).or_insert_with(|| b.resource.clone());
+        }
+    }
+    for (b, ext) in out.iter_mut().zip(exts) {
+        if let Some(b) = b.as_mut().filter(|_| !ext.declares_behaviour()) {
+            if let Some(name) = alias.get(&b.resource) {
+                b.resource = name.clone();
+            }
+        }
+    }
 }
 
 /// The resource names and their unique fields, for the store.
