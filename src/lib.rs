@@ -115,6 +115,7 @@ mod plan;
 mod prefer;
 mod problem;
 mod proxy;
+mod query;
 mod respond;
 mod router;
 mod runtime;

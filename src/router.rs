@@ -90,7 +90,7 @@ impl Offer<'_> {
             return true;
         }
         let query = self.query;
-        let pairs = self.parsed.get_or_insert_with(|| query.map(parse_query).unwrap_or_default());
+        let pairs = self.parsed.get_or_insert_with(|| query.map(crate::query::parse).unwrap_or_default());
         pairs.iter().any(|(k, v)| *k == d.name && d.value.as_ref().is_none_or(|want| want == v))
     }
 }
@@ -299,18 +299,6 @@ fn same_shape(a: &[Part], b: &[Part]) -> bool {
             (Part::Param(_), Part::Param(_)) => true,
             _ => false,
         })
-}
-
-fn parse_query(query: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned();
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 fn segments(path: &str) -> impl Iterator<Item = &str> {

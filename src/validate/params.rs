@@ -6,22 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::spec::{Parameter, Shape, Style};
 
-/// Query pairs, form-decoded, in order.
-pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (form_decode(k), form_decode(v))
-        })
-        .collect()
-}
-
-pub fn form_decode(s: &str) -> String {
-    let spaced = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
-}
+pub use crate::query::{decode as form_decode, parse as parse_query};
 
 /// Cookie pairs from a `Cookie` header.
 pub fn parse_cookies(header: &str) -> Vec<(String, String)> {
