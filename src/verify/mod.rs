@@ -290,16 +290,22 @@ async fn verify_case(
     learned: &mut Vec<Learned>,
 ) -> Case {
     let (spec, op) = (ctx.spec, ctx.op);
-    let built = {
+    let mut built = {
         let state = state.lock().unwrap_or_else(|p| p.into_inner());
         request::build(ctx, case, &state)
     };
-    let sent = SentRequest { method: built.method.to_string(), url: built.url.clone(), body: built.body_json.clone() };
-    let mut req = http::Request::builder().method(built.method.clone()).uri(&built.url).body(built.body.clone()).unwrap_or_default();
-    *req.headers_mut() = built.headers.clone();
     let started = Instant::now();
-    let answer = client.send(req, ctx.opts.timeout).await;
+    let mut answer = client.send(to_request(&built), ctx.opts.timeout).await;
+    if ctx.kind == Kind::Create && answer.as_ref().is_ok_and(|r| r.status() == http::StatusCode::CONFLICT) {
+        // A unique value the provider kept from an earlier run (`clientKey`) would make every
+        // later run inconclusive: the same create, its free text made unique, proves the contract.
+        if let Some(again) = request::made_unique(ctx, case, &built, &unique_suffix()) {
+            answer = client.send(to_request(&again), ctx.opts.timeout).await;
+            built = again;
+        }
+    }
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let sent = SentRequest { method: built.method.to_string(), url: built.url.clone(), body: built.body_json.clone() };
     let mut result = Case {
         name: case.name.clone(),
         request: sent,
@@ -338,6 +344,18 @@ async fn verify_case(
         learned.push(Learned { built, status, response });
     }
     result
+}
+
+fn to_request(built: &Built) -> http::Request<Bytes> {
+    let mut req = http::Request::builder().method(built.method.clone()).uri(&built.url).body(built.body.clone()).unwrap_or_default();
+    *req.headers_mut() = built.headers.clone();
+    req
+}
+
+/// New for every retried create, so that no run meets a value an earlier one left behind.
+fn unique_suffix() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("-{}", &id[..8])
 }
 
 /// What a contract-conforming (or not) answer means for the operation.

@@ -352,6 +352,46 @@ fn set_body(built: &mut Built, media: &Media) {
     insert_header(&mut built.headers, "content-type", &content_type);
 }
 
+/// A create the provider refused as a conflict, rebuilt with each free-text value of its body made
+/// unique (`suffix` appended) where the spec still accepts it, so formats, enums and patterns stay
+/// valid. None when nothing could change or the request did not match the spec to begin with.
+pub fn made_unique(ctx: &Ctx, case: &CaseSpec, built: &Built, suffix: &str) -> Option<Built> {
+    fn strings(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::String(_) => out.push(at),
+            Value::Object(m) => m.iter().for_each(|(k, v)| strings(v, format!("{at}/{}", crate::spec::escape_token(k)), out)),
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| strings(v, format!("{at}/{i}"), out)),
+            _ => {}
+        }
+    }
+    let media = &ctx.op.body.as_ref()?.content[case.media?];
+    if self_check(ctx.spec, ctx.op, built).is_some() {
+        return None;
+    }
+    let mut value = built.body_json.clone()?;
+    let mut pointers = Vec::new();
+    strings(&value, String::new(), &mut pointers);
+    let mut out = built.clone();
+    let mut changed = Vec::new();
+    for pointer in pointers {
+        let Some(Value::String(s)) = value.pointer_mut(&pointer) else { continue };
+        let old = std::mem::replace(s, format!("{s}{suffix}"));
+        out.body_json = Some(value.clone());
+        set_body(&mut out, media);
+        match (self_check(ctx.spec, ctx.op, &out).is_some(), value.pointer_mut(&pointer)) {
+            (true, Some(slot)) => *slot = Value::String(old),
+            _ => changed.push(pointer),
+        }
+    }
+    if changed.is_empty() {
+        return None;
+    }
+    out.body_json = Some(value);
+    set_body(&mut out, media);
+    out.notes.push(format!("409 to the first request: sent again with {suffix} appended to body {}", changed.join(", ")));
+    Some(out)
+}
+
 /// The first value the parameter's schema accepts: an identifier of another shape (a number for
 /// a UUID, a name for a pattern) would make the provider refuse the request for verify's choice,
 /// not for its own behaviour.
