@@ -135,6 +135,12 @@ pub struct ServeArgs {
     #[arg(long, short = 'd')]
     pub dynamic: bool,
 
+    /// Check every answer against the operation's declared responses (status, headers, media
+    /// type, body schema): violations are logged, counted in GET /__specstub/health, listed in
+    /// the specstub-violations header and journaled. Example: `--self-check`
+    #[arg(long)]
+    pub self_check: bool,
+
     /// Directory of seed records (YAML/JSON files mapping resource names to records), loaded at
     /// start and on every reset [default: ./fixtures when serving the default ./specs].
     /// Example: `--fixtures tests/fixtures`
@@ -389,6 +395,7 @@ impl ServeArgs {
         Config {
             stateless: self.stateless,
             dynamic: self.dynamic,
+            self_check: self.self_check,
             fixtures: self.fixtures.or_else(|| default_fixtures.then(|| PathBuf::from("fixtures"))),
             state_file: self.state_file,
             admin_prefix: format!("/{}", self.admin_prefix.trim_matches('/')),

@@ -34,6 +34,10 @@ pub struct Config {
     /// Answer with data generated from the schemas rather than the examples (Prism's `-d`);
     /// a request's `Prefer: dynamic=false` still gets the example.
     pub dynamic: bool,
+    /// Check every answer against the operation's declared responses (status, headers, media
+    /// type, body schema); violations are logged, counted in the admin health answer, listed in
+    /// the `specstub-violations` header and journaled. The answer is sent as it is.
+    pub self_check: bool,
     /// Directory of seed records for the store.
     pub fixtures: Option<PathBuf>,
     /// Where the store is saved so that state survives a restart.
@@ -76,6 +80,7 @@ impl Default for Config {
             log_format: LogFormat::Text,
             stateless: false,
             dynamic: false,
+            self_check: false,
             fixtures: None,
             state_file: None,
             admin_prefix: "/__specstub".into(),

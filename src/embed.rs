@@ -246,6 +246,14 @@ impl ServerBuilder {
         self
     }
 
+    /// Check every answer against the declared responses (what `serve --self-check` does): a
+    /// violation is logged, counted in `GET /__specstub/health`, listed in the
+    /// `specstub-violations` header and recorded in the journal.
+    pub fn self_check(mut self, on: bool) -> Self {
+        self.config.self_check = on;
+        self
+    }
+
     /// Seed records for the store (a directory of YAML/JSON files).
     pub fn fixtures(mut self, dir: impl Into<PathBuf>) -> Self {
         self.config.fixtures = Some(dir.into());

@@ -65,8 +65,9 @@ fn lint(args: &LintArgs) -> ExitCode {
     }
 }
 
-/// `specstub verify`: load, verify, print, write the reports. Exit 0 when nothing failed, 1 on any
-/// failure, 2 when the run could not happen.
+/// `specstub verify`: load, verify, print, write the reports. Exit 0 when the run passed (nothing
+/// failed and something was proved, see `Report::vacuous`), 1 otherwise, 2 when the run could not
+/// happen.
 async fn verify(args: VerifyArgs) -> ExitCode {
     let report = match specstub::verify_provider(&args.config(), &args.options()).await {
         Ok(r) => r,
@@ -76,6 +77,10 @@ async fn verify(args: VerifyArgs) -> ExitCode {
         }
     };
     print!("{}", report.to_text());
+    if let Some(why) = &report.vacuous {
+        // One line where CI shows errors: the report on stdout may be long or redirected.
+        eprintln!("specstub: verify proves nothing: {why}");
+    }
     for (path, text) in [(&args.junit, report.to_junit()), (&args.json, report.to_json())] {
         if let Some(path) = path {
             if let Err(e) = write_file(path, &text) {

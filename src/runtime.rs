@@ -20,7 +20,30 @@ pub struct Runtime {
     pub store: Option<Arc<dyn Store>>,
     pub journal: Journal,
     pub traffic: traffic::Live,
+    /// With `--self-check`: answers checked against their declared responses, and what broke.
+    pub self_check: SelfCheckTally,
     seed: AtomicU64,
+}
+
+/// Counts of `--self-check` since the server started; resets leave them, as they are about the
+/// server's answers, not the store.
+#[derive(Debug, Default)]
+pub struct SelfCheckTally {
+    answers: AtomicU64,
+    violations: AtomicU64,
+}
+
+impl SelfCheckTally {
+    /// One answer checked, with `violations` findings.
+    pub fn count(&self, violations: usize) {
+        self.answers.fetch_add(1, Ordering::Relaxed);
+        self.violations.fetch_add(violations as u64, Ordering::Relaxed);
+    }
+
+    /// (answers, violations).
+    pub fn get(&self) -> (u64, u64) {
+        (self.answers.load(Ordering::Relaxed), self.violations.load(Ordering::Relaxed))
+    }
 }
 
 /// Why the runtime could not be set up.
@@ -75,7 +98,13 @@ impl Runtime {
         if let Some(pool) = pool {
             live.share_limits(pool, &config.store_prefix);
         }
-        Ok(Self { store, journal: Journal::new(JOURNAL_ENTRIES), traffic: live, seed: AtomicU64::new(0) })
+        Ok(Self {
+            store,
+            journal: Journal::new(JOURNAL_ENTRIES),
+            traffic: live,
+            self_check: SelfCheckTally::default(),
+            seed: AtomicU64::new(0),
+        })
     }
 
     /// Back to the start: the store's fixtures (all sessions), empty rate-limit buckets, the

@@ -145,13 +145,21 @@ async fn include_exclude_and_inconclusive_as_failure() {
     assert_eq!(ids, ["createWidget", "getWidget", "getGadget", "deleteWidget"]);
     assert_eq!(result.summary.excluded, 3);
 
-    options.include = vec!["gadgets".into()];
+    options.include = vec!["gadgets".into(), "createWidget".into()];
     options.exclude.clear();
     let result = verify_provider(&set, &options).await.unwrap();
-    assert!(result.ok, "inconclusive alone does not fail a run");
+    assert!(result.ok, "an inconclusive result beside a pass does not fail a run");
     options.fail_on_inconclusive = true;
     let result = verify_provider(&set, &options).await.unwrap();
     assert!(!result.ok);
+
+    // Nothing but inconclusive results prove nothing.
+    options.include = vec!["gadgets".into()];
+    options.fail_on_inconclusive = false;
+    let result = verify_provider(&set, &options).await.unwrap();
+    assert!(!result.ok);
+    assert!(result.vacuous.as_deref().unwrap().starts_with("nothing passed"), "{:?}", result.vacuous);
+    assert!(result.to_text().contains("hint: let an earlier operation produce gadgetId"), "{}", result.to_text());
 }
 
 #[tokio::test]
@@ -262,4 +270,168 @@ fn the_cli_refuses_a_bad_target_with_exit_2() {
     let out = common::bin().args(["verify", "tests/data/verify-widgets.yaml", "--target", "localhost:1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("http:// or https://"));
+}
+
+/// (operation, outcome) of every operation of a report, in report order.
+fn outcomes(result: &specstub::Report) -> Vec<(String, Outcome)> {
+    result.operations.iter().map(|o| (o.operation.clone(), o.outcome)).collect()
+}
+
+/// Every FAIL of a report, one line each: operation, then its violations or reason.
+fn failures(result: &specstub::Report) -> Vec<String> {
+    let mut out = Vec::new();
+    for op in result.operations.iter().filter(|o| o.outcome == Outcome::Failed) {
+        for c in op.cases.iter().filter(|c| c.outcome == Outcome::Failed) {
+            let why: Vec<String> = if c.violations.is_empty() {
+                vec![c.reason.clone().unwrap_or_default()]
+            } else {
+                c.violations.iter().map(ToString::to_string).collect()
+            };
+            out.push(format!("{} ({}): {}", op.operation, c.name, why.join("; ")));
+        }
+    }
+    out
+}
+
+/// A server that already saw verify's writes (a second run, a run after a reset) gets the same
+/// verdicts: verify's stateful sequences hold up against a provider that is not fresh.
+#[tokio::test]
+async fn verify_twice_in_a_row_and_after_a_reset_gives_the_same_verdicts() {
+    same_verdicts_when_run_again(&["marquez-runs.yaml", "sift-runs-v2.yaml"]).await;
+}
+
+/// The documents whose actions only act on fixture records: the first run moves those records
+/// through their state machine, so the second finds other states.
+#[tokio::test]
+#[ignore = "state machines on fixture records: sift-jobs-v1 JobService_CancelJob/RetryJob and cint-fielding-runs' \
+            actions are refused (400/422) on the second run for the states the first left; cint's GETs FAIL after \
+            launch-now (body /last_changed_by: \"user-…\" is not a \"uuid\")"]
+async fn verify_twice_against_state_machines_on_fixtures() {
+    same_verdicts_when_run_again(&["cint-fielding-runs.yaml", "sift-jobs-v1.yaml"]).await;
+}
+
+async fn same_verdicts_when_run_again(names: &[&str]) {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let (mut report, mut differ) = (Vec::new(), Vec::new());
+    for spec in bundled_specs().into_iter().filter(|s| names.iter().any(|n| s.ends_with(n))) {
+        let server = specstub::Server::builder(&spec).fixtures(&fixtures).start().await.expect("serves");
+        let set = Config { specs: vec![spec.clone()], ..Default::default() };
+        let mut options = Options::new(server.url());
+        options.token = Some("contract-test".into());
+        let first = verify_provider(&set, &options).await.unwrap();
+        let second = verify_provider(&set, &options).await.unwrap();
+        server.reset().expect("resets");
+        let third = verify_provider(&set, &options).await.unwrap();
+        let name = spec.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(first.summary.passed > 0, "{name}:\n{}", first.to_text());
+        for (run, other) in [("second run", &second), ("after a reset", &third)] {
+            if outcomes(&first) != outcomes(other) {
+                differ.push(format!("{name}, {run}:\n{}\n{}", first.to_text(), other.to_text()));
+            }
+        }
+        for (run, r) in [("first run", &first), ("second run", &second), ("after a reset", &third)] {
+            report.extend(failures(r).into_iter().map(|f| format!("{name} ({run}): {f}")));
+        }
+    }
+    // specstub's own answers that break its bundled documents, for whoever fixes the engine.
+    if !report.is_empty() {
+        eprintln!("verify FAILs against specstub serving the bundled specs:\n{}", report.join("\n"));
+    }
+    assert!(differ.is_empty(), "{}", differ.join("\n\n"));
+}
+
+/// The ids verify reuses, and so the verdicts, do not depend on which request finished first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdicts_and_inputs_are_the_same_at_any_concurrency() {
+    for spec in bundled_specs() {
+        let mut runs = Vec::new();
+        for concurrency in [1, 8] {
+            let server = specstub::Server::builder(&spec).start().await.expect("serves");
+            let set = Config { specs: vec![spec.clone()], ..Default::default() };
+            let mut options = Options::new(server.url());
+            options.token = Some("contract-test".into());
+            options.concurrency = concurrency;
+            let result = verify_provider(&set, &options).await.unwrap();
+            // Generated ids differ between servers; where each input came from must not.
+            let sources: Vec<(String, Outcome, Vec<String>)> = result
+                .operations
+                .iter()
+                .map(|o| {
+                    let inputs = o
+                        .cases
+                        .iter()
+                        .flat_map(|c| c.inputs.iter())
+                        .map(|i| i.split_once(" (").map_or(i.clone(), |(_, s)| s.to_string()))
+                        .collect();
+                    (o.operation.clone(), o.outcome, inputs)
+                })
+                .collect();
+            runs.push((sources, result.to_text()));
+        }
+        assert_eq!(runs[0].0, runs[1].0, "{}:\n{}\n{}", spec.display(), runs[0].1, runs[1].1);
+    }
+}
+
+/// A credential the documents require that is missing or empty (`--token "$TOKEN"` with the
+/// variable unset) fails the run, with one line on stderr saying why; so does an `--include`
+/// that selects nothing. With the credential, the README's CI command passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_proves_nothing_exits_1() {
+    let server = specstub::Server::builder(common::bundled("sift-runs-v2.yaml")).start().await.expect("serves");
+    let target = server.url();
+    let run =
+        |args: Vec<String>| async move { tokio::task::spawn_blocking(move || common::bin().args(&args).output().unwrap()).await.unwrap() };
+    let args = |extra: &[&str]| {
+        let mut a: Vec<String> = ["verify", "specs/sift-runs-v2.yaml", "--target", &target].iter().map(|s| s.to_string()).collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+
+    let out = run(args(&["--token", ""])).await;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{}\n{stderr}", String::from_utf8_lossy(&out.stdout));
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("proves nothing")).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("require a credential") && lines[0].contains("--token is missing or empty"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(stdout.contains("\ninconclusive (") && stdout.contains("hint: no credential was given"), "{stdout}");
+
+    let out = run(args(&["--include", "NoSuchOperation", "--token", "T"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no operation selected"), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The README's CI step, with its secret set.
+    let dir = std::env::temp_dir().join(format!("specstub-verify-{}", uuid::Uuid::new_v4()));
+    let junit = dir.join("reports/contract.xml").display().to_string();
+    let out = run(args(&["--token", "ci-secret", "--junit", &junit])).await;
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_to_string(&junit).unwrap().contains("<testsuites"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The library gives the same verdict: an `--include` that matches nothing is not a pass.
+#[tokio::test]
+async fn selecting_nothing_is_not_a_pass() {
+    let server = common::start("verify-widgets.yaml").await;
+    let mut options = Options::new(server.url());
+    options.include = vec!["noSuchTag".into()];
+    let result = verify_provider(&widgets(), &options).await.unwrap();
+    assert!(!result.ok);
+    assert_eq!(result.summary.excluded, 7);
+    assert!(result.vacuous.as_deref().unwrap().starts_with("no operation selected"), "{:?}", result.vacuous);
+}
+
+/// Form bodies are sent as their `encoding` says (deepObject brackets, non-exploded lists), so
+/// specstub's own form reader takes them as the JSON tree the schema describes.
+#[tokio::test]
+async fn form_bodies_are_encoded_as_the_media_type_says() {
+    let server = common::start("forms.yaml").await;
+    let set = Config { specs: vec![common::data("forms.yaml")], ..Default::default() };
+    let mut options = Options::new(server.url());
+    options.include = vec!["createCustomer".into()];
+    let result = verify_provider(&set, &options).await.unwrap();
+    let text = result.to_text();
+    let case = &result.operations[0].cases[0];
+    assert_eq!(case.outcome, Outcome::Passed, "{text}");
+    assert!(case.notes.is_empty(), "{:?}", case.notes);
 }

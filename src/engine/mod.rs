@@ -181,10 +181,13 @@ fn mock(
     respond::mock(spec, op, &mock).map_err(|e| ErrorReply::from(&e))
 }
 
-/// Stage 5: traffic headers, request id and CORS on the answer, the latency served after every
-/// shared state is released, and the journal entry.
-async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, trail: Trail, response: &mut Response<Bytes>) {
+/// Stage 5: traffic headers, request id and CORS on the answer, the self-check, the latency
+/// served after every shared state is released, and the journal entry.
+async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, mut trail: Trail, response: &mut Response<Bytes>) {
     traffic::finish(&trail.plan, response);
+    if api.config.self_check && !trail.admin {
+        self_check(api, rt, req, &mut trail, response);
+    }
     if let Ok(v) = HeaderValue::from_str(&ex.request_id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
@@ -201,6 +204,34 @@ async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, tra
     }
     if !trail.admin {
         record(rt, req, response, ex, trail);
+    }
+}
+
+/// With `--self-check`, the answer against what the operation declares, with verify's checker: the
+/// mock must never answer what its spec forbids, and this is where any such answer is caught,
+/// whichever stage produced it. Answers of the validating proxy are checked there already; a
+/// fault traffic control injected on purpose is not the spec's to allow.
+fn self_check(api: &Api, rt: &Runtime, req: &Request<Bytes>, trail: &mut Trail, response: &mut Response<Bytes>) {
+    if trail.operation.is_none() || !trail.plan.injected.is_empty() {
+        return;
+    }
+    let Ok(found) = api.router.find_request(req.method(), req.uri().path(), req.uri().query(), req.headers()) else { return };
+    let planned = &api.operations[found.op];
+    if matches!(planned.answer, Answer::Proxy { .. }) {
+        return;
+    }
+    let (op, spec) = (&planned.op, api.spec_of(&planned.op));
+    let status = response.status().as_u16();
+    let findings = crate::verify::check::response(spec, op, req.method(), status, response.headers(), response.body());
+    rt.self_check.count(findings.len());
+    if findings.is_empty() {
+        return;
+    }
+    let list = findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+    tracing::warn!(operation = %op.id, status, violations = %list, "self-check: the answer does not match the spec");
+    trail.violations.extend(findings.iter().map(crate::verify::check::Finding::to_violation));
+    if let Some(v) = respond::header_value(&format!("response: {list}")) {
+        response.headers_mut().append(VIOLATIONS, v);
     }
 }
 

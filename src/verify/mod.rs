@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use crate::spec::source::deref;
 use crate::spec::walk::Flow;
-use crate::spec::{Operation, Spec, SpecSet};
+use crate::spec::{Operation, ParamIn, SecurityScheme, Spec, SpecSet};
 use check::Finding;
 use client::{HttpClient, SendError};
 use order::{Kind, Step};
@@ -103,10 +103,12 @@ pub async fn run(set: &SpecSet, options: &Options) -> Result<Report, String> {
     let started = Instant::now();
     let mut operations = Vec::new();
     let mut excluded = 0;
+    let mut uncredentialed: Vec<&str> = Vec::new();
     for (si, spec) in set.specs.iter().enumerate() {
         let all: Vec<&Operation> = set.operations.iter().filter(|o| o.spec == si).collect();
         let ops: Vec<&Operation> = all.iter().copied().filter(|o| options.selects(o)).collect();
         excluded += all.len() - ops.len();
+        uncredentialed.extend(ops.iter().filter(|o| !credential_given(spec, o, options)).map(|o| o.id.as_str()));
         operations.extend(verify_spec(spec, &ops, options, &base, &client).await);
     }
     let mut summary = Summary { operations: operations.len(), excluded, ..Summary::default() };
@@ -119,9 +121,68 @@ pub async fn run(set: &SpecSet, options: &Options) -> Result<Report, String> {
         }
     }
     summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let ok = summary.failed == 0 && (!options.fail_on_inconclusive || summary.inconclusive == 0);
+    let vacuous = vacuous(&summary, &uncredentialed);
+    let ok = verdict(&summary, options.fail_on_inconclusive, vacuous.as_deref());
     let specs = set.specs.iter().map(|s| s.file.display().to_string()).collect();
-    Ok(Report { target: base, specs, ok, summary, operations })
+    Ok(Report { target: base, specs, ok, vacuous, summary, operations })
+}
+
+/// Whether the run passes: nothing failed, it proved something, and (when asked) nothing was
+/// inconclusive.
+pub fn verdict(summary: &Summary, fail_on_inconclusive: bool, vacuous: Option<&str>) -> bool {
+    summary.failed == 0 && vacuous.is_none() && (!fail_on_inconclusive || summary.inconclusive == 0)
+}
+
+/// Why a run without failures still proves nothing, in one line: a CI job whose secret is unset
+/// or whose `--include` is misspelt must not go green. `uncredentialed` lists the operations that
+/// require a credential none was given for.
+pub fn vacuous(summary: &Summary, uncredentialed: &[&str]) -> Option<String> {
+    if summary.operations == 0 {
+        return Some(if summary.excluded > 0 {
+            format!("no operation selected: --include/--exclude left out all {} operation(s) of the documents", summary.excluded)
+        } else {
+            "no operation selected: the documents have no operations".to_string()
+        });
+    }
+    if let Some(first) = uncredentialed.first() {
+        let more = match uncredentialed.len() {
+            1 => String::new(),
+            n => format!(" and {} more", n - 1),
+        };
+        return Some(format!(
+            "the documents require a credential ({first}{more}) and none was given: --token is missing or empty (an unset variable or secret?)"
+        ));
+    }
+    if summary.passed == 0 && summary.failed == 0 {
+        return Some(format!("nothing passed: all {} operation(s) were inconclusive", summary.inconclusive));
+    }
+    None
+}
+
+/// Whether the caller gave what `op` requires to get in: `--token`, or a `--header` where one of
+/// its security alternatives looks. Operations that allow anonymous access need nothing.
+fn credential_given(spec: &Spec, op: &Operation, options: &Options) -> bool {
+    if op.security.is_empty() || op.security.iter().any(Vec::is_empty) {
+        return true;
+    }
+    if options.token.as_deref().is_some_and(|t| !t.trim().is_empty()) {
+        return true;
+    }
+    let header =
+        |name: &str| options.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim()).find(|v| !v.is_empty());
+    op.security.iter().any(|alternative| {
+        alternative.iter().all(|name| match spec.security_schemes.get(name) {
+            // `Authorization: Bearer` with nothing after it is an unset variable too.
+            Some(SecurityScheme::Bearer | SecurityScheme::Basic | SecurityScheme::Digest | SecurityScheme::Http { .. }) => {
+                header("authorization").is_some_and(|v| v.split_whitespace().count() >= 2)
+            }
+            Some(SecurityScheme::ApiKey { location: ParamIn::Header, name }) => header(name).is_some(),
+            Some(SecurityScheme::ApiKey { location: ParamIn::Cookie, name }) => header("cookie")
+                .is_some_and(|c| c.split(';').any(|p| p.trim().strip_prefix(name.as_str()).is_some_and(|r| r.starts_with('=')))),
+            Some(SecurityScheme::ApiKey { .. }) => false,
+            Some(SecurityScheme::Unchecked) | None => true,
+        })
+    })
 }
 
 async fn verify_spec(spec: &Spec, ops: &[&Operation], options: &Options, base: &str, client: &HttpClient) -> Vec<OperationReport> {
@@ -140,7 +201,7 @@ async fn verify_spec(spec: &Spec, ops: &[&Operation], options: &Options, base: &
         })
         .collect();
     let steps = order::plan(ops, &links);
-    let state = Mutex::new(State::default());
+    let mut state = State::default();
     let mut reports: Vec<(usize, OperationReport)> = Vec::new();
     let waves = steps.last().map_or(0, |s| s.wave + 1);
     for wave in 0..waves {
@@ -152,30 +213,59 @@ async fn verify_spec(spec: &Spec, ops: &[&Operation], options: &Options, base: &
                 None => lanes.push(vec![(pos, step)]),
             }
         }
-        let state = &state;
-        let done: Vec<Vec<(usize, OperationReport)>> = futures_util::stream::iter(lanes)
+        // Each lane reads what earlier waves learned plus its own answers, never another lane's
+        // of the same wave: which of those came first depends on timing, so the ids (and the
+        // verdicts) would change with --concurrency. After the wave, everything learned is
+        // applied in operation order.
+        let snapshot = &state;
+        let done: Vec<Vec<(usize, OperationReport, Vec<Learned>)>> = futures_util::stream::iter(lanes)
             .map(|lane| async move {
+                let lane_state = Mutex::new(snapshot.clone());
                 let mut out = Vec::new();
                 for (pos, step) in lane {
                     let ctx = Ctx { spec, op: ops[step.index], kind: step.kind, resource: &step.resource, base, opts: options };
-                    out.push((pos, verify_operation(&ctx, ops, state, client).await));
+                    let mut learned = Vec::new();
+                    let report = verify_operation(&ctx, ops, &lane_state, client, &mut learned).await;
+                    out.push((pos, report, learned));
                 }
                 out
             })
             .buffer_unordered(options.concurrency.max(1))
             .collect()
             .await;
-        reports.extend(done.into_iter().flatten());
+        let mut done: Vec<(usize, OperationReport, Vec<Learned>)> = done.into_iter().flatten().collect();
+        done.sort_by_key(|(pos, ..)| *pos);
+        for (pos, report, learned) in done {
+            let step = &steps[pos];
+            let ctx = Ctx { spec, op: ops[step.index], kind: step.kind, resource: &step.resource, base, opts: options };
+            for l in &learned {
+                learn(&ctx, ops, &mut state, &l.built, l.status, &l.response);
+            }
+            reports.push((pos, report));
+        }
     }
     reports.sort_by_key(|(pos, _)| *pos);
     reports.into_iter().map(|(_, r)| r).collect()
 }
 
-async fn verify_operation(ctx: &Ctx<'_>, ops: &[&Operation], state: &Mutex<State>, client: &HttpClient) -> OperationReport {
+/// A successful answer, kept to be learned from at the end of its wave.
+struct Learned {
+    built: Built,
+    status: u16,
+    response: http::Response<Bytes>,
+}
+
+async fn verify_operation(
+    ctx: &Ctx<'_>,
+    ops: &[&Operation],
+    state: &Mutex<State>,
+    client: &HttpClient,
+    learned: &mut Vec<Learned>,
+) -> OperationReport {
     let (spec, op) = (ctx.spec, ctx.op);
     let mut cases = Vec::new();
     for case in request::cases(op) {
-        cases.push(verify_case(ctx, &case, ops, state, client).await);
+        cases.push(verify_case(ctx, &case, ops, state, client, learned).await);
     }
     let outcome = cases.iter().map(|c| c.outcome).max().unwrap_or(Outcome::Passed);
     OperationReport {
@@ -191,24 +281,38 @@ async fn verify_operation(ctx: &Ctx<'_>, ops: &[&Operation], state: &Mutex<State
     }
 }
 
-async fn verify_case(ctx: &Ctx<'_>, case: &CaseSpec, ops: &[&Operation], state: &Mutex<State>, client: &HttpClient) -> Case {
+async fn verify_case(
+    ctx: &Ctx<'_>,
+    case: &CaseSpec,
+    ops: &[&Operation],
+    state: &Mutex<State>,
+    client: &HttpClient,
+    learned: &mut Vec<Learned>,
+) -> Case {
     let (spec, op) = (ctx.spec, ctx.op);
-    let built = {
+    let mut built = {
         let state = state.lock().unwrap_or_else(|p| p.into_inner());
         request::build(ctx, case, &state)
     };
-    let sent = SentRequest { method: built.method.to_string(), url: built.url.clone(), body: built.body_json.clone() };
-    let mut req = http::Request::builder().method(built.method.clone()).uri(&built.url).body(built.body.clone()).unwrap_or_default();
-    *req.headers_mut() = built.headers.clone();
     let started = Instant::now();
-    let answer = client.send(req, ctx.opts.timeout).await;
+    let mut answer = client.send(to_request(&built), ctx.opts.timeout).await;
+    if ctx.kind == Kind::Create && answer.as_ref().is_ok_and(|r| r.status() == http::StatusCode::CONFLICT) {
+        // A unique value the provider kept from an earlier run (`clientKey`) would make every
+        // later run inconclusive: the same create, its free text made unique, proves the contract.
+        if let Some(again) = request::made_unique(ctx, case, &built, &unique_suffix()) {
+            answer = client.send(to_request(&again), ctx.opts.timeout).await;
+            built = again;
+        }
+    }
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let sent = SentRequest { method: built.method.to_string(), url: built.url.clone(), body: built.body_json.clone() };
     let mut result = Case {
         name: case.name.clone(),
         request: sent,
         status: None,
         outcome: Outcome::Failed,
         reason: None,
+        hint: None,
         violations: Vec::new(),
         inputs: built.inputs.clone(),
         notes: built.notes.clone(),
@@ -230,13 +334,28 @@ async fn verify_case(ctx: &Ctx<'_>, case: &CaseSpec, ops: &[&Operation], state: 
     result.status = Some(status);
     let findings = check::response(spec, op, &built.method, status, response.headers(), response.body());
     let (outcome, reason) = judge(op, status, &findings, &built, response.body());
+    result.hint = (outcome == Outcome::Inconclusive).then(|| hint(op, status, &built, ctx.opts));
     result.outcome = outcome;
     result.reason = reason;
     result.violations = findings;
     if (200..300).contains(&status) {
-        learn(ctx, ops, state, &built, status, &response);
+        let mut lane = state.lock().unwrap_or_else(|p| p.into_inner());
+        learn(ctx, ops, &mut lane, &built, status, &response);
+        learned.push(Learned { built, status, response });
     }
     result
+}
+
+fn to_request(built: &Built) -> http::Request<Bytes> {
+    let mut req = http::Request::builder().method(built.method.clone()).uri(&built.url).body(built.body.clone()).unwrap_or_default();
+    *req.headers_mut() = built.headers.clone();
+    req
+}
+
+/// New for every retried create, so that no run meets a value an earlier one left behind.
+fn unique_suffix() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("-{}", &id[..8])
 }
 
 /// What a contract-conforming (or not) answer means for the operation.
@@ -276,11 +395,30 @@ fn judge(op: &Operation, status: u16, findings: &[Finding], built: &Built, body:
     }
 }
 
+/// What to change so that an inconclusive result proves something.
+fn hint(op: &Operation, status: u16, built: &Built, options: &Options) -> String {
+    match status {
+        401 | 403 if options.token.as_deref().is_none_or(|t| t.trim().is_empty()) => {
+            "no credential was given: pass --token (bearer token, API key or user:password) or --header".to_string()
+        }
+        401 | 403 => "give a credential the provider accepts for this operation (--token or --header)".to_string(),
+        404 | 410 if !built.unresolved.is_empty() => format!(
+            "let an earlier operation produce {} (a create of the same resource, or a `links` entry naming {}), or give the parameter an example that exists on the provider",
+            built.unresolved.join(", "),
+            op.id
+        ),
+        409 | 412 | 422 if built.from_example => {
+            "the provider's state refused the spec's example (a used unique value, a state that forbids the action): run against a fresh provider, or add an example that suits it".to_string()
+        }
+        _ if built.from_example => "add a request example the provider accepts for this operation".to_string(),
+        _ => "add a request example (examples are sent instead of generated data) that the provider accepts".to_string(),
+    }
+}
+
 /// Keeps what a successful answer tells later requests: identifiers, the item's `ETag`, links.
-fn learn(ctx: &Ctx<'_>, ops: &[&Operation], state: &Mutex<State>, built: &Built, status: u16, response: &http::Response<Bytes>) {
+fn learn(ctx: &Ctx<'_>, ops: &[&Operation], state: &mut State, built: &Built, status: u16, response: &http::Response<Bytes>) {
     let (spec, op) = (ctx.spec, ctx.op);
     let body: Option<Value> = serde_json::from_slice(response.body()).ok();
-    let mut state = state.lock().unwrap_or_else(|p| p.into_inner());
     if ctx.kind != Kind::Delete {
         state.harvest(&op.id, ctx.resource, ctx.kind == Kind::Create, response.headers(), body.as_ref());
     }
@@ -332,6 +470,35 @@ fn link_target(ops: &[&Operation], link: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn summary(operations: usize, passed: usize, failed: usize, inconclusive: usize, excluded: usize) -> Summary {
+        Summary { operations, passed, failed, inconclusive, excluded, ..Summary::default() }
+    }
+
+    #[test]
+    fn a_run_that_proves_nothing_fails() {
+        // Arrange: (summary, operations without their credential, fail on inconclusive)
+        let cases = [
+            (summary(3, 2, 0, 1, 0), vec![], false, true, None),
+            (summary(3, 2, 0, 1, 0), vec![], true, false, None),
+            (summary(3, 2, 1, 0, 0), vec![], false, false, None),
+            (summary(0, 0, 0, 0, 5), vec![], false, false, Some("no operation selected: --include/--exclude left out all 5")),
+            (summary(0, 0, 0, 0, 0), vec![], false, false, Some("no operation selected: the documents have no operations")),
+            (summary(2, 0, 0, 2, 0), vec![], false, false, Some("nothing passed: all 2 operation(s) were inconclusive")),
+            (summary(2, 0, 2, 0, 0), vec![], false, false, None),
+            (summary(2, 1, 0, 1, 0), vec!["GetRun", "ListRuns"], false, false, Some("require a credential (GetRun and 1 more)")),
+        ];
+        for (s, uncredentialed, strict, ok, why) in cases {
+            // Act
+            let vacuous = vacuous(&s, &uncredentialed);
+            // Assert
+            assert_eq!(verdict(&s, strict, vacuous.as_deref()), ok, "{s:?} {vacuous:?}");
+            match why {
+                Some(w) => assert!(vacuous.as_deref().is_some_and(|v| v.contains(w)), "{vacuous:?} lacks {w:?}"),
+                None => assert_eq!(vacuous, None),
+            }
+        }
+    }
 
     #[test]
     fn targets() {

@@ -32,8 +32,13 @@ impl Outcome {
 pub struct Report {
     pub target: String,
     pub specs: Vec<String>,
-    /// No failures (and, with `--fail-on-inconclusive`, nothing inconclusive).
+    /// No failures, something proved (see `vacuous`), and with `--fail-on-inconclusive` nothing
+    /// inconclusive.
     pub ok: bool,
+    /// Why a run that failed nothing proves nothing (no operation selected, the credential the
+    /// documents require missing, nothing passed); such a run is not `ok`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vacuous: Option<String>,
     pub summary: Summary,
     pub operations: Vec<OperationReport>,
 }
@@ -79,6 +84,9 @@ pub struct Case {
     pub outcome: Outcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For an inconclusive result: what would make it prove something.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub violations: Vec<Finding>,
     /// Where parameter values came from.
@@ -138,6 +146,19 @@ pub fn text(r: &Report) -> String {
             }
         }
     }
+    let inconclusive: Vec<(&OperationReport, &Case)> =
+        r.operations.iter().flat_map(|o| o.cases.iter().map(move |c| (o, c))).filter(|(_, c)| c.outcome == Outcome::Inconclusive).collect();
+    if !inconclusive.is_empty() {
+        // Listed together: an inconclusive result passes the run, so it is easy to overlook.
+        let _ = writeln!(out, "\ninconclusive ({}):", inconclusive.len());
+        for (op, c) in inconclusive {
+            let name = if op.cases.len() == 1 { op.operation.clone() } else { format!("{} [{}]", op.operation, c.name) };
+            let _ = writeln!(out, "  {name}: {}", c.reason.as_deref().unwrap_or("inconclusive"));
+            if let Some(h) = &c.hint {
+                let _ = writeln!(out, "    hint: {h}");
+            }
+        }
+    }
     let s = &r.summary;
     let _ = write!(
         out,
@@ -154,6 +175,9 @@ pub fn text(r: &Report) -> String {
         let _ = write!(out, "; {} excluded", s.excluded);
     }
     out.push('\n');
+    if let Some(why) = &r.vacuous {
+        let _ = writeln!(out, "verify proves nothing: {why}");
+    }
     out
 }
 
@@ -263,6 +287,9 @@ pub fn junit(r: &Report) -> String {
                         );
                     }
                     Outcome::Inconclusive => {
+                        if let Some(h) = &c.hint {
+                            let _ = writeln!(detail, "hint: {h}");
+                        }
                         let _ = writeln!(
                             out,
                             ">\n      <skipped message=\"{}\"/>\n      <system-out>{}</system-out>\n    </testcase>",

@@ -164,7 +164,7 @@ fn build_path(ctx: &Ctx, state: &State, trace: &mut Trace) -> PathPart {
                 crate::template::Piece::Param(name) => name,
             };
             let declared = op.parameters.iter().find(|p| p.location == ParamIn::Path && p.name == name);
-            let value = match state.path_param(&op.id, name, collection) {
+            let value = match fitting(spec, declared, state.candidates(&op.id, name, collection)) {
                 Some(p) => {
                     trace.inputs.push(format!("{name} = {} (from {} {})", text(&p.value), p.from, p.at));
                     p.value
@@ -216,7 +216,7 @@ fn build_params(ctx: &Ctx, state: &State, item_path: &str, trace: &mut Trace) ->
         } else if p.location == ParamIn::Header && lower.starts_with("if-") && !p.required {
             None
         } else if p.required {
-            let produced = if is_id_like(&p.name) { state.path_param(&op.id, &p.name, "") } else { None };
+            let produced = if is_id_like(&p.name) { fitting(spec, Some(p), state.candidates(&op.id, &p.name, "")) } else { None };
             match produced {
                 Some(Produced { value, from, at, .. }) => {
                     inputs.push(format!("{} = {} (from {from} {at})", p.name, text(&value)));
@@ -345,15 +345,115 @@ fn set_body(built: &mut Built, media: &Media) {
     let content_type = crate::respond::concrete_media_type(&media.media_type);
     let ct = negotiate::essence(&content_type);
     built.body = if ct == "application/x-www-form-urlencoded" {
-        let pairs: Vec<(String, String)> = match value {
-            Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), simple(v, false, false))).collect(),
-            v => vec![("value".into(), text(v))],
-        };
-        Bytes::from(encode_query(&pairs))
+        Bytes::from(form_body(value, &media.encoding))
     } else {
         crate::respond::encode(value, &content_type)
     };
     insert_header(&mut built.headers, "content-type", &content_type);
+}
+
+/// A create the provider refused as a conflict, rebuilt with each free-text value of its body made
+/// unique (`suffix` appended) where the spec still accepts it, so formats, enums and patterns stay
+/// valid. None when nothing could change or the request did not match the spec to begin with.
+pub fn made_unique(ctx: &Ctx, case: &CaseSpec, built: &Built, suffix: &str) -> Option<Built> {
+    fn strings(v: &Value, at: String, out: &mut Vec<String>) {
+        match v {
+            Value::String(_) => out.push(at),
+            Value::Object(m) => m.iter().for_each(|(k, v)| strings(v, format!("{at}/{}", crate::spec::escape_token(k)), out)),
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| strings(v, format!("{at}/{i}"), out)),
+            _ => {}
+        }
+    }
+    let media = &ctx.op.body.as_ref()?.content[case.media?];
+    if self_check(ctx.spec, ctx.op, built).is_some() {
+        return None;
+    }
+    let mut value = built.body_json.clone()?;
+    let mut pointers = Vec::new();
+    strings(&value, String::new(), &mut pointers);
+    let mut out = built.clone();
+    let mut changed = Vec::new();
+    for pointer in pointers {
+        let Some(Value::String(s)) = value.pointer_mut(&pointer) else { continue };
+        let old = std::mem::replace(s, format!("{s}{suffix}"));
+        out.body_json = Some(value.clone());
+        set_body(&mut out, media);
+        match (self_check(ctx.spec, ctx.op, &out).is_some(), value.pointer_mut(&pointer)) {
+            (true, Some(slot)) => *slot = Value::String(old),
+            _ => changed.push(pointer),
+        }
+    }
+    if changed.is_empty() {
+        return None;
+    }
+    out.body_json = Some(value);
+    set_body(&mut out, media);
+    out.notes.push(format!("409 to the first request: sent again with {suffix} appended to body {}", changed.join(", ")));
+    Some(out)
+}
+
+/// The first value the parameter's schema accepts: an identifier of another shape (a number for
+/// a UUID, a name for a pattern) would make the provider refuse the request for verify's choice,
+/// not for its own behaviour.
+fn fitting(spec: &Spec, p: Option<&Parameter>, candidates: Vec<Produced>) -> Option<Produced> {
+    let schema = p.and_then(|p| p.schema.as_ref());
+    let Some(schema) = schema else { return candidates.into_iter().next() };
+    let doc = spec.schemas.doc(Flow::Request);
+    let types = schema.schema(&spec.schemas).map(|s| crate::spec::model::types_of(doc, s)).unwrap_or_default();
+    let Ok(validator) = schema.validator(&spec.schemas) else { return candidates.into_iter().next() };
+    candidates.into_iter().find(|c| {
+        // As the provider reads it: text, typed by the schema.
+        let value = validate::params::coerce(&text(&c.value), &types);
+        crate::spec::schemas::violations(&validator, &value).is_empty()
+    })
+}
+
+/// An `application/x-www-form-urlencoded` body, each top-level property serialized as its
+/// `encoding` entry says (form and exploded by default): arrays repeat the key or join with the
+/// style's delimiter, objects and anything nested use brackets (`a[b][c]=v`, `a[0][name]=v`,
+/// which is `deepObject` and what form readers accept for nested data), a JSON `contentType`
+/// sends the value as JSON text.
+fn form_body(value: &Value, encoding: &[(String, crate::spec::model::Encoding)]) -> String {
+    fn nested(prefix: &str, v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => m.iter().for_each(|(k, v)| nested(&format!("{prefix}[{k}]"), v, out)),
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| nested(&format!("{prefix}[{i}]"), v, out)),
+            v => out.push(format!("{}={}", enc(prefix), enc(&text(v)))),
+        }
+    }
+    let scalar = |v: &Value| !matches!(v, Value::Array(_) | Value::Object(_));
+    let Value::Object(m) = value else { return format!("value={}", enc(&text(value))) };
+    let mut out = Vec::new();
+    for (k, v) in m {
+        let e = encoding.iter().find(|(n, _)| n == k).map(|(_, e)| e.clone()).unwrap_or_default();
+        let key = enc(k);
+        if e.content_type.as_deref().is_some_and(negotiate::is_json) {
+            out.push(format!("{key}={}", enc(&v.to_string())));
+            continue;
+        }
+        match v {
+            Value::Array(items) if items.iter().all(scalar) => {
+                let sep = match (e.style, e.explode) {
+                    (Style::Form, true) | (Style::DeepObject, _) => None,
+                    (Style::SpaceDelimited, _) => Some("%20"),
+                    (Style::PipeDelimited, _) => Some("%7C"),
+                    // Raw: the reader splits a non-exploded value on unencoded commas only.
+                    _ => Some(","),
+                };
+                match sep {
+                    None => out.extend(items.iter().map(|i| format!("{key}={}", enc(&text(i))))),
+                    Some(sep) => out.push(format!("{key}={}", items.iter().map(|i| enc(&text(i))).collect::<Vec<_>>().join(sep))),
+                }
+            }
+            Value::Object(obj) if e.style == Style::Form && !e.explode && obj.values().all(scalar) => {
+                let parts: Vec<String> = obj.iter().flat_map(|(a, b)| [enc(a), enc(&text(b))]).collect();
+                out.push(format!("{key}={}", parts.join(",")));
+            }
+            Value::Array(_) | Value::Object(_) => nested(k, v, &mut out),
+            v => out.push(format!("{key}={}", enc(&text(v)))),
+        }
+    }
+    out.join("&")
 }
 
 /// Violations of the built request (credentials aside: they are the caller's to give).
@@ -544,5 +644,33 @@ mod tests {
         assert_eq!(simple(&json!({"x": 1, "y": "z"}), true, false), "x=1,y=z");
         assert_eq!(simple(&json!(null), false, false), "");
         assert_eq!(encode_query(&[("f".into(), "name == 'a'".into())]), "f=name%20%3D%3D%20%27a%27");
+    }
+
+    #[test]
+    fn form_bodies_follow_the_encoding_object() {
+        use crate::spec::model::Encoding;
+        let e = |name: &str, style, explode| (name.to_string(), Encoding { style, explode, ..Encoding::default() });
+        let body = json!({"email": "a@b.c", "metadata": {"order": 6735, "tags": ["x"]}, "ids": [1, 2], "csv": ["a,b", "c"], "pipes": ["p", "q"], "pairs": {"k": "v", "l": 2}});
+        let encoding = [
+            e("metadata", Style::DeepObject, true),
+            e("csv", Style::Form, false),
+            e("pipes", Style::PipeDelimited, false),
+            e("pairs", Style::Form, false),
+        ];
+        let text = form_body(&body, &encoding);
+        let mut got: Vec<&str> = text.split('&').collect();
+        got.sort();
+        let mut want = vec![
+            "email=a%40b.c",
+            "metadata%5Border%5D=6735",
+            "metadata%5Btags%5D%5B0%5D=x",
+            "ids=1",
+            "ids=2",
+            "csv=a%2Cb,c",
+            "pipes=p%7Cq",
+            "pairs=k,v,l,2",
+        ];
+        want.sort();
+        assert_eq!(got, want);
     }
 }

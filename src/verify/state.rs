@@ -20,9 +20,13 @@ pub struct Produced {
     /// Created (2) beats read (1): the resource verify made itself is the one it may change. Links
     /// count 3 (4 from a create).
     pub strength: u8,
+    /// The resource (stem) whose answer held it; empty for values a link carried.
+    pub resource: String,
 }
 
-#[derive(Debug, Default)]
+/// Cloned per lane at the start of each wave (see `verify_spec`), so that what a lane reads never
+/// depends on how far the other lanes of its wave have got.
+#[derive(Debug, Default, Clone)]
 pub struct State {
     /// Resource stem → field name → value.
     resources: HashMap<String, HashMap<String, Produced>>,
@@ -50,31 +54,54 @@ pub struct Exchange<'a> {
 }
 
 impl State {
-    /// The value for path parameter `name` that follows the literal segment `collection`.
+    /// The value for path parameter `name` that follows the literal segment `collection`: the
+    /// first of [`State::candidates`].
+    #[cfg(test)]
     pub fn path_param(&self, op_id: &str, name: &str, collection: &str) -> Option<Produced> {
-        if let Some(p) = self.link_param(op_id, name) {
-            return Some(p);
-        }
-        let by_field = |fields: &HashMap<String, Produced>| {
-            fields
-                .get(name)
-                .or_else(|| fields.get("id"))
-                .or_else(|| fields.iter().filter(|(f, _)| is_id_like(f) && stem(f) == stem(name)).map(|(_, v)| v).next())
-                .cloned()
+        self.candidates(op_id, name, collection).into_iter().next()
+    }
+
+    /// Every value earlier answers offer for path parameter `name` after the literal segment
+    /// `collection`, best first: a link's, then identifiers of the resource the parameter
+    /// addresses. An identifier of another resource never stands in, whatever its field name: a
+    /// `runId` inside a job's answer may name a run that does not exist, and a 404 for it would
+    /// read as the provider's fault. The caller keeps the first that its schema accepts.
+    pub fn candidates(&self, op_id: &str, name: &str, collection: &str) -> Vec<Produced> {
+        let mut out: Vec<Produced> = Vec::new();
+        let mut push = |p: &Produced| {
+            if !out.iter().any(|o| o.value == p.value) {
+                out.push(p.clone());
+            }
         };
-        if let Some(found) = self.resources.get(&stem(collection)).and_then(by_field) {
-            return Some(found);
+        if let Some(p) = self.link_param(op_id, name) {
+            push(&p);
         }
         let own = stem(name);
-        if !own.is_empty() && own != "id" {
-            if let Some(found) = self.resources.get(&own).and_then(by_field) {
-                return Some(found);
+        let addressed = stem(collection);
+        let of_resource = |fields: &HashMap<String, Produced>, push: &mut dyn FnMut(&Produced)| {
+            let mut named: Vec<(&String, &Produced)> = fields.iter().filter(|(f, _)| is_id_like(f) && stem(f) == own).collect();
+            // HashMap order is arbitrary: sort so that the same answers always give the same id.
+            named.sort_by(|a, b| a.0.cmp(b.0));
+            for p in fields.get(name).into_iter().chain(fields.get("id")).chain(named.into_iter().map(|(_, p)| p)) {
+                push(p);
+            }
+        };
+        if !addressed.is_empty() {
+            if let Some(fields) = self.resources.get(&addressed) {
+                of_resource(fields, &mut push);
+            }
+        }
+        if !own.is_empty() && own != "id" && own != addressed {
+            if let Some(fields) = self.resources.get(&own) {
+                of_resource(fields, &mut push);
             }
         }
         if name != "id" && is_id_like(name) {
-            return self.global.get(name).cloned();
+            if let Some(p) = self.global.get(name).filter(|p| p.resource == own || (!addressed.is_empty() && p.resource == addressed)) {
+                push(p);
+            }
         }
-        None
+        out
     }
 
     /// A value a link gives for parameter `name` (`runId` or `path.runId`) of `op_id`.
@@ -110,13 +137,20 @@ impl State {
             for (k, v) in obj.iter() {
                 if matches!(v, Value::String(_) | Value::Number(_)) {
                     let at = format!("{pointer}/{}", crate::spec::escape_token(k));
-                    fields.push((k.clone(), Produced { value: v.clone(), from: op_id.to_string(), at, strength }));
+                    fields.push((
+                        k.clone(),
+                        Produced { value: v.clone(), from: op_id.to_string(), at, strength, resource: resource.to_string() },
+                    ));
                 }
             }
         }
         if !fields.iter().any(|(k, _)| k == "id") {
             if let Some(id) = location_id(headers) {
-                fields.push(("id".into(), Produced { value: Value::String(id), from: op_id.to_string(), at: "Location".into(), strength }));
+                let resource = resource.to_string();
+                fields.push((
+                    "id".into(),
+                    Produced { value: Value::String(id), from: op_id.to_string(), at: "Location".into(), strength, resource },
+                ));
             }
         }
         let slot = self.resources.entry(resource.to_string()).or_default();
@@ -152,7 +186,7 @@ impl State {
                     .filter(|(l, _)| matches!(*l, "path" | "query" | "header" | "cookie"))
                     .map_or(param.as_str(), |(_, n)| n);
                 let at = format!("link {name}: {}", expr.as_str().map(String::from).unwrap_or_else(|| expr.to_string()));
-                let p = Produced { value, from: op_id.to_string(), at, strength };
+                let p = Produced { value, from: op_id.to_string(), at, strength, resource: String::new() };
                 let slot = self.link_params.entry(to.clone()).or_default();
                 if slot.get(param).is_none_or(|old| old.strength <= strength) {
                     slot.insert(param.to_string(), p);
@@ -161,7 +195,7 @@ impl State {
             if let Some(expr) = link.get("requestBody") {
                 if let Some(value) = evaluate(expr, ex) {
                     let at = format!("link {name}: requestBody");
-                    self.link_bodies.insert(to, Produced { value, from: op_id.to_string(), at, strength });
+                    self.link_bodies.insert(to, Produced { value, from: op_id.to_string(), at, strength, resource: String::new() });
                 }
             }
         }

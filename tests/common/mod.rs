@@ -16,14 +16,54 @@ pub fn bundled(path: &str) -> PathBuf {
 }
 
 /// A builder on 127.0.0.1:0 serving the test document `path` (under tests/data), answering from
-/// the spec alone (the stateful tests opt in with `stateful`).
+/// the spec alone (the stateful tests opt in with `stateful`). Self-check is on: answers that
+/// break the spec are counted, and a suite opts in to failing on them with `assert_no_violations`.
 pub fn builder(path: &str) -> ServerBuilder {
-    Server::builder(data(path)).stateless(true)
+    Server::builder(data(path)).stateless(true).self_check(true)
 }
 
-/// A stateful server for the test document `path`.
+/// A stateful server for the test document `path`, with self-check on.
 pub fn stateful(path: &str) -> ServerBuilder {
-    Server::builder(data(path))
+    Server::builder(data(path)).self_check(true)
+}
+
+/// A stateful server for the bundled document `name` (under specs/) with the bundled fixtures,
+/// self-check on.
+pub fn bundled_server(name: &str) -> ServerBuilder {
+    Server::builder(bundled(name)).fixtures(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")).self_check(true)
+}
+
+/// What the server's self-check counted: (answers, violations), from `GET /__specstub/health`.
+pub async fn self_check(server: &Server) -> (u64, u64) {
+    let health = json(client().get(format!("{}/__specstub/health", server.url())).send().await.expect("health")).await;
+    let count = |k: &str| health["selfCheck"][k].as_u64().unwrap_or_else(|| panic!("no selfCheck.{k} in {health}"));
+    (count("answers"), count("violations"))
+}
+
+/// Fails unless every answer the server gave matched its spec, listing the answers that did not
+/// (from the journal) with their violations.
+pub async fn assert_no_violations(server: &Server) {
+    let (answers, violations) = self_check(server).await;
+    if violations == 0 {
+        return;
+    }
+    let journal = json(client().get(format!("{}/__specstub/journal?limit=1000", server.url())).send().await.expect("journal")).await;
+    let mut lines = Vec::new();
+    for e in journal.as_array().into_iter().flatten() {
+        let found: Vec<String> = e["violations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| {
+                v["message"].as_str().filter(|m| m.starts_with("response")).map(|m| format!("{} {m}", v["pointer"].as_str().unwrap_or("")))
+            })
+            .collect();
+        if !found.is_empty() {
+            let text = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            lines.push(format!("{} {} -> {} ({}): {}", text("method"), text("path"), e["status"], text("operation"), found.join("; ")));
+        }
+    }
+    panic!("{violations} violation(s) in {answers} answer(s):\n{}", lines.join("\n"));
 }
 
 pub async fn start(path: &str) -> Server {
