@@ -69,7 +69,7 @@ if [[ $BUILD -eq 1 ]]; then
   build_specstub
   build_ceiling
 else
-  SPECSTUB="${SPECSTUB_BIN:-$REPO_DIR/target/release/specstub}"
+  SPECSTUB="${SPECSTUB_BIN:-$REPO_DIR/target/dist/specstub}"
   CEILING="$BENCH_DIR/ceiling/target/release/specstub-ceiling"
 fi
 [[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"

@@ -28,9 +28,9 @@ if [[ -n "${PROF_BIN:-}" ]]; then
 else
   PROF_TARGET="$CACHE_DIR/prof-target"
   log "building specstub with line tables into $PROF_TARGET"
-  (cd "$REPO_DIR" && CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release --quiet --target-dir "$PROF_TARGET") ||
+  (cd "$REPO_DIR" && CARGO_PROFILE_DIST_DEBUG=line-tables-only cargo build --profile dist --features mimalloc --quiet --target-dir "$PROF_TARGET") ||
     die "build failed"
-  BIN="$PROF_TARGET/release/specstub"
+  BIN="$PROF_TARGET/dist/specstub"
 fi
 OUT="$OUT_DIR/callgrind.$MODE.out"
 export BENCH_WRK_DIR="$BENCH_DIR/wrk" BENCH_TOKEN=bench-token BENCH_RUNS_PATH=/api/v2/runs

@@ -53,11 +53,11 @@ command -v redis-server >/dev/null || die "redis-server is missing: apt-get inst
 if [[ -n "${SPECSTUB_BIN:-}" ]]; then
   SPECSTUB="$SPECSTUB_BIN"
 elif [[ $BUILD -eq 1 ]]; then
-  log "building specstub (cargo build --release)"
-  (cd "$REPO_DIR" && cargo build --release --quiet) || die "cargo build --release failed"
-  SPECSTUB="$REPO_DIR/target/release/specstub"
+  log "building specstub (cargo build --profile dist --features mimalloc)"
+  (cd "$REPO_DIR" && cargo build --profile dist --features mimalloc --quiet) || die "cargo build --profile dist failed"
+  SPECSTUB="$REPO_DIR/target/dist/specstub"
 else
-  SPECSTUB="$REPO_DIR/target/release/specstub"
+  SPECSTUB="$REPO_DIR/target/dist/specstub"
 fi
 [[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"
 

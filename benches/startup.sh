@@ -35,7 +35,7 @@ done
 trap cleanup_started EXIT
 trap 'exit 130' INT TERM
 
-if [[ $BUILD -eq 1 ]]; then build_specstub; else SPECSTUB="${SPECSTUB_BIN:-$REPO_DIR/target/release/specstub}"; fi
+if [[ $BUILD -eq 1 ]]; then build_specstub; else SPECSTUB="${SPECSTUB_BIN:-$REPO_DIR/target/dist/specstub}"; fi
 [[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"
 HAVE_PRISM=0
 if [[ $PRISM -eq 1 ]] && ensure_prism; then HAVE_PRISM=1; fi

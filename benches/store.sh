@@ -32,7 +32,7 @@ done
 trap cleanup_started EXIT
 trap 'exit 130' INT TERM
 command -v wrk >/dev/null || die "wrk is missing (benches/load.sh installs it, or apt-get install -y wrk)"
-if [[ $BUILD -eq 1 ]]; then build_specstub; else SPECSTUB="${SPECSTUB_BIN:-$REPO_DIR/target/release/specstub}"; fi
+if [[ $BUILD -eq 1 ]]; then build_specstub; else SPECSTUB="${SPECSTUB_BIN:-$REPO_DIR/target/dist/specstub}"; fi
 [[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"
 export BENCH_WRK_DIR="$BENCH_DIR/wrk"
 SPEC="$BENCH_DIR/specs/store.yaml"

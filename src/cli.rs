@@ -52,6 +52,38 @@ Examples:\n  specstub verify --spec specs/sift-runs-v2.yaml --target https://sta
 specstub verify specs/ --target http://127.0.0.1:8080 --junit reports/contract.xml --json reports/contract.json\n  \
 specstub verify api.yaml --target http://localhost:3000 --include createPet --include pets")]
     Verify(VerifyArgs),
+    /// Print a shell completion script to stdout.
+    #[command(long_about = "Print a shell completion script for specstub's commands and flags to stdout, \
+generated from the same definitions as --help.\n\n\
+Examples:\n  specstub completions bash > ~/.local/share/bash-completion/completions/specstub\n  \
+specstub completions zsh > \"${fpath[1]}/_specstub\"\n  \
+specstub completions fish > ~/.config/fish/completions/specstub.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    #[command(long_about = "Print specstub's man page (roff) to stdout, generated from the same \
+definitions as --help.\n\n\
+Examples:\n  specstub man | man -l -\n  specstub man > /usr/local/share/man/man1/specstub.1")]
+    Man,
+    /// Check that a running specstub answers its health route (for container health checks).
+    #[command(long_about = "Check that a running specstub answers its health route: exit 0 when \
+GET URL answers 2xx within 3 seconds, 1 otherwise. Plain http:// only; it exists so that a \
+container image needs no HTTP client of its own for its HEALTHCHECK.\n\n\
+Examples:\n  specstub health\n  specstub health http://127.0.0.1:8080/__specstub/health")]
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to write the script for. Example: `bash`
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// The health route to call. Example: `http://127.0.0.1:4010/__specstub/health`
+    #[arg(default_value = "http://127.0.0.1:4010/__specstub/health")]
+    pub url: String,
 }
 
 #[derive(Debug, Args)]

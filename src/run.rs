@@ -1,8 +1,10 @@
 //! What each command does, as library calls returning an exit code: `main` only parses flags,
 //! calls these and exits.
 
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use specstub::{Config, LogFormat, ServerBuilder};
 
@@ -30,7 +32,87 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             runtime.block_on(verify(args))
         }
+        Command::Completions(args) => print(&completion_script(args.shell)),
+        Command::Man => print(&man_page()),
+        Command::Health(args) => health(&args.url),
     }
+}
+
+/// The completion script for `shell`, generated from the clap definitions so it never drifts
+/// from `--help`. Rendered into memory first: clap_complete panics on a failed write, and
+/// `specstub completions bash | head` closes the pipe early.
+fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "specstub", &mut out);
+    out
+}
+
+/// The man page in roff, from the same definitions (the subcommands are listed in it; their
+/// flags are in `specstub <command> --help`).
+fn man_page() -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    clap_mangen::Man::new(Cli::command()).render(&mut out).expect("rendering into memory");
+    out
+}
+
+fn print(bytes: &[u8]) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped early (`| head`) got what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("specstub: cannot write to stdout: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `specstub health URL`: 0 when GET URL answers 2xx, 1 otherwise, with the reason on stderr.
+/// A container's HEALTHCHECK runs this, so the runtime image needs no curl (no package layer, one
+/// binary to patch) and the check speaks to the server exactly as a client on the loopback would.
+fn health(url: &str) -> ExitCode {
+    match health_status(url, Duration::from_secs(3)) {
+        Ok(status) if (200..300).contains(&status) => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("specstub: {url} answered {status}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("specstub: {url}: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// One HTTP/1.1 GET over a plain socket, returning the status code. Deliberately minimal: the
+/// health route is local, plain HTTP, and answers a small body; an async client and its runtime
+/// would be most of the check's start-up time.
+fn health_status(url: &str, timeout: Duration) -> Result<u16, String> {
+    use std::io::{BufRead, BufReader};
+    use std::net::{TcpStream, ToSocketAddrs};
+    let rest = url.strip_prefix("http://").ok_or("only http:// URLs are supported")?;
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        authority.to_string()
+    } else {
+        format!("{authority}:80")
+    };
+    let addr = with_port.to_socket_addrs().map_err(|e| e.to_string())?.next().ok_or("the host has no address")?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout).map_err(|e| e.to_string())?;
+    stream.set_read_timeout(Some(timeout)).and_then(|()| stream.set_write_timeout(Some(timeout))).map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: specstub-health\r\nConnection: close\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).map_err(|e| e.to_string())?;
+    // "HTTP/1.1 200 OK"
+    line.split_whitespace().nth(1).and_then(|code| code.parse().ok()).ok_or_else(|| format!("not an HTTP answer: {:?}", line.trim_end()))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
@@ -160,4 +242,55 @@ fn init_logging(format: LogFormat, level: tracing::Level) -> tracing_appender::n
         LogFormat::Json => builder.json().try_init(),
     };
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn completion_scripts_know_the_commands_and_their_flags() {
+        let bash = String::from_utf8(completion_script(clap_complete::Shell::Bash)).unwrap();
+        assert!(bash.contains("serve") && bash.contains("--port") && bash.contains("--validation"), "{bash}");
+        let zsh = String::from_utf8(completion_script(clap_complete::Shell::Zsh)).unwrap();
+        assert!(zsh.starts_with("#compdef specstub") && zsh.contains("--port"), "{zsh}");
+        let fish = String::from_utf8(completion_script(clap_complete::Shell::Fish)).unwrap();
+        assert!(fish.contains("complete -c specstub") && fish.contains("-l port"), "{fish}");
+    }
+
+    #[test]
+    fn man_page_is_roff_with_the_commands() {
+        let man = String::from_utf8(man_page()).unwrap();
+        assert!(man.contains(".TH specstub 1"), "{man}");
+        for command in ["serve", "lint", "verify", "completions", "man", "health"] {
+            assert!(man.contains(command), "{command} missing from the man page");
+        }
+    }
+
+    #[test]
+    fn health_reads_the_status_of_a_local_server() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/__specstub/health", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            use std::io::Read;
+            for status in ["200 OK", "503 Service Unavailable"] {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut request = [0u8; 512];
+                let n = s.read(&mut request).unwrap();
+                assert!(request[..n].starts_with(b"GET /__specstub/health HTTP/1.1\r\n"));
+                write!(s, "HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n").unwrap();
+            }
+        });
+        assert_eq!(health_status(&url, Duration::from_secs(3)), Ok(200));
+        assert_eq!(health_status(&url, Duration::from_secs(3)), Ok(503));
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn health_refuses_what_it_cannot_check() {
+        assert!(health_status("https://example.com/", Duration::from_secs(1)).unwrap_err().contains("http://"));
+        // A port nothing listens on: bound by the kernel, then released.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        assert!(health_status(&format!("http://127.0.0.1:{port}/"), Duration::from_secs(1)).is_err());
+    }
 }

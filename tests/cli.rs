@@ -1,5 +1,5 @@
-//! The binary: lint output and exit codes, serve's refusals, the printed address and graceful
-//! shutdown on SIGTERM.
+//! The binary: lint output and exit codes, serve's refusals, the printed address, graceful
+//! shutdown on SIGTERM, the generated completions and man page, and the health check.
 
 mod common;
 
@@ -151,4 +151,41 @@ fn help_explains_every_flag_with_an_example() {
             assert!(section.contains("Example"), "flag without an example in `{cmd} --help`:\n{section}");
         }
     }
+}
+
+#[test]
+fn completions_and_man_page_are_printed_from_the_flag_definitions() {
+    let (code, bash, _) = run(&["completions", "bash"]);
+    assert_eq!(code, 0);
+    assert!(bash.contains("specstub") && bash.contains("serve") && bash.contains("--port"), "{bash}");
+    for shell in ["zsh", "fish"] {
+        let (code, script, _) = run(&["completions", shell]);
+        assert_eq!(code, 0, "{shell}");
+        assert!(script.contains("--port"), "{shell}: {script}");
+    }
+    let (code, _, err) = run(&["completions", "tcsh"]);
+    assert_eq!(code, 2, "{err}");
+    let (code, man, _) = run(&["man"]);
+    assert_eq!(code, 0);
+    assert!(man.contains(".TH specstub 1") && man.contains("serve"), "{man}");
+}
+
+#[cfg(unix)]
+#[test]
+fn health_passes_against_a_running_server_and_fails_once_it_stopped() {
+    let mut child =
+        bin().args(["serve", "tests/data/petstore.yaml", "--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let health = format!("{url}/__specstub/health");
+    let (code, _, err) = run(&["health", &health]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(&["health", &format!("{url}/__specstub/no-such-route")]);
+    assert_eq!(code, 1, "{err}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (code, _, err) = run(&["health", &health]);
+    assert_eq!(code, 1);
+    assert!(err.contains(&health), "{err}");
 }
