@@ -726,6 +726,8 @@ impl<'a> Gen<'a> {
                 }
             }
             Some(rng) => {
+                // Distinct items of a long `uniqueItems` array need room to differ.
+                let span = span.max(self.variant as i128 * 4);
                 let (mut wlo, mut whi) = (anchor, anchor.saturating_add(span).min(kmax));
                 if whi == wlo {
                     wlo = anchor.saturating_sub(span).max(kmin);
