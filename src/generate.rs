@@ -2,7 +2,9 @@
 //! example covers. This module owns the whole schema → value walk: `$ref`/`allOf`/`oneOf`/`anyOf`
 //! resolution, keyword-aware leaf values (formats, patterns, numeric bounds), the recursion and
 //! size limits that keep generation finite on any input, and copying path parameters ("echo") into
-//! generated or example bodies.
+//! generated or example bodies. A schema nothing can satisfy (`minimum` above `maximum`, a pattern
+//! no string matches, more items than any answer should carry) is reported by [`try_generate`] as
+//! [`Unsatisfiable`], naming the schema, so that no answer breaks the schema it claims.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -47,27 +49,69 @@ impl Default for GenOptions<'_> {
     }
 }
 
-const MAX_ITEMS: usize = 100;
+/// Items (and properties) an array (object) gets at most: a `minItems` above it is unsatisfiable
+/// rather than silently shortened.
+const MAX_ITEMS: usize = 10_000;
+/// Items beyond the minimum that an array shows when it may have more.
+const EXTRA_ITEMS: usize = 3;
 const MAX_LEN: usize = 10_000;
 /// Past `max_depth` only required content is produced; this much further, containers come out
 /// empty, so a schema whose required properties recurse forever still ends.
 const EXTRA_DEPTH: usize = 10;
 /// Wide schemas multiply: this bounds the total work whatever the depth.
-const MAX_NODES: usize = 20_000;
+const MAX_NODES: usize = 200_000;
 const MAX_LAYERS: usize = 256;
 const MAX_REPEAT: u32 = 8;
 const DETERMINISTIC_SEED: u64 = 0x5eed;
 
+/// Why no value satisfies a schema: the JSON pointer of the (sub)schema at fault, in the document
+/// `root` of the generation, and what contradicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsatisfiable {
+    pub pointer: String,
+    pub why: String,
+}
+
+impl std::fmt::Display for Unsatisfiable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no value satisfies the schema at {}: {}", if self.pointer.is_empty() { "/" } else { &self.pointer }, self.why)
+    }
+}
+
 /// Builds a value valid against `schema` (best effort for contradictory schemas). `$ref`s resolve
 /// against `root`; a reference that does not resolve gives `null`. Never panics.
 pub fn generate(schema: &Value, root: &Value, opts: &GenOptions) -> Value {
+    run(schema, root, "", opts).0
+}
+
+/// Like [`generate`], but a schema the generator finds contradictory is an error instead of a
+/// best-effort value. `pointer` is where `schema` sits in `root`, for the error to name. A value
+/// it returns can still miss what it does not model (`not`, `oneOf` exclusivity, overlapping
+/// `allOf` members with `additionalProperties: false`): callers that must be sure validate it.
+pub fn try_generate(schema: &Value, root: &Value, pointer: &str, opts: &GenOptions) -> Result<Value, Unsatisfiable> {
+    match run(schema, root, pointer, opts) {
+        (_, Some(e)) => Err(e),
+        (v, None) => Ok(v),
+    }
+}
+
+fn run(schema: &Value, root: &Value, pointer: &str, opts: &GenOptions) -> (Value, Option<Unsatisfiable>) {
     let soft = opts.max_depth.min(64);
     let rng = match opts.mode {
         Mode::Deterministic => None,
         Mode::Random { seed } => Some(StdRng::seed_from_u64(seed)),
     };
-    let mut g = Gen { root, opts, rng, soft, hard: soft + EXTRA_DEPTH, nodes: 0, variant: 0 };
-    g.value(&[schema], 0, 1)
+    let mut g = Gen { root, opts, rng, soft, hard: soft + EXTRA_DEPTH, nodes: 0, variant: 0, failure: None };
+    let v = g.value(&[(schema, pointer.to_string())], 0, 1);
+    (v, g.failure)
+}
+
+/// A schema and its JSON pointer in the generation's root document.
+type At<'a> = (&'a Value, String);
+
+/// `ptr` extended by one reference token, escaped as RFC 6901 says.
+fn child(ptr: &str, token: &str) -> String {
+    format!("{ptr}/{}", token.replace('~', "~0").replace('/', "~1"))
 }
 
 /// Replaces the values of keys named in `echo` in the top-level object (or the objects of a
@@ -167,25 +211,44 @@ fn percent_decode(s: &str) -> String {
 /// single-valued keywords (`format`, `example`, ...) win.
 struct Layer<'a> {
     map: &'a Map<String, Value>,
+    /// Where the layer sits in the root document, for an [`Unsatisfiable`] to name.
+    ptr: String,
     /// Whether this layer's `example`/`default` describes the whole value: one member of a
     /// multi-member `allOf` does not.
     whole: bool,
+    /// One of the schemas the value was asked for (not reached through one of them): together
+    /// they are the whole contract a fixed value must meet.
+    given: bool,
 }
 
 #[derive(Default)]
 struct Layers<'a> {
     maps: Vec<Layer<'a>>,
     /// A `false` schema or a `$ref` that points nowhere: nothing valid can be built.
-    dead: bool,
+    dead: Option<Unsatisfiable>,
     refs: usize,
     seen: Vec<*const Value>,
     /// (propertyName, value) of a `discriminator` whose branch was chosen.
     tag: Option<(&'a str, String)>,
+    /// The `$ref`s followed, outermost first: a schema that inherits a `discriminator` through
+    /// `allOf` is named by the reference that led to it.
+    named: Vec<&'a str>,
 }
 
 impl<'a> Layers<'a> {
     fn get(&self, key: &str) -> Option<&'a Value> {
         self.maps.iter().find_map(|l| l.map.get(key))
+    }
+
+    /// The pointer of the first layer that has `key` (else of the outermost layer).
+    fn ptr_of(&self, key: &str) -> String {
+        let layer = self.maps.iter().find(|l| l.map.contains_key(key)).or(self.maps.first());
+        layer.map(|l| child(&l.ptr, key)).unwrap_or_default()
+    }
+
+    /// Every layer's `key`, with its pointer.
+    fn all_at(&self, key: &'a str) -> impl Iterator<Item = At<'a>> + '_ {
+        self.maps.iter().filter_map(move |l| l.map.get(key).map(|v| (v, child(&l.ptr, key))))
     }
 
     fn all(&self, key: &'a str) -> impl Iterator<Item = &'a Value> + '_ {
@@ -210,6 +273,12 @@ impl<'a> Layers<'a> {
 
     /// The `type`s every layer allows, in the order the outermost layer lists them.
     fn types(&self) -> Vec<&'a str> {
+        self.type_sets().0
+    }
+
+    /// [`Layers::types`], and whether two layers allow no type in common.
+    fn type_sets(&self) -> (Vec<&'a str>, bool) {
+        let mut disjoint = false;
         let mut acc: Option<Vec<&'a str>> = None;
         for t in self.all("type") {
             let list: Vec<&'a str> = match t {
@@ -232,11 +301,16 @@ impl<'a> Layers<'a> {
                             _ => None,
                         })
                         .collect();
-                    if both.is_empty() { prev } else { both }
+                    if both.is_empty() {
+                        disjoint = true;
+                        prev
+                    } else {
+                        both
+                    }
                 }
             });
         }
-        acc.unwrap_or_default()
+        (acc.unwrap_or_default(), disjoint)
     }
 }
 
@@ -262,28 +336,40 @@ struct Gen<'a> {
     /// Index of the item being generated inside a `uniqueItems` array, so deterministic values
     /// differ between items.
     variant: u64,
+    /// The first contradiction met; generation goes on with a best-effort value.
+    failure: Option<Unsatisfiable>,
 }
 
 impl<'a> Gen<'a> {
-    fn value(&mut self, schemas: &[&'a Value], depth: usize, level: usize) -> Value {
+    fn fail(&mut self, pointer: String, why: impl Into<String>) {
+        if self.failure.is_none() {
+            self.failure = Some(Unsatisfiable { pointer, why: why.into() });
+        }
+    }
+
+    fn value(&mut self, schemas: &[At<'a>], depth: usize, level: usize) -> Value {
         let layers = self.layers(schemas, depth > self.soft);
         self.build(&layers, depth, level)
     }
 
-    fn layers(&mut self, schemas: &[&'a Value], minimal: bool) -> Layers<'a> {
+    fn layers(&mut self, schemas: &[At<'a>], minimal: bool) -> Layers<'a> {
         let mut out = Layers::default();
-        for s in schemas {
-            self.flatten(s, true, minimal, &mut out);
+        for (s, ptr) in schemas {
+            let first = out.maps.len();
+            self.flatten(s, ptr.clone(), true, minimal, &mut out);
+            if let Some(l) = out.maps.get_mut(first) {
+                l.given = true;
+            }
         }
         out
     }
 
     /// Collects the conjunction of schemas `v` stands for. A schema already collected adds
     /// nothing (conjunction is idempotent), which is also what ends reference cycles here.
-    fn flatten(&mut self, v: &'a Value, whole: bool, minimal: bool, out: &mut Layers<'a>) {
+    fn flatten(&mut self, v: &'a Value, ptr: String, whole: bool, minimal: bool, out: &mut Layers<'a>) {
         let m = match v {
             Value::Bool(false) => {
-                out.dead = true;
+                out.dead.get_or_insert(Unsatisfiable { pointer: ptr, why: "the schema is `false`: no value is valid".into() });
                 return;
             }
             Value::Object(m) => m,
@@ -293,30 +379,50 @@ impl<'a> Gen<'a> {
             return;
         }
         out.seen.push(v);
-        out.maps.push(Layer { map: m, whole });
+        out.maps.push(Layer { map: m, ptr: ptr.clone(), whole, given: false });
         let all_of = m.get("allOf").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        let choices: Vec<&'a Vec<Value>> =
-            ["oneOf", "anyOf"].iter().filter_map(|k| m.get(*k).and_then(Value::as_array)).filter(|a| !a.is_empty()).collect();
+        let choices: Vec<(&str, &'a Vec<Value>)> = ["oneOf", "anyOf"]
+            .iter()
+            .filter_map(|k| m.get(*k).and_then(Value::as_array).map(|a| (*k, a)))
+            .filter(|(_, a)| !a.is_empty())
+            .collect();
+        let choices_empty = choices.is_empty();
         let subtrees = usize::from(m.contains_key("$ref")) + all_of.len() + choices.len();
         let pass = whole && subtrees <= 1 && !SHAPING.iter().any(|k| m.contains_key(*k));
         if let Some(r) = m.get("$ref") {
-            match r.as_str().and_then(|r| resolve(self.root, r)) {
-                Some(target) => {
+            match r.as_str().and_then(|r| resolve(self.root, r).map(|t| (r, t))) {
+                Some((r, target)) => {
                     out.refs += 1;
-                    self.flatten(target, pass, minimal, out);
+                    out.named.push(r);
+                    let target_ptr = percent_decode(r.strip_prefix('#').unwrap_or_default());
+                    self.flatten(target, target_ptr, pass, minimal, out);
                 }
-                None => out.dead = true,
+                None => {
+                    out.dead
+                        .get_or_insert(Unsatisfiable { pointer: child(&ptr, "$ref"), why: format!("the reference {r} does not resolve") });
+                }
             }
         }
-        for member in all_of {
-            self.flatten(member, pass, minimal, out);
+        for (i, member) in all_of.iter().enumerate() {
+            self.flatten(member, child(&child(&ptr, "allOf"), &i.to_string()), pass, minimal, out);
         }
-        for branches in choices {
-            let branch = &branches[self.pick_branch(branches, minimal)];
+        for (key, branches) in choices {
+            let i = self.pick_branch(branches, minimal);
+            let branch = &branches[i];
             if out.tag.is_none() {
                 out.tag = discriminator_tag(m, branch);
             }
-            self.flatten(branch, pass, minimal, out);
+            self.flatten(branch, child(&child(&ptr, key), &i.to_string()), pass, minimal, out);
+        }
+        // A parent that names its subtypes by a discriminator, reached through a child's `allOf`:
+        // the child is the value's type, so its name is the tag.
+        if out.tag.is_none()
+            && choices_empty
+            && let Some(d) = m.get("discriminator")
+            && let Some(property) = d.get("propertyName").and_then(Value::as_str)
+            && let Some(outer) = out.named.iter().find(|r| resolve(self.root, r).is_some_and(|t| !std::ptr::eq(t, v)))
+        {
+            out.tag = Some((property, mapped_name(d, outer)));
         }
     }
 
@@ -355,7 +461,9 @@ impl<'a> Gen<'a> {
 
     fn build(&mut self, layers: &Layers<'a>, depth: usize, level: usize) -> Value {
         self.nodes += 1;
-        if layers.dead {
+        if let Some(dead) = &layers.dead {
+            let dead = dead.clone();
+            self.fail(dead.pointer, dead.why);
             return Value::Null;
         }
         if let Some(v) = self.fixed(layers) {
@@ -372,36 +480,62 @@ impl<'a> Gen<'a> {
             }),
             "integer" => Value::Number(self.integer(layers).into()),
             "number" => Value::Number(self.number(layers)),
-            "array" if shallow => Value::Array(Vec::new()),
+            "array" if shallow => {
+                if layers.count_max("minItems").unwrap_or(0) > 0 {
+                    self.fail(layers.ptr_of("minItems"), too_big(depth));
+                }
+                Value::Array(Vec::new())
+            }
             "array" => self.array(layers, depth, level, minimal),
-            "object" if shallow => Value::Object(Map::new()),
+            "object" if shallow => {
+                if layers.all("required").filter_map(Value::as_array).any(|r| !r.is_empty()) {
+                    self.fail(layers.ptr_of("required"), too_big(depth));
+                }
+                Value::Object(Map::new())
+            }
             "object" => self.object(layers, depth, level, minimal),
             _ => Value::String(self.string(layers)),
         }
     }
 
-    /// `const`, then an example, then `default`, then `enum`.
+    /// Whether `v` meets every schema the value was asked for.
+    fn fits(&self, v: &Value, layers: &Layers<'a>) -> bool {
+        layers.maps.iter().filter(|l| l.given).all(|l| fits_map(v, l.map, self.root, 0))
+    }
+
+    /// `const`, then an example, then `default`, then `enum`: each only when it meets the schema
+    /// (an example or default that contradicts it is passed over; a `const` or `enum` that does is
+    /// unsatisfiable). `null` counts as a value here: `default: null` answers `null` where the
+    /// schema allows it.
     fn fixed(&mut self, layers: &Layers<'a>) -> Option<Value> {
         if let Some(c) = layers.get("const") {
+            if !self.fits(c, layers) {
+                self.fail(layers.ptr_of("const"), format!("the const {c} contradicts the rest of the schema"));
+            }
             return Some(c.clone());
         }
-        let whole = || layers.maps.iter().filter(|l| l.whole);
-        let example = whole().find_map(|l| match l.map.get("examples") {
-            Some(Value::Array(a)) => a.first().filter(|v| !v.is_null()),
-            _ => l.map.get("example").filter(|v| !v.is_null()),
+        let whole: Vec<&Layer<'a>> = layers.maps.iter().filter(|l| l.whole).collect();
+        let candidates = whole.iter().flat_map(|l| {
+            let examples = match l.map.get("examples") {
+                Some(Value::Array(a)) => a.first(),
+                _ => None,
+            };
+            examples.into_iter().chain(l.map.get("example"))
         });
-        if let Some(e) = example.or_else(|| whole().find_map(|l| l.map.get("default").filter(|v| !v.is_null()))) {
-            return Some(e.clone());
+        let candidates = candidates.chain(whole.iter().filter_map(|l| l.map.get("default")));
+        for c in candidates {
+            if self.fits(c, layers) {
+                return Some(self.hide(c, layers));
+            }
         }
         let mut enums = layers.all("enum").filter_map(Value::as_array);
         let first = enums.next()?;
         let rest: Vec<&Vec<Value>> = enums.collect();
-        let mut allowed: Vec<&Value> = first.iter().filter(|v| rest.iter().all(|r| r.contains(v))).collect();
+        let listed: Vec<&Value> = first.iter().filter(|v| rest.iter().all(|r| r.iter().any(|x| same(x, v)))).collect();
+        let allowed: Vec<&Value> = listed.iter().copied().filter(|v| self.fits(v, layers)).collect();
         if allowed.is_empty() {
-            allowed = first.iter().collect();
-        }
-        if allowed.is_empty() {
-            return None;
+            self.fail(layers.ptr_of("enum"), "no value of the enum satisfies the rest of the schema");
+            return first.first().cloned().or(Some(Value::Null));
         }
         Some(match &mut self.rng {
             Some(rng) => allowed[rng.random_range(0..allowed.len())].clone(),
@@ -414,8 +548,37 @@ impl<'a> Gen<'a> {
         })
     }
 
+    /// An example object without the properties this direction never carries (`writeOnly` ones
+    /// in a response, `readOnly` ones in a request).
+    fn hide(&mut self, example: &Value, layers: &Layers<'a>) -> Value {
+        let mut v = example.clone();
+        if let Value::Object(obj) = &mut v {
+            let shape = ObjectShape::of(layers);
+            for (name, schemas) in &shape.props {
+                if !obj.contains_key(*name) {
+                    continue;
+                }
+                let pl = self.layers(schemas, true);
+                if self.hidden(&pl) {
+                    obj.shift_remove(*name);
+                }
+            }
+        }
+        v
+    }
+
+    fn hidden(&self, layers: &Layers<'a>) -> bool {
+        match self.opts.direction {
+            Direction::Response => layers.flag("writeOnly"),
+            Direction::Request => layers.flag("readOnly"),
+        }
+    }
+
     fn pick_type(&mut self, layers: &Layers<'a>, minimal: bool) -> &'static str {
-        let types = layers.types();
+        let (types, disjoint) = layers.type_sets();
+        if disjoint {
+            self.fail(layers.ptr_of("type"), "its members allow no type in common");
+        }
         let chosen = if types.is_empty() {
             if layers.maps.iter().any(|l| OBJECT_WORDS.iter().any(|k| l.map.contains_key(*k))) {
                 "object"
@@ -463,8 +626,22 @@ impl<'a> Gen<'a> {
             _ => (i64::MIN as i128, i64::MAX as i128),
         };
         let (lo, hi) = (lo.max(flo), hi.min(fhi));
-        let step = layers.all("multipleOf").find_map(|v| v.as_f64()).map(integer_step).unwrap_or(1);
+        let mut step: i128 = 1;
+        for m in layers.all("multipleOf").filter_map(finite).filter(|m| *m > 0.0) {
+            match integer_step(m) {
+                Some(s) => step = lcm(step, s).unwrap_or(i64::MAX as i128),
+                None => self.fail(layers.ptr_of("multipleOf"), format!("no integer up to 1000 is a multiple of {m}")),
+            }
+        }
         let k = self.pick_k(div_ceil(lo, step), div_floor(hi, step), (1000 / step).max(1));
+        if k.is_none() {
+            let why = if lo > hi {
+                format!("no integer is at least {lo} and at most {hi}")
+            } else {
+                format!("no multiple of {step} lies between {lo} and {hi}")
+            };
+            self.fail(layers.ptr_of(if lo > hi { "minimum" } else { "multipleOf" }), why);
+        }
         let v = k.map(|k| k * step).unwrap_or(lo.clamp(flo, fhi));
         v.clamp(i64::MIN as i128, i64::MAX as i128) as i64
     }
@@ -487,7 +664,12 @@ impl<'a> Gen<'a> {
                 r.lower(v, true);
             }
         }
-        if let Some(m) = layers.all("multipleOf").find_map(finite).filter(|m| *m > 0.0) {
+        let empty = r.lo > r.hi || (r.lo == r.hi && (r.lo_x || r.hi_x));
+        if empty {
+            self.fail(layers.ptr_of("minimum"), format!("no number lies between {} and {}", r.lo, r.hi));
+        }
+        let steps: Vec<f64> = layers.all("multipleOf").filter_map(finite).filter(|m| *m > 0.0).collect();
+        if let Some(m) = common_multiple(&steps) {
             let big = 4e18_f64;
             let mut kmin = (r.lo / m).ceil().clamp(-big, big);
             if r.lo_x && kmin * m <= r.lo {
@@ -505,6 +687,8 @@ impl<'a> Gen<'a> {
                 if let Some(n) = Number::from_f64(x) {
                     return n;
                 }
+            } else if !empty {
+                self.fail(layers.ptr_of("multipleOf"), format!("no multiple of {m} lies between {} and {}", r.lo, r.hi));
             }
         }
         let x = match &mut self.rng {
@@ -542,6 +726,8 @@ impl<'a> Gen<'a> {
                 }
             }
             Some(rng) => {
+                // Distinct items of a long `uniqueItems` array need room to differ.
+                let span = span.max(self.variant as i128 * 4);
                 let (mut wlo, mut whi) = (anchor, anchor.saturating_add(span).min(kmax));
                 if whi == wlo {
                     wlo = anchor.saturating_sub(span).max(kmin);
@@ -556,18 +742,49 @@ impl<'a> Gen<'a> {
     fn string(&mut self, layers: &Layers<'a>) -> String {
         let min = layers.count_max("minLength").unwrap_or(0).min(MAX_LEN);
         let max = layers.count_min("maxLength");
-        let pattern = layers.str("pattern").map(compiled_pattern);
+        if let Some(max) = max
+            && min > max
+        {
+            self.fail(layers.ptr_of("minLength"), format!("minLength {min} exceeds maxLength {max}"));
+        }
+        if layers.count_max("minLength").is_some_and(|m| m > MAX_LEN) {
+            self.fail(layers.ptr_of("minLength"), format!("strings longer than {MAX_LEN} characters are not generated"));
+        }
+        let length_ok = |s: &str| {
+            let n = s.chars().count();
+            n >= min && max.is_none_or(|m| n <= m)
+        };
+        // Every layer's pattern applies (allOf members each bring theirs); the first is sampled.
+        let patterns: Vec<Rc<Pattern>> = layers.all("pattern").filter_map(Value::as_str).map(compiled_pattern).collect();
+        let all_match = |s: &str| patterns.iter().all(|p| p.matches(s));
         if let Some(f) = layers.str("format")
             && let Some(s) = self.formatted(f, layers)
-            && pattern.as_ref().is_none_or(|p| p.matches(&s))
+            && all_match(&s)
+            && length_ok(&s)
         {
             return s;
         }
-        if let Some(p) = pattern
-            && let Some(s) = self.sample_pattern(&p, min, max)
+        let sampled = patterns.first().and_then(|p| self.sample_pattern(p, min, max));
+        if let Some(s) = &sampled
+            && all_match(s)
+            && length_ok(s)
         {
-            return s;
+            return s.clone();
         }
+        let plain = self.plain_string(min, max);
+        if patterns.is_empty() || all_match(&plain) {
+            return plain;
+        }
+        let why = format!(
+            "no string of {min} to {} characters matching {} was found",
+            max.map_or("any".to_string(), |m| m.to_string()),
+            layers.all("pattern").filter_map(Value::as_str).collect::<Vec<_>>().join(" and ")
+        );
+        self.fail(layers.ptr_of("pattern"), why);
+        sampled.unwrap_or(plain)
+    }
+
+    fn plain_string(&mut self, min: usize, max: Option<usize>) -> String {
         let base = match &mut self.rng {
             Some(rng) => {
                 let n = rng.random_range(1..4);
@@ -661,19 +878,31 @@ impl<'a> Gen<'a> {
     }
 
     fn array(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
-        let items: Vec<&'a Value> = layers.all("items").filter(|v| !v.is_array()).collect();
-        let prefix: &'a [Value] =
-            layers.all("prefixItems").chain(layers.all("items")).find_map(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        let closed = items.contains(&&Value::Bool(false));
-        let min = layers.count_max("minItems").unwrap_or(0).min(MAX_ITEMS);
-        let max = layers.count_min("maxItems").unwrap_or(usize::MAX).min(MAX_ITEMS);
+        let items: Vec<At<'a>> = layers.all_at("items").filter(|(v, _)| !v.is_array()).collect();
+        let prefix: Vec<At<'a>> = layers
+            .all_at("prefixItems")
+            .chain(layers.all_at("items"))
+            .find_map(|(v, ptr)| v.as_array().map(|a| a.iter().enumerate().map(|(i, s)| (s, child(&ptr, &i.to_string()))).collect()))
+            .unwrap_or_default();
+        let closed = items.iter().any(|(v, _)| **v == Value::Bool(false));
+        let asked_min = layers.count_max("minItems").unwrap_or(0);
+        let max = layers.count_min("maxItems").unwrap_or(usize::MAX);
+        if asked_min > max {
+            self.fail(layers.ptr_of("minItems"), format!("minItems {asked_min} exceeds maxItems {max}"));
+        } else if asked_min > MAX_ITEMS {
+            self.fail(layers.ptr_of("minItems"), format!("minItems {asked_min} is more than the {MAX_ITEMS} items an answer carries"));
+        } else if closed && asked_min > prefix.len() {
+            self.fail(layers.ptr_of("minItems"), format!("minItems {asked_min} but only {} items are allowed", prefix.len()));
+        }
+        let min = asked_min.min(MAX_ITEMS);
+        let max = max.min(MAX_ITEMS);
         let mut n = if minimal || max == 0 {
             min
         } else {
             let base = min.max(1).max(prefix.len());
             match &mut self.rng {
-                Some(rng) => rng.random_range(base..=base + 3),
-                None => base,
+                Some(rng) if base < EXTRA_ITEMS * 10 => rng.random_range(base..=base + EXTRA_ITEMS),
+                _ => base,
             }
         };
         if closed {
@@ -681,32 +910,38 @@ impl<'a> Gen<'a> {
         }
         let n = n.max(min).min(max);
         let unique = layers.flag("uniqueItems");
-        let contains = layers.get("contains");
+        let contains: Vec<At<'a>> = layers.all_at("contains").collect();
         let saved = self.variant;
         let mut out: Vec<Value> = Vec::with_capacity(n);
         let mut attempts = 0;
         while out.len() < n && attempts < n * 4 + 4 {
             let i = out.len();
-            let mut schemas: Vec<&'a Value> = match prefix.get(i) {
-                Some(p) => vec![p],
+            let mut schemas: Vec<At<'a>> = match prefix.get(i) {
+                Some(p) => vec![p.clone()],
                 None => items.clone(),
             };
-            if i == 0
-                && let Some(c) = contains
-            {
-                schemas.push(c);
+            if i == 0 {
+                schemas.extend(contains.iter().cloned());
             }
             if unique {
                 self.variant = attempts as u64;
             }
             attempts += 1;
             let v = self.value(&schemas, depth + 1, level + 1);
-            if unique && out.contains(&v) {
+            if unique && out.iter().any(|o| same(o, &v)) {
                 continue;
             }
             out.push(v);
         }
         self.variant = saved;
+        if out.len() < min {
+            let why = if unique {
+                format!("{min} distinct items are required and only {} were found", out.len())
+            } else {
+                format!("{min} items are required and only {} could be built", out.len())
+            };
+            self.fail(layers.ptr_of("minItems"), why);
+        }
         Value::Array(out)
     }
 
@@ -715,9 +950,9 @@ impl<'a> Gen<'a> {
         let (mut out, skipped) = self.properties(layers, &shape, depth, level, minimal);
         if out.is_empty()
             && !minimal
-            && let Some(schema) = shape.extra
+            && let Some(schema) = &shape.extra
         {
-            let v = self.value(&[schema], depth + 1, level + 1);
+            let v = self.value(std::slice::from_ref(schema), depth + 1, level + 1);
             out.insert("key".to_string(), v);
         }
         self.fit_property_counts(layers, &shape, &mut out, skipped, depth, level);
@@ -739,16 +974,14 @@ impl<'a> Gen<'a> {
         let mut out = Map::new();
         let mut skipped: Vec<usize> = Vec::new();
         for (i, (name, schemas)) in shape.props.iter().enumerate() {
-            let is_required = shape.required.contains(name);
+            let tag = layers.tag.as_ref().filter(|(t, _)| t == name).map(|(_, v)| Value::String(v.clone()));
+            // The tag says which branch the value is, so it is never left out.
+            let is_required = shape.required.contains(name) || tag.is_some();
             if minimal && !is_required {
                 continue;
             }
             let pl = self.layers(schemas, child_minimal);
-            let hidden = match self.opts.direction {
-                Direction::Response => pl.flag("writeOnly"),
-                Direction::Request => pl.flag("readOnly"),
-            };
-            if hidden || (pl.dead && !is_required) {
+            if self.hidden(&pl) || (pl.dead.is_some() && !is_required) {
                 continue;
             }
             if let Some(e) = echo.and_then(|e| e.get(*name)) {
@@ -762,14 +995,10 @@ impl<'a> Gen<'a> {
                 skipped.push(i);
                 continue;
             }
-            let mut v = self.build(&pl, depth + 1, level + 1);
-            if let Some((tag, value)) = &layers.tag
-                && tag == name
-                && v.is_string()
-                && ["enum", "const", "pattern", "format"].iter().all(|k| pl.get(k).is_none())
-            {
-                v = Value::String(value.clone());
-            }
+            let v = match tag {
+                Some(t) if self.fits(&t, &pl) => t,
+                _ => self.build(&pl, depth + 1, level + 1),
+            };
             out.insert(name.to_string(), v);
         }
         (out, skipped)
@@ -786,7 +1015,14 @@ impl<'a> Gen<'a> {
         depth: usize,
         level: usize,
     ) {
-        let min_props = layers.count_max("minProperties").unwrap_or(0).min(MAX_ITEMS);
+        let asked_min = layers.count_max("minProperties").unwrap_or(0);
+        if asked_min > MAX_ITEMS {
+            self.fail(
+                layers.ptr_of("minProperties"),
+                format!("minProperties {asked_min} is more than the {MAX_ITEMS} properties an answer carries"),
+            );
+        }
+        let min_props = asked_min.min(MAX_ITEMS);
         for i in skipped {
             if out.len() >= min_props {
                 break;
@@ -802,16 +1038,28 @@ impl<'a> Gen<'a> {
             if out.contains_key(&key) {
                 continue;
             }
-            let v = self.value(&shape.extra.into_iter().collect::<Vec<_>>(), depth + 1, level + 1);
+            let v = self.value(&shape.extra.iter().cloned().collect::<Vec<_>>(), depth + 1, level + 1);
             out.insert(key, v);
         }
+        if out.len() < min_props {
+            self.fail(layers.ptr_of("minProperties"), format!("minProperties {min_props} but only {} properties are allowed", out.len()));
+        }
         if let Some(max_props) = layers.count_min("maxProperties") {
+            if max_props < min_props {
+                self.fail(layers.ptr_of("minProperties"), format!("minProperties {min_props} exceeds maxProperties {max_props}"));
+            }
             let optional: Vec<String> = out.keys().filter(|k| !shape.required.contains(&k.as_str())).cloned().collect();
             for k in optional.iter().rev() {
                 if out.len() <= max_props {
                     break;
                 }
                 out.shift_remove(k);
+            }
+            if out.len() > max_props {
+                self.fail(
+                    layers.ptr_of("maxProperties"),
+                    format!("{} properties are required but maxProperties is {max_props}", out.len()),
+                );
             }
         }
     }
@@ -820,10 +1068,10 @@ impl<'a> Gen<'a> {
 /// What an object schema's layers declare together: properties (each with every layer's schema
 /// for it), required names, and what other properties may be.
 struct ObjectShape<'a> {
-    props: Vec<(&'a str, Vec<&'a Value>)>,
+    props: Vec<(&'a str, Vec<At<'a>>)>,
     required: Vec<&'a str>,
     /// `additionalProperties` when it is a schema.
-    extra: Option<&'a Value>,
+    extra: Option<At<'a>>,
     /// Whether properties beyond the declared ones are allowed.
     open: bool,
 }
@@ -831,21 +1079,22 @@ struct ObjectShape<'a> {
 impl<'a> ObjectShape<'a> {
     fn of(layers: &Layers<'a>) -> Self {
         let required: Vec<&'a str> = layers.all("required").filter_map(Value::as_array).flatten().filter_map(Value::as_str).collect();
-        let extra = layers.all("additionalProperties").find(|v| v.is_object());
+        let extra = layers.all_at("additionalProperties").find(|(v, _)| v.is_object());
         let open = !layers.all("additionalProperties").any(|v| v == &Value::Bool(false));
-        let mut props: Vec<(&'a str, Vec<&'a Value>)> = Vec::new();
-        for p in layers.all("properties").filter_map(Value::as_object) {
-            for (name, schema) in p {
+        let mut props: Vec<(&'a str, Vec<At<'a>>)> = Vec::new();
+        for (p, ptr) in layers.all_at("properties") {
+            for (name, schema) in p.as_object().into_iter().flatten() {
+                let at = (schema, child(&ptr, name));
                 match props.iter_mut().find(|(n, _)| *n == name.as_str()) {
-                    Some((_, list)) => list.push(schema),
-                    None => props.push((name.as_str(), vec![schema])),
+                    Some((_, list)) => list.push(at),
+                    None => props.push((name.as_str(), vec![at])),
                 }
             }
         }
         // A required name no layer describes takes what `additionalProperties` says.
         for name in &required {
             if !props.iter().any(|(n, _)| n == name) {
-                props.push((name, extra.into_iter().collect()));
+                props.push((name, extra.iter().cloned().collect()));
             }
         }
         Self { props, required, extra, open }
@@ -857,13 +1106,17 @@ fn discriminator_tag<'a>(m: &'a Map<String, Value>, branch: &Value) -> Option<(&
     let d = m.get("discriminator")?;
     let property = d.get("propertyName")?.as_str()?;
     let reference = branch.get("$ref")?.as_str()?;
+    Some((property, mapped_name(d, reference)))
+}
+
+/// The `mapping` key of a discriminator that names `reference`, else the schema's own name.
+fn mapped_name(d: &Value, reference: &str) -> String {
     let name = reference.rsplit('/').next().unwrap_or(reference);
-    let mapped = d
-        .get("mapping")
+    d.get("mapping")
         .and_then(Value::as_object)
         .and_then(|map| map.iter().find(|(_, v)| v.as_str().is_some_and(|v| v == reference || v == name)))
-        .map(|(k, _)| k.clone());
-    Some((property, mapped.unwrap_or_else(|| name.to_string())))
+        .map(|(k, _)| k.clone())
+        .unwrap_or_else(|| percent_decode(name))
 }
 
 /// An echoed value in the property's declared type when its text converts.
@@ -889,6 +1142,196 @@ fn convert_echo(e: &Value, types: &[&str]) -> Value {
     }
 }
 
+fn too_big(depth: usize) -> String {
+    format!("a valid value needs more than {depth} levels of nesting or {MAX_NODES} values")
+}
+
+/// JSON equality, with numbers equal by value (`1` and `1.0`), as JSON Schema's `enum`, `const`
+/// and `uniqueItems` compare.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64().zip(y.as_f64()).is_some_and(|(x, y)| x == y),
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Value::Object(x), Value::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        _ => a == b,
+    }
+}
+
+fn has_type(v: &Value, t: &str) -> bool {
+    match t {
+        "null" => v.is_null(),
+        "boolean" => v.is_boolean(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "string" => v.is_string(),
+        "number" => v.is_number(),
+        "integer" => v.as_f64().is_some_and(|f| f.fract() == 0.0),
+        _ => true,
+    }
+}
+
+/// Whether `v` meets the schema `m`, for choosing among fixed values (examples, defaults, enum
+/// members) without building a validator per schema. It checks the keywords generation reads;
+/// what it cannot decide (`not` aside, which it does check) it lets pass, so a caller that must be
+/// sure still validates the whole value.
+fn fits_map(v: &Value, m: &Map<String, Value>, root: &Value, depth: usize) -> bool {
+    if depth > 32 {
+        return true;
+    }
+    let sub = |s: &Value, v: &Value| match s {
+        Value::Bool(b) => *b,
+        Value::Object(m) => fits_map(v, m, root, depth + 1),
+        _ => true,
+    };
+    if let Some(r) = m.get("$ref") {
+        match r.as_str().and_then(|r| resolve(root, r)) {
+            Some(t) if sub(t, v) => {}
+            _ => return false,
+        }
+    }
+    if let Some(all) = m.get("allOf").and_then(Value::as_array)
+        && !all.iter().all(|s| sub(s, v))
+    {
+        return false;
+    }
+    for k in ["anyOf", "oneOf"] {
+        if let Some(a) = m.get(k).and_then(Value::as_array).filter(|a| !a.is_empty())
+            && !a.iter().any(|s| sub(s, v))
+        {
+            return false;
+        }
+    }
+    if let Some(n) = m.get("not")
+        && sub(n, v)
+    {
+        return false;
+    }
+    match m.get("type") {
+        Some(Value::String(t)) if !has_type(v, t) => return false,
+        Some(Value::Array(ts)) if !ts.is_empty() && !ts.iter().filter_map(Value::as_str).any(|t| has_type(v, t)) => return false,
+        _ => {}
+    }
+    if m.get("const").is_some_and(|c| !same(c, v)) {
+        return false;
+    }
+    if let Some(Value::Array(e)) = m.get("enum")
+        && !e.iter().any(|x| same(x, v))
+    {
+        return false;
+    }
+    let bool_excl = |k: &str| m.get(k) == Some(&Value::Bool(true));
+    if let Some(x) = v.as_f64() {
+        let num = |k: &str| m.get(k).and_then(finite);
+        if num("minimum").is_some_and(|b| x < b || (bool_excl("exclusiveMinimum") && x == b))
+            || num("maximum").is_some_and(|b| x > b || (bool_excl("exclusiveMaximum") && x == b))
+            || num("exclusiveMinimum").is_some_and(|b| x <= b)
+            || num("exclusiveMaximum").is_some_and(|b| x >= b)
+        {
+            return false;
+        }
+        if let Some(step) = num("multipleOf").filter(|s| *s > 0.0) {
+            let q = x / step;
+            if (q - q.round()).abs() > 1e-9 * q.abs().max(1.0) {
+                return false;
+            }
+        }
+    }
+    if let Some(s) = v.as_str() {
+        let n = s.chars().count();
+        if m.get("minLength").and_then(count).is_some_and(|l| n < l) || m.get("maxLength").and_then(count).is_some_and(|l| n > l) {
+            return false;
+        }
+        if let Some(p) = m.get("pattern").and_then(Value::as_str)
+            && !compiled_pattern(p).matches(s)
+        {
+            return false;
+        }
+        if let Some(f) = m.get("format").and_then(Value::as_str)
+            && !format_holds(f, s)
+        {
+            return false;
+        }
+    }
+    if let Some(items) = v.as_array() {
+        let n = items.len();
+        if m.get("minItems").and_then(count).is_some_and(|l| n < l) || m.get("maxItems").and_then(count).is_some_and(|l| n > l) {
+            return false;
+        }
+        if m.get("uniqueItems") == Some(&Value::Bool(true)) && items.iter().enumerate().any(|(i, a)| items[..i].iter().any(|b| same(a, b)))
+        {
+            return false;
+        }
+        let prefix = m.get("prefixItems").or(m.get("items").filter(|i| i.is_array())).and_then(Value::as_array);
+        let plen = prefix.map_or(0, Vec::len);
+        if let Some(p) = prefix
+            && !p.iter().zip(items).all(|(s, v)| sub(s, v))
+        {
+            return false;
+        }
+        if let Some(rest) = m.get("items").filter(|i| !i.is_array())
+            && !items.iter().skip(plen).all(|v| sub(rest, v))
+        {
+            return false;
+        }
+        if let Some(c) = m.get("contains")
+            && !items.iter().any(|v| sub(c, v))
+        {
+            return false;
+        }
+    }
+    if let Some(obj) = v.as_object() {
+        let n = obj.len();
+        if m.get("minProperties").and_then(count).is_some_and(|l| n < l) || m.get("maxProperties").and_then(count).is_some_and(|l| n > l) {
+            return false;
+        }
+        if let Some(req) = m.get("required").and_then(Value::as_array)
+            && !req.iter().filter_map(Value::as_str).all(|k| obj.contains_key(k))
+        {
+            return false;
+        }
+        let props = m.get("properties").and_then(Value::as_object);
+        let patterned = m.get("patternProperties").and_then(Value::as_object);
+        for (k, value) in obj {
+            match props.and_then(|p| p.get(k)) {
+                Some(s) if !sub(s, value) => return false,
+                Some(_) => {}
+                None if patterned.is_some_and(|p| p.keys().any(|re| compiled_pattern(re).matches(k))) => {}
+                None => match m.get("additionalProperties") {
+                    Some(extra) if !sub(extra, value) => return false,
+                    _ => {}
+                },
+            }
+        }
+    }
+    true
+}
+
+thread_local! {
+    static FORMATS: RefCell<HashMap<String, Option<Rc<jsonschema::Validator>>>> = RefCell::new(HashMap::new());
+}
+
+/// Whether `s` has `format`, as the server's validator asserts formats (unknown ones pass).
+fn format_holds(format: &str, s: &str) -> bool {
+    let checker = FORMATS.with(|cache| {
+        if let Some(hit) = cache.borrow().get(format) {
+            return hit.clone();
+        }
+        let built = jsonschema::options()
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(true)
+            .build(&serde_json::json!({ "format": format }))
+            .ok()
+            .map(Rc::new);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= 256 {
+            cache.clear();
+        }
+        cache.insert(format.to_string(), built.clone());
+        built
+    });
+    checker.is_none_or(|c| c.is_valid(&Value::String(s.to_string())))
+}
+
 fn finite(v: &Value) -> Option<f64> {
     v.as_f64().filter(|f| f.is_finite())
 }
@@ -905,15 +1348,48 @@ fn int_bound(v: &Value, lower: bool) -> Option<i128> {
     Some(if lower { f.ceil() } else { f.floor() } as i128)
 }
 
-/// The step integers take under `multipleOf: m`: the smallest integer that is a multiple of `m`.
-fn integer_step(m: f64) -> i128 {
+/// The step integers take under `multipleOf: m`: the smallest integer that is a multiple of `m`
+/// (none for a step like `1e-300` whose multiples no integer up to 1000 is).
+fn integer_step(m: f64) -> Option<i128> {
     if !(m.is_finite() && m > 0.0) {
-        return 1;
+        return Some(1);
     }
     if m.fract() == 0.0 {
-        return (m as i128).clamp(1, i64::MAX as i128);
+        return Some((m as i128).clamp(1, i64::MAX as i128));
     }
-    (1..=1000).find(|n| ((*n as f64) / m).fract().abs() < 1e-9).unwrap_or(1)
+    (1..=1000).find(|n| {
+        let q = (*n as f64) / m;
+        (q - q.round()).abs() < 1e-9 * q.abs().max(1.0)
+    })
+}
+
+fn gcd(a: i128, b: i128) -> i128 {
+    if b == 0 { a.abs() } else { gcd(b, a % b) }
+}
+
+fn lcm(a: i128, b: i128) -> Option<i128> {
+    let g = gcd(a, b).max(1);
+    (a / g).checked_mul(b).filter(|v| *v <= i64::MAX as i128)
+}
+
+/// The smallest positive number every step divides, for several `multipleOf`s (through `allOf`):
+/// decimal steps are scaled to integers first, so `0.5` and `0.75` give `1.5`.
+fn common_multiple(steps: &[f64]) -> Option<f64> {
+    let (first, rest) = steps.split_first()?;
+    if rest.is_empty() {
+        return Some(*first);
+    }
+    let d = steps.iter().map(|m| decimals(*m)).max().unwrap_or(0).min(9);
+    let scale = 10f64.powi(d);
+    let mut acc: i128 = 1;
+    for m in steps {
+        let scaled = (m * scale).round();
+        if !(1.0..1e15).contains(&scaled) {
+            return Some(*first);
+        }
+        acc = lcm(acc, scaled as i128)?;
+    }
+    Some(acc as f64 / scale)
 }
 
 fn div_floor(a: i128, b: i128) -> i128 {
@@ -1140,6 +1616,22 @@ mod tests {
         generate(schema, &json!({}), &GenOptions::default())
     }
 
+    fn sat(schema: &Value) -> Result<Value, Unsatisfiable> {
+        try_generate(schema, &json!({}), "/s", &GenOptions::default())
+    }
+
+    /// Generated deterministically and with seeds, always valid and never unsatisfiable.
+    #[track_caller]
+    fn always_valid(schema: &Value, root: &Value) {
+        let v = try_generate(schema, root, "", &GenOptions::default()).unwrap_or_else(|e| panic!("{schema}: {e}"));
+        assert_valid(schema, root, &v);
+        for seed in 0..10 {
+            let opts = GenOptions { mode: Mode::Random { seed }, ..GenOptions::default() };
+            let v = try_generate(schema, root, "", &opts).unwrap_or_else(|e| panic!("{schema}: {e}"));
+            assert_valid(schema, root, &v);
+        }
+    }
+
     fn with(schema: &Value, root: &Value, mode: Mode, direction: Direction) -> Value {
         generate(schema, root, &GenOptions { mode, direction, ..GenOptions::default() })
     }
@@ -1231,7 +1723,8 @@ mod tests {
 
     #[test]
     fn priority_const_examples_example_default_enum_type() {
-        let all = json!({"type": "string", "const": "c", "examples": ["xs"], "example": "x", "default": "d", "enum": ["e"]});
+        let all =
+            json!({"type": "string", "const": "c", "examples": ["xs"], "example": "x", "default": "d", "enum": ["e", "xs", "x", "d", "c"]});
         assert_eq!(det(&all), json!("c"));
         let mut s = all.clone();
         s.as_object_mut().unwrap().remove("const");
@@ -1287,8 +1780,11 @@ mod tests {
         let root = json!({"components": {"schemas": {"S": {"type": "string", "example": "inner"}}}});
         let s = json!({"$ref": "#/components/schemas/S", "example": "outer"});
         assert_eq!(generate(&s, &root, &GenOptions::default()), json!("outer"));
-        let s = json!({"$ref": "#/components/schemas/S", "maxLength": 3, "examples": []});
+        let s = json!({"$ref": "#/components/schemas/S", "maxLength": 5, "examples": []});
         assert_eq!(generate(&s, &root, &GenOptions::default()), json!("inner"));
+        // An example the outer schema forbids is passed over.
+        let s = json!({"$ref": "#/components/schemas/S", "maxLength": 3});
+        assert_eq!(generate(&s, &root, &GenOptions::default()), json!("str"));
     }
 
     #[test]
@@ -1620,6 +2116,7 @@ mod tests {
         assert_eq!(det(&json!({"type": "array", "minItems": 3, "items": {"const": 1}})), json!([1, 1, 1]));
         let huge = det(&json!({"type": "array", "minItems": 1_000_000}));
         assert_eq!(huge.as_array().unwrap().len(), MAX_ITEMS);
+        assert!(sat(&json!({"type": "array", "minItems": 1_000_000})).is_err());
         let uniques = [
             json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"type": "integer", "minimum": 1}}),
             json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"enum": ["a", "b", "c"]}}),
@@ -1905,5 +2402,157 @@ mod tests {
         assert!(echo_changes(&example, &other));
         assert!(!echo_changes(&example, &typed), "\"3\" echoes as the number 3");
         assert!(!echo_changes(&json!([{"x": 1}]), &other));
+    }
+
+    #[test]
+    fn min_items_are_generated_up_to_the_cap() {
+        let s = json!({"type": "array", "minItems": 3000, "items": {"type": "integer"}});
+        assert_eq!(sat(&s).unwrap().as_array().unwrap().len(), 3000);
+        always_valid(&json!({"type": "array", "minItems": 3000, "maxItems": 3001, "items": {"type": "string"}}), &json!({}));
+        let e = sat(&json!({"type": "array", "minItems": MAX_ITEMS + 1})).unwrap_err();
+        assert_eq!(e.pointer, "/s/minItems");
+        assert!(sat(&json!({"type": "array", "minItems": 3, "maxItems": 2})).is_err());
+        assert!(sat(&json!({"type": "array", "minItems": 2, "prefixItems": [{}], "items": false})).is_err());
+    }
+
+    #[test]
+    fn unique_items_are_distinct_or_unsatisfiable() {
+        always_valid(&json!({"type": "array", "minItems": 500, "uniqueItems": true, "items": {"type": "integer"}}), &json!({}));
+        always_valid(
+            &json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"type": "object", "required": ["n"], "properties": {"n": {"type": "integer"}}}}),
+            &json!({}),
+        );
+        let e = sat(&json!({"type": "array", "minItems": 3, "uniqueItems": true, "items": {"enum": ["a", "b"]}})).unwrap_err();
+        assert!(e.why.contains("distinct"), "{e}");
+    }
+
+    #[test]
+    fn min_properties_are_met_or_unsatisfiable() {
+        always_valid(&json!({"type": "object", "minProperties": 4, "properties": {"a": {"type": "integer"}}}), &json!({}));
+        always_valid(&json!({"type": "object", "minProperties": 2, "additionalProperties": {"type": "boolean"}}), &json!({}));
+        let closed = json!({"type": "object", "minProperties": 2, "properties": {"a": {}}, "additionalProperties": false});
+        assert_eq!(sat(&closed).unwrap_err().pointer, "/s/minProperties");
+        assert!(sat(&json!({"type": "object", "required": ["a", "b"], "maxProperties": 1})).is_err());
+    }
+
+    #[test]
+    fn multiple_of_holds_for_integers_and_numbers() {
+        for s in [
+            json!({"type": "integer", "multipleOf": 7, "minimum": 10}),
+            json!({"type": "integer", "multipleOf": 2.5}),
+            json!({"type": "integer", "allOf": [{"multipleOf": 4}, {"multipleOf": 6}], "minimum": 1}),
+            json!({"type": "number", "multipleOf": 0.01, "minimum": 0.005, "maximum": 5}),
+            json!({"type": "number", "multipleOf": 0.25, "exclusiveMinimum": 1}),
+            json!({"type": "number", "allOf": [{"multipleOf": 0.5}, {"multipleOf": 0.75}], "minimum": 1}),
+        ] {
+            always_valid(&s, &json!({}));
+        }
+        assert_eq!(det(&json!({"type": "integer", "allOf": [{"multipleOf": 4}, {"multipleOf": 6}], "minimum": 1})), json!(12));
+        assert!(sat(&json!({"type": "integer", "multipleOf": 5, "minimum": 1, "maximum": 4})).is_err());
+        assert!(sat(&json!({"type": "number", "multipleOf": 10, "minimum": 1, "maximum": 9})).is_err());
+    }
+
+    #[test]
+    fn const_wins_and_a_contradicting_one_is_unsatisfiable() {
+        assert_eq!(sat(&json!({"type": "integer", "const": 3})).unwrap(), json!(3));
+        assert_eq!(sat(&json!({"const": null, "type": ["string", "null"]})).unwrap(), Value::Null);
+        let e = sat(&json!({"type": "integer", "const": "three"})).unwrap_err();
+        assert_eq!(e.pointer, "/s/const");
+        assert!(sat(&json!({"type": "string", "enum": [1, 2]})).is_err());
+    }
+
+    #[test]
+    fn null_examples_and_defaults_answer_only_where_null_is_allowed() {
+        assert_eq!(sat(&json!({"type": ["string", "null"], "default": null})).unwrap(), Value::Null);
+        assert_eq!(sat(&json!({"type": ["object", "null"], "example": null, "properties": {"a": {}}})).unwrap(), Value::Null);
+        // OpenAPI 3.0's `nullable: true` reaches the generator as a type list, as the loader translates it.
+        assert_eq!(sat(&json!({"type": "string", "example": null})).unwrap(), json!("string"));
+        assert_eq!(sat(&json!({"type": "integer", "default": null, "minimum": 2})).unwrap(), json!(2));
+    }
+
+    #[test]
+    fn examples_and_defaults_that_contradict_the_schema_are_not_used() {
+        let root = json!({"components": {"schemas": {"Tag": {"type": "string", "maxLength": 3}}}});
+        for s in [
+            json!({"type": "integer", "minimum": 10, "example": 3}),
+            json!({"type": "string", "format": "email", "example": "not an email"}),
+            json!({"type": "string", "pattern": "^[a-z]+$", "default": "ABC"}),
+            json!({"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}, "example": {"name": "x"}}),
+            json!({"type": "object", "properties": {"tag": {"$ref": "#/components/schemas/Tag"}}, "example": {"tag": "too long"}}),
+            json!({"type": "array", "items": {"type": "integer"}, "maxItems": 2, "example": [1, 2, 3]}),
+            json!({"type": "string", "enum": ["a", "b"], "example": "c"}),
+        ] {
+            let v = try_generate(&s, &root, "", &GenOptions::default()).unwrap();
+            assert_ne!(Some(&v), s.get("example").or(s.get("default")), "{s}");
+            assert_valid(&s, &root, &v);
+        }
+        assert_eq!(sat(&json!({"type": "integer", "minimum": 10, "example": 12})).unwrap(), json!(12));
+    }
+
+    #[test]
+    fn read_only_and_write_only_properties_leave_examples_by_direction() {
+        let s = json!({"type": "object", "properties": {"id": {"type": "integer", "readOnly": true}, "pw": {"type": "string", "writeOnly": true}},
+            "example": {"id": 1, "pw": "secret"}});
+        assert_eq!(det(&s), json!({"id": 1}));
+        assert_eq!(with(&s, &json!({}), Mode::Deterministic, Direction::Request), json!({"pw": "secret"}));
+    }
+
+    #[test]
+    fn discriminator_tags_match_the_branch_even_with_an_enum() {
+        let root = json!({"components": {"schemas": {
+            "Pet": {"type": "object", "required": ["kind"], "properties": {"kind": {"type": "string", "enum": ["cat", "dog"]}},
+                "discriminator": {"propertyName": "kind", "mapping": {"cat": "#/components/schemas/Cat", "dog": "#/components/schemas/Dog"}}},
+            "Cat": {"allOf": [{"$ref": "#/components/schemas/Pet"}, {"type": "object", "properties": {"meows": {"type": "boolean"}}}]},
+            "Dog": {"allOf": [{"$ref": "#/components/schemas/Pet"}, {"type": "object", "properties": {"barks": {"type": "boolean"}}}]},
+            "AnyPet": {"oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
+                "discriminator": {"propertyName": "kind", "mapping": {"cat": "#/components/schemas/Cat", "dog": "#/components/schemas/Dog"}}}
+        }}});
+        let dog = generate(&json!({"$ref": "#/components/schemas/Dog"}), &root, &GenOptions::default());
+        assert_eq!(dog["kind"], json!("dog"), "{dog}");
+        for seed in 0..20 {
+            let v = random(&json!({"$ref": "#/components/schemas/AnyPet"}), &root, seed);
+            let expected = if v.get("barks").is_some() {
+                "dog"
+            } else if v.get("meows").is_some() {
+                "cat"
+            } else {
+                continue;
+            };
+            assert_eq!(v["kind"], json!(expected), "{v}");
+        }
+    }
+
+    #[test]
+    fn contradictions_name_the_schema_pointer() {
+        let root = json!({"components": {"schemas": {"Age": {"type": "integer", "minimum": 5, "maximum": 1}}}});
+        let s = json!({"type": "object", "required": ["age"], "properties": {"age": {"$ref": "#/components/schemas/Age"}}});
+        let e = try_generate(&s, &root, "/paths/~1x/get", &GenOptions::default()).unwrap_err();
+        assert_eq!(e.pointer, "/components/schemas/Age/minimum");
+        assert!(e.to_string().contains("/components/schemas/Age"), "{e}");
+        for (s, ptr) in [
+            (json!({"type": "number", "minimum": 5, "exclusiveMaximum": 5}), "/s/minimum"),
+            (json!({"type": "string", "minLength": 5, "maxLength": 2}), "/s/minLength"),
+            (json!({"type": "string", "pattern": "^a$", "minLength": 3}), "/s/pattern"),
+            (json!({"type": "string", "pattern": "[^\\x00-\\x{10FFFF}]"}), "/s/pattern"),
+            (json!({"allOf": [{"type": "string"}, {"type": "integer"}]}), "/s/allOf/0/type"),
+            (json!({"type": "object", "required": ["a"], "properties": {"a": false}}), "/s/properties/a"),
+            (json!({"$ref": "#/nowhere"}), "/s/$ref"),
+        ] {
+            assert_eq!(sat(&s).map_err(|e| e.pointer), Err(ptr.to_string()), "{s}");
+        }
+        let loops = json!({"components": {"schemas": {"Loop": {"type": "object", "required": ["next"], "properties": {"next": {"$ref": "#/components/schemas/Loop"}}}}}});
+        assert!(try_generate(&json!({"$ref": "#/components/schemas/Loop"}), &loops, "", &GenOptions::default()).is_err());
+    }
+
+    #[test]
+    fn all_of_members_merge_into_one_valid_value() {
+        let root = json!({"components": {"schemas": {
+            "A": {"type": "object", "required": ["a"], "properties": {"a": {"type": "integer", "minimum": 3}}},
+            "B": {"type": "object", "required": ["b"], "properties": {"a": {"maximum": 4}, "b": {"type": "string", "pattern": "^b[0-9]$"}}}
+        }}});
+        always_valid(
+            &json!({"allOf": [{"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}, {"minProperties": 2}]}),
+            &root,
+        );
     }
 }

@@ -24,11 +24,14 @@ pub struct ErrorReply {
     pub headers: Vec<(HeaderName, String)>,
     /// The gRPC status for APIs whose errors carry one, when it differs from the HTTP mapping.
     pub grpc_code: Option<i64>,
+    /// Answered as `application/problem+json` whatever the operation declares: the fault is the
+    /// mock's (the document cannot be served as written), not one the real API would report.
+    pub own: bool,
 }
 
 impl ErrorReply {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), violations: Vec::new(), headers: Vec::new(), grpc_code: None }
+        Self { status, detail: detail.into(), violations: Vec::new(), headers: Vec::new(), grpc_code: None, own: false }
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
@@ -76,10 +79,28 @@ impl ErrorReply {
 impl From<&MockError> for ErrorReply {
     fn from(e: &MockError) -> Self {
         match e {
-            MockError::UndeclaredCode { asked, declared } => ErrorReply::new(
-                StatusCode::BAD_REQUEST,
-                format!("Prefer: code={asked} is not declared by this operation; declared: {}", declared.join(", ")),
-            ),
+            MockError::UndeclaredCode { asked, declared } => {
+                let final_status = asked.parse::<u16>().is_ok_and(|c| (200..=599).contains(&c));
+                let why =
+                    if final_status { "is not declared by this operation" } else { "is not a status a response can have (200 to 599)" };
+                ErrorReply::new(
+                    StatusCode::BAD_REQUEST,
+                    format!(
+                        "Prefer: code={asked} {why}; declared: {} (a range such as 4XX or default stands for the codes it covers)",
+                        declared.join(", ")
+                    ),
+                )
+            }
+            MockError::Unsatisfiable { pointer, why } => ErrorReply {
+                own: true,
+                ..ErrorReply::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!(
+                        "cannot answer: no value satisfies the response schema at {}: {why}",
+                        if pointer.is_empty() { "/" } else { pointer }
+                    ),
+                )
+            },
             MockError::UnknownExample { asked, declared } => {
                 let list = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
                 ErrorReply::new(
@@ -132,7 +153,7 @@ fn validation_status(spec: &Spec, op: &Operation) -> StatusCode {
 
 /// Renders `e`, in the operation's declared error shape when it has one.
 pub fn render(e: &ErrorReply, context: Option<(&Spec, &Operation)>) -> Response<Bytes> {
-    let declared = context.and_then(|(spec, op)| declared_body(e, spec, op));
+    let declared = context.filter(|_| !e.own).and_then(|(spec, op)| declared_body(e, spec, op));
     let (content_type, body) = match declared {
         Some(found) => found,
         None => (PROBLEM_JSON.to_string(), problem_body(e)),
@@ -167,11 +188,17 @@ fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<(String,
     let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type))?;
     // The same choice as a success body: an example that contradicts the schema is not the shape.
     let mut body = crate::respond::default_body(spec, media)?;
-    if spec.errors.set.is_empty() {
-        fill_by_name(&mut body, e);
-    } else {
-        for (pointer, field) in &spec.errors.set {
-            set_pointer(&mut body, pointer, field_value(field, e));
+    // Every change must leave the body valid (enums, consts, lengths): a body the schema already
+    // rejects (a best-effort value) cannot get worse.
+    let validator = media.schema.as_ref().and_then(|s| s.validator(&spec.schemas).ok()).filter(|v| v.is_valid(&body));
+    let keeps = |b: &Value| validator.as_ref().is_none_or(|v| v.is_valid(b));
+    fill_by_name(&mut body, e, &keeps);
+    // The document's own instructions come last, so they win where they apply.
+    for (pointer, field) in &spec.errors.set {
+        let before = body.clone();
+        set_pointer(&mut body, pointer, field_value(field, e));
+        if !keeps(&body) {
+            body = before;
         }
     }
     Some((concrete_media_type(&media.media_type), Bytes::from(serde_json::to_vec(&body).ok()?)))
@@ -191,20 +218,93 @@ fn field_value(field: &ErrorField, e: &ErrorReply) -> Value {
     }
 }
 
-/// Without instructions, the fields every error shape seems to have: a message and a code.
-fn fill_by_name(body: &mut Value, e: &ErrorReply) {
-    let Some(obj) = body.as_object_mut() else {
-        return;
-    };
-    for key in ["message", "detail", "error_description", "errorMessage"] {
-        if obj.get(key).is_some_and(Value::is_string) {
-            obj.insert(key.into(), json!(e.detail));
+/// Fields that carry an error's explanation, by the names APIs give them.
+const MESSAGE_FIELDS: [&str; 10] =
+    ["message", "detail", "details", "error_description", "errorMessage", "error_message", "msg", "description", "title", "error"];
+/// Fields that carry a status or code.
+const CODE_FIELDS: [&str; 6] = ["code", "status", "statusCode", "status_code", "httpStatus", "http_status"];
+
+/// Without instructions, the fields every error shape seems to have, found by name and type at
+/// any depth (Stripe's `{error: {message, type, code}}`): the real explanation in the message-like
+/// strings (so an example's sentence, such as a stale "retry in 30 seconds", is never sent beside
+/// headers that say otherwise), the status or a reason in the code-like ones. A value the schema
+/// would refuse (an enum, a length) is not put; the next candidate is tried, else the field keeps
+/// what it had.
+fn fill_by_name(body: &mut Value, e: &ErrorReply, keeps: &dyn Fn(&Value) -> bool) {
+    let mut slots = Vec::new();
+    find_slots(body, String::new(), 0, &mut slots);
+    for (pointer, candidates) in slots.into_iter().map(|(p, kind)| (p, candidates(kind, e))) {
+        let Some(old) = body.pointer(&pointer).cloned() else { continue };
+        for c in candidates {
+            if let Some(slot) = body.pointer_mut(&pointer) {
+                *slot = c;
+            }
+            if keeps(body) {
+                break;
+            }
+            if let Some(slot) = body.pointer_mut(&pointer) {
+                *slot = old.clone();
+            }
         }
     }
-    for key in ["code", "status", "statusCode"] {
-        if obj.get(key).is_some_and(Value::is_number) {
-            obj.insert(key.into(), json!(e.status.as_u16()));
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Slot {
+    Message,
+    /// A `title` beside another message field: the short name of the status.
+    Title,
+    HttpCode,
+    GrpcCode,
+    TextCode,
+    TextStatus,
+}
+
+fn find_slots(v: &Value, at: String, depth: usize, out: &mut Vec<(String, Slot)>) {
+    if depth > 4 {
+        return;
+    }
+    match v {
+        Value::Object(obj) => {
+            let messages = MESSAGE_FIELDS.iter().filter(|k| obj.get(**k).is_some_and(Value::is_string)).count();
+            // gRPC's Status: `{code, message, details: [...]}`, whose code is gRPC's, not HTTP's.
+            let grpc = obj.get("details").is_some_and(Value::is_array) && obj.contains_key("message");
+            for (k, field) in obj {
+                let here = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+                let slot = match field {
+                    Value::String(_) if k == "title" && messages > 1 => Some(Slot::Title),
+                    Value::String(_) if MESSAGE_FIELDS.contains(&k.as_str()) => Some(Slot::Message),
+                    Value::Number(_) if k == "code" && grpc => Some(Slot::GrpcCode),
+                    Value::Number(_) if CODE_FIELDS.contains(&k.as_str()) => Some(Slot::HttpCode),
+                    Value::String(_) if k == "code" => Some(Slot::TextCode),
+                    Value::String(_) if CODE_FIELDS.contains(&k.as_str()) => Some(Slot::TextStatus),
+                    _ => None,
+                };
+                match slot {
+                    Some(s) => out.push((here, s)),
+                    None => find_slots(field, here, depth + 1, out),
+                }
+            }
         }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                find_slots(item, format!("{at}/{i}"), depth + 1, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What a slot may take, best first.
+fn candidates(slot: Slot, e: &ErrorReply) -> Vec<Value> {
+    let phrase = e.status.canonical_reason().unwrap_or("Error");
+    match slot {
+        Slot::Message => vec![json!(e.detail), json!(phrase), json!(reason(e.status))],
+        Slot::Title => vec![json!(phrase), json!(e.detail)],
+        Slot::HttpCode => vec![json!(e.status.as_u16())],
+        Slot::GrpcCode => vec![json!(e.grpc_code.unwrap_or_else(|| grpc_code(e.status)))],
+        Slot::TextCode => vec![json!(reason(e.status)), json!(e.status.as_u16().to_string())],
+        Slot::TextStatus => vec![json!(e.status.as_u16().to_string()), json!(reason(e.status).to_ascii_uppercase())],
     }
 }
 
@@ -279,5 +379,76 @@ mod tests {
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["status"], 422);
         assert_eq!(body["errors"][0], json!({"in": "query", "pointer": "/limit", "message": "m"}));
+    }
+
+    fn reply(status: u16, detail: &str) -> ErrorReply {
+        ErrorReply::new(StatusCode::from_u16(status).unwrap(), detail)
+    }
+
+    fn filled(mut body: Value, e: &ErrorReply, schema: Value) -> Value {
+        let v = jsonschema::validator_for(&schema).unwrap();
+        assert!(v.is_valid(&body));
+        fill_by_name(&mut body, e, &|b: &Value| v.is_valid(b));
+        assert!(v.is_valid(&body), "{body}");
+        body
+    }
+
+    #[test]
+    fn grpc_status_takes_the_grpc_code_and_the_message() {
+        let schema = json!({"type": "object", "properties": {"code": {"type": "integer", "format": "int32"}, "message": {"type": "string"},
+            "details": {"type": "array", "items": {"type": "object"}}}});
+        let body = filled(json!({"code": 0, "message": "string", "details": []}), &reply(404, "run 7 does not exist"), schema);
+        assert_eq!(body, json!({"code": 5, "message": "run 7 does not exist", "details": []}));
+    }
+
+    #[test]
+    fn cint_like_errors_take_the_explanation_in_detail() {
+        let schema = json!({"type": "object", "required": ["object", "detail"], "properties": {"id": {"type": "string", "format": "uuid"},
+            "object": {"type": "string", "pattern": "^([a-z]*_)*([a-z]*)$"}, "detail": {"type": "string"}}});
+        let body = json!({"id": "3b241101-e2bb-4255-8caf-4136c566a962", "object": "string", "detail": "string"});
+        let body = filled(body, &reply(409, "the run is already started"), schema);
+        assert_eq!(body["detail"], json!("the run is already started"));
+        assert_eq!(body["object"], json!("string"), "not a message field");
+    }
+
+    #[test]
+    fn stripe_nested_errors_keep_their_type_enum() {
+        let schema = json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["type"], "properties": {
+            "message": {"type": "string", "maxLength": 5000}, "type": {"type": "string", "enum": ["api_error", "card_error", "invalid_request_error"]},
+            "code": {"type": "string", "maxLength": 5000}, "param": {"type": "string"}, "status": {"type": "integer", "enum": [402, 404]}}}}});
+        let body = json!({"error": {"message": "string", "type": "api_error", "code": "string", "param": "string", "status": 402}});
+        let body = filled(body, &reply(404, "No such customer: 'cus_1'"), schema);
+        assert_eq!(body["error"]["message"], json!("No such customer: 'cus_1'"));
+        assert_eq!(body["error"]["code"], json!("not_found"));
+        assert_eq!(body["error"]["type"], json!("api_error"));
+        assert_eq!(body["error"]["status"], json!(404));
+        // A value the schema refuses is not put.
+        let body = filled(
+            json!({"error": {"type": "api_error", "status": 402}}),
+            &reply(500, "boom"),
+            json!({"properties": {"error": {"properties": {"status": {"enum": [402]}}}}}),
+        );
+        assert_eq!(body["error"]["status"], json!(402));
+    }
+
+    #[test]
+    fn a_stale_example_sentence_gives_way_to_the_real_wait() {
+        let schema = json!({"type": "object", "required": ["object", "details"], "properties": {
+            "object": {"type": "string", "enum": ["too_many_requests_problem_details"]}, "details": {"type": "string"}}});
+        let example = json!({"object": "too_many_requests_problem_details", "details": "rate limit exceeded, retry in 30 seconds"});
+        let e = reply(429, "too many requests; retry after 1 second(s)").with_header(http::header::RETRY_AFTER, "1");
+        let body = filled(example, &e, schema);
+        assert_eq!(body["details"], json!("too many requests; retry after 1 second(s)"));
+        assert!(!body.to_string().contains("30 seconds"));
+    }
+
+    #[test]
+    fn unsatisfiable_schemas_answer_500_problem_json_naming_the_pointer() {
+        let e = ErrorReply::from(&MockError::Unsatisfiable { pointer: "/components/schemas/Age/minimum".into(), why: "no integer".into() });
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let r = render(&e, None);
+        assert_eq!(r.headers()[http::header::CONTENT_TYPE], PROBLEM_JSON);
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert!(body["detail"].as_str().unwrap().contains("/components/schemas/Age/minimum"), "{body}");
     }
 }

@@ -18,9 +18,39 @@ use crate::spec::{Media, Operation, Response, Spec};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MockError {
-    UndeclaredCode { asked: u16, declared: Vec<String> },
-    UnknownExample { asked: String, declared: Vec<String> },
-    NotAcceptable { available: Vec<String> },
+    /// `Prefer: code=` names no declared response, or no status a response can have (200 to
+    /// 599: a 1xx is no final answer, and a `default` response does not make any number one).
+    UndeclaredCode {
+        asked: String,
+        declared: Vec<String>,
+    },
+    UnknownExample {
+        asked: String,
+        declared: Vec<String>,
+    },
+    NotAcceptable {
+        available: Vec<String>,
+    },
+    /// The schema of the answer cannot be satisfied, or the value built for it breaks it:
+    /// sending it would contradict the document.
+    Unsatisfiable {
+        pointer: String,
+        why: String,
+    },
+}
+
+/// The statuses `Prefer: code=` may ask for: final answers only.
+const ANSWERABLE: std::ops::RangeInclusive<u16> = 200..=599;
+
+/// The declared response `Prefer: code=` asks for, when it asks for one.
+fn asked_response<'o>(op: &'o Operation, prefer: &Prefer) -> Result<Option<(u16, &'o Response)>, MockError> {
+    let Some(text) = prefer.get("code") else {
+        return Ok(None);
+    };
+    let undeclared =
+        || MockError::UndeclaredCode { asked: text.to_string(), declared: op.responses.iter().map(|r| r.code.clone()).collect() };
+    let code = prefer.code.filter(|c| ANSWERABLE.contains(c)).ok_or_else(undeclared)?;
+    op.response_for(code).map(|r| Some((code, r))).ok_or_else(undeclared)
 }
 
 /// What the mock answers for `op`.
@@ -34,13 +64,8 @@ pub struct MockRequest<'a> {
 }
 
 pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpResponse<Bytes>, MockError> {
-    let (status, response) = match req.prefer.code {
-        Some(code) => match op.response_for(code) {
-            Some(r) => (code, Some(r)),
-            None => {
-                return Err(MockError::UndeclaredCode { asked: code, declared: op.responses.iter().map(|r| r.code.clone()).collect() });
-            }
-        },
+    let (status, response) = match asked_response(op, req.prefer)? {
+        Some((code, r)) => (code, Some(r)),
         None => match op.default_response() {
             Some(r) => (r.status(200), Some(r)),
             None => (200, None),
@@ -87,8 +112,8 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
             }
             example.value.clone()
         }
-        Choice::Generate if dynamic => generated(spec, media, Mode::Random { seed: req.seed }, req.echo),
-        Choice::Generate => generated(spec, media, Mode::Deterministic, req.echo),
+        Choice::Generate if dynamic => generated(spec, media, Mode::Random { seed: req.seed }, req.echo)?,
+        Choice::Generate => generated(spec, media, Mode::Deterministic, req.echo)?,
     };
     if !req.echo.is_empty() {
         generate::echo_into(&mut value, req.echo);
@@ -121,12 +146,31 @@ pub fn default_body(spec: &Spec, media: &Media) -> Option<Value> {
     }
 }
 
-fn generated(spec: &Spec, media: &Media, mode: Mode, echo: &Map<String, Value>) -> Value {
-    let Some(schema) = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) else {
-        return Value::Null;
+/// Data for the media type's schema, checked against the schema's validator: the generator is
+/// sure of what it models, not of everything a schema can say, and an answer must never break the
+/// schema it claims to follow.
+fn generated(spec: &Spec, media: &Media, mode: Mode, echo: &Map<String, Value>) -> Result<Value, MockError> {
+    let Some(schema_ref) = media.schema.as_ref() else {
+        return Ok(Value::Null);
+    };
+    let Some(schema) = schema_ref.schema(&spec.schemas) else {
+        return Ok(Value::Null);
     };
     let opts = GenOptions { mode, direction: Direction::Response, max_depth: 6, echo: Some(echo) };
-    generate::generate(schema, spec.schemas.doc(crate::spec::walk::Flow::Response), &opts)
+    let doc = spec.schemas.doc(schema_ref.flow);
+    let value = generate::try_generate(schema, doc, &schema_ref.pointer, &opts)
+        .map_err(|e| MockError::Unsatisfiable { pointer: e.pointer, why: e.why })?;
+    if let Ok(validator) = schema_ref.validator(&spec.schemas) {
+        let found = crate::spec::schemas::violations(&validator, &value);
+        // An echoed path parameter is the client's own word (request validation judges it), so a
+        // value it puts in the body is not the generator's fault.
+        let echoed = |at: &str| at.rsplit('/').next().is_some_and(|k| echo.contains_key(k));
+        if let Some((at, why)) = found.iter().find(|(at, _)| !echoed(at)) {
+            let why = format!("the value built for it breaks it at {}: {why}", if at.is_empty() { "/" } else { at });
+            return Err(MockError::Unsatisfiable { pointer: schema_ref.pointer.clone(), why });
+        }
+    }
+    Ok(value)
 }
 
 /// A declared range such as `application/*` answers as something concrete.
@@ -310,5 +354,22 @@ mod tests {
     #[test]
     fn header_values_escape_what_a_header_cannot_carry() {
         assert_eq!(header_value("é\nok").unwrap(), "\\u{e9}ok");
+    }
+
+    fn code(c: &str) -> Prefer {
+        Prefer { code: c.parse().ok(), all: vec![("code".into(), c.into())], ..Prefer::default() }
+    }
+
+    #[test]
+    fn prefer_code_answers_only_declared_final_statuses() {
+        let api = api("examples.yaml");
+        for bad in ["100", "101", "199", "600", "999", "abc", "418"] {
+            let e = answer(&api, "listPets", code(bad)).unwrap_err();
+            assert!(matches!(&e, MockError::UndeclaredCode { asked, .. } if asked == bad), "{bad}: {e:?}");
+            let reply = crate::problem::ErrorReply::from(&e);
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+            assert!(reply.detail.contains("declared: 200"), "{}", reply.detail);
+        }
+        assert_eq!(answer(&api, "listPets", code("400")).unwrap().status(), 400);
     }
 }

@@ -269,10 +269,12 @@ impl Live {
                 Fault::Status(s) => {
                     let status = StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
                     let reason = status.canonical_reason().unwrap_or("error");
-                    let mut e = ErrorReply::new(status, format!("injected fault: {s} {reason} ({})", source.as_str()));
                     let default_wait = matches!(s, 429 | 503).then_some(Duration::from_secs(1));
-                    if let Some(wait) = retry_after.or(default_wait) {
-                        let secs = wait.as_nanos().div_ceil(1_000_000_000).max(1);
+                    let secs = retry_after.or(default_wait).map(|wait| wait.as_nanos().div_ceil(1_000_000_000).max(1));
+                    // The body names the wait the header gives, so that the two never disagree.
+                    let wait = secs.map(|n| format!("; retry after {n} second(s)")).unwrap_or_default();
+                    let mut e = ErrorReply::new(status, format!("injected fault: {s} {reason} ({}){wait}", source.as_str()));
+                    if let Some(secs) = secs {
                         e = e.with_header(http::header::RETRY_AFTER, secs.to_string());
                     }
                     plan.refusal = Some(e);
