@@ -275,9 +275,15 @@ mod tests {
             use std::io::Read;
             for status in ["200 OK", "503 Service Unavailable"] {
                 let (mut s, _) = listener.accept().unwrap();
-                let mut request = [0u8; 512];
-                let n = s.read(&mut request).unwrap();
-                assert!(request[..n].starts_with(b"GET /__specstub/health HTTP/1.1\r\n"));
+                // The request may arrive in several reads: take it up to its blank line.
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 512];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = s.read(&mut chunk).unwrap();
+                    assert!(n > 0, "the client closed before sending a whole request");
+                    request.extend_from_slice(&chunk[..n]);
+                }
+                assert!(request.starts_with(b"GET /__specstub/health HTTP/1.1\r\n"));
                 write!(s, "HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n").unwrap();
             }
         });
