@@ -88,6 +88,11 @@ impl Ctx<'_> {
         Ns { session: self.session.clone(), resource: self.binding.resource.clone() }
     }
 
+    /// Where deleted ids are remembered, beside the collection.
+    fn tombstones(&self) -> Ns {
+        Ns { session: self.session.clone(), resource: format!("{}#deleted", self.binding.resource) }
+    }
+
     fn ns_of(&self, resource: &str) -> Ns {
         Ns { session: self.session.clone(), resource: resource.to_string() }
     }
@@ -279,9 +284,9 @@ fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
-fn new_id(format: IdFormat, store: &dyn Store, ns: &Ns) -> String {
-    match format {
-        IdFormat::Uuid => uuid::Uuid::new_v4().to_string(),
+fn new_id(b: &Binding, doc: &Value, store: &dyn Store, ns: &Ns) -> String {
+    match b.id_format {
+        IdFormat::Uuid => schema_id(&b.id_schemas, doc).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         IdFormat::Ulid => ulid(),
         IdFormat::Integer => {
             // One more than the largest integer id so far.
@@ -289,6 +294,78 @@ fn new_id(format: IdFormat, store: &dyn Store, ns: &Ns) -> String {
             (page.iter().filter_map(|r| r.id.parse::<u64>().ok()).max().unwrap_or(0) + 1).to_string()
         }
     }
+}
+
+/// An id that every schema in `schemas` admits, made the way the first one describes: from its
+/// `pattern`, as its examples look (`cus_NffrFeUfNV2Hib` → `cus_` and 14 random letters and
+/// digits), as its format says, else a uuid when that fits. None: nothing made fits.
+fn schema_id(schemas: &[Value], doc: &Value) -> Option<String> {
+    let first = schemas.first()?;
+    let fits_all = |id: &str| schemas.iter().all(|s| fill::fits(doc, s, &Value::String(id.to_string())));
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let plain = ["pattern", "minLength", "maxLength"].iter().all(|k| first.get(*k).is_none());
+    let format = first.get("format").and_then(Value::as_str);
+    if plain && (format.is_none() || format == Some("uuid")) && example_prefix(first).is_none() && fits_all(&uuid) {
+        return Some(uuid);
+    }
+    let mut candidates: Vec<String> = Vec::new();
+    for _ in 0..8 {
+        let seed = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default());
+        if first.get("pattern").is_some() || !plain {
+            // Examples and defaults are one fixed value: ids must differ, so only the keywords
+            // that describe every id are generated from.
+            let mut keywords = first.clone();
+            if let Value::Object(m) = &mut keywords {
+                for k in ["example", "examples", "default", "const", "enum"] {
+                    m.remove(k);
+                }
+            }
+            let opts = crate::generate::GenOptions { mode: crate::generate::Mode::Random { seed }, ..Default::default() };
+            if let Value::String(s) = crate::generate::generate(&keywords, doc, &opts) {
+                candidates.push(s);
+            }
+        }
+        if let Some((prefix, len)) = example_prefix(first) {
+            candidates.push(format!("{prefix}{}", random_alnum(seed, len)));
+        }
+        match format {
+            Some("int32" | "int64" | "integer") => candidates.push((seed % 1_000_000_000 + 1).to_string()),
+            Some("ulid") => candidates.push(ulid()),
+            _ => {}
+        }
+        candidates.push(uuid::Uuid::new_v4().to_string());
+        if let Some(id) = candidates.drain(..).find(|c| fits_all(c)) {
+            return Some(id);
+        }
+    }
+    None
+}
+
+/// The `prefix_` and the length of the rest of an example id (`cus_NffrFeUfNV2Hib`).
+fn example_prefix(schema: &Value) -> Option<(String, usize)> {
+    let example = match schema.get("examples") {
+        Some(Value::Array(a)) => a.first(),
+        _ => schema.get("example"),
+    }?
+    .as_str()?;
+    let (prefix, rest) = example.split_once('_')?;
+    let word = !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric());
+    (word && rest.len() >= 4 && rest.chars().all(|c| c.is_ascii_alphanumeric())).then(|| (format!("{prefix}_"), rest.len()))
+}
+
+fn random_alnum(seed: u64, len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut n = seed;
+    (0..len)
+        .map(|i| {
+            if i % 8 == 0 && i > 0 {
+                n = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default());
+            }
+            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
+            n /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
 }
 
 /// A ULID: 48-bit milliseconds then 80 random bits, in Crockford base32.
@@ -312,7 +389,14 @@ fn apply_set(ctx: &Ctx, data: &mut Map<String, Value>, now: &str) {
             SetValue::Now { query } => {
                 Value::String(query.as_deref().and_then(|q| ctx.query(q)).map(String::from).unwrap_or_else(|| now.to_string()))
             }
-            SetValue::Caller => ctx.caller.user.clone().map(Value::String).unwrap_or(Value::Null),
+            SetValue::Caller => {
+                let prop = ctx.record_shape().props.get(field);
+                match ctx.caller.user.as_deref().and_then(|u| fill::caller_value(u, prop, ctx.doc())) {
+                    Some(v) => v,
+                    // Anonymous, or a field that cannot hold an identity: it keeps what it has.
+                    None => continue,
+                }
+            }
             SetValue::MillisBetween(a, b) => {
                 let t = |f: &str| data.get(f).and_then(Value::as_str).and_then(parse_time);
                 match (t(a), t(b)) {
@@ -333,7 +417,7 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let ns = ctx.ns();
     let id = match data.get(&b.key).and_then(id_text).filter(|s| !s.is_empty()) {
         Some(id) => id,
-        None => new_id(b.id_format, store, &ns),
+        None => new_id(b, ctx.doc(), store, &ns),
     };
     let id_value = match (b.id_format, id.parse::<u64>()) {
         (IdFormat::Integer, Ok(n)) => Value::from(n),
@@ -350,6 +434,9 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     }
     let record = Record { id: id.clone(), version: 1, seq: 0, scope: ctx.scope(), data: Value::Object(data) };
     let record = store.create(&ns, record, &b.unique).map_err(|e| store_error(ctx, e, &id))?;
+    if b.tombstones {
+        let _ = store.delete(&ctx.tombstones(), &id, Expect::Any);
+    }
     let mut out = ctx.outcome(&record);
     out.location = b.item_path.as_ref().map(|(path, param)| item_location(path, param, &id, ctx.path_params));
     Ok(out)
@@ -370,7 +457,50 @@ fn load(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourError
     let record = store.get(&ctx.ns(), id).map_err(|e| store_error(ctx, e, id))?;
     match record {
         Some(r) if in_scope(&r, &ctx.scope()) => Ok(r),
+        None if ctx.binding.invent_missing => invent(store, ctx, id),
         _ => Err(ctx.not_found(id)),
+    }
+}
+
+/// The record a real server would have had for an id the client never created, when the spec
+/// gives no way to say "not found": generated from the record's schema, with the id in its key
+/// field, stamped as a create, and stored so every later read agrees.
+fn invent(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourError> {
+    let b = ctx.binding;
+    if b.tombstones && store.get(&ctx.tombstones(), id).map_err(|e| store_error(ctx, e, id))?.is_some() {
+        return Err(ctx.not_found(id));
+    }
+    let shape = ctx.record_shape();
+    let generated = shape.schema.as_ref().map(|s| crate::generate::generate(s, ctx.doc(), &crate::generate::GenOptions::default()));
+    let mut data = match generated {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let key_value = match id.parse::<u64>() {
+        Ok(n) if shape.props.get(&b.key).is_some_and(|p| fill::fits(ctx.doc(), p, &Value::from(n))) => Value::from(n),
+        _ => Value::String(id.to_string()),
+    };
+    if shape.props.get(&b.key).is_none_or(|p| fill::fits(ctx.doc(), p, &key_value)) {
+        data.insert(b.key.clone(), key_value);
+    }
+    // Generated stamps read as data; a made-up record was "created" now, by this caller.
+    let now = crate::clock::now_rfc3339();
+    for name in shape.props.keys().filter(|k| fill::stamp_of(k).is_some()) {
+        data.remove(name);
+    }
+    fill::on_create(&mut data, ctx.doc(), shape, &ctx.caller, &now);
+    if let Some(f) = &b.version_field {
+        data.insert(f.clone(), Value::from(1));
+    }
+    let record = Record { id: id.to_string(), version: 1, seq: 0, scope: ctx.scope(), data: Value::Object(data) };
+    match store.create(&ctx.ns(), record, &[]) {
+        Ok(r) => Ok(r),
+        // Another request invented it first: theirs is the record.
+        Err(StoreError::IdTaken) => match store.get(&ctx.ns(), id).map_err(|e| store_error(ctx, e, id))? {
+            Some(r) if in_scope(&r, &ctx.scope()) => Ok(r),
+            _ => Err(ctx.not_found(id)),
+        },
+        Err(e) => Err(store_error(ctx, e, id)),
     }
 }
 
@@ -425,6 +555,13 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         None => Value::Array(items),
         Some(field) => {
             let mut m = Map::new();
+            for (name, extra) in &l.extras {
+                let value = match extra {
+                    binding::ListExtra::Value(v) => v.clone(),
+                    binding::ListExtra::Path(template) => Value::String(fill_template(template, ctx.path_params)),
+                };
+                m.insert(name.clone(), value);
+            }
             m.insert(field.clone(), Value::Array(items));
             if let Some(t) = &l.next_page_token {
                 let token = if next < page.total { encode_token(next) } else { String::new() };
@@ -590,7 +727,7 @@ fn replace(ctx: &Ctx, data: &mut Map<String, Value>, mut next: Map<String, Value
 /// What every write stamps: the operation's `set`, modification stamps, the version field.
 fn stamp(ctx: &Ctx, data: &mut Map<String, Value>, version: u64, now: &str) {
     apply_set(ctx, data, now);
-    fill::on_change(data, ctx.record_shape(), &ctx.caller, now);
+    fill::on_change(data, ctx.doc(), ctx.record_shape(), &ctx.caller, now);
     if let Some(f) = &ctx.binding.version_field {
         data.insert(f.clone(), Value::from(version + 1));
     }
@@ -637,6 +774,10 @@ fn delete(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let current = load(store, ctx, &id)?;
     let expect = ctx.expect(Some(&current))?;
     store.delete(&ctx.ns(), &id, expect).map_err(|e| store_error(ctx, e, &id))?;
+    if ctx.binding.tombstones {
+        let mark = Record { id: id.clone(), version: 1, seq: 0, scope: Vec::new(), data: Value::Object(Map::new()) };
+        let _ = store.create(&ctx.tombstones(), mark, &[]);
+    }
     Ok(Outcome { status: ctx.binding.status, body: None, etag: None, not_modified: false, location: None })
 }
 
