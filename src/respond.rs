@@ -364,6 +364,17 @@ mod tests {
     }
 
     #[test]
+    fn a_path_parameter_is_echoed_only_into_a_field_of_its_type() {
+        let api = api("conform.yaml");
+        let op = op(&api, "getRepo");
+        let echo: Map<String, Value> = json!({"owner": "octocat", "repo": "hello"}).as_object().cloned().unwrap();
+        let prefer = Prefer::default();
+        let r = mock(api.spec_of(op), op, &MockRequest { prefer: &prefer, accept: None, echo: &echo, seed: 1 }).unwrap();
+        let repo = body(&r);
+        assert!(repo["owner"].is_object() && repo["owner"]["login"].is_string(), "{repo}");
+    }
+
+    #[test]
     fn header_values_escape_what_a_header_cannot_carry() {
         assert_eq!(header_value("é\nok").unwrap(), "\\u{e9}ok");
     }

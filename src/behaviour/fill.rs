@@ -380,6 +380,53 @@ mod tests {
     }
 
     #[test]
+    fn the_caller_takes_the_type_and_format_of_its_field() {
+        let doc = json!({});
+        let user = "user-8874f3490fc9aa81";
+        let uuid_field = json!({"type": "string", "format": "uuid"});
+        let a = caller_value(user, Some(&uuid_field), &doc).unwrap();
+        assert!(uuid::Uuid::parse_str(a.as_str().unwrap()).is_ok(), "{a}");
+        assert_eq!(caller_value(user, Some(&uuid_field), &doc), Some(a), "stable for one credential");
+        let email = caller_value(user, Some(&json!({"type": "string", "format": "email"})), &doc).unwrap();
+        assert_eq!(email, json!("user-8874f3490fc9aa81@example.com"));
+        assert_eq!(caller_value(user, Some(&json!({"type": "string"})), &doc), Some(json!(user)));
+        assert!(caller_value(user, Some(&json!({"type": "integer"})), &doc).unwrap().is_u64());
+        assert_eq!(caller_value(user, Some(&json!({"type": "object", "properties": {"login": {"type": "string"}}})), &doc), None);
+        assert_eq!(caller_value(user, Some(&json!({"type": "string", "maxLength": 4})), &doc), None);
+    }
+
+    #[test]
+    fn create_completes_required_server_fields_in_their_types() {
+        let doc = json!({"components": {"schemas": {
+            "customer": {"type": "object", "required": ["id", "object", "created", "livemode", "owner"], "properties": {
+                "id": {"type": "string"},
+                "object": {"type": "string", "enum": ["customer"]},
+                "created": {"type": "integer"},
+                "livemode": {"type": "boolean"},
+                "owner": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string"}}}
+            }},
+            "deleted": {"type": "object", "properties": {"deleted": {"type": "boolean"}}}
+        }}});
+        let read = json!({"anyOf": [{"$ref": "#/components/schemas/customer"}, {"$ref": "#/components/schemas/deleted"}]});
+        let shape = RecordShape::of(&doc, Some(&read));
+        let mut data = json!({"id": "cus_1", "email": "a@b.c"}).as_object().cloned().unwrap();
+        on_create(&mut data, &doc, &shape, &Caller { user: Some("u1".into()), org: None }, "2026-01-01T00:00:00Z");
+        assert_eq!(data["object"], "customer");
+        assert_eq!(data["created"], 1_767_225_600);
+        assert!(data["livemode"].is_boolean());
+        assert!(data["owner"]["login"].is_string(), "{data:?}");
+    }
+
+    #[test]
+    fn fits_checks_type_and_scalar_keywords() {
+        let doc = json!({});
+        assert!(fits(&doc, &json!({"type": "string", "pattern": "^cus_"}), &json!("cus_1")));
+        assert!(!fits(&doc, &json!({"type": "string", "pattern": "^cus_"}), &json!("x")));
+        assert!(!fits(&doc, &json!({"type": "object"}), &json!("octocat")));
+        assert!(!fits(&doc, &json!({"type": "string", "format": "uuid"}), &json!("user-1")));
+    }
+
+    #[test]
     fn project_drops_undeclared_and_write_only_fields() {
         let schema = json!({"type": "object", "properties": {"id": {"type": "string"}, "pw": {"type": "string", "writeOnly": true}}});
         assert_eq!(Projection::of(&json!({}), Some(&schema)).apply(&json!({"id": "1", "pw": "x", "extra": 1})), json!({"id": "1"}));

@@ -817,6 +817,130 @@ mod tests {
         assert_eq!(merge_patch(&mut data, &again, &["k".to_string()]), Err("k".to_string()));
     }
 
+    /// The conformance document's compiled plan and an empty store for it.
+    fn conform() -> (crate::plan::Api, crate::store::MemoryStore) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conform.yaml");
+        let api = crate::plan::build(crate::config::Config { specs: vec![path], ..Default::default() }).expect("compiles").0;
+        let store = crate::store::MemoryStore::new(Default::default(), Default::default());
+        (api, store)
+    }
+
+    /// Runs operation `id` statefully, as the engine would for this request.
+    fn run_op(
+        api: &crate::plan::Api,
+        store: &dyn Store,
+        id: &str,
+        params: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<Outcome, BehaviourError> {
+        let planned = api.operations.iter().find(|p| p.op.id == id).expect("declared");
+        let crate::plan::Answer::Stateful(binding) = &planned.answer else { panic!("{id} is not stateful") };
+        let params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let ctx = Ctx {
+            spec: api.spec_of(&planned.op),
+            binding,
+            path_params: &params,
+            query: &[],
+            headers: &HeaderMap::new(),
+            body: body.as_ref(),
+            caller: Caller { user: Some("user-8874f3490fc9aa81".into()), org: None },
+            session: String::new(),
+        };
+        run(store, &ctx)
+    }
+
+    /// Every violation of the outcome's body against the response schema the operation declares
+    /// for its status, checked by the document's own compiled validator.
+    fn violations_of(api: &crate::plan::Api, id: &str, outcome: &Outcome) -> Vec<(String, String)> {
+        let op = &api.operations.iter().find(|p| p.op.id == id).expect("declared").op;
+        let response = match outcome.status {
+            Some(s) => op.response_for(s),
+            None => op.default_response(),
+        }
+        .expect("a declared response");
+        let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type)).expect("a JSON answer");
+        let validator = media.schema.as_ref().expect("a schema").validator(&api.spec_of(op).schemas).expect("compiles");
+        crate::spec::schemas::violations(&validator, outcome.body.as_ref().expect("a body"))
+    }
+
+    fn assert_conforms(api: &crate::plan::Api, id: &str, outcome: &Outcome) {
+        let found = violations_of(api, id, outcome);
+        assert!(found.is_empty(), "{id} answered {:?}: {found:?}", outcome.body);
+    }
+
+    #[test]
+    fn a_created_customer_is_completed_from_its_schema_and_read_back_the_same() {
+        let (api, store) = conform();
+        let created = run_op(&api, &store, "createCustomer", &[], Some(json!({"email": "a@example.com", "name": "Ada"}))).unwrap();
+        assert_conforms(&api, "createCustomer", &created);
+        let body = created.body.clone().unwrap();
+        let id = body["id"].as_str().unwrap();
+        assert!(id.starts_with("cus_") && id.len() == 18, "{id}");
+        assert_eq!((body["object"].as_str(), body["livemode"].is_boolean(), body["created"].is_i64()), (Some("customer"), true, true));
+        let read = run_op(&api, &store, "getCustomer", &[("customer", id)], None).unwrap();
+        assert_conforms(&api, "getCustomer", &read);
+        assert_eq!(read.body, created.body);
+    }
+
+    #[test]
+    fn a_list_envelope_under_all_of_has_every_required_field() {
+        let (api, store) = conform();
+        run_op(&api, &store, "createCustomer", &[], Some(json!({"name": "Ada"}))).unwrap();
+        let list = run_op(&api, &store, "listCustomers", &[], None).unwrap();
+        assert_conforms(&api, "listCustomers", &list);
+        let body = list.body.unwrap();
+        assert_eq!(
+            (body["object"].as_str(), body["url"].as_str(), body["has_more"].as_bool()),
+            (Some("list"), Some("/v1/customers"), Some(false))
+        );
+        assert_eq!(body["data"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn an_unknown_id_is_a_record_where_no_404_is_declared_and_a_404_where_one_is() {
+        let (api, store) = conform();
+        let id = "3f1e2d3c-4b5a-4c6d-8e7f-8a9b0c1d2e3f";
+        let params = [("org", "acme"), ("widgetId", id)];
+        let first = run_op(&api, &store, "getWidget", &params, None).unwrap();
+        assert_conforms(&api, "getWidget", &first);
+        assert_eq!(first.body.as_ref().unwrap()["widgetId"], id);
+        assert!(first.body.as_ref().unwrap()["owner"].is_object());
+        let again = run_op(&api, &store, "getWidget", &params, None).unwrap();
+        assert_eq!(again.body, first.body);
+        let deleted = run_op(&api, &store, "deleteWidget", &params, None).unwrap();
+        assert!(deleted.body.is_none() || violations_of(&api, "deleteWidget", &deleted).is_empty());
+        assert!(matches!(run_op(&api, &store, "getWidget", &params, None), Err(BehaviourError::NotFound(_))), "deleted stays deleted");
+        let missing = run_op(&api, &store, "getCustomer", &[("customer", "cus_AAAAAAAAAAAAAA")], None);
+        assert!(matches!(missing, Err(BehaviourError::NotFound(_))));
+    }
+
+    #[test]
+    fn caller_stamps_take_the_field_format() {
+        let (api, store) = conform();
+        let created = run_op(&api, &store, "createWidget", &[("org", "acme")], Some(json!({"name": "w"}))).unwrap();
+        assert_conforms(&api, "createWidget", &created);
+        let body = created.body.unwrap();
+        assert!(body["created_by"].as_str().unwrap().ends_with("@example.com"), "{body}");
+        assert!(uuid::Uuid::parse_str(body["modified_by"].as_str().unwrap()).is_ok(), "{body}");
+        assert!(body["owner"]["login"].is_string(), "an object owner is generated, not stamped: {body}");
+    }
+
+    #[test]
+    fn new_ids_follow_pattern_examples_and_the_stricter_path_parameter() {
+        let doc = json!({});
+        let pattern = json!({"type": "string", "pattern": "^cus_[A-Za-z0-9]{14}$"});
+        let id = schema_id(&[pattern], &doc).unwrap();
+        assert!(id.starts_with("cus_") && id.len() == 18, "{id}");
+        let example = json!({"type": "string", "example": "pi_3MtwBwLkdIwHu7ix28a3tqPa"});
+        let id = schema_id(&[example], &doc).unwrap();
+        assert!(id.starts_with("pi_") && id.len() == 27 && id != "pi_3MtwBwLkdIwHu7ix28a3tqPa", "{id}");
+        let short = json!({"type": "string", "minLength": 4, "maxLength": 8});
+        let id = schema_id(&[short.clone()], &doc).unwrap();
+        assert!((4..=8).contains(&id.chars().count()), "{id}");
+        assert!(uuid::Uuid::parse_str(&schema_id(&[json!({"type": "string"})], &doc).unwrap()).is_ok());
+        assert_eq!(example_prefix(&json!({"example": "plain"})), None);
+    }
+
     #[test]
     fn ulids_are_26_crockford_characters() {
         let u = ulid();
