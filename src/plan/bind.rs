@@ -501,6 +501,20 @@ fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig) {
     if list.items.is_none() {
         list.items = array_field(doc, schema, &at);
     }
+    // Paging by the operation's conventionally named query parameters, so `has_more` and
+    // totals tell the truth about a page.
+    let query = |names: &[&str]| {
+        names.iter().find(|n| op.parameters.iter().any(|p| p.location == ParamIn::Query && p.name == **n)).map(|n| n.to_string())
+    };
+    if list.limit.is_none() && list.page_size.is_none() {
+        list.page_size = query(&["pageSize", "page_size"]);
+        if list.page_size.is_none() {
+            list.limit = query(&["limit", "per_page"]);
+        }
+    }
+    if list.offset.is_none() && list.page_token.is_none() {
+        list.offset = query(&["offset"]);
+    }
     let found = all_properties(doc, schema, &at);
     let typed = |names: &[&str], ty: &str| {
         names
