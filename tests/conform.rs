@@ -64,7 +64,9 @@ async fn a_customer_created_by_form_or_json_has_every_required_server_field_and_
 
     let deleted = c.delete(format!("{base}/v1/customers/{id}")).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::OK);
-    assert_valid(&doc, "/components/schemas/deleted_customer", &json(deleted).await);
+    let gone = json(deleted).await;
+    assert_valid(&doc, "/components/schemas/deleted_customer", &gone);
+    assert_eq!((gone["id"].as_str(), gone["deleted"].as_bool()), (Some(id.as_str()), Some(true)));
 }
 
 #[tokio::test]

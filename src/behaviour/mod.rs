@@ -773,12 +773,33 @@ fn delete(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let id = ctx.id()?;
     let current = load(store, ctx, &id)?;
     let expect = ctx.expect(Some(&current))?;
-    store.delete(&ctx.ns(), &id, expect).map_err(|e| store_error(ctx, e, &id))?;
+    let gone = store.delete(&ctx.ns(), &id, expect).map_err(|e| store_error(ctx, e, &id))?;
     if ctx.binding.tombstones {
         let mark = Record { id: id.clone(), version: 1, seq: 0, scope: Vec::new(), data: Value::Object(Map::new()) };
         let _ = store.create(&ctx.tombstones(), mark, &[]);
     }
-    Ok(Outcome { status: ctx.binding.status, body: None, etag: None, not_modified: false, location: None })
+    Ok(Outcome { status: ctx.binding.status, body: deleted_body(ctx, &gone), etag: None, not_modified: false, location: None })
+}
+
+/// What a delete answers when it declares an object body: the declared shape generated, with
+/// the deleted record's own values wherever a field of the same name can hold them (Stripe's
+/// `{id, object, deleted: true}` names the customer that went). None: the declared response's
+/// own default body.
+fn deleted_body(ctx: &Ctx, gone: &Record) -> Option<Value> {
+    let doc = ctx.doc();
+    let schema = doc.pointer(ctx.binding.schema.as_deref()?)?;
+    let (props, _) = fill::properties(doc, schema);
+    if props.is_empty() {
+        return None;
+    }
+    let Value::Object(mut body) = crate::generate::generate(schema, doc, &crate::generate::GenOptions::default()) else { return None };
+    let Value::Object(record) = &gone.data else { return Some(Value::Object(body)) };
+    for (name, prop) in &props {
+        if let Some(v) = record.get(name).filter(|v| fill::fits(doc, prop, v)) {
+            body.insert(name.clone(), v.clone());
+        }
+    }
+    Some(ctx.projection().apply(&Value::Object(body)))
 }
 
 #[cfg(test)]
@@ -908,7 +929,8 @@ mod tests {
         let again = run_op(&api, &store, "getWidget", &params, None).unwrap();
         assert_eq!(again.body, first.body);
         let deleted = run_op(&api, &store, "deleteWidget", &params, None).unwrap();
-        assert!(deleted.body.is_none() || violations_of(&api, "deleteWidget", &deleted).is_empty());
+        assert_conforms(&api, "deleteWidget", &deleted);
+        assert_eq!(deleted.body.as_ref().unwrap()["widgetId"], id, "the answer names the record that went");
         assert!(matches!(run_op(&api, &store, "getWidget", &params, None), Err(BehaviourError::NotFound(_))), "deleted stays deleted");
         let missing = run_op(&api, &store, "getCustomer", &[("customer", "cus_AAAAAAAAAAAAAA")], None);
         assert!(matches!(missing, Err(BehaviourError::NotFound(_))));
