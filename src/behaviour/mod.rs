@@ -88,9 +88,8 @@ impl Ctx<'_> {
         Ns { session: self.session.clone(), resource: self.binding.resource.clone() }
     }
 
-    /// Where deleted ids are remembered, beside the collection.
     fn tombstones(&self) -> Ns {
-        Ns { session: self.session.clone(), resource: format!("{}#deleted", self.binding.resource) }
+        Ns { session: self.session.clone(), resource: tombstones_of(&self.binding.resource) }
     }
 
     fn ns_of(&self, resource: &str) -> Ns {
@@ -189,6 +188,16 @@ impl Ctx<'_> {
     fn not_found(&self, id: &str) -> BehaviourError {
         BehaviourError::NotFound(format!("{} {id:?} not found", singular(self.kind())))
     }
+}
+
+/// The collection where the ids deleted from `resource` are remembered, beside it.
+pub fn tombstones_of(resource: &str) -> String {
+    format!("{resource}#deleted")
+}
+
+/// Whether a collection name is one of those marks rather than a resource.
+pub fn is_tombstones(collection: &str) -> bool {
+    collection.ends_with("#deleted")
 }
 
 fn id_text(v: &Value) -> Option<String> {
