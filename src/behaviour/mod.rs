@@ -966,8 +966,12 @@ mod tests {
         let id = schema_id(&[example], &doc).unwrap();
         assert!(id.starts_with("pi_") && id.len() == 27 && id != "pi_3MtwBwLkdIwHu7ix28a3tqPa", "{id}");
         let short = json!({"type": "string", "minLength": 4, "maxLength": 8});
-        let id = schema_id(&[short.clone()], &doc).unwrap();
+        let id = schema_id(&[short], &doc).unwrap();
         assert!((4..=8).contains(&id.chars().count()), "{id}");
+        // The item path's parameter is stricter than the field: the id satisfies both.
+        let both = [json!({"type": "string", "pattern": "^w-[0-9]{4}$"}), json!({"type": "string", "maxLength": 6})];
+        let id = schema_id(&both, &doc).unwrap();
+        assert!(id.starts_with("w-") && id.len() == 6, "{id}");
         assert!(uuid::Uuid::parse_str(&schema_id(&[json!({"type": "string"})], &doc).unwrap()).is_ok());
         assert_eq!(example_prefix(&json!({"example": "plain"})), None);
     }
