@@ -317,22 +317,27 @@ fn schema_id(schemas: &[Value], doc: &Value) -> Option<String> {
     if plain && (format.is_none() || format == Some("uuid")) && example_prefix(first).is_none() && fits_all(&uuid) {
         return Some(uuid);
     }
-    let mut candidates: Vec<String> = Vec::new();
+    // Examples and defaults are one fixed value: ids must differ, so only the keywords that
+    // describe every id are generated from.
+    let mut keywords = first.clone();
+    if let Value::Object(m) = &mut keywords {
+        for k in ["example", "examples", "default", "const", "enum"] {
+            m.remove(k);
+        }
+    }
+    let generated = |seed: u64| {
+        let opts = crate::generate::GenOptions { mode: crate::generate::Mode::Random { seed }, ..Default::default() };
+        match crate::generate::generate(&keywords, doc, &opts) {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    };
+    let count = |k: &str| first.get(k).and_then(Value::as_u64).map(|n| n as usize);
     for _ in 0..8 {
         let seed = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default());
-        if first.get("pattern").is_some() || !plain {
-            // Examples and defaults are one fixed value: ids must differ, so only the keywords
-            // that describe every id are generated from.
-            let mut keywords = first.clone();
-            if let Value::Object(m) = &mut keywords {
-                for k in ["example", "examples", "default", "const", "enum"] {
-                    m.remove(k);
-                }
-            }
-            let opts = crate::generate::GenOptions { mode: crate::generate::Mode::Random { seed }, ..Default::default() };
-            if let Value::String(s) = crate::generate::generate(&keywords, doc, &opts) {
-                candidates.push(s);
-            }
+        let mut candidates: Vec<String> = Vec::new();
+        if first.get("pattern").is_some() {
+            candidates.extend(generated(seed));
         }
         if let Some((prefix, len)) = example_prefix(first) {
             candidates.push(format!("{prefix}{}", random_alnum(seed, len)));
@@ -343,7 +348,12 @@ fn schema_id(schemas: &[Value], doc: &Value) -> Option<String> {
             _ => {}
         }
         candidates.push(uuid::Uuid::new_v4().to_string());
-        if let Some(id) = candidates.drain(..).find(|c| fits_all(c)) {
+        // Letters and digits of an allowed length read as an id, where generated text of that
+        // length may hold spaces: it comes before the generator's own string.
+        let len = 16usize.max(count("minLength").unwrap_or(0)).min(count("maxLength").unwrap_or(usize::MAX));
+        candidates.push(random_alnum(seed, len));
+        candidates.extend(generated(seed));
+        if let Some(id) = candidates.into_iter().find(|c| !c.is_empty() && fits_all(c)) {
             return Some(id);
         }
     }
@@ -973,6 +983,8 @@ mod tests {
         let id = schema_id(&both, &doc).unwrap();
         assert!(id.starts_with("w-") && id.len() == 6, "{id}");
         assert!(uuid::Uuid::parse_str(&schema_id(&[json!({"type": "string"})], &doc).unwrap()).is_ok());
+        let roomy = json!({"type": "string", "maxLength": 5000});
+        assert!(uuid::Uuid::parse_str(&schema_id(&[roomy], &doc).unwrap()).is_ok(), "a length that admits a uuid keeps it");
         assert_eq!(example_prefix(&json!({"example": "plain"})), None);
     }
 
