@@ -310,14 +310,16 @@ pub enum Projection {
     All,
     /// An object schema that declares nothing (`StopRunResponse: {type: object}`): `{}`.
     Empty,
-    /// The declared properties (writeOnly ones left out), and whether others pass too.
-    Fields { keep: std::collections::HashSet<String>, hide: std::collections::HashSet<String>, open: bool },
+    /// The declared properties (writeOnly ones left out), whether others pass too, and a value
+    /// for each required one a record lacks (a fixture written before the field, a response
+    /// that requires more than the record's schema): made once, so every answer agrees.
+    Fields { keep: std::collections::HashSet<String>, hide: std::collections::HashSet<String>, open: bool, complete: Vec<(String, Value)> },
 }
 
 impl Projection {
     pub fn of(doc: &Value, schema: Option<&Value>) -> Self {
         let Some(schema) = schema else { return Projection::All };
-        let (props, _) = properties(doc, schema);
+        let (props, required) = properties(doc, schema);
         let resolved = deref(doc, schema, "").0;
         if props.is_empty() {
             let declares_nothing = ["allOf", "anyOf", "oneOf", "additionalProperties", "patternProperties", "items"]
@@ -330,18 +332,32 @@ impl Projection {
         let write_only = |p: &Value| p.get("writeOnly") == Some(&Value::Bool(true));
         let keep = props.iter().filter(|(_, p)| !write_only(p)).map(|(k, _)| k.clone()).collect();
         let hide = props.iter().filter(|(_, p)| write_only(p)).map(|(k, _)| k.clone()).collect();
-        Projection::Fields { keep, hide, open }
+        let complete = required
+            .iter()
+            .filter_map(|name| props.get(name).filter(|p| !write_only(p)).map(|p| (name, p)))
+            .map(|(name, p)| {
+                let value = if is_nullable(doc, p) { Value::Null } else { generate::generate(p, doc, &GenOptions::default()) };
+                (name.clone(), value)
+            })
+            .collect();
+        Projection::Fields { keep, hide, open, complete }
     }
 
     pub fn apply(&self, data: &Value) -> Value {
-        let (Projection::Fields { keep, hide, open }, Value::Object(obj)) = (self, data) else {
+        let (Projection::Fields { keep, hide, open, complete }, Value::Object(obj)) = (self, data) else {
             return match self {
                 Projection::Empty if data.is_object() => Value::Object(Map::new()),
                 _ => data.clone(),
             };
         };
         let shown = obj.iter().filter(|(k, _)| keep.contains(k.as_str()) || (*open && !hide.contains(k.as_str())));
-        Value::Object(shown.map(|(k, v)| (k.clone(), v.clone())).collect())
+        let mut out: Map<String, Value> = shown.map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (name, value) in complete {
+            if !out.contains_key(name) {
+                out.insert(name.clone(), value.clone());
+            }
+        }
+        Value::Object(out)
     }
 }
 
@@ -415,6 +431,15 @@ mod tests {
         assert_eq!(data["created"], 1_767_225_600);
         assert!(data["livemode"].is_boolean());
         assert!(data["owner"]["login"].is_string(), "{data:?}");
+    }
+
+    #[test]
+    fn a_projection_completes_the_required_fields_a_record_lacks() {
+        let schema = json!({"type": "object", "required": ["id", "kind", "note"], "properties": {
+            "id": {"type": "string"}, "kind": {"type": "string", "enum": ["a"]}, "note": {"type": ["string", "null"]}
+        }});
+        let shown = Projection::of(&json!({}), Some(&schema)).apply(&json!({"id": "1"}));
+        assert_eq!(shown, json!({"id": "1", "kind": "a", "note": null}));
     }
 
     #[test]
