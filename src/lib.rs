@@ -60,6 +60,7 @@
 //!           content:
 //!             application/json:
 //!               schema: {$ref: "#/components/schemas/Pet"}
+//!         "404": {description: no such pet}
 //! components:
 //!   schemas:
 //!     Pet:
@@ -76,7 +77,7 @@
 //!
 //! let outcome = server.verify(&Expectation::new().method("POST").path("/pets").body("/name", "Rex").times(1));
 //! assert!(outcome.ok);
-//! server.reset()?; // back to the fixtures (none here): the pet is gone
+//! server.reset()?; // back to the fixtures (none here): the pet is gone, and the declared 404 says so
 //! assert_eq!(client.get(format!("{}/pets/{id}", server.url())).send().await?.status(), 404);
 //! # Ok(()) }
 //! ```

@@ -12,7 +12,8 @@ use crate::generate::{self, Direction, GenOptions, Mode};
 use crate::headers::VIOLATIONS;
 use crate::negotiate;
 use crate::prefer::Prefer;
-use crate::spec::model::Choice;
+use crate::spec::model::{Choice, types_of};
+use crate::spec::source::deref;
 use crate::spec::walk::Flow;
 use crate::spec::{Media, Operation, Response, Spec};
 
@@ -88,6 +89,8 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     };
     let media = &response.content[index];
     let content_type = concrete_media_type(&media.media_type);
+    let echo = fitting_echo(spec, media, req.echo);
+    let req = &MockRequest { echo: &echo, ..*req };
     let asked = req.prefer.example.as_deref();
     let dynamic = req.prefer.dynamic == Some(true);
     // `dynamic=true` asks for fresh data, so it passes over the examples unless one is named.
@@ -120,6 +123,59 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     }
     let body = encode(&value, &content_type);
     Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default())
+}
+
+/// The path parameters that may stand in the answer's same-named fields: one whose field is of
+/// another type (GitHub's `owner` object under `/repos/{owner}/{repo}`) would break the schema.
+fn fitting_echo(spec: &Spec, media: &Media, echo: &Map<String, Value>) -> Map<String, Value> {
+    if echo.is_empty() {
+        return Map::new();
+    }
+    let Some(schema) = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) else { return echo.clone() };
+    let doc = spec.schemas.doc(Flow::Response);
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    let (top, _) = deref(doc, schema, "");
+    let top =
+        if types_of(doc, top).iter().any(|t| t == "array") { top.get("items").map(|i| deref(doc, i, "").0).unwrap_or(top) } else { top };
+    collect_fields(doc, top, 0, &mut fields);
+    echo.iter()
+        .filter(|(name, value)| fields.iter().filter(|(n, _)| n == *name).all(|(_, prop)| echo_fits(doc, prop, value)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The properties echo reaches: the answer's own and those of the objects directly inside it.
+fn collect_fields(doc: &Value, schema: &Value, level: usize, out: &mut Vec<(String, Value)>) {
+    let visit = |s: &Value, out: &mut Vec<(String, Value)>| {
+        for (k, v) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            let (v, _) = deref(doc, v, "");
+            out.push((k.clone(), v.clone()));
+            if level == 0 {
+                collect_fields(doc, v, 1, out);
+            }
+        }
+    };
+    visit(schema, out);
+    for member in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        visit(deref(doc, member, "").0, out);
+    }
+}
+
+/// Whether an echoed value (typed by validation, or the raw text) can take the field's type, as
+/// echo converts it.
+fn echo_fits(doc: &Value, prop: &Value, value: &Value) -> bool {
+    let types = types_of(doc, prop);
+    types.is_empty()
+        || types.iter().any(|t| match (t.as_str(), value) {
+            ("string", Value::String(_) | Value::Number(_) | Value::Bool(_)) => true,
+            ("integer", Value::Number(n)) => n.is_i64() || n.is_u64(),
+            ("integer", Value::String(s)) => s.trim().parse::<i64>().is_ok(),
+            ("number", Value::Number(_)) => true,
+            ("number", Value::String(s)) => s.trim().parse::<f64>().is_ok(),
+            ("boolean", Value::Bool(_)) => true,
+            ("boolean", Value::String(s)) => s.parse::<bool>().is_ok(),
+            _ => false,
+        })
 }
 
 /// A header value for free text: control characters dropped, anything outside visible ASCII
@@ -349,6 +405,17 @@ mod tests {
         let outcome = crate::behaviour::Outcome { status: None, body: None, etag: None, not_modified: false, location: None };
         let r = from_outcome(api.spec_of(op), op, outcome);
         assert!(body(&r)["deleted"].is_boolean(), "{:?}", r.body());
+    }
+
+    #[test]
+    fn a_path_parameter_is_echoed_only_into_a_field_of_its_type() {
+        let api = api("conform.yaml");
+        let op = op(&api, "getRepo");
+        let echo: Map<String, Value> = json!({"owner": "octocat", "repo": "hello"}).as_object().cloned().unwrap();
+        let prefer = Prefer::default();
+        let r = mock(api.spec_of(op), op, &MockRequest { prefer: &prefer, accept: None, echo: &echo, seed: 1 }).unwrap();
+        let repo = body(&r);
+        assert!(repo["owner"].is_object() && repo["owner"]["login"].is_string(), "{repo}");
     }
 
     #[test]

@@ -238,6 +238,9 @@ async fn fielding_runs_use_etags_and_a_state_machine() {
     let r = fielding(c.get(&run), t).send().await.unwrap();
     let current = json(r).await;
     assert_eq!((current["version"].as_i64(), current["start_fielding_at"].as_str()), (Some(1235), Some("2036-01-01T00:00:00Z")));
+    // The spec says `format: uuid`: the caller is named by a uuid derived from its credential.
+    let by = current["last_changed_by"].as_str().unwrap_or_else(|| panic!("{current}"));
+    assert!(uuid::Uuid::parse_str(by).is_ok() && by != "5d3c2b1a-9e8f-4a7b-8c6d-1e2f3a4b5c6d", "{by}");
 
     // A second credential for the state machine: one credential's 20-request burst (the spec's
     // rate limit) is about what this test sends in all.

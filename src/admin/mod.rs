@@ -63,14 +63,18 @@ pub fn handle(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, rest
     };
     match (method, segs.as_slice()) {
         (&Method::POST, ["resources", resource, "reset"]) | (&Method::POST, ["reset", resource]) => {
-            if let Err(e) = store.reset(Some(&session), Some(resource)) {
+            // The marks of deleted ids go too, or an id deleted before the reset stays unknown.
+            let marks = crate::behaviour::tombstones_of(resource);
+            if let Err(e) = store.reset(Some(&session), Some(resource)).and_then(|()| store.reset(Some(&session), Some(&marks))) {
                 return store_problem(e);
             }
             reply(StatusCode::OK, &json!({"reset": true, "session": session, "resource": resource}))
         }
         (&Method::GET, ["resources"]) => match store.collections(&session) {
             Ok(c) => {
-                reply(StatusCode::OK, &Value::Array(c.into_iter().map(|(name, count)| json!({"name": name, "count": count})).collect()))
+                // Deleted ids are remembered beside their collection; they are not one.
+                let shown = c.into_iter().filter(|(name, _)| !crate::behaviour::is_tombstones(name));
+                reply(StatusCode::OK, &Value::Array(shown.map(|(name, count)| json!({"name": name, "count": count})).collect()))
             }
             Err(e) => store_problem(e),
         },

@@ -70,6 +70,17 @@ pub struct ListConfig {
     pub max_page_size: usize,
     /// query parameter → record field that must equal it
     pub filters: Vec<(String, String)>,
+    /// The list answer's other required fields, so the envelope is always the declared shape.
+    pub extras: Vec<(String, ListExtra)>,
+}
+
+/// A required field of a list answer that holds no records.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ListExtra {
+    /// A `const`, a single `enum` value or example, or data generated from the field's schema.
+    Value(Value),
+    /// The request's path (Stripe's `url`), from this served-path template.
+    Path(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +142,14 @@ pub struct Binding {
     /// For a create: the served path of the resource's get operation and the name of its id
     /// parameter, so the answer's `Location` names the new record.
     pub item_path: Option<(String, String)>,
+    /// For a create: the schemas a new id must satisfy, the one to generate from first (the id
+    /// field's, or the item path parameter's when that is stricter). Empty: `id_format` alone.
+    pub id_schemas: Vec<Value>,
+    /// A read or change of an id never created answers a record made for it: the operation
+    /// declares no status for "not found" (no 404, 4XX or default).
+    pub invent_missing: bool,
+    /// Deletes leave a mark, so an invented record does not come back after it was deleted.
+    pub tombstones: bool,
 }
 
 impl Binding {
@@ -162,6 +181,9 @@ impl Binding {
             schema: None,
             status: None,
             item_path: None,
+            id_schemas: Vec::new(),
+            invent_missing: false,
+            tombstones: false,
             record_schema: None,
             projection: super::fill::Projection::All,
             record_shape: super::fill::RecordShape::default(),

@@ -1,8 +1,12 @@
 //! Server-set fields of a new or changed record, found by their names in the resource schema:
 //! the id, creation and modification timestamps, who created or changed it, the organisation,
-//! defaults and enum starting states, as the real APIs fill them.
+//! defaults and enum starting states, as the real APIs fill them. Every value it makes has the
+//! field's declared type and format, so a stored record always answers what the spec allows.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
@@ -105,14 +109,34 @@ pub struct RecordShape {
     pub props: Map<String, Value>,
     pub required: Vec<String>,
     stamps: Vec<(String, Stamp)>,
+    /// The object schema the properties come from, to generate a whole record from.
+    pub schema: Option<Value>,
 }
 
 impl RecordShape {
     pub fn of(doc: &Value, schema: Option<&Value>) -> Self {
         let Some(schema) = schema else { return RecordShape::default() };
-        let (props, required) = properties(doc, schema);
+        let (mut props, mut required) = properties(doc, schema);
+        let mut chosen = deref(doc, schema, "").0.clone();
+        if props.is_empty() {
+            // A read that answers one of several shapes (Stripe's customer or deleted customer)
+            // stores the first one that has fields: otherwise nothing would be filled at all.
+            let resolved = deref(doc, schema, "").0;
+            let branches = ["anyOf", "oneOf"].iter().filter_map(|k| resolved.get(*k).and_then(Value::as_array)).flatten();
+            for b in branches {
+                let (p, r) = properties(doc, b);
+                if !p.is_empty() {
+                    (props, required, chosen) = (p, r, deref(doc, b, "").0.clone());
+                    break;
+                }
+            }
+        }
         let stamps = props.keys().filter_map(|k| stamp_of(k).map(|s| (k.clone(), s))).collect();
-        RecordShape { props, required, stamps }
+        RecordShape { props, required, stamps, schema: Some(chosen) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.props.is_empty()
     }
 
     fn stamp(&self, name: &str) -> Option<Stamp> {
@@ -129,11 +153,9 @@ pub fn on_create(data: &mut Map<String, Value>, doc: &Value, shape: &RecordShape
             continue;
         }
         let value = match shape.stamp(name) {
-            Some(Stamp::Created | Stamp::Modified) if is_date_time(prop) || prop.get("type") == Some(&Value::String("string".into())) => {
-                Some(Value::String(now.to_string()))
-            }
-            Some(Stamp::Creator | Stamp::Modifier) => caller.user.clone().map(Value::String),
-            Some(Stamp::Org) => caller.org.clone().map(Value::String),
+            Some(Stamp::Created | Stamp::Modified) => time_value(doc, prop, now),
+            Some(Stamp::Creator | Stamp::Modifier) => caller.user.as_deref().and_then(|u| caller_value(u, Some(prop), doc)),
+            Some(Stamp::Org) => caller.org.as_deref().and_then(|o| caller_value(o, Some(prop), doc)),
             _ => None,
         };
         let value = value.or_else(|| prop.get("default").cloned()).or_else(|| {
@@ -155,20 +177,127 @@ pub fn on_create(data: &mut Map<String, Value>, doc: &Value, shape: &RecordShape
 }
 
 /// Refreshes the modification stamps after a change.
-pub fn on_change(data: &mut Map<String, Value>, shape: &RecordShape, caller: &Caller, now: &str) {
+pub fn on_change(data: &mut Map<String, Value>, doc: &Value, shape: &RecordShape, caller: &Caller, now: &str) {
     for (name, stamp) in &shape.stamps {
-        match stamp {
-            Stamp::Modified => {
-                data.insert(name.clone(), Value::String(now.to_string()));
-            }
-            Stamp::Modifier => {
-                if let Some(u) = &caller.user {
-                    data.insert(name.clone(), Value::String(u.clone()));
-                }
-            }
-            _ => {}
+        let prop = shape.props.get(name);
+        let value = match stamp {
+            Stamp::Modified => prop.and_then(|p| time_value(doc, p, now)),
+            Stamp::Modifier => caller.user.as_deref().and_then(|u| caller_value(u, prop, doc)),
+            _ => None,
+        };
+        if let Some(v) = value {
+            data.insert(name.clone(), v);
         }
     }
+}
+
+/// `now` as the field declares time: an RFC 3339 string, or Unix seconds for an integer field
+/// (Stripe's `created`). None for a field of any other type, which a name alone does not make a
+/// timestamp.
+fn time_value(doc: &Value, prop: &Value, now: &str) -> Option<Value> {
+    let types = types_of(doc, prop);
+    if is_date_time(prop) || types.iter().any(|t| t == "string") {
+        return Some(Value::String(now.to_string()));
+    }
+    if types.iter().any(|t| t == "integer" || t == "number") {
+        let at = time::OffsetDateTime::parse(now, &time::format_description::well_known::Rfc3339).ok()?;
+        return Some(Value::from(at.unix_timestamp()));
+    }
+    None
+}
+
+/// The caller's identity as a value of the field's type and format: a uuid derived stably from
+/// it for `format: uuid`, an address for `format: email`, a number for an integer field, the id
+/// itself for a plain string. None when the field cannot hold an identity (an object `owner`):
+/// the field is then filled like any other.
+pub fn caller_value(user: &str, prop: Option<&Value>, doc: &Value) -> Option<Value> {
+    let Some(prop) = prop else { return Some(Value::String(user.to_string())) };
+    let types = types_of(doc, prop);
+    let string = types.is_empty() || types.iter().any(|t| t == "string");
+    let value = if string {
+        let text = match prop.get("format").and_then(Value::as_str) {
+            Some("uuid") if uuid::Uuid::parse_str(user).is_err() => stable_uuid(user),
+            Some("email" | "idn-email") if !user.contains('@') => {
+                let local: String = user.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_')).collect();
+                format!("{}@example.com", if local.is_empty() { "user" } else { &local })
+            }
+            _ => user.to_string(),
+        };
+        Value::String(text)
+    } else if types.iter().any(|t| t == "integer" || t == "number") {
+        Value::from(stable_hash(user) % 1_000_000_000 + 1)
+    } else {
+        return None;
+    };
+    fits(doc, prop, &value).then_some(value)
+}
+
+fn stable_hash(text: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// The same text always gives the same uuid, so one credential is one user across writes.
+fn stable_uuid(text: &str) -> String {
+    let (a, b) = (stable_hash(text), stable_hash(&format!("{text}#2")));
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&a.to_be_bytes());
+    bytes[8..].copy_from_slice(&b.to_be_bytes());
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// Whether `value` may stand in a field of schema `prop`: its type, and the scalar keywords
+/// (pattern, format, lengths, enum) checked by a validator built once per schema.
+pub fn fits(doc: &Value, prop: &Value, value: &Value) -> bool {
+    let types = types_of(doc, prop);
+    let typed = types.is_empty()
+        || types.iter().any(|t| match t.as_str() {
+            "string" => value.is_string(),
+            "integer" => value.is_i64() || value.is_u64(),
+            "number" => value.is_number(),
+            "boolean" => value.is_boolean(),
+            "object" => value.is_object(),
+            "array" => value.is_array(),
+            "null" => value.is_null(),
+            _ => true,
+        });
+    typed && scalar_validator(prop).is_none_or(|v| v.is_valid(value))
+}
+
+thread_local! {
+    static VALIDATORS: RefCell<HashMap<String, Option<Rc<jsonschema::Validator>>>> = RefCell::new(HashMap::new());
+}
+
+/// A validator for the scalar keywords of `prop` alone: references and nested schemas are left
+/// out, since they point into a document a standalone validator cannot see.
+fn scalar_validator(prop: &Value) -> Option<Rc<jsonschema::Validator>> {
+    const KEYS: [&str; 8] = ["pattern", "format", "minLength", "maxLength", "enum", "const", "minimum", "maximum"];
+    let obj = prop.as_object()?;
+    let kept: Map<String, Value> = obj.iter().filter(|(k, _)| KEYS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if kept.is_empty() {
+        return None;
+    }
+    let schema = Value::Object(kept);
+    let key = schema.to_string();
+    VALIDATORS.with(|cache| {
+        if let Some(hit) = cache.borrow().get(&key) {
+            return hit.clone();
+        }
+        let built = jsonschema::options()
+            .should_validate_formats(true)
+            .should_ignore_unknown_formats(true)
+            .with_pattern_options(jsonschema::PatternOptions::fancy_regex())
+            .build(&schema)
+            .ok()
+            .map(Rc::new);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= 512 {
+            cache.clear();
+        }
+        cache.insert(key, built.clone());
+        built
+    })
 }
 
 /// Which fields an answer shows (those the response schema declares, never writeOnly ones), so
@@ -181,14 +310,16 @@ pub enum Projection {
     All,
     /// An object schema that declares nothing (`StopRunResponse: {type: object}`): `{}`.
     Empty,
-    /// The declared properties (writeOnly ones left out), and whether others pass too.
-    Fields { keep: std::collections::HashSet<String>, hide: std::collections::HashSet<String>, open: bool },
+    /// The declared properties (writeOnly ones left out), whether others pass too, and a value
+    /// for each required one a record lacks (a fixture written before the field, a response
+    /// that requires more than the record's schema): made once, so every answer agrees.
+    Fields { keep: std::collections::HashSet<String>, hide: std::collections::HashSet<String>, open: bool, complete: Vec<(String, Value)> },
 }
 
 impl Projection {
     pub fn of(doc: &Value, schema: Option<&Value>) -> Self {
         let Some(schema) = schema else { return Projection::All };
-        let (props, _) = properties(doc, schema);
+        let (props, required) = properties(doc, schema);
         let resolved = deref(doc, schema, "").0;
         if props.is_empty() {
             let declares_nothing = ["allOf", "anyOf", "oneOf", "additionalProperties", "patternProperties", "items"]
@@ -201,18 +332,32 @@ impl Projection {
         let write_only = |p: &Value| p.get("writeOnly") == Some(&Value::Bool(true));
         let keep = props.iter().filter(|(_, p)| !write_only(p)).map(|(k, _)| k.clone()).collect();
         let hide = props.iter().filter(|(_, p)| write_only(p)).map(|(k, _)| k.clone()).collect();
-        Projection::Fields { keep, hide, open }
+        let complete = required
+            .iter()
+            .filter_map(|name| props.get(name).filter(|p| !write_only(p)).map(|p| (name, p)))
+            .map(|(name, p)| {
+                let value = if is_nullable(doc, p) { Value::Null } else { generate::generate(p, doc, &GenOptions::default()) };
+                (name.clone(), value)
+            })
+            .collect();
+        Projection::Fields { keep, hide, open, complete }
     }
 
     pub fn apply(&self, data: &Value) -> Value {
-        let (Projection::Fields { keep, hide, open }, Value::Object(obj)) = (self, data) else {
+        let (Projection::Fields { keep, hide, open, complete }, Value::Object(obj)) = (self, data) else {
             return match self {
                 Projection::Empty if data.is_object() => Value::Object(Map::new()),
                 _ => data.clone(),
             };
         };
         let shown = obj.iter().filter(|(k, _)| keep.contains(k.as_str()) || (*open && !hide.contains(k.as_str())));
-        Value::Object(shown.map(|(k, v)| (k.clone(), v.clone())).collect())
+        let mut out: Map<String, Value> = shown.map(|(k, v)| (k.clone(), v.clone())).collect();
+        for (name, value) in complete {
+            if !out.contains_key(name) {
+                out.insert(name.clone(), value.clone());
+            }
+        }
+        Value::Object(out)
     }
 }
 
@@ -248,6 +393,62 @@ mod tests {
             Value::Object(data),
             json!({"createdAt": "2026-01-01T00:00:00Z", "createdByUserId": "u1", "state": "NEW", "endedAt": null, "pinned": false})
         );
+    }
+
+    #[test]
+    fn the_caller_takes_the_type_and_format_of_its_field() {
+        let doc = json!({});
+        let user = "user-8874f3490fc9aa81";
+        let uuid_field = json!({"type": "string", "format": "uuid"});
+        let a = caller_value(user, Some(&uuid_field), &doc).unwrap();
+        assert!(uuid::Uuid::parse_str(a.as_str().unwrap()).is_ok(), "{a}");
+        assert_eq!(caller_value(user, Some(&uuid_field), &doc), Some(a), "stable for one credential");
+        let email = caller_value(user, Some(&json!({"type": "string", "format": "email"})), &doc).unwrap();
+        assert_eq!(email, json!("user-8874f3490fc9aa81@example.com"));
+        assert_eq!(caller_value(user, Some(&json!({"type": "string"})), &doc), Some(json!(user)));
+        assert!(caller_value(user, Some(&json!({"type": "integer"})), &doc).unwrap().is_u64());
+        assert_eq!(caller_value(user, Some(&json!({"type": "object", "properties": {"login": {"type": "string"}}})), &doc), None);
+        assert_eq!(caller_value(user, Some(&json!({"type": "string", "maxLength": 4})), &doc), None);
+    }
+
+    #[test]
+    fn create_completes_required_server_fields_in_their_types() {
+        let doc = json!({"components": {"schemas": {
+            "customer": {"type": "object", "required": ["id", "object", "created", "livemode", "owner"], "properties": {
+                "id": {"type": "string"},
+                "object": {"type": "string", "enum": ["customer"]},
+                "created": {"type": "integer"},
+                "livemode": {"type": "boolean"},
+                "owner": {"type": "object", "required": ["login"], "properties": {"login": {"type": "string"}}}
+            }},
+            "deleted": {"type": "object", "properties": {"deleted": {"type": "boolean"}}}
+        }}});
+        let read = json!({"anyOf": [{"$ref": "#/components/schemas/customer"}, {"$ref": "#/components/schemas/deleted"}]});
+        let shape = RecordShape::of(&doc, Some(&read));
+        let mut data = json!({"id": "cus_1", "email": "a@b.c"}).as_object().cloned().unwrap();
+        on_create(&mut data, &doc, &shape, &Caller { user: Some("u1".into()), org: None }, "2026-01-01T00:00:00Z");
+        assert_eq!(data["object"], "customer");
+        assert_eq!(data["created"], 1_767_225_600);
+        assert!(data["livemode"].is_boolean());
+        assert!(data["owner"]["login"].is_string(), "{data:?}");
+    }
+
+    #[test]
+    fn a_projection_completes_the_required_fields_a_record_lacks() {
+        let schema = json!({"type": "object", "required": ["id", "kind", "note"], "properties": {
+            "id": {"type": "string"}, "kind": {"type": "string", "enum": ["a"]}, "note": {"type": ["string", "null"]}
+        }});
+        let shown = Projection::of(&json!({}), Some(&schema)).apply(&json!({"id": "1"}));
+        assert_eq!(shown, json!({"id": "1", "kind": "a", "note": null}));
+    }
+
+    #[test]
+    fn fits_checks_type_and_scalar_keywords() {
+        let doc = json!({});
+        assert!(fits(&doc, &json!({"type": "string", "pattern": "^cus_"}), &json!("cus_1")));
+        assert!(!fits(&doc, &json!({"type": "string", "pattern": "^cus_"}), &json!("x")));
+        assert!(!fits(&doc, &json!({"type": "object"}), &json!("octocat")));
+        assert!(!fits(&doc, &json!({"type": "string", "format": "uuid"}), &json!("user-1")));
     }
 
     #[test]

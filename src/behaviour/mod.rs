@@ -88,6 +88,10 @@ impl Ctx<'_> {
         Ns { session: self.session.clone(), resource: self.binding.resource.clone() }
     }
 
+    fn tombstones(&self) -> Ns {
+        Ns { session: self.session.clone(), resource: tombstones_of(&self.binding.resource) }
+    }
+
     fn ns_of(&self, resource: &str) -> Ns {
         Ns { session: self.session.clone(), resource: resource.to_string() }
     }
@@ -186,6 +190,16 @@ impl Ctx<'_> {
     }
 }
 
+/// The collection where the ids deleted from `resource` are remembered, beside it.
+pub fn tombstones_of(resource: &str) -> String {
+    format!("{resource}#deleted")
+}
+
+/// Whether a collection name is one of those marks rather than a resource.
+pub fn is_tombstones(collection: &str) -> bool {
+    collection.ends_with("#deleted")
+}
+
 fn id_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
@@ -279,9 +293,9 @@ fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
     time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
-fn new_id(format: IdFormat, store: &dyn Store, ns: &Ns) -> String {
-    match format {
-        IdFormat::Uuid => uuid::Uuid::new_v4().to_string(),
+fn new_id(b: &Binding, doc: &Value, store: &dyn Store, ns: &Ns) -> String {
+    match b.id_format {
+        IdFormat::Uuid => schema_id(&b.id_schemas, doc).unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
         IdFormat::Ulid => ulid(),
         IdFormat::Integer => {
             // One more than the largest integer id so far.
@@ -289,6 +303,88 @@ fn new_id(format: IdFormat, store: &dyn Store, ns: &Ns) -> String {
             (page.iter().filter_map(|r| r.id.parse::<u64>().ok()).max().unwrap_or(0) + 1).to_string()
         }
     }
+}
+
+/// An id that every schema in `schemas` admits, made the way the first one describes: from its
+/// `pattern`, as its examples look (`cus_NffrFeUfNV2Hib` → `cus_` and 14 random letters and
+/// digits), as its format says, else a uuid when that fits. None: nothing made fits.
+fn schema_id(schemas: &[Value], doc: &Value) -> Option<String> {
+    let first = schemas.first()?;
+    let fits_all = |id: &str| schemas.iter().all(|s| fill::fits(doc, s, &Value::String(id.to_string())));
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let plain = ["pattern", "minLength", "maxLength"].iter().all(|k| first.get(*k).is_none());
+    let format = first.get("format").and_then(Value::as_str);
+    if plain && (format.is_none() || format == Some("uuid")) && example_prefix(first).is_none() && fits_all(&uuid) {
+        return Some(uuid);
+    }
+    // Examples and defaults are one fixed value: ids must differ, so only the keywords that
+    // describe every id are generated from.
+    let mut keywords = first.clone();
+    if let Value::Object(m) = &mut keywords {
+        for k in ["example", "examples", "default", "const", "enum"] {
+            m.remove(k);
+        }
+    }
+    let generated = |seed: u64| {
+        let opts = crate::generate::GenOptions { mode: crate::generate::Mode::Random { seed }, ..Default::default() };
+        match crate::generate::generate(&keywords, doc, &opts) {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    };
+    let count = |k: &str| first.get(k).and_then(Value::as_u64).map(|n| n as usize);
+    for _ in 0..8 {
+        let seed = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default());
+        let mut candidates: Vec<String> = Vec::new();
+        if first.get("pattern").is_some() {
+            candidates.extend(generated(seed));
+        }
+        if let Some((prefix, len)) = example_prefix(first) {
+            candidates.push(format!("{prefix}{}", random_alnum(seed, len)));
+        }
+        match format {
+            Some("int32" | "int64" | "integer") => candidates.push((seed % 1_000_000_000 + 1).to_string()),
+            Some("ulid") => candidates.push(ulid()),
+            _ => {}
+        }
+        candidates.push(uuid::Uuid::new_v4().to_string());
+        // Letters and digits of an allowed length read as an id, where generated text of that
+        // length may hold spaces: it comes before the generator's own string.
+        let len = 16usize.max(count("minLength").unwrap_or(0)).min(count("maxLength").unwrap_or(usize::MAX));
+        candidates.push(random_alnum(seed, len));
+        candidates.extend(generated(seed));
+        if let Some(id) = candidates.into_iter().find(|c| !c.is_empty() && fits_all(c)) {
+            return Some(id);
+        }
+    }
+    None
+}
+
+/// The `prefix_` and the length of the rest of an example id (`cus_NffrFeUfNV2Hib`).
+fn example_prefix(schema: &Value) -> Option<(String, usize)> {
+    let example = match schema.get("examples") {
+        Some(Value::Array(a)) => a.first(),
+        _ => schema.get("example"),
+    }?
+    .as_str()?;
+    let (prefix, rest) = example.split_once('_')?;
+    let word = !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_alphanumeric());
+    (word && rest.len() >= 4 && rest.chars().all(|c| c.is_ascii_alphanumeric())).then(|| (format!("{prefix}_"), rest.len()))
+}
+
+fn random_alnum(seed: u64, len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut n = seed;
+    (0..len)
+        .map(|i| {
+            if i % 8 == 0 && i > 0 {
+                n = u64::from_le_bytes(uuid::Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or_default());
+            }
+            let c = ALPHABET[(n % ALPHABET.len() as u64) as usize] as char;
+            n /= ALPHABET.len() as u64;
+            c
+        })
+        .collect()
 }
 
 /// A ULID: 48-bit milliseconds then 80 random bits, in Crockford base32.
@@ -312,7 +408,14 @@ fn apply_set(ctx: &Ctx, data: &mut Map<String, Value>, now: &str) {
             SetValue::Now { query } => {
                 Value::String(query.as_deref().and_then(|q| ctx.query(q)).map(String::from).unwrap_or_else(|| now.to_string()))
             }
-            SetValue::Caller => ctx.caller.user.clone().map(Value::String).unwrap_or(Value::Null),
+            SetValue::Caller => {
+                let prop = ctx.record_shape().props.get(field);
+                match ctx.caller.user.as_deref().and_then(|u| fill::caller_value(u, prop, ctx.doc())) {
+                    Some(v) => v,
+                    // Anonymous, or a field that cannot hold an identity: it keeps what it has.
+                    None => continue,
+                }
+            }
             SetValue::MillisBetween(a, b) => {
                 let t = |f: &str| data.get(f).and_then(Value::as_str).and_then(parse_time);
                 match (t(a), t(b)) {
@@ -333,7 +436,7 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let ns = ctx.ns();
     let id = match data.get(&b.key).and_then(id_text).filter(|s| !s.is_empty()) {
         Some(id) => id,
-        None => new_id(b.id_format, store, &ns),
+        None => new_id(b, ctx.doc(), store, &ns),
     };
     let id_value = match (b.id_format, id.parse::<u64>()) {
         (IdFormat::Integer, Ok(n)) => Value::from(n),
@@ -350,6 +453,9 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     }
     let record = Record { id: id.clone(), version: 1, seq: 0, scope: ctx.scope(), data: Value::Object(data) };
     let record = store.create(&ns, record, &b.unique).map_err(|e| store_error(ctx, e, &id))?;
+    if b.tombstones {
+        let _ = store.delete(&ctx.tombstones(), &id, Expect::Any);
+    }
     let mut out = ctx.outcome(&record);
     out.location = b.item_path.as_ref().map(|(path, param)| item_location(path, param, &id, ctx.path_params));
     Ok(out)
@@ -370,7 +476,50 @@ fn load(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourError
     let record = store.get(&ctx.ns(), id).map_err(|e| store_error(ctx, e, id))?;
     match record {
         Some(r) if in_scope(&r, &ctx.scope()) => Ok(r),
+        None if ctx.binding.invent_missing => invent(store, ctx, id),
         _ => Err(ctx.not_found(id)),
+    }
+}
+
+/// The record a real server would have had for an id the client never created, when the spec
+/// gives no way to say "not found": generated from the record's schema, with the id in its key
+/// field, stamped as a create, and stored so every later read agrees.
+fn invent(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourError> {
+    let b = ctx.binding;
+    if b.tombstones && store.get(&ctx.tombstones(), id).map_err(|e| store_error(ctx, e, id))?.is_some() {
+        return Err(ctx.not_found(id));
+    }
+    let shape = ctx.record_shape();
+    let generated = shape.schema.as_ref().map(|s| crate::generate::generate(s, ctx.doc(), &crate::generate::GenOptions::default()));
+    let mut data = match generated {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let key_value = match id.parse::<u64>() {
+        Ok(n) if shape.props.get(&b.key).is_some_and(|p| fill::fits(ctx.doc(), p, &Value::from(n))) => Value::from(n),
+        _ => Value::String(id.to_string()),
+    };
+    if shape.props.get(&b.key).is_none_or(|p| fill::fits(ctx.doc(), p, &key_value)) {
+        data.insert(b.key.clone(), key_value);
+    }
+    // Generated stamps read as data; a made-up record was "created" now, by this caller.
+    let now = crate::clock::now_rfc3339();
+    for name in shape.props.keys().filter(|k| fill::stamp_of(k).is_some()) {
+        data.remove(name);
+    }
+    fill::on_create(&mut data, ctx.doc(), shape, &ctx.caller, &now);
+    if let Some(f) = &b.version_field {
+        data.insert(f.clone(), Value::from(1));
+    }
+    let record = Record { id: id.to_string(), version: 1, seq: 0, scope: ctx.scope(), data: Value::Object(data) };
+    match store.create(&ctx.ns(), record, &[]) {
+        Ok(r) => Ok(r),
+        // Another request invented it first: theirs is the record.
+        Err(StoreError::IdTaken) => match store.get(&ctx.ns(), id).map_err(|e| store_error(ctx, e, id))? {
+            Some(r) if in_scope(&r, &ctx.scope()) => Ok(r),
+            _ => Err(ctx.not_found(id)),
+        },
+        Err(e) => Err(store_error(ctx, e, id)),
     }
 }
 
@@ -425,6 +574,13 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         None => Value::Array(items),
         Some(field) => {
             let mut m = Map::new();
+            for (name, extra) in &l.extras {
+                let value = match extra {
+                    binding::ListExtra::Value(v) => v.clone(),
+                    binding::ListExtra::Path(template) => Value::String(fill_template(template, ctx.path_params)),
+                };
+                m.insert(name.clone(), value);
+            }
             m.insert(field.clone(), Value::Array(items));
             if let Some(t) = &l.next_page_token {
                 let token = if next < page.total { encode_token(next) } else { String::new() };
@@ -590,7 +746,7 @@ fn replace(ctx: &Ctx, data: &mut Map<String, Value>, mut next: Map<String, Value
 /// What every write stamps: the operation's `set`, modification stamps, the version field.
 fn stamp(ctx: &Ctx, data: &mut Map<String, Value>, version: u64, now: &str) {
     apply_set(ctx, data, now);
-    fill::on_change(data, ctx.record_shape(), &ctx.caller, now);
+    fill::on_change(data, ctx.doc(), ctx.record_shape(), &ctx.caller, now);
     if let Some(f) = &ctx.binding.version_field {
         data.insert(f.clone(), Value::from(version + 1));
     }
@@ -636,8 +792,33 @@ fn delete(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let id = ctx.id()?;
     let current = load(store, ctx, &id)?;
     let expect = ctx.expect(Some(&current))?;
-    store.delete(&ctx.ns(), &id, expect).map_err(|e| store_error(ctx, e, &id))?;
-    Ok(Outcome { status: ctx.binding.status, body: None, etag: None, not_modified: false, location: None })
+    let gone = store.delete(&ctx.ns(), &id, expect).map_err(|e| store_error(ctx, e, &id))?;
+    if ctx.binding.tombstones {
+        let mark = Record { id: id.clone(), version: 1, seq: 0, scope: Vec::new(), data: Value::Object(Map::new()) };
+        let _ = store.create(&ctx.tombstones(), mark, &[]);
+    }
+    Ok(Outcome { status: ctx.binding.status, body: deleted_body(ctx, &gone), etag: None, not_modified: false, location: None })
+}
+
+/// What a delete answers when it declares an object body: the declared shape generated, with
+/// the deleted record's own values wherever a field of the same name can hold them (Stripe's
+/// `{id, object, deleted: true}` names the customer that went). None: the declared response's
+/// own default body.
+fn deleted_body(ctx: &Ctx, gone: &Record) -> Option<Value> {
+    let doc = ctx.doc();
+    let schema = doc.pointer(ctx.binding.schema.as_deref()?)?;
+    let (props, _) = fill::properties(doc, schema);
+    if props.is_empty() {
+        return None;
+    }
+    let Value::Object(mut body) = crate::generate::generate(schema, doc, &crate::generate::GenOptions::default()) else { return None };
+    let Value::Object(record) = &gone.data else { return Some(Value::Object(body)) };
+    for (name, prop) in &props {
+        if let Some(v) = record.get(name).filter(|v| fill::fits(doc, prop, v)) {
+            body.insert(name.clone(), v.clone());
+        }
+    }
+    Some(ctx.projection().apply(&Value::Object(body)))
 }
 
 #[cfg(test)]
@@ -674,6 +855,137 @@ mod tests {
         assert_eq!(Value::Object(data.clone()), json!({"b": {"c": 5, "d": 3}, "k": "x", "e": [1]}));
         let again = json!({"k": "y"}).as_object().cloned().unwrap();
         assert_eq!(merge_patch(&mut data, &again, &["k".to_string()]), Err("k".to_string()));
+    }
+
+    /// The conformance document's compiled plan and an empty store for it.
+    fn conform() -> (crate::plan::Api, crate::store::MemoryStore) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/conform.yaml");
+        let api = crate::plan::build(crate::config::Config { specs: vec![path], ..Default::default() }).expect("compiles").0;
+        let store = crate::store::MemoryStore::new(Default::default(), Default::default());
+        (api, store)
+    }
+
+    /// Runs operation `id` statefully, as the engine would for this request.
+    fn run_op(
+        api: &crate::plan::Api,
+        store: &dyn Store,
+        id: &str,
+        params: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Result<Outcome, BehaviourError> {
+        let planned = api.operations.iter().find(|p| p.op.id == id).expect("declared");
+        let crate::plan::Answer::Stateful(binding) = &planned.answer else { panic!("{id} is not stateful") };
+        let params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let ctx = Ctx {
+            spec: api.spec_of(&planned.op),
+            binding,
+            path_params: &params,
+            query: &[],
+            headers: &HeaderMap::new(),
+            body: body.as_ref(),
+            caller: Caller { user: Some("user-8874f3490fc9aa81".into()), org: None },
+            session: String::new(),
+        };
+        run(store, &ctx)
+    }
+
+    /// Every violation of the outcome's body against the response schema the operation declares
+    /// for its status, checked by the document's own compiled validator.
+    fn violations_of(api: &crate::plan::Api, id: &str, outcome: &Outcome) -> Vec<(String, String)> {
+        let op = &api.operations.iter().find(|p| p.op.id == id).expect("declared").op;
+        let response = match outcome.status {
+            Some(s) => op.response_for(s),
+            None => op.default_response(),
+        }
+        .expect("a declared response");
+        let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type)).expect("a JSON answer");
+        let validator = media.schema.as_ref().expect("a schema").validator(&api.spec_of(op).schemas).expect("compiles");
+        crate::spec::schemas::violations(&validator, outcome.body.as_ref().expect("a body"))
+    }
+
+    fn assert_conforms(api: &crate::plan::Api, id: &str, outcome: &Outcome) {
+        let found = violations_of(api, id, outcome);
+        assert!(found.is_empty(), "{id} answered {:?}: {found:?}", outcome.body);
+    }
+
+    #[test]
+    fn a_created_customer_is_completed_from_its_schema_and_read_back_the_same() {
+        let (api, store) = conform();
+        let created = run_op(&api, &store, "createCustomer", &[], Some(json!({"email": "a@example.com", "name": "Ada"}))).unwrap();
+        assert_conforms(&api, "createCustomer", &created);
+        let body = created.body.clone().unwrap();
+        let id = body["id"].as_str().unwrap();
+        assert!(id.starts_with("cus_") && id.len() == 18, "{id}");
+        assert_eq!((body["object"].as_str(), body["livemode"].is_boolean(), body["created"].is_i64()), (Some("customer"), true, true));
+        let read = run_op(&api, &store, "getCustomer", &[("customer", id)], None).unwrap();
+        assert_conforms(&api, "getCustomer", &read);
+        assert_eq!(read.body, created.body);
+    }
+
+    #[test]
+    fn a_list_envelope_under_all_of_has_every_required_field() {
+        let (api, store) = conform();
+        run_op(&api, &store, "createCustomer", &[], Some(json!({"name": "Ada"}))).unwrap();
+        let list = run_op(&api, &store, "listCustomers", &[], None).unwrap();
+        assert_conforms(&api, "listCustomers", &list);
+        let body = list.body.unwrap();
+        assert_eq!(
+            (body["object"].as_str(), body["url"].as_str(), body["has_more"].as_bool()),
+            (Some("list"), Some("/v1/customers"), Some(false))
+        );
+        assert_eq!(body["data"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn an_unknown_id_is_a_record_where_no_404_is_declared_and_a_404_where_one_is() {
+        let (api, store) = conform();
+        let id = "3f1e2d3c-4b5a-4c6d-8e7f-8a9b0c1d2e3f";
+        let params = [("org", "acme"), ("widgetId", id)];
+        let first = run_op(&api, &store, "getWidget", &params, None).unwrap();
+        assert_conforms(&api, "getWidget", &first);
+        assert_eq!(first.body.as_ref().unwrap()["widgetId"], id);
+        assert!(first.body.as_ref().unwrap()["owner"].is_object());
+        let again = run_op(&api, &store, "getWidget", &params, None).unwrap();
+        assert_eq!(again.body, first.body);
+        let deleted = run_op(&api, &store, "deleteWidget", &params, None).unwrap();
+        assert_conforms(&api, "deleteWidget", &deleted);
+        assert_eq!(deleted.body.as_ref().unwrap()["widgetId"], id, "the answer names the record that went");
+        assert!(matches!(run_op(&api, &store, "getWidget", &params, None), Err(BehaviourError::NotFound(_))), "deleted stays deleted");
+        let missing = run_op(&api, &store, "getCustomer", &[("customer", "cus_AAAAAAAAAAAAAA")], None);
+        assert!(matches!(missing, Err(BehaviourError::NotFound(_))));
+    }
+
+    #[test]
+    fn caller_stamps_take_the_field_format() {
+        let (api, store) = conform();
+        let created = run_op(&api, &store, "createWidget", &[("org", "acme")], Some(json!({"name": "w"}))).unwrap();
+        assert_conforms(&api, "createWidget", &created);
+        let body = created.body.unwrap();
+        assert!(body["created_by"].as_str().unwrap().ends_with("@example.com"), "{body}");
+        assert!(uuid::Uuid::parse_str(body["modified_by"].as_str().unwrap()).is_ok(), "{body}");
+        assert!(body["owner"]["login"].is_string(), "an object owner is generated, not stamped: {body}");
+    }
+
+    #[test]
+    fn new_ids_follow_pattern_examples_and_the_stricter_path_parameter() {
+        let doc = json!({});
+        let pattern = json!({"type": "string", "pattern": "^cus_[A-Za-z0-9]{14}$"});
+        let id = schema_id(&[pattern], &doc).unwrap();
+        assert!(id.starts_with("cus_") && id.len() == 18, "{id}");
+        let example = json!({"type": "string", "example": "pi_3MtwBwLkdIwHu7ix28a3tqPa"});
+        let id = schema_id(&[example], &doc).unwrap();
+        assert!(id.starts_with("pi_") && id.len() == 27 && id != "pi_3MtwBwLkdIwHu7ix28a3tqPa", "{id}");
+        let short = json!({"type": "string", "minLength": 4, "maxLength": 8});
+        let id = schema_id(&[short], &doc).unwrap();
+        assert!((4..=8).contains(&id.chars().count()), "{id}");
+        // The item path's parameter is stricter than the field: the id satisfies both.
+        let both = [json!({"type": "string", "pattern": "^w-[0-9]{4}$"}), json!({"type": "string", "maxLength": 6})];
+        let id = schema_id(&both, &doc).unwrap();
+        assert!(id.starts_with("w-") && id.len() == 6, "{id}");
+        assert!(uuid::Uuid::parse_str(&schema_id(&[json!({"type": "string"})], &doc).unwrap()).is_ok());
+        let roomy = json!({"type": "string", "maxLength": 5000});
+        assert!(uuid::Uuid::parse_str(&schema_id(&[roomy], &doc).unwrap()).is_ok(), "a length that admits a uuid keeps it");
+        assert_eq!(example_prefix(&json!({"example": "plain"})), None);
     }
 
     #[test]

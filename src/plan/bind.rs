@@ -1,7 +1,9 @@
 //! Binds each operation to what it does to the store: from its typed `x-specstub` (see
 //! [`super::ext`]) or, for plain REST paths, inferred (`POST /things` creates, `GET
 //! /things/{id}` reads...), then completed from the response schemas: the list's array field,
-//! the resource's schema, the id format, the `Location` of a create.
+//! the resource's schema, the id format and the schemas a new id must satisfy, the list
+//! envelope's other required fields, the `Location` of a create, and whether a read of an
+//! unknown id may answer anything but a record (it may not when the spec declares no 404).
 
 use std::collections::HashMap;
 
@@ -10,7 +12,7 @@ use serde_json::Value;
 
 use super::ext::{ActionName, IdExt, IdFormatName, IdIn, IfMatch, MaskExt, MaskIn, OneOrMany, OperationExt, RefusalExt, TransitionExt};
 use crate::behaviour::binding::camel;
-use crate::behaviour::binding::{Check, ListConfig, MaskConfig, Refusal};
+use crate::behaviour::binding::{Check, ListConfig, ListExtra, MaskConfig, Refusal};
 use crate::behaviour::{Action, Binding, IdFormat, IdSource, SetValue, fill};
 use crate::spec::walk::Flow;
 use crate::spec::{Operation, ParamIn, Problem, SpecSet, source::deref};
@@ -37,6 +39,11 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Optio
         out.push(binding.map(|mut b| {
             if b.action == Action::List {
                 infer_list_fields(set, op, &mut b.list);
+            }
+            // A state machine's transition needs a state the client brought about: an unknown
+            // id stays unknown there.
+            if matches!(b.action, Action::Get | Action::Update | Action::Replace | Action::Delete) {
+                b.invent_missing = !op.responses.iter().any(|r| matches!(r.code.as_str(), "404" | "4XX" | "default"));
             }
             b.schema = resource_schema(set, op, &b);
             if b.action == Action::Create && ext.key.is_none() {
@@ -85,9 +92,74 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Optio
             let doc = set.specs[op.spec].schemas.doc(Flow::Response);
             b.projection = fill::Projection::of(doc, b.schema.as_ref().and_then(|p| doc.pointer(p)));
             b.record_shape = fill::RecordShape::of(doc, b.record_schema.as_ref().and_then(|p| doc.pointer(p)));
+            if b.record_shape.is_empty() {
+                b.record_shape = fill::RecordShape::of(doc, b.schema.as_ref().and_then(|p| doc.pointer(p)));
+            }
         }
     }
+    keys_the_schema_has(exts, &mut out);
+    let invents: std::collections::HashSet<String> =
+        out.iter().flatten().filter(|b| b.invent_missing).map(|b| b.resource.clone()).collect();
+    for b in out.iter_mut().flatten() {
+        b.tombstones = invents.contains(&b.resource);
+    }
+    id_schemas(set, exts, &mut out);
     (out, problems)
+}
+
+/// An inferred key is the item path's parameter name (`/v1/customers/{customer}`), but a record
+/// whose schema has no such field and an `id` keeps its id there: otherwise the stored id is
+/// projected away and a generated `id` answers instead, different on every read.
+fn keys_the_schema_has(exts: &[OperationExt], out: &mut [Option<Binding>]) {
+    let mut renamed: HashMap<String, String> = HashMap::new();
+    for (b, ext) in out.iter().zip(exts) {
+        let Some(b) = b.as_ref().filter(|_| ext.key.is_none() && !ext.declares_behaviour()) else { continue };
+        let props = &b.record_shape.props;
+        if !props.is_empty() && !props.contains_key(&b.key) && props.contains_key("id") {
+            renamed.entry(b.resource.clone()).or_insert_with(|| b.key.clone());
+        }
+    }
+    for (b, ext) in out.iter_mut().zip(exts) {
+        if let Some(b) = b.as_mut().filter(|_| ext.key.is_none() && !ext.declares_behaviour()) {
+            if renamed.get(&b.resource) == Some(&b.key) {
+                b.key = "id".into();
+            }
+        }
+    }
+}
+
+/// The schemas a created id must satisfy: the key field's, and the item operation's path
+/// parameter's (a get whose `{id}` has a pattern refuses any other id), the stricter first.
+fn id_schemas(set: &SpecSet, exts: &[OperationExt], out: &mut [Option<Binding>]) {
+    let mut params: HashMap<String, Value> = HashMap::new();
+    for (b, op) in out.iter().zip(&set.operations) {
+        let Some(Binding { action: Action::Get, id: IdSource::Path(name), resource, .. }) = b else { continue };
+        let param = op.parameters.iter().find(|p| p.location == ParamIn::Path && p.name == *name);
+        let spec = &set.specs[op.spec];
+        if let Some(schema) = param.and_then(|p| p.schema.as_ref()).and_then(|s| s.schema(&spec.schemas)) {
+            let doc = spec.schemas.doc(param.and_then(|p| p.schema.as_ref()).map(|s| s.flow).unwrap_or(Flow::Request));
+            params.entry(resource.clone()).or_insert_with(|| deref(doc, schema, "").0.clone());
+        }
+    }
+    for ((b, _op), ext) in out.iter_mut().zip(&set.operations).zip(exts) {
+        let Some(b) = b.as_mut().filter(|b| b.action == Action::Create && ext.id_format.is_none() && b.id_format == IdFormat::Uuid) else {
+            continue;
+        };
+        let mut schemas: Vec<Value> = b.record_shape.props.get(&b.key).cloned().into_iter().collect();
+        if let Some(p) = params.get(&b.resource) {
+            if strictness(p) > schemas.first().map(strictness).unwrap_or(0) {
+                schemas.insert(0, p.clone());
+            } else {
+                schemas.push(p.clone());
+            }
+        }
+        b.id_schemas = schemas;
+    }
+}
+
+/// How much a string schema says about its values, to choose the schema an id is made from.
+fn strictness(schema: &Value) -> usize {
+    ["pattern", "format", "minLength", "maxLength", "enum", "const"].iter().filter(|k| schema.get(**k).is_some()).count()
 }
 
 /// An explicit `resource` name also names the collection that inference found on the same
@@ -363,10 +435,36 @@ fn response_schema<'a>(set: &'a SpecSet, op: &Operation) -> Option<(&'a Value, &
     Some((doc, schema, at))
 }
 
-/// Property `name` of `schema` (found at `at`), `$ref`s resolved, and its pointer.
+/// Property `name` of `schema` (found at `at`), its own or an `allOf` member's, `$ref`s
+/// resolved, and its pointer.
 fn property<'a>(doc: &'a Value, schema: &'a Value, at: &str, name: &str) -> Option<(&'a Value, String)> {
-    let p = schema.get("properties")?.get(name)?;
-    Some(deref(doc, p, &format!("{at}/properties/{}", crate::spec::escape_token(name))))
+    all_properties(doc, schema, at).into_iter().find(|(n, _, _)| n == name).map(|(_, v, at)| (v, at))
+}
+
+/// Every property of `schema` (found at `at`), its own then its `allOf` members' (nested), with
+/// `$ref`s resolved and each one's pointer.
+fn all_properties<'a>(doc: &'a Value, schema: &'a Value, at: &str) -> Vec<(String, &'a Value, String)> {
+    let mut out = Vec::new();
+    for (k, v) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        let (v, ptr) = deref(doc, v, &format!("{at}/properties/{}", crate::spec::escape_token(k)));
+        out.push((k.clone(), v, ptr));
+    }
+    for (i, member) in schema.get("allOf").and_then(Value::as_array).into_iter().flatten().enumerate() {
+        let (member, member_at) = deref(doc, member, &format!("{at}/allOf/{i}"));
+        if member_at.matches("/allOf/").count() < 8 {
+            out.extend(all_properties(doc, member, &member_at));
+        }
+    }
+    out
+}
+
+fn all_required(doc: &Value, schema: &Value) -> Vec<String> {
+    let mut out: Vec<String> =
+        schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+    for member in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        out.extend(all_required(doc, deref(doc, member, "").0));
+    }
+    out
 }
 
 /// The resource's schema in the response document: the default response's schema, unwrapped
@@ -388,27 +486,40 @@ fn resource_schema(set: &SpecSet, op: &Operation, b: &Binding) -> Option<String>
 
 /// The first array property of a list response, which is where its records go when the
 /// binding does not name the field.
-fn array_field(doc: &Value, schema: &Value) -> Option<String> {
-    schema
-        .get("properties")?
-        .as_object()?
-        .iter()
-        .find(|(_, v)| deref(doc, v, "").0.get("type") == Some(&Value::String("array".into())))
-        .map(|(k, _)| k.clone())
+fn array_field(doc: &Value, schema: &Value, at: &str) -> Option<String> {
+    all_properties(doc, schema, at)
+        .into_iter()
+        .find(|(_, v, _)| crate::spec::model::types_of(doc, v).iter().any(|t| t == "array"))
+        .map(|(k, _, _)| k)
 }
 
 /// Fills the list fields the binding leaves out from the list response's schema: its array,
-/// and a total count or has-more flag under a conventional name.
+/// a total count or has-more flag under a conventional name, and a value for every other
+/// required field (Stripe's `object: list` and `url`).
 fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig) {
-    let Some((doc, schema, _)) = response_schema(set, op) else { return };
+    let Some((doc, schema, at)) = response_schema(set, op) else { return };
     if list.items.is_none() {
-        list.items = array_field(doc, schema);
+        list.items = array_field(doc, schema, &at);
     }
-    let Some(props) = schema.get("properties").and_then(Value::as_object) else { return };
+    // Paging by the operation's conventionally named query parameters, so `has_more` and
+    // totals tell the truth about a page.
+    let query = |names: &[&str]| {
+        names.iter().find(|n| op.parameters.iter().any(|p| p.location == ParamIn::Query && p.name == **n)).map(|n| n.to_string())
+    };
+    if list.limit.is_none() && list.page_size.is_none() {
+        list.page_size = query(&["pageSize", "page_size"]);
+        if list.page_size.is_none() {
+            list.limit = query(&["limit", "per_page"]);
+        }
+    }
+    if list.offset.is_none() && list.page_token.is_none() {
+        list.offset = query(&["offset"]);
+    }
+    let found = all_properties(doc, schema, &at);
     let typed = |names: &[&str], ty: &str| {
         names
             .iter()
-            .find(|n| props.get(**n).is_some_and(|p| deref(doc, p, "").0.get("type") == Some(&Value::String(ty.into()))))
+            .find(|n| found.iter().any(|(k, p, _)| k == *n && crate::spec::model::types_of(doc, p).iter().any(|t| t == ty)))
             .map(|n| n.to_string())
     };
     if list.total.is_none() {
@@ -417,6 +528,25 @@ fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig) {
     if list.has_more.is_none() {
         list.has_more = typed(&["has_more", "hasMore"], "boolean");
     }
+    if list.items.is_none() {
+        return;
+    }
+    let computed = [&list.items, &list.total, &list.has_more, &list.next_page_token];
+    for name in all_required(doc, schema) {
+        let Some((_, prop, _)) = found.iter().find(|(k, _, _)| *k == name) else { continue };
+        if computed.iter().any(|c| c.as_deref() == Some(name.as_str())) || list.extras.iter().any(|(k, _)| *k == name) {
+            continue;
+        }
+        let is_string = crate::spec::model::types_of(doc, prop).iter().any(|t| t == "string");
+        let fixed = prop.get("const").is_some() || prop.get("enum").and_then(Value::as_array).is_some_and(|e| e.len() == 1);
+        let path_fits = fill::fits(doc, prop, &Value::String(op.served_path.clone()));
+        let extra = if name == "url" && is_string && !fixed && path_fits {
+            ListExtra::Path(op.served_path.clone())
+        } else {
+            ListExtra::Value(crate::generate::generate(prop, doc, &crate::generate::GenOptions::default()))
+        };
+        list.extras.push((name, extra));
+    }
 }
 
 /// How a created record's id looks, from the key field's schema (integer, uuid, or else uuid).
@@ -424,8 +554,8 @@ fn id_format(set: &SpecSet, op: &Operation, b: &Binding) -> IdFormat {
     let spec = &set.specs[op.spec];
     let doc = spec.schemas.doc(Flow::Response);
     let Some(schema) = b.schema.as_ref().and_then(|p| doc.pointer(p)) else { return IdFormat::Uuid };
-    let Some(prop) = schema.get("properties").and_then(|p| p.get(&b.key)) else { return IdFormat::Uuid };
-    let (prop, _) = deref(doc, prop, "");
+    let (schema, at) = deref(doc, schema, "");
+    let Some((prop, _)) = property(doc, schema, &at, &b.key) else { return IdFormat::Uuid };
     let types = crate::spec::model::types_of(doc, prop);
     if types.iter().any(|t| t == "integer") {
         IdFormat::Integer
