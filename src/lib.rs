@@ -101,6 +101,7 @@
 
 mod admin;
 mod behaviour;
+mod client;
 mod clock;
 mod config;
 mod embed;
