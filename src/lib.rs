@@ -127,6 +127,7 @@ mod template;
 mod traffic;
 mod validate;
 mod verify;
+mod xml;
 
 pub use config::{Config, LogFormat};
 pub use embed::{Server, ServerBuilder, StartError};

@@ -351,7 +351,7 @@ fn set_body(built: &mut Built, media: &Media) {
         };
         Bytes::from(encode_query(&pairs))
     } else {
-        crate::respond::encode(value, &content_type)
+        crate::respond::encode(value, &content_type, None)
     };
     insert_header(&mut built.headers, "content-type", &content_type);
 }
