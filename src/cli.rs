@@ -88,7 +88,8 @@ pub struct HealthArgs {
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
-    /// OpenAPI documents or directories of them [default: specs]. Example: `specs/ extra.yaml`
+    /// OpenAPI documents (paths or http(s) URLs) or directories of them [default: specs].
+    /// Example: `specs/ extra.yaml https://example.com/openapi.yaml`
     #[arg(value_name = "SPEC_OR_DIR")]
     pub specs: Vec<PathBuf>,
 

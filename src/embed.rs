@@ -355,7 +355,13 @@ impl ServerBuilder {
         if self.config.specs.is_empty() {
             return Err(StartError::Specs(vec![Problem::error("", "", "no OpenAPI document to serve: give one to Server::builder")]));
         }
-        let (api, warnings) = crate::plan::build(self.config).map_err(StartError::Specs)?;
+        // Loading blocks (files, fetched documents): off the caller's runtime threads, so that a
+        // document served by that same runtime can still answer.
+        let config = self.config;
+        let built = tokio::task::spawn_blocking(move || crate::plan::build(config))
+            .await
+            .map_err(|e| StartError::Io(std::io::Error::other(format!("loading the documents failed: {e}"))))?;
+        let (api, warnings) = built.map_err(StartError::Specs)?;
         for p in &warnings {
             tracing::warn!("{p}");
         }

@@ -102,6 +102,7 @@
 
 mod admin;
 mod behaviour;
+mod client;
 mod clock;
 mod config;
 mod embed;
@@ -127,6 +128,7 @@ mod template;
 mod traffic;
 mod validate;
 mod verify;
+mod xml;
 
 pub use config::{Config, LogFormat};
 pub use embed::{Server, ServerBuilder, StartError};

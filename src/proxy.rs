@@ -13,12 +13,12 @@ use bytes::Bytes;
 use http::header::{self, HeaderName};
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 
+use crate::client::{self, SendError};
 use crate::headers::VIOLATIONS_HEADER;
 use crate::problem::{ErrorReply, render};
 use crate::spec::{Operation, Spec};
 use crate::validate::{Location, Rejection, Violation};
 use crate::verify::check::{self, Finding};
-use crate::verify::client::{self, SendError};
 
 /// How long the upstream gets to answer one request.
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(30);

@@ -110,7 +110,7 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
             // The default example is the same for every request: encoded once, unless path
             // parameters change what it shows.
             if asked.is_none() && (req.echo.is_empty() || !generate::echo_changes(&example.value, req.echo)) {
-                let body = media.default_encoded.get_or_init(|| encode(&example.value, &content_type)).clone();
+                let body = media.default_encoded.get_or_init(|| encode(&example.value, &content_type, schema_of(spec, media))).clone();
                 return Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default());
             }
             example.value.clone()
@@ -121,7 +121,7 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     if !req.echo.is_empty() {
         generate::echo_into(&mut value, req.echo);
     }
-    let body = encode(&value, &content_type);
+    let body = encode(&value, &content_type, schema_of(spec, media));
     Ok(builder.header(http::header::CONTENT_TYPE, content_type).body(body).unwrap_or_default())
 }
 
@@ -239,11 +239,29 @@ pub fn concrete_media_type(declared: &str) -> String {
 }
 
 /// JSON media get JSON; a string under any other media type is sent as its text.
-pub fn encode(value: &Value, media_type: &str) -> Bytes {
+/// `value` as a body of `media_type`: a string as it is (a text or XML example is already
+/// written), XML from the schema's `xml` hints for an XML type, JSON otherwise. `schema` is the
+/// media's schema and the document it resolves in.
+pub fn encode(value: &Value, media_type: &str, schema: Option<(&Value, &Value)>) -> Bytes {
     match value {
         Value::String(s) if !negotiate::is_json(media_type) => Bytes::from(s.clone()),
+        v if crate::xml::is_xml(media_type) => Bytes::from(match schema {
+            Some((schema, doc)) => xml_body(v, schema, doc),
+            None => crate::xml::to_xml(v, None, &|s| s),
+        }),
         v => Bytes::from(serde_json::to_vec(v).unwrap_or_default()),
     }
+}
+
+fn xml_body<'a>(value: &Value, schema: &'a Value, doc: &'a Value) -> Vec<u8> {
+    let resolve = move |v: &'a Value| -> &'a Value { crate::spec::source::deref(doc, v, "").0 };
+    crate::xml::to_xml(value, Some(schema), &resolve)
+}
+
+/// A media's schema with the document it resolves in, for [`encode`].
+pub fn schema_of<'a>(spec: &'a Spec, media: &Media) -> Option<(&'a Value, &'a Value)> {
+    let s = media.schema.as_ref()?;
+    Some((s.schema(&spec.schemas)?, spec.schemas.doc(s.flow)))
 }
 
 /// Declared response headers with their example (or generated) values.

@@ -99,11 +99,14 @@ pub struct LoadOptions {
 }
 
 /// Expands directories to the OpenAPI documents they hold (files with an `openapi` or `swagger`
-/// key; other YAML/JSON files there are shared components loaded through `$ref`).
+/// key; other YAML/JSON files there are shared components loaded through `$ref`). A URL stays
+/// as it is: it is fetched when loaded.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, Problem> {
     let mut out = Vec::new();
     for input in inputs {
-        if input.is_dir() {
+        if source::is_remote(input) {
+            out.push(input.clone());
+        } else if input.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(input)
                 .map_err(|e| Problem::error(input, "", format!("cannot read directory: {e}")))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
@@ -139,9 +142,13 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions) -> (Option<SpecSet>, Vec<Prob
     let mut problems = Vec::new();
     let mut set = SpecSet::default();
     let overlays: Vec<overlay::Overlay> = opts.overlays.iter().filter_map(|o| overlay::read(o, &mut problems)).collect();
+    // One fetcher per load, so that the time limit covers every document fetched. Remote
+    // documents are fetched here only: a hot reload must recompile from what was fetched at
+    // start (keep the bundled documents), not fetch again.
+    let mut fetcher = crate::client::Fetcher::new(crate::client::Limits::default());
     for file in files {
         let index = set.specs.len();
-        if let Some((spec, ops)) = load_one(file, index, opts, &overlays, &mut problems) {
+        if let Some((spec, ops)) = load_one(file, index, opts, &overlays, &mut fetcher, &mut problems) {
             set.specs.push(spec);
             set.operations.extend(ops);
         }
@@ -157,9 +164,10 @@ fn load_one(
     index: usize,
     opts: &LoadOptions,
     overlays: &[overlay::Overlay],
+    fetcher: &mut crate::client::Fetcher,
     problems: &mut Vec<Problem>,
 ) -> Option<(Spec, Vec<Operation>)> {
-    let doc = match source::load_bundled(file, overlays, problems) {
+    let doc = match source::load_bundled(file, overlays, fetcher, problems) {
         Ok(d) => d,
         Err(p) => {
             problems.push(p);

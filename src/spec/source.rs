@@ -1,6 +1,7 @@
-//! Reads OpenAPI documents from disk, YAML or JSON, and bundles every file they reference into one
-//! document whose `$ref`s are all local (`#/...`), so the rest of the engine resolves references
-//! with a JSON pointer and never touches the file system again.
+//! Reads OpenAPI documents from disk or over HTTP(S), YAML or JSON, and bundles every document
+//! they reference into one whose `$ref`s are all local (`#/...`), so the rest of the engine
+//! resolves references with a JSON pointer and never touches the file system or the network
+//! again. A fetched document's relative references resolve against its URL.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::problem::{Problem, join};
+use crate::client::{Fetcher, is_url};
 
 /// Where bundled external files live inside the root document.
 pub const BUNDLE_KEY: &str = "x-specstub-bundled";
@@ -16,7 +18,23 @@ pub const BUNDLE_KEY: &str = "x-specstub-bundled";
 /// (such as unquoted `200:` status codes) become strings, with a warning.
 pub fn read_document(path: &Path, warnings: &mut Vec<Problem>) -> Result<Value, Problem> {
     let bytes = std::fs::read(path).map_err(|e| Problem::error(path, "", format!("cannot read file: {e}")))?;
-    let text = std::str::from_utf8(&bytes).map_err(|e| Problem::error(path, "", format!("file is not UTF-8: {e}")))?;
+    parse_document(&bytes, path, warnings)
+}
+
+/// Whether a document name (a `PathBuf`, as `Config.specs` holds them) is a URL.
+pub fn is_remote(name: &Path) -> bool {
+    name.to_str().is_some_and(is_url)
+}
+
+/// Fetches one document; the problem names the URL and why (offline, a status, too large).
+pub fn fetch_document(url: &str, fetcher: &mut Fetcher, warnings: &mut Vec<Problem>) -> Result<Value, Problem> {
+    let bytes = fetcher.get(url).map_err(|e| Problem::error(url, "", format!("cannot fetch {url}: {e}")))?;
+    parse_document(&bytes, Path::new(url), warnings)
+}
+
+/// Parses a document's bytes; `path` names it in problems.
+pub fn parse_document(bytes: &[u8], path: &Path, warnings: &mut Vec<Problem>) -> Result<Value, Problem> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Problem::error(path, "", format!("file is not UTF-8: {e}")))?;
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
@@ -85,12 +103,21 @@ fn yaml_to_json(v: serde_norway::Value, pointer: &str, fixed: &mut Vec<String>) 
     }
 }
 
-/// Loads `path` and every file it references, rewriting references so they all point into the
-/// returned document. Problems (unreadable files, remote references) are collected, not fatal.
-pub fn load_bundled(path: &Path, overlays: &[super::overlay::Overlay], problems: &mut Vec<Problem>) -> Result<Value, Problem> {
-    let mut root = read_document(path, problems)?;
+/// Loads `path` (a file or a URL) and every document it references, rewriting references so
+/// they all point into the returned document. Problems (unreadable files, failed fetches) are
+/// collected, not fatal.
+pub fn load_bundled(
+    path: &Path,
+    overlays: &[super::overlay::Overlay],
+    fetcher: &mut Fetcher,
+    problems: &mut Vec<Problem>,
+) -> Result<Value, Problem> {
+    let mut root = match path.to_str().filter(|p| is_url(p)) {
+        Some(url) => fetch_document(url, fetcher, problems)?,
+        None => read_document(path, problems)?,
+    };
     super::overlay::apply(overlays, path, &mut root, problems);
-    let mut bundler = Bundler { files: HashMap::new(), bundled: Map::new(), problems };
+    let mut bundler = Bundler { files: HashMap::new(), bundled: Map::new(), fetcher, problems };
     let base = path.to_path_buf();
     bundler.rewrite(&mut root, &base, "", "");
     if !bundler.bundled.is_empty() {
@@ -102,9 +129,11 @@ pub fn load_bundled(path: &Path, overlays: &[super::overlay::Overlay], problems:
 }
 
 struct Bundler<'p> {
-    /// canonical path → pointer prefix of its bundled copy (None while it failed to load)
+    /// canonical path or URL (no fragment) → pointer prefix of its bundled copy (None when it
+    /// failed to load), so each document is read or fetched once
     files: HashMap<PathBuf, Option<String>>,
     bundled: Map<String, Value>,
+    fetcher: &'p mut Fetcher,
     problems: &'p mut Vec<Problem>,
 }
 
@@ -147,23 +176,40 @@ impl Bundler<'_> {
             // Local to this file: relocate under its bundle prefix.
             return if prefix.is_empty() { None } else { Some(format!("#{prefix}{fragment}")) };
         }
-        if target.starts_with("http://") || target.starts_with("https://") {
-            self.problems.push(Problem::error(
-                file,
-                pointer,
-                format!("remote $ref {r:?} is not supported: download the file and refer to it by path"),
-            ));
-            return None;
-        }
-        let dir = file.parent().unwrap_or(Path::new("."));
-        let target_path = dir.join(percent_encoding::percent_decode_str(target).decode_utf8_lossy().as_ref());
-        let canonical = std::fs::canonicalize(&target_path).unwrap_or(target_path.clone());
+        // A reference from a fetched document is remote even when relative.
+        let remote = is_url(target) || is_remote(file);
+        let (canonical, target_path) = if remote {
+            let resolved = if is_url(target) {
+                url::Url::parse(target)
+            } else {
+                url::Url::parse(&file.to_string_lossy()).and_then(|base| base.join(target))
+            };
+            match resolved {
+                Ok(mut u) => {
+                    u.set_fragment(None);
+                    (PathBuf::from(u.as_str()), PathBuf::from(u.as_str()))
+                }
+                Err(e) => {
+                    self.problems.push(Problem::error(file, pointer, format!("$ref {r:?} is not a usable URL: {e}")));
+                    return None;
+                }
+            }
+        } else {
+            let dir = file.parent().unwrap_or(Path::new("."));
+            let target_path = dir.join(percent_encoding::percent_decode_str(target).decode_utf8_lossy().as_ref());
+            (std::fs::canonicalize(&target_path).unwrap_or(target_path.clone()), target_path)
+        };
         let file_prefix = match self.files.get(&canonical) {
             Some(Some(p)) => p.clone(),
             Some(None) => return None,
             None => {
                 let mut warnings = Vec::new();
-                match read_document(&target_path, &mut warnings) {
+                let read = if remote {
+                    fetch_document(&target_path.to_string_lossy(), self.fetcher, &mut warnings)
+                } else {
+                    read_document(&target_path, &mut warnings)
+                };
+                match read {
                     Ok(mut doc) => {
                         let key = self.bundled.len().to_string();
                         let p = format!("/{BUNDLE_KEY}/{key}");
@@ -176,7 +222,11 @@ impl Bundler<'_> {
                         p
                     }
                     Err(e) => {
-                        let message = format!("$ref {r:?} cannot be loaded from {}: {}", target_path.display(), e.message);
+                        let message = if remote {
+                            format!("$ref {r:?} cannot be loaded: {}", e.message)
+                        } else {
+                            format!("$ref {r:?} cannot be loaded from {}: {}", target_path.display(), e.message)
+                        };
                         self.problems.push(Problem::error(file, pointer, message));
                         self.files.insert(canonical, None);
                         return None;

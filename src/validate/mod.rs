@@ -296,6 +296,8 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violati
     } else if negotiate::essence(ct) == "multipart/form-data" {
         // Parts are checked there: files need their own rules before the schema sees the rest.
         return multipart::body(inc.body, ct, media, spec, out, validate).map(Some);
+    } else if crate::xml::is_xml(ct) {
+        xml_body(inc.body, media, spec).map_err(malformed)?
     } else if negotiate::essence(ct).starts_with("text/") {
         let text =
             std::str::from_utf8(inc.body).map_err(|e| malformed(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
@@ -319,6 +321,16 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violati
         }
     }
     Ok(Some(value))
+}
+
+/// An XML body read into the JSON its schema describes, so it is validated like JSON.
+fn xml_body(body: &[u8], media: &Media, spec: &Spec) -> Result<Value, String> {
+    let Some(schema_ref) = &media.schema else {
+        return crate::xml::from_xml(body, None, &|s| s);
+    };
+    let doc = spec.schemas.doc(schema_ref.flow);
+    let resolve = |v| crate::spec::source::deref(doc, v, "").0;
+    crate::xml::from_xml(body, schema_ref.schema(&spec.schemas), &resolve)
 }
 
 fn malformed(message: String) -> Rejection {

@@ -14,7 +14,6 @@
 //! From Rust: [`crate::verify_provider`].
 
 pub mod check;
-pub mod client;
 mod order;
 pub mod report;
 mod request;
@@ -27,11 +26,11 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
+use crate::client::{HttpClient, SendError};
 use crate::spec::source::deref;
 use crate::spec::walk::Flow;
 use crate::spec::{Operation, ParamIn, SecurityScheme, Spec, SpecSet};
 use check::Finding;
-use client::{HttpClient, SendError};
 use order::{Kind, Step};
 pub use report::{Case, OperationReport, Outcome, Report, SentRequest, Summary};
 use request::{Built, CaseSpec, Ctx};

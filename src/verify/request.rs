@@ -347,7 +347,7 @@ fn set_body(built: &mut Built, media: &Media) {
     built.body = if ct == "application/x-www-form-urlencoded" {
         Bytes::from(form_body(value, &media.encoding))
     } else {
-        crate::respond::encode(value, &content_type)
+        crate::respond::encode(value, &content_type, None)
     };
     insert_header(&mut built.headers, "content-type", &content_type);
 }

@@ -1,0 +1,452 @@
+//! XML bodies, both ways, guided by the schema's `xml` object (`name`, `attribute`, `wrapped`,
+//! `prefix`, `namespace`): [`to_xml`] writes a JSON value as an XML document for a response, and
+//! [`from_xml`] reads a request's XML into the JSON value its schema describes, so that it is
+//! validated like a JSON body. The module knows no document model: the caller passes how a
+//! `$ref` resolves, since bundled documents keep their references.
+
+use quick_xml::Reader;
+use quick_xml::Writer;
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use serde_json::{Map, Value};
+
+/// Follows `$ref`s of a schema node to its target.
+pub type Resolve<'a> = dyn Fn(&'a Value) -> &'a Value + 'a;
+
+/// `application/xml`, `text/xml` and any `+xml` type.
+pub fn is_xml(media_type: &str) -> bool {
+    let m = media_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    m == "application/xml" || m == "text/xml" || m.ends_with("+xml")
+}
+
+static EMPTY: Value = Value::Null;
+
+/// A schema node resolved, with the component name its `$ref` gave (the default element name
+/// of a root, as OpenAPI has it).
+fn resolve<'a>(schema: &'a Value, resolve: &Resolve<'a>) -> (&'a Value, Option<String>) {
+    let name = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()).map(String::from);
+    (resolve(schema), name)
+}
+
+fn xml_field<'a>(schema: &'a Value, key: &str) -> Option<&'a Value> {
+    schema.get("xml").and_then(|x| x.get(key))
+}
+
+fn xml_str<'a>(schema: &'a Value, key: &str) -> Option<&'a str> {
+    xml_field(schema, key).and_then(Value::as_str)
+}
+
+fn xml_flag(schema: &Value, key: &str) -> bool {
+    xml_field(schema, key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// The schema of property `key`, looked up through `allOf` too.
+fn property<'a>(schema: &'a Value, key: &str, r: &Resolve<'a>) -> &'a Value {
+    if let Some(p) = schema.get("properties").and_then(|p| p.get(key)) {
+        return r(p);
+    }
+    for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        let found = property(r(part), key, r);
+        if !found.is_null() {
+            return found;
+        }
+    }
+    match schema.get("additionalProperties") {
+        Some(a @ Value::Object(_)) => r(a),
+        _ => &EMPTY,
+    }
+}
+
+/// Every declared property, `allOf` parts included, in declaration order.
+fn properties<'a>(schema: &'a Value, r: &Resolve<'a>, out: &mut Vec<(&'a str, &'a Value)>) {
+    for (k, v) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
+        out.push((k.as_str(), r(v)));
+    }
+    for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+        properties(r(part), r, out);
+    }
+}
+
+fn items<'a>(schema: &'a Value, r: &Resolve<'a>) -> &'a Value {
+    schema.get("items").map(r).unwrap_or(&EMPTY)
+}
+
+fn qualified(schema: &Value, name: &str) -> String {
+    match xml_str(schema, "prefix") {
+        Some(p) if !p.is_empty() => format!("{p}:{name}"),
+        _ => name.to_string(),
+    }
+}
+
+/// `value` as an XML document. The root element is named by the schema's `xml.name`, else its
+/// component name, else `root`.
+pub fn to_xml<'a>(value: &Value, schema: Option<&'a Value>, r: &Resolve<'a>) -> Vec<u8> {
+    let (schema, component) = match schema {
+        Some(s) => resolve(s, r),
+        None => (&EMPTY, None),
+    };
+    let name = xml_str(schema, "name").map(String::from).or(component).unwrap_or_else(|| "root".into());
+    let mut w = Writer::new(Vec::new());
+    let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
+    if let Value::Array(list) = value {
+        // A root array is its own wrapper.
+        let item_schema = items(schema, r);
+        let item_name = xml_str(item_schema, "name").unwrap_or(&name).to_string();
+        let mut start = BytesStart::new(qualified(schema, &name));
+        namespace(schema, &mut start);
+        let _ = w.write_event(Event::Start(start.borrow()));
+        for item in list {
+            element(&mut w, &item_name, item, item_schema, r);
+        }
+        let _ = w.write_event(Event::End(BytesEnd::new(qualified(schema, &name))));
+    } else {
+        element(&mut w, &name, value, schema, r);
+    }
+    w.into_inner()
+}
+
+fn namespace(schema: &Value, start: &mut BytesStart) {
+    if let Some(ns) = xml_str(schema, "namespace") {
+        match xml_str(schema, "prefix").filter(|p| !p.is_empty()) {
+            Some(p) => start.push_attribute((format!("xmlns:{p}").as_str(), ns)),
+            None => start.push_attribute(("xmlns", ns)),
+        }
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn element<'a>(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, schema: &'a Value, r: &Resolve<'a>) {
+    let tag = qualified(schema, name);
+    let mut start = BytesStart::new(tag.as_str());
+    namespace(schema, &mut start);
+    match value {
+        Value::Object(map) => {
+            let mut children = Vec::new();
+            for (key, v) in map {
+                let prop = property(schema, key, r);
+                let prop_name = xml_str(prop, "name").unwrap_or(key);
+                if xml_flag(prop, "attribute") && !v.is_object() && !v.is_array() {
+                    start.push_attribute((qualified(prop, prop_name).as_str(), scalar_text(v).as_str()));
+                } else {
+                    children.push((prop_name.to_string(), v, prop));
+                }
+            }
+            let _ = w.write_event(Event::Start(start.borrow()));
+            for (child, v, prop) in children {
+                match v {
+                    Value::Array(list) => array(w, &child, list, prop, r),
+                    v => element(w, &child, v, prop, r),
+                }
+            }
+        }
+        Value::Array(list) => {
+            let _ = w.write_event(Event::Start(start.borrow()));
+            let item_schema = items(schema, r);
+            let item_name = xml_str(item_schema, "name").unwrap_or(name).to_string();
+            for item in list {
+                element(w, &item_name, item, item_schema, r);
+            }
+        }
+        scalar => {
+            let _ = w.write_event(Event::Start(start.borrow()));
+            let _ = w.write_event(Event::Text(BytesText::new(&scalar_text(scalar))));
+        }
+    }
+    let _ = w.write_event(Event::End(BytesEnd::new(tag.as_str())));
+}
+
+/// A property's array: inside a wrapper element when `xml.wrapped`, else one element per item.
+fn array<'a>(w: &mut Writer<Vec<u8>>, name: &str, list: &[Value], schema: &'a Value, r: &Resolve<'a>) {
+    let item_schema = items(schema, r);
+    if xml_flag(schema, "wrapped") {
+        element(w, name, &Value::Array(list.to_vec()), schema, r);
+    } else {
+        let item_name = xml_str(item_schema, "name").unwrap_or(name).to_string();
+        for item in list {
+            element(w, &item_name, item, item_schema, r);
+        }
+    }
+}
+
+/// One element as read, names without their prefix (namespaces are not checked).
+#[derive(Debug, Default)]
+struct Node {
+    name: String,
+    attributes: Vec<(String, String)>,
+    children: Vec<Node>,
+    text: String,
+}
+
+fn local(name: &[u8]) -> String {
+    let s = String::from_utf8_lossy(name);
+    s.rsplit(':').next().unwrap_or("").to_string()
+}
+
+fn parse_tree(body: &[u8]) -> Result<Node, String> {
+    let mut reader = Reader::from_reader(body);
+    let mut stack: Vec<Node> = Vec::new();
+    let mut buf = Vec::new();
+    let open = |e: &BytesStart| -> Result<Node, String> {
+        let mut node = Node { name: local(e.name().as_ref()), ..Node::default() };
+        for a in e.attributes() {
+            let a = a.map_err(|e| format!("bad attribute: {e}"))?;
+            let key = String::from_utf8_lossy(a.key.as_ref()).to_string();
+            if key == "xmlns" || key.starts_with("xmlns:") {
+                continue;
+            }
+            let value = a.unescape_value().map_err(|e| format!("bad attribute value: {e}"))?.into_owned();
+            node.attributes.push((local(key.as_bytes()), value));
+        }
+        Ok(node)
+    };
+    loop {
+        let at = reader.buffer_position();
+        let event = reader.read_event_into(&mut buf).map_err(|e| format!("malformed XML at byte {at}: {e}"))?;
+        match event {
+            Event::Start(e) => stack.push(open(&e)?),
+            Event::Empty(e) => {
+                let node = open(&e)?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => return Ok(node),
+                }
+            }
+            Event::Text(t) => {
+                let text = t.decode().map_err(|e| format!("bad text: {e}"))?;
+                if let Some(n) = stack.last_mut() {
+                    n.text.push_str(&text);
+                }
+            }
+            Event::GeneralRef(e) => {
+                let name = e.decode().map_err(|e| format!("bad reference: {e}"))?;
+                let text = match e.resolve_char_ref().map_err(|e| format!("bad character reference: {e}"))? {
+                    Some(c) => c.to_string(),
+                    None => match quick_xml::escape::resolve_predefined_entity(&name) {
+                        Some(t) => t.to_string(),
+                        None => return Err(format!("unknown entity &{name};")),
+                    },
+                };
+                if let Some(n) = stack.last_mut() {
+                    n.text.push_str(&text);
+                }
+            }
+            Event::CData(t) => {
+                if let Some(n) = stack.last_mut() {
+                    n.text.push_str(&String::from_utf8_lossy(&t));
+                }
+            }
+            Event::End(_) => {
+                let node = stack.pop().ok_or("an end tag without its start")?;
+                match stack.last_mut() {
+                    Some(parent) => parent.children.push(node),
+                    None => return Ok(node),
+                }
+            }
+            Event::Eof => return Err("the document ends before its root element closes".into()),
+            _ => {}
+        }
+        buf.clear();
+    }
+}
+
+/// A request's XML as the JSON value its schema describes: child elements and attributes
+/// (`xml.attribute`) become properties, wrapped and repeated elements arrays, text typed by the
+/// schema. What the schema does not declare is kept (as text or an object) for validation to
+/// judge. An `Err` is malformed XML.
+pub fn from_xml<'a>(body: &[u8], schema: Option<&'a Value>, r: &Resolve<'a>) -> Result<Value, String> {
+    let root = parse_tree(body)?;
+    let schema = schema.map(|s| resolve(s, r).0).unwrap_or(&EMPTY);
+    Ok(convert(&root, schema, r))
+}
+
+fn type_of(schema: &Value) -> &str {
+    match schema.get("type") {
+        Some(Value::String(t)) => t,
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or(""),
+        _ if schema.get("properties").is_some() || schema.get("allOf").is_some() => "object",
+        _ if schema.get("items").is_some() => "array",
+        _ => "",
+    }
+}
+
+fn typed(text: &str, schema: &Value) -> Value {
+    let t = text.trim();
+    match type_of(schema) {
+        "integer" => t.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(text.into())),
+        "number" => serde_json::from_str::<serde_json::Number>(t).map(Value::Number).unwrap_or_else(|_| Value::String(text.into())),
+        "boolean" => match t {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::String(text.into()),
+        },
+        _ => Value::String(text.into()),
+    }
+}
+
+fn convert<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
+    match type_of(schema) {
+        "object" => object(node, schema, r),
+        "array" => {
+            let item_schema = items(schema, r);
+            Value::Array(node.children.iter().map(|c| convert(c, item_schema, r)).collect())
+        }
+        "" if !node.children.is_empty() || !node.attributes.is_empty() => object(node, schema, r),
+        _ => typed(&node.text, schema),
+    }
+}
+
+fn object<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
+    let mut declared = Vec::new();
+    properties(schema, r, &mut declared);
+    let mut out = Map::new();
+    for (name, value) in &node.attributes {
+        let found = declared.iter().find(|(k, p)| xml_flag(p, "attribute") && xml_str(p, "name").unwrap_or(k) == name);
+        match found {
+            Some((k, p)) => out.insert(k.to_string(), typed(value, p)),
+            None => out.insert(name.clone(), Value::String(value.clone())),
+        };
+    }
+    for child in &node.children {
+        let found = declared.iter().find(|(k, p)| {
+            if xml_flag(p, "attribute") {
+                return false;
+            }
+            let own = xml_str(p, "name").unwrap_or(k);
+            if type_of(p) == "array" && !xml_flag(p, "wrapped") {
+                xml_str(items(p, r), "name").unwrap_or(own) == child.name
+            } else {
+                own == child.name
+            }
+        });
+        match found {
+            Some((k, p)) if type_of(p) == "array" && !xml_flag(p, "wrapped") => {
+                let item = convert(child, items(p, r), r);
+                if let Value::Array(list) = out.entry(k.to_string()).or_insert_with(|| Value::Array(Vec::new())) {
+                    list.push(item);
+                }
+            }
+            Some((k, p)) => {
+                out.insert(k.to_string(), convert(child, p, r));
+            }
+            None => {
+                let value = convert(child, &EMPTY, r);
+                // An undeclared element that repeats is a list.
+                match out.get_mut(&child.name) {
+                    Some(Value::Array(list)) => list.push(value),
+                    Some(prev) => *prev = Value::Array(vec![prev.take(), value]),
+                    None => {
+                        out.insert(child.name.clone(), value);
+                    }
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn local_refs(doc: &'static Value) -> impl Fn(&'static Value) -> &'static Value {
+        move |v| match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => doc.pointer(r.trim_start_matches('#')).unwrap_or(v),
+            None => v,
+        }
+    }
+
+    fn doc() -> &'static Value {
+        Box::leak(Box::new(json!({"components": {"schemas": {
+            "Pet": {
+                "type": "object",
+                "xml": {"name": "pet", "prefix": "p", "namespace": "https://example.com/pets"},
+                "properties": {
+                    "id": {"type": "integer", "xml": {"attribute": true}},
+                    "name": {"type": "string"},
+                    "owner": {"$ref": "#/components/schemas/Owner"},
+                    "tags": {"type": "array", "xml": {"wrapped": true}, "items": {"type": "string", "xml": {"name": "tag"}}},
+                    "photos": {"type": "array", "items": {"type": "string", "xml": {"name": "photo"}}}
+                }
+            },
+            "Owner": {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}}
+        }}})))
+    }
+
+    #[test]
+    fn attributes_wrapped_arrays_prefixes_and_nested_objects_are_written() {
+        // Arrange
+        let doc = doc();
+        let r = local_refs(doc);
+        let schema = Box::leak(Box::new(json!({"$ref": "#/components/schemas/Pet"})));
+        let value =
+            json!({"id": 7, "name": "Rex & co", "owner": {"name": "Ann", "age": 40}, "tags": ["a", "b"], "photos": ["x.png", "y.png"]});
+        // Act
+        let xml = String::from_utf8(to_xml(&value, Some(schema), &r)).unwrap();
+        // Assert
+        assert_eq!(
+            xml,
+            concat!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+                r#"<p:pet xmlns:p="https://example.com/pets" id="7"><name>Rex &amp; co</name>"#,
+                "<owner><name>Ann</name><age>40</age></owner>",
+                "<tags><tag>a</tag><tag>b</tag></tags><photo>x.png</photo><photo>y.png</photo></p:pet>"
+            )
+        );
+    }
+
+    #[test]
+    fn a_root_takes_its_component_name_and_a_root_array_wraps_its_items() {
+        let doc = doc();
+        let r = local_refs(doc);
+        let owner = Box::leak(Box::new(json!({"$ref": "#/components/schemas/Owner"})));
+        let xml = String::from_utf8(to_xml(&json!({"name": "Ann"}), Some(owner), &r)).unwrap();
+        assert!(xml.ends_with("<Owner><name>Ann</name></Owner>"), "{xml}");
+        let list =
+            Box::leak(Box::new(json!({"type": "array", "xml": {"name": "owners"}, "items": {"$ref": "#/components/schemas/Owner"}})));
+        let xml = String::from_utf8(to_xml(&json!([{"name": "A"}, {"name": "B"}]), Some(list), &r)).unwrap();
+        assert!(xml.ends_with("<owners><owners><name>A</name></owners><owners><name>B</name></owners></owners>"), "{xml}");
+    }
+
+    #[test]
+    fn xml_is_read_back_into_the_json_the_schema_describes() {
+        // Arrange
+        let doc = doc();
+        let r = local_refs(doc);
+        let schema = Box::leak(Box::new(json!({"$ref": "#/components/schemas/Pet"})));
+        let body = br#"<?xml version="1.0"?>
+            <p:pet xmlns:p="https://example.com/pets" id="7">
+              <name>Rex &amp; co</name>
+              <owner><name>Ann</name><age>40</age></owner>
+              <tags><tag>a</tag><tag>b</tag></tags>
+              <photo>x.png</photo><photo>y.png</photo>
+              <extra>kept</extra>
+            </p:pet>"#;
+        // Act
+        let value = from_xml(body, Some(schema), &r).unwrap();
+        // Assert
+        assert_eq!(
+            value,
+            json!({"id": 7, "name": "Rex & co", "owner": {"name": "Ann", "age": 40}, "tags": ["a", "b"], "photos": ["x.png", "y.png"], "extra": "kept"})
+        );
+    }
+
+    #[test]
+    fn written_xml_reads_back_the_same_and_malformed_xml_is_an_error() {
+        let doc = doc();
+        let r = local_refs(doc);
+        let schema = Box::leak(Box::new(json!({"$ref": "#/components/schemas/Pet"})));
+        let value = json!({"id": 1, "name": "n", "owner": {"name": "o", "age": 2}, "tags": ["t"], "photos": ["p"]});
+        let back = from_xml(&to_xml(&value, Some(schema), &r), Some(schema), &r).unwrap();
+        assert_eq!(back, value);
+        assert!(from_xml(b"<pet><name>x</pet>", Some(schema), &r).is_err());
+        assert!(from_xml(b"<pet>", Some(schema), &r).is_err());
+        assert!(is_xml("application/vnd.pets+xml; charset=utf-8") && is_xml("text/xml") && !is_xml("application/json"));
+    }
+}
