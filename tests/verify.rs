@@ -304,8 +304,8 @@ async fn verify_twice_in_a_row_and_after_a_reset_gives_the_same_verdicts() {
 /// through their state machine, so the second finds other states.
 #[tokio::test]
 #[ignore = "state machines on fixture records: sift-jobs-v1 JobService_CancelJob/RetryJob and cint-fielding-runs' \
-            actions are refused (400/422) on the second run for the states the first left; cint's GETs FAIL after \
-            launch-now (body /last_changed_by: \"user-…\" is not a \"uuid\")"]
+            actions are refused (400/422) on the second run for the states the first left, and the fixtures' \
+            start_fielding_at is in the past by then; verify has no create to start these from"]
 async fn verify_twice_against_state_machines_on_fixtures() {
     same_verdicts_when_run_again(&["cint-fielding-runs.yaml", "sift-jobs-v1.yaml"]).await;
 }
