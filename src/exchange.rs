@@ -63,6 +63,8 @@ impl Exchange {
 #[derive(Default)]
 pub struct Trail {
     pub operation: Option<String>,
+    /// The document of the operation, by index.
+    pub spec: Option<usize>,
     pub admin: bool,
     pub validation: &'static str,
     pub violations: Vec<Violation>,

@@ -236,3 +236,22 @@ async fn two_documents_claiming_one_route_refuse_to_start_naming_both_files() {
     let text = err.to_string();
     assert!(text.contains("conflict-a.yaml") && text.contains("conflict-b.yaml") && text.contains("--mount"), "{text}");
 }
+
+#[tokio::test]
+async fn links_to_the_real_api_point_at_the_mock() {
+    // Arrange
+    let server = start("links.yaml").await;
+    let here = format!("{}/v3", server.url());
+    // Act
+    let r = client().get(format!("{here}/repos/octo/hello")).send().await.unwrap();
+    // Assert
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["link"].to_str().unwrap(), format!("<{here}/repos/octo/hello/issues?page=2>; rel=\"next\""));
+    let body = json(r).await;
+    assert_eq!(body["url"], format!("{here}/repos/octo/hello"));
+    assert_eq!(body["issues_url"], format!("{here}/repos/octo/hello/issues"));
+    assert_eq!(body["homepage"], "https://example.org/hello", "links to other hosts stay");
+    // The rewritten link is one the mock serves.
+    let followed = client().get(body["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(followed.status(), StatusCode::OK);
+}

@@ -54,6 +54,7 @@ async fn serve(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, tra
     let planned = &api.operations[found.op];
     let (op, spec) = (&planned.op, api.spec_of(&planned.op));
     trail.operation = Some(op.id.clone());
+    trail.spec = Some(op.spec);
     trail.plan = admit(api, rt, planned, req, ex);
     if let Some(e) = trail.plan.refusal.take() {
         return render(&e, Some((spec, op)));
@@ -185,6 +186,9 @@ fn mock(
 /// served after every shared state is released, and the journal entry.
 async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, mut trail: Trail, response: &mut Response<Bytes>) {
     traffic::finish(&trail.plan, response);
+    if let Some(spec) = trail.spec.map(|i| &api.specs[i]) {
+        point_links_here(spec, req, response);
+    }
     if api.config.self_check && !trail.admin {
         self_check(api, rt, req, &mut trail, response);
     }
@@ -258,6 +262,38 @@ fn record(rt: &Runtime, req: &Request<Bytes>, response: &Response<Bytes>, ex: Ex
         injected: trail.plan.injected,
         duration_ms: ex.started.elapsed().as_secs_f64() * 1000.0,
     });
+}
+
+/// Links in an answer to the real API's server (`"url": "https://api.github.com/repos/…"`,
+/// `Link`, `Location`) point at the mock instead, so a client that follows them stays here.
+fn point_links_here(spec: &crate::spec::Spec, req: &Request<Bytes>, response: &mut Response<Bytes>) {
+    let Some((public, served)) = &spec.public else { return };
+    let Some(host) = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| req.uri().authority().map(|a| a.as_str()))
+    else {
+        return;
+    };
+    let here = format!("http://{host}{served}");
+    for name in [header::LINK, header::LOCATION, header::CONTENT_LOCATION] {
+        let Some(v) = response.headers().get(&name).and_then(|v| v.to_str().ok()).filter(|v| v.contains(public.as_str())) else {
+            continue;
+        };
+        if let Ok(v) = HeaderValue::from_str(&v.replace(public.as_str(), &here)) {
+            response.headers_mut().insert(name, v);
+        }
+    }
+    let textual = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+        let ct = ct.to_ascii_lowercase();
+        ct.contains("json") || ct.contains("xml") || ct.starts_with("text/")
+    });
+    if !textual {
+        return;
+    }
+    let Ok(text) = std::str::from_utf8(response.body()) else { return };
+    if text.contains(public.as_str()) {
+        let rewritten = text.replace(public.as_str(), &here);
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        *response.body_mut() = Bytes::from(rewritten);
+    }
 }
 
 fn preflight(api: &Api, req: &Request<Bytes>) -> Response<Bytes> {

@@ -79,6 +79,9 @@ pub struct Spec {
     pub errors: ErrorStyle,
     /// The document-level `x-specstub` extension, as written (the compiler reads it).
     pub extension: Value,
+    /// The first server's absolute URL and the path the mock serves it under, so that links in
+    /// answers (`https://api.github.com/repos/…`) can be turned into links to the mock.
+    pub public: Option<(String, String)>,
 }
 
 /// Everything that is served: the documents and all their operations.
@@ -285,12 +288,27 @@ fn load_one(
     }
     lint::operations(file, &ops, &schemas, &security_schemes, problems);
     let extension = doc.get("x-specstub").cloned().unwrap_or(Value::Null);
-    let spec = Spec { file: file.to_path_buf(), title, schemas, security_schemes, errors: ErrorStyle::default(), extension };
+    let public = server_url(doc).map(|url| (url, base_path.clone()));
+    let spec = Spec { file: file.to_path_buf(), title, schemas, security_schemes, errors: ErrorStyle::default(), extension, public };
     Some((spec, ops))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
     a == b || matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// The first server URL when it is absolute (`https://host[/path]`), variables at their
+/// defaults, without a trailing slash.
+fn server_url(doc: &Value) -> Option<String> {
+    let server = doc.pointer("/servers/0")?;
+    let mut url = server.get("url").and_then(Value::as_str)?.to_string();
+    for (name, var) in server.get("variables").and_then(Value::as_object).into_iter().flatten() {
+        let default = var.get("default").and_then(Value::as_str).unwrap_or("");
+        url = url.replace(&format!("{{{name}}}"), default);
+    }
+    let url = url.split(['?', '#']).next().unwrap_or("").trim_end_matches('/');
+    let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    (!host.is_empty() && !host.contains('{')).then(|| url.to_string())
 }
 
 /// The path part of the first server URL, with server variables at their defaults.
