@@ -157,6 +157,11 @@ pub struct ServeArgs {
     #[arg(long, default_value = "1MiB", value_parser = parse_size)]
     pub max_body: usize,
 
+    /// How long a client gets to send a request's headers before its connection is closed.
+    /// Example: `--header-timeout 5s`
+    #[arg(long, default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: std::time::Duration,
+
     /// Answer from the spec only: no stateful store and no inferred CRUD.
     /// Example: `--stateless`
     #[arg(long)]
@@ -453,6 +458,7 @@ impl ServeArgs {
             tokens: self.token.into_iter().filter(|t| !t.is_empty()).collect(),
             cors: !self.no_cors,
             max_body: self.max_body,
+            header_timeout: self.header_timeout,
             log_format: match self.log_format {
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,

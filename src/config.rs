@@ -28,6 +28,9 @@ pub struct Config {
     pub cors: bool,
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body: usize,
+    /// How long a client gets to send a request's headers (HTTP/1) before the connection is
+    /// closed: a client that trickles them would otherwise hold a connection forever.
+    pub header_timeout: std::time::Duration,
     pub log_format: LogFormat,
     /// Answer from the spec only: no store, no inferred CRUD.
     pub stateless: bool,
@@ -77,6 +80,7 @@ impl Default for Config {
             tokens: Vec::new(),
             cors: true,
             max_body: 1024 * 1024,
+            header_timeout: std::time::Duration::from_secs(10),
             log_format: LogFormat::Text,
             stateless: false,
             dynamic: false,

@@ -228,6 +228,12 @@ impl ServerBuilder {
         self
     }
 
+    /// How long a client gets to send a request's headers (default 10 s).
+    pub fn header_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.header_timeout = timeout;
+        self
+    }
+
     pub fn ignore_server_path(mut self, on: bool) -> Self {
         self.config.load.ignore_server_path = on;
         self

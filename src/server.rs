@@ -102,7 +102,8 @@ pub fn spawn(listener: TcpListener, app: Arc<Served>) -> std::io::Result<Running
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
-        let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+        builder.http1().timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(app.api.config.header_timeout);
         let graceful = GracefulShutdown::new();
         loop {
             tokio::select! {

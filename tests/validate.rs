@@ -285,3 +285,53 @@ async fn off_mode_skips_request_checks() {
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers().get("specstub-violations").is_none());
 }
+
+/// Sends raw HTTP/1.1 bytes and returns the status line.
+async fn raw_status(server: &specstub::Server, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    s.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let n = s.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed without an answer");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    String::from_utf8_lossy(&answer).lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn http_1_1_without_host_and_an_unreadable_session_header_are_400() {
+    // Arrange
+    let server = start("petstore.yaml").await;
+    // Act
+    let no_host = raw_status(&server, b"GET /v1/pets HTTP/1.1\r\nauthorization: Bearer t\r\n\r\n").await;
+    let bad_session =
+        raw_status(&server, b"GET /v1/pets HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t\r\nx-specstub-session: caf\xe9\r\n\r\n").await;
+    let fine = raw_status(&server, b"GET /v1/pets HTTP/1.1\r\nhost: x\r\nauthorization: Bearer t\r\n\r\n").await;
+    // Assert
+    assert!(no_host.starts_with("HTTP/1.1 400"), "{no_host}");
+    assert!(bad_session.starts_with("HTTP/1.1 400"), "{bad_session}");
+    assert!(fine.starts_with("HTTP/1.1 200"), "{fine}");
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_is_cut_off_at_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // Arrange
+    let server = common::builder("petstore.yaml").header_timeout(std::time::Duration::from_millis(200)).start().await.unwrap();
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    // Act: half a request, then nothing.
+    s.write_all(b"GET /v1/pets HTTP/1.1\r\nhost: x\r\n").await.unwrap();
+    let mut rest = Vec::new();
+    // A bound on the test, not a synchronisation: the server closes well before it.
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), s.read_to_end(&mut rest)).await;
+    // Assert: the server closed the connection (possibly after a 408).
+    assert!(read.is_ok(), "the connection was still open after 10 s");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    // A normal client is still served.
+    let r = client().get(format!("{}/v1/pets", server.url())).header("authorization", "Bearer t").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}

@@ -28,7 +28,9 @@ use crate::exchange::{Exchange, Trail};
 pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<SocketAddr>) -> Response<Bytes> {
     let ex = Exchange::read(&req, peer);
     let mut trail = Trail { validation: "unchecked", ..Trail::default() };
-    let mut response = if api.config.cors && is_preflight(&req) {
+    let mut response = if let Some(refusal) = unreadable(&req) {
+        render(&refusal, None)
+    } else if api.config.cors && is_preflight(&req) {
         preflight(api, &req)
     } else if let Some(rest) = admin_path(api, &req) {
         trail.admin = true;
@@ -38,6 +40,19 @@ pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<S
     };
     finish(api, rt, &req, ex, trail, &mut response).await;
     response
+}
+
+/// A request that cannot be read as HTTP/1.1 says it must be, or whose session header cannot be
+/// read: answering it anyway would guess (RFC 9112 §3.2 asks for a 400 without `Host`; a
+/// session header that is not text would silently land the caller in the shared namespace).
+fn unreadable(req: &Request<Bytes>) -> Option<ErrorReply> {
+    if req.version() == http::Version::HTTP_11 && !req.headers().contains_key(header::HOST) {
+        return Some(ErrorReply::new(StatusCode::BAD_REQUEST, "an HTTP/1.1 request must carry a Host header"));
+    }
+    let session = req.headers().get(crate::headers::SESSION)?;
+    session.to_str().is_err().then(|| {
+        ErrorReply::new(StatusCode::BAD_REQUEST, format!("the {} header must be visible ASCII text", crate::headers::SESSION_HEADER))
+    })
 }
 
 /// The path after the admin prefix, when the request is for the admin API.
@@ -377,6 +392,7 @@ mod tests {
         Request::builder()
             .method(method)
             .uri(uri)
+            .header("host", "mock.test")
             .header("content-type", "application/json")
             .header("x-request-id", "req-1")
             .body(Bytes::from(body.to_string()))
