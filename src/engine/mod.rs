@@ -193,7 +193,7 @@ fn mock(
     } else {
         &ex.prefer
     };
-    let mock = MockRequest { prefer, accept, echo: &echo, seed: rt.next_seed() };
+    let mock = MockRequest { prefer, accept, echo: &echo, seed: rt.next_seed(), validate: api.config.self_check };
     respond::mock(spec, op, &mock).map_err(|e| ErrorReply::from(&e))
 }
 
