@@ -3,9 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
 use common::bin;
 
 fn run(args: &[&str]) -> (i32, String, String) {
@@ -116,15 +113,7 @@ fn serve_reports_a_port_in_use_in_one_line_and_exits_2() {
 #[cfg(unix)]
 #[test]
 fn serve_prints_the_bound_address_and_stops_gracefully_on_sigterm() {
-    let mut child = bin()
-        .args(["serve", "tests/data/petstore.yaml", "--port", "0", "--log-format", "json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let (mut child, url) = common::serve_bin(&["serve", "tests/data/petstore.yaml", "--port", "0", "--log-format", "json"]);
     let addr = url.strip_prefix("http://").unwrap();
     // A raw request proves the address is live.
     use std::io::{Read, Write};
@@ -173,11 +162,7 @@ fn completions_and_man_page_are_printed_from_the_flag_definitions() {
 #[cfg(unix)]
 #[test]
 fn health_passes_against_a_running_server_and_fails_once_it_stopped() {
-    let mut child =
-        bin().args(["serve", "tests/data/petstore.yaml", "--port", "0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let (mut child, url) = common::serve_bin(&["serve", "tests/data/petstore.yaml", "--port", "0"]);
     let health = format!("{url}/__specstub/health");
     let (code, _, err) = run(&["health", &health]);
     assert_eq!(code, 0, "{err}");

@@ -18,12 +18,7 @@ const CUSTOMER: &str = "email=jenny%40example.com&name=Jenny+Rosen&balance=-250&
 &expand[]=sources&expand[]=tax_ids&preferred_locales=de,en";
 
 fn pointers(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("errors array expected: {body}"))
-        .iter()
-        .map(|e| e["pointer"].as_str().unwrap().to_string())
-        .collect()
+    common::pointers(body).into_iter().map(|(_, pointer)| pointer).collect()
 }
 
 /// One part of a hand-built multipart body: its Content-Disposition parameters, extra header

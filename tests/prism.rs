@@ -5,10 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
-use common::{bin, builder, client, data, json, start};
+use common::{builder, client, data, json, start};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -132,16 +129,8 @@ async fn with_dynamic_on_a_stateful_operation_still_answers_from_the_store() {
 #[tokio::test]
 async fn serve_dash_d_is_prisms_dynamic_flag() {
     // Arrange
-    let mut child = bin()
-        .args(["serve", "-d", "--stateless", "--port", "0"])
-        .arg(data("prism.yaml"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    let spec = data("prism.yaml");
+    let (mut child, url) = common::serve_bin(&["serve", "-d", "--stateless", "--port", "0", spec.to_str().unwrap()]);
     // Act
     let r = client().get(format!("{url}/pets")).send().await;
     child.kill().unwrap();

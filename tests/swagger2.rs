@@ -4,21 +4,12 @@
 
 mod common;
 
-use common::{bin, client, json, start};
+use common::{bin, client, json, pointers, start};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const SPEC: &str = "petstore-swagger2.yaml";
 const API_KEY: (&str, &str) = ("x-api-key", "secret-key");
-
-fn pointers(body: &Value) -> Vec<(String, String)> {
-    body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("errors array expected: {body}"))
-        .iter()
-        .map(|e| (e["in"].as_str().unwrap().to_string(), e["pointer"].as_str().unwrap().to_string()))
-        .collect()
-}
 
 #[tokio::test]
 async fn a_valid_json_body_is_accepted_and_answered_from_the_converted_example() {

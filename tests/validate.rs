@@ -3,20 +3,11 @@
 
 mod common;
 
-use common::{client, json, start};
+use common::{client, json, pointers, start};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
 const AUTH: &str = "Bearer test-token";
-
-fn pointers(body: &Value) -> Vec<(String, String)> {
-    body["errors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("errors array expected: {body}"))
-        .iter()
-        .map(|e| (e["in"].as_str().unwrap().to_string(), e["pointer"].as_str().unwrap().to_string()))
-        .collect()
-}
 
 #[tokio::test]
 async fn reports_every_parameter_violation_not_only_the_first() {

@@ -79,6 +79,26 @@ pub async fn json(r: reqwest::Response) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
+/// The `(in, pointer)` of each violation in a problem+json error body.
+pub fn pointers(body: &serde_json::Value) -> Vec<(String, String)> {
+    body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("errors array expected: {body}"))
+        .iter()
+        .map(|e| (e["in"].as_str().unwrap().to_string(), e["pointer"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+/// Starts `specstub ARGS` (stdout piped, stderr discarded) and reads the URL it prints first.
+pub fn serve_bin(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = bin().args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    (child, url)
+}
+
 /// The binary under test.
 pub fn bin() -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_specstub"));
