@@ -111,10 +111,22 @@ impl Runtime {
     /// seeded sequence of random decisions from its beginning. The journal is kept: a test reads
     /// it after resetting for the next one.
     pub fn reset(&self) -> Result<(), StoreError> {
+        self.reset_scope(None, None)
+    }
+
+    /// Back to the fixtures for one session and/or one collection (with its marks of deleted
+    /// ids, or an id deleted before the reset would stay unknown); the rate-limit buckets and
+    /// the random sequence restart only when nothing narrows the reset.
+    pub fn reset_scope(&self, session: Option<&str>, resource: Option<&str>) -> Result<(), StoreError> {
         if let Some(store) = &self.store {
-            store.reset(None, None)?;
+            store.reset(session, resource)?;
+            if let Some(resource) = resource {
+                store.reset(session, Some(&crate::behaviour::tombstones_of(resource)))?;
+            }
         }
-        self.traffic.reset();
+        if session.is_none() && resource.is_none() {
+            self.traffic.reset();
+        }
         Ok(())
     }
 

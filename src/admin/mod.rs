@@ -63,9 +63,7 @@ pub fn handle(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, rest
     };
     match (method, segs.as_slice()) {
         (&Method::POST, ["resources", resource, "reset"]) | (&Method::POST, ["reset", resource]) => {
-            // The marks of deleted ids go too, or an id deleted before the reset stays unknown.
-            let marks = crate::behaviour::tombstones_of(resource);
-            if let Err(e) = store.reset(Some(&session), Some(resource)).and_then(|()| store.reset(Some(&session), Some(&marks))) {
+            if let Err(e) = rt.reset_scope(Some(&session), Some(resource)) {
                 return store_problem(e);
             }
             reply(StatusCode::OK, &json!({"reset": true, "session": session, "resource": resource}))
@@ -115,11 +113,8 @@ pub fn handle(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, rest
             // Without a session, everything; with one, only that namespace.
             let scoped = q("session").is_some() || ex.session.is_some();
             let resource = q("resource");
-            if let Err(e) = store.reset(scoped.then_some(session.as_str()), resource.as_deref()) {
+            if let Err(e) = rt.reset_scope(scoped.then_some(session.as_str()), resource.as_deref()) {
                 return store_problem(e);
-            }
-            if !scoped && resource.is_none() {
-                rt.traffic.reset();
             }
             reply(StatusCode::OK, &json!({"reset": true}))
         }
