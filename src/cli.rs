@@ -245,6 +245,15 @@ pub struct ServeArgs {
     /// Let Redis keys expire this long after their last write. Example: `--store-ttl 24h`
     #[arg(long, value_name = "DURATION", requires = "store", value_parser = parse_timeout)]
     pub store_ttl: Option<std::time::Duration>,
+
+    /// With --proxy: record the upstream's answers into DIR (created if missing; an earlier
+    /// recording there is carried on). Answers that keep to the spec become named examples in
+    /// DIR/recorded.overlay.yaml and the records of stateful operations DIR/fixtures/recorded.yaml;
+    /// exchanges that break it are listed in DIR/report.json. Secrets are redacted. Replay with
+    /// `serve SPEC --overlay DIR/recorded.overlay.yaml --fixtures DIR/fixtures`.
+    /// Example: `--proxy https://staging.example.com --record recordings/staging`
+    #[arg(long, value_name = "DIR", requires = "proxy")]
+    pub record: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -446,6 +455,7 @@ impl ServeArgs {
             store: self.store.filter(|s| s != "memory"),
             store_prefix: self.store_prefix,
             store_ttl: self.store_ttl,
+            record: self.record,
             specs: self.load.specs(),
             host: self.host,
             port: self.port,

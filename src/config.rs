@@ -67,6 +67,9 @@ pub struct Config {
     pub store_prefix: String,
     /// Redis keys expire this long after their last write.
     pub store_ttl: Option<std::time::Duration>,
+    /// With `proxy`: keep what the upstream answers in this directory (an overlay of examples,
+    /// fixtures, a report of exchanges that break the spec), for `serve` to answer from later.
+    pub record: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -97,6 +100,7 @@ impl Default for Config {
             store: None,
             store_prefix: "specstub".into(),
             store_ttl: None,
+            record: None,
         }
     }
 }

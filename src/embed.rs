@@ -55,6 +55,7 @@ impl From<SetupError> for StartError {
         match e {
             SetupError::Files(problems) => StartError::Specs(problems),
             SetupError::Store(why) => StartError::Store(why),
+            SetupError::Record(e) => StartError::Io(e),
         }
     }
 }
@@ -145,14 +146,19 @@ impl Server {
         store.put(&ns, crate::store::Record { id, version: 0, seq: 0, scope: Vec::new(), data: record }).map(|_| ())
     }
 
-    /// Stops accepting, lets in-flight requests finish (bounded), then returns.
+    /// Stops accepting, lets in-flight requests finish (bounded), then returns; in record mode,
+    /// once the recording holds every exchange answered.
     pub async fn shutdown(self) {
         self.handle.shutdown().await;
+        if let Some(recorder) = &self.served.runtime.recorder {
+            recorder.flush().await;
+        }
     }
 
     /// Runs until `signal` completes, then shuts down gracefully.
     pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
-        self.handle.run_until(signal).await;
+        signal.await;
+        self.shutdown().await;
     }
 }
 
@@ -335,6 +341,17 @@ impl ServerBuilder {
     /// Redis keys expire this long after their last write.
     pub fn store_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.config.store_ttl = Some(ttl);
+        self
+    }
+
+    /// With [`proxy`](Self::proxy): record what the upstream answers into `dir`, for a later
+    /// server without the proxy to answer from (what `serve --record DIR` does): answers that
+    /// keep to the spec as named examples in `dir/recorded.overlay.yaml` (one overlay per
+    /// document when several are served), the records of stateful operations in
+    /// `dir/fixtures/recorded.yaml`, exchanges that break the spec in `dir/report.json`.
+    /// Replay with [`overlay`](Self::overlay) and [`fixtures`](Self::fixtures).
+    pub fn record(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.config.record = Some(dir.into());
         self
     }
 

@@ -118,6 +118,7 @@ mod prefer;
 mod problem;
 mod proxy;
 mod query;
+mod record;
 mod respond;
 mod router;
 mod runtime;

@@ -31,6 +31,16 @@ pub struct Forwarded {
     pub violations: Vec<Violation>,
     /// For the journal: "valid", "warned" (answered anyway) or "invalid" (refused or 502).
     pub validation: &'static str,
+    /// The upstream's answer as it came (hop-by-hop headers dropped), even when strict mode
+    /// replaced it with a 502; None when the request was not forwarded or the upstream failed.
+    pub upstream: Option<Upstream>,
+}
+
+/// What the upstream answered, for record mode.
+pub struct Upstream {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
 }
 
 /// Forwards a request that routed to `op`; `rejection` is what request validation found.
@@ -45,7 +55,8 @@ pub async fn forward(
     let mut violations = rejection.map(request_violations).unwrap_or_default();
     if let Some(r) = rejection {
         if strict {
-            return Forwarded { answer: Err(ErrorReply::from_rejection(r, spec, op)), violations, validation: "invalid" };
+            let answer = Err(ErrorReply::from_rejection(r, spec, op));
+            return Forwarded { answer, violations, validation: "invalid", upstream: None };
         }
         tracing::warn!(operation = %op.id, violations = %r, "request does not match the spec (forwarded anyway)");
     }
@@ -53,9 +64,10 @@ pub async fn forward(
         Ok(r) => r,
         Err(reply) => {
             let validation = if violations.is_empty() { "valid" } else { "warned" };
-            return Forwarded { answer: Ok(render(&reply, None)), violations, validation };
+            return Forwarded { answer: Ok(render(&reply, None)), violations, validation, upstream: None };
         }
     };
+    let kept = Upstream { status: upstream.status(), headers: upstream.headers().clone(), body: upstream.body().clone() };
     let findings = check::response(spec, op, req.method(), upstream.status().as_u16(), upstream.headers(), upstream.body());
     if !findings.is_empty() {
         let list = findings.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
@@ -73,7 +85,7 @@ pub async fn forward(
             violations: findings.iter().map(Finding::to_violation).collect(),
             ..ErrorReply::new(StatusCode::BAD_GATEWAY, detail)
         };
-        return Forwarded { answer: Ok(render(&reply, None)), violations, validation: "invalid" };
+        return Forwarded { answer: Ok(render(&reply, None)), violations, validation: "invalid", upstream: Some(kept) };
     }
     let mut response = upstream;
     let validation = if violations.is_empty() { "valid" } else { "warned" };
@@ -84,7 +96,7 @@ pub async fn forward(
             response.headers_mut().insert(VIOLATIONS_HEADER, v);
         }
     }
-    Forwarded { answer: Ok(response), violations, validation }
+    Forwarded { answer: Ok(response), violations, validation, upstream: Some(kept) }
 }
 
 /// Forwards a request the spec does not describe, unchecked (not with `--proxy-strict`: the

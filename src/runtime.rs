@@ -1,5 +1,6 @@
 //! The one mutable part of a running server: the store, the request journal, the live side of
-//! traffic control (rate-limit buckets, the arrival counter) and the seed of generated answers.
+//! traffic control (rate-limit buckets, the arrival counter), the seed of generated answers and,
+//! in record mode, the recording.
 //! Everything compiled lives in [`crate::plan::Api`]; a request reads that and changes only this.
 
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::journal::Journal;
 use crate::plan::Api;
+use crate::record::Recorder;
 use crate::spec::Problem;
 use crate::store::{MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
 use crate::traffic;
@@ -22,6 +24,8 @@ pub struct Runtime {
     pub traffic: traffic::Live,
     /// With `--self-check`: answers checked against their declared responses, and what broke.
     pub self_check: SelfCheckTally,
+    /// With `--record`: where the proxy's exchanges are kept.
+    pub recorder: Option<Recorder>,
     seed: AtomicU64,
 }
 
@@ -55,6 +59,9 @@ pub enum SetupError {
     /// The shared store is malformed or cannot be reached.
     #[error("{0}")]
     Store(String),
+    /// The recording directory cannot be used (`--record`).
+    #[error("{0}")]
+    Record(std::io::Error),
 }
 
 fn list(problems: &[Problem]) -> String {
@@ -93,6 +100,17 @@ impl Runtime {
                 }
             })
         };
+        let recorder = match &config.record {
+            Some(_) if config.proxy.is_none() => {
+                let why = "record mode keeps what an upstream answers: it needs a proxy (--proxy URL)";
+                return Err(SetupError::Record(std::io::Error::new(std::io::ErrorKind::InvalidInput, why)));
+            }
+            Some(dir) => {
+                let documents: Vec<_> = api.specs.iter().map(|s| s.file.clone()).collect();
+                Some(Recorder::open(dir, &documents).map_err(SetupError::Record)?)
+            }
+            None => None,
+        };
         let mut live = traffic::Live::new(&api.traffic);
         // Rate-limit buckets go to Redis too, so a limit holds across instances.
         if let Some(pool) = pool {
@@ -103,6 +121,7 @@ impl Runtime {
             journal: Journal::new(JOURNAL_ENTRIES),
             traffic: live,
             self_check: SelfCheckTally::default(),
+            recorder,
             seed: AtomicU64::new(0),
         })
     }

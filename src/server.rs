@@ -64,12 +64,6 @@ impl Running {
     pub fn attach(&mut self, task: tokio::task::JoinHandle<()>) {
         self.companions.push(task);
     }
-
-    /// Runs until `signal` completes, then shuts down gracefully.
-    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
-        signal.await;
-        self.shutdown().await;
-    }
 }
 
 impl Drop for Running {

@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     // reading requests against a document
     &["validate", "router"],
     // what an answer is made of
-    &["behaviour", "journal", "respond", "problem", "traffic", "fixtures"],
+    &["behaviour", "journal", "respond", "problem", "traffic", "fixtures", "record"],
     // settings and the provider check
     &["config", "verify"],
     // the compiler, and the one mutable runtime

@@ -1,7 +1,8 @@
 //! One request's path through the engine, free of any HTTP server, as plain stages over the
 //! compiled [`Api`] and the [`Runtime`]: route → admit (traffic control) → validate → answer (as
-//! the operation's plan says: mock, stateful or proxy) → finish (traffic headers, request id,
-//! CORS, the journal). Every error becomes an answer in `problem`, the one place that renders.
+//! the operation's plan says: mock, stateful or proxy, whose exchanges record mode keeps) → finish
+//! (traffic headers, request id, CORS, the journal). Every error becomes an answer in `problem`,
+//! the one place that renders.
 
 use std::net::SocketAddr;
 
@@ -132,8 +133,11 @@ async fn answer(
 ) -> Result<Response<Bytes>, ErrorReply> {
     let (op, spec) = (&planned.op, api.spec_of(&planned.op));
     let (checked, rejection) = validate(api, planned, found, req, ex);
-    if let Answer::Proxy { strict } = planned.answer {
-        let forwarded = crate::proxy::forward(upstream(api), strict, spec, op, req, rejection.as_ref()).await;
+    if let Answer::Proxy { strict, binding } = &planned.answer {
+        let forwarded = crate::proxy::forward(upstream(api), *strict, spec, op, req, rejection.as_ref()).await;
+        if let Some(recorder) = &rt.recorder {
+            keep(recorder, spec, op, binding.as_deref(), found, req, ex, &forwarded);
+        }
         (trail.body, trail.validation, trail.violations) = (checked.body, forwarded.validation, forwarded.violations);
         return forwarded.answer;
     }
@@ -170,6 +174,37 @@ async fn answer(
     };
     add_warnings(&mut response, warnings);
     Ok(response)
+}
+
+/// Record mode: hands the exchange to the recording, with the collection a stateful operation
+/// would read or write (its answered record becomes a fixture).
+#[allow(clippy::too_many_arguments)]
+fn keep(
+    recorder: &crate::record::Recorder,
+    spec: &crate::spec::Spec,
+    op: &Operation,
+    binding: Option<&behaviour::Binding>,
+    found: &RouteMatch,
+    req: &Request<Bytes>,
+    ex: &Exchange,
+    forwarded: &crate::proxy::Forwarded,
+) {
+    use behaviour::Action;
+    let resource = binding
+        .filter(|b| matches!(b.action, Action::Create | Action::Get | Action::Update | Action::Replace))
+        .map(|b| crate::record::Resource { name: &b.resource, key: &b.key, scope: &b.scope, envelope: b.response_envelope.as_deref() });
+    recorder.keep(&crate::record::Seen {
+        spec,
+        op,
+        method: req.method(),
+        path_params: &found.params,
+        query: &ex.query,
+        request_headers: req.headers(),
+        request_body: req.body(),
+        upstream: forwarded.upstream.as_ref().map(|u| (u.status, &u.headers, &u.body[..])),
+        violations: &forwarded.violations,
+        resource,
+    });
 }
 
 fn mock(

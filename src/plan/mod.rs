@@ -44,8 +44,9 @@ pub enum Answer {
     /// From the store, as the binding says (a request asking for a declared example or status
     /// with `Prefer` is still answered from the spec).
     Stateful(Box<Binding>),
-    /// Forwarded to the upstream and checked (`--proxy`).
-    Proxy { strict: bool },
+    /// Forwarded to the upstream and checked (`--proxy`). `binding` is what the operation would
+    /// do to the store without the proxy: record mode keeps the records it answers as fixtures.
+    Proxy { strict: bool, binding: Option<Box<Binding>> },
 }
 
 impl Api {
@@ -148,7 +149,7 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
         .zip(routes)
         .map(|((op, binding), traffic)| {
             let answer = match (proxy, binding) {
-                (Some(strict), _) => Answer::Proxy { strict },
+                (Some(strict), binding) => Answer::Proxy { strict, binding: binding.map(Box::new) },
                 (None, Some(b)) => Answer::Stateful(Box::new(b)),
                 (None, None) => Answer::Mock,
             };

@@ -129,6 +129,9 @@ pub enum Choice<'a> {
 #[derive(Debug)]
 pub struct Media {
     pub media_type: String,
+    /// Where the media type object is in the document (its key as written), for record mode's
+    /// overlay targets.
+    pub pointer: String,
     pub schema: Option<SchemaRef>,
     /// Named examples in declaration order; an unnamed `example` is named "default".
     pub examples: Vec<Example>,
@@ -407,6 +410,7 @@ impl OperationBuilder<'_> {
             }
             out.push(Media {
                 media_type: mt.to_ascii_lowercase(),
+                pointer: mptr.clone(),
                 schema: media.get("schema").map(|_| SchemaRef::new(join(&mptr, "schema"), flow)),
                 examples,
                 default_encoded: OnceLock::new(),
@@ -536,7 +540,14 @@ mod tests {
     use serde_json::json;
 
     fn media(examples: Vec<Example>) -> Media {
-        Media { media_type: "application/json".into(), schema: None, examples, default_encoded: OnceLock::new(), encoding: Vec::new() }
+        Media {
+            media_type: "application/json".into(),
+            pointer: String::new(),
+            schema: None,
+            examples,
+            default_encoded: OnceLock::new(),
+            encoding: Vec::new(),
+        }
     }
 
     fn invalid(name: &str) -> Example {
