@@ -545,6 +545,19 @@ mod tests {
     }
 
     #[test]
+    fn record_needs_the_proxy_and_lands_in_the_config() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["specstub", "serve"], args].concat())?;
+            let Command::Serve(args) = cli.command else { panic!("serve expected") };
+            Ok::<_, clap::Error>(args.into_config())
+        };
+        assert_eq!(serve(&[]).unwrap().record, None);
+        let config = serve(&["--proxy", "http://127.0.0.1:8080", "--record", "rec"]).unwrap();
+        assert_eq!(config.record, Some(PathBuf::from("rec")));
+        assert!(serve(&["--record", "rec"]).is_err(), "record mode records a proxy's traffic");
+    }
+
+    #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();

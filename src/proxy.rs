@@ -6,6 +6,7 @@
 //! upstream's. With `--proxy-strict` a request that breaks the spec is refused as the mock would
 //! refuse it (not forwarded), an upstream answer that breaks it becomes a 502 problem+json listing
 //! the violations, and a path the spec does not describe gets 404 instead of being passed through.
+//! The upstream's answer is handed back as it came too, for record mode to keep.
 
 use std::time::Duration;
 

@@ -69,6 +69,7 @@ async fn answer(req: Request<Incoming>) -> Response<Full<Bytes>> {
             let id = &p["/api/accounts/".len()..];
             json(200, json!({"id": id, "name": &id[4..], "plan": "free", "apiKey": "sk_live_secret"}))
         }
+        ("GET", "/api/health") => json(200, json!({"status": "up"})),
         ("GET", p) if p.starts_with("/api/reports/") => json(200, json!({"id": &p["/api/reports/".len()..], "lines": 3})),
         _ => json(404, json!({"message": "no such thing"})),
     }
@@ -211,6 +212,39 @@ async fn a_restarted_recording_carries_on_and_concurrent_answers_are_all_kept() 
     let server = replay(&dir.0).start().await.expect("the replay starts");
     let r = c.get(format!("{}/api/reports/any", server.url())).header("prefer", "example=get-r7").send().await.unwrap();
     assert_eq!(common::json(r).await["id"], "r7");
+}
+
+#[tokio::test]
+async fn each_served_document_gets_its_own_overlay() {
+    // Arrange
+    let (up, dir) = (upstream().await, Dir::new());
+    let proxy = Server::builder(common::data("record.yaml"))
+        .spec(common::data("verify-widgets.yaml"))
+        .proxy(&up)
+        .record(&dir.0)
+        .start()
+        .await
+        .expect("starts");
+    // Act
+    for path in ["/api/status", "/api/health"] {
+        assert_eq!(common::client().get(format!("{}{path}", proxy.url())).send().await.unwrap().status(), 200, "{path}");
+    }
+    proxy.shutdown().await;
+    // Assert: each overlay names its document and holds only its answers.
+    let accounts = dir.yaml("recorded.record.overlay.yaml");
+    let widgets = dir.yaml("recorded.verify-widgets.overlay.yaml");
+    assert_eq!((accounts["extends"].as_str(), widgets["extends"].as_str()), (Some("record.yaml"), Some("verify-widgets.yaml")));
+    assert_eq!(examples_at(&accounts, "/status", "200")["get"]["value"]["status"], "ok");
+    assert_eq!(examples_at(&widgets, "/health", "200")["get"]["value"], json!({"status": "up"}));
+    assert_eq!(accounts["actions"].as_array().unwrap().len(), 2, "the removal of the spec's example, then the update");
+    assert_eq!(widgets["actions"].as_array().unwrap().len(), 1);
+    let overlays = vec![dir.0.join("recorded.record.overlay.yaml"), dir.0.join("recorded.verify-widgets.overlay.yaml")];
+    let config = specstub::Config {
+        specs: vec![common::data("record.yaml"), common::data("verify-widgets.yaml")],
+        load: specstub::LoadOptions { overlays, ..Default::default() },
+        ..Default::default()
+    };
+    assert_eq!(specstub::lint(config), [], "each overlay applies to its document only");
 }
 
 #[tokio::test]
