@@ -245,6 +245,43 @@ pub struct ServeArgs {
     /// Let Redis keys expire this long after their last write. Example: `--store-ttl 24h`
     #[arg(long, value_name = "DURATION", requires = "store", value_parser = parse_timeout)]
     pub store_ttl: Option<std::time::Duration>,
+
+    /// Require this token on every admin route but health (`X-Specstub-Admin-Token: T` or
+    /// `Authorization: Bearer T`); `--token` never opens the admin API. Without it the admin API
+    /// is served only when --host is a loopback address, and is off otherwise.
+    /// Example: `--host 0.0.0.0 --admin-token "$ADMIN_TOKEN"`
+    #[arg(long, value_name = "T", env = "SPECSTUB_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// A Host name the admin API answers to besides IP addresses, localhost and --host: the
+    /// name a proxy or a container network gives this server (`NAME` for any port,
+    /// `NAME:PORT` for one). Other names are refused, against DNS rebinding. Repeatable.
+    /// Example: `--admin-host specstub --admin-host stub.example.com:443`
+    #[arg(long, value_name = "NAME[:PORT]")]
+    pub admin_host: Vec<String>,
+
+    /// Most requests the journal keeps (GET /__specstub/journal); 0 keeps none.
+    /// Example: `--journal-entries 10000`
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub journal_entries: usize,
+
+    /// Most memory the journal's entries take in all; one entry takes at most a 16th of it (a
+    /// larger body is kept as `{"truncated": true, "bytes": N, "head": "..."}`), the oldest
+    /// entries go first. Accepts B, KiB, MiB, GiB. Example: `--journal-bytes 256MiB`
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size)]
+    pub journal_bytes: usize,
+
+    /// Also redact this name (query parameter, form or JSON field at any depth) in the journal
+    /// and the log, besides password, secret, token, api_key, access_token, client_secret... and
+    /// what the documents declare secret. Repeatable. Example: `--redact ssn --redact card_number`
+    #[arg(long, value_name = "NAME")]
+    pub redact: Vec<String>,
+
+    /// Keep the values of the built-in secret names (password, token...) in the journal and the
+    /// log; the documents' declared secrets and --redact names are still redacted.
+    /// Example: `--no-redact-names`
+    #[arg(long)]
+    pub no_redact_names: bool,
 }
 
 #[derive(Debug, Args)]
@@ -446,6 +483,12 @@ impl ServeArgs {
             store: self.store.filter(|s| s != "memory"),
             store_prefix: self.store_prefix,
             store_ttl: self.store_ttl,
+            admin_token: self.admin_token.filter(|t| !t.is_empty()),
+            admin_hosts: self.admin_host,
+            journal_entries: self.journal_entries,
+            journal_bytes: self.journal_bytes,
+            redact: self.redact,
+            redact_names: !self.no_redact_names,
             specs: self.load.specs(),
             host: self.host,
             port: self.port,
@@ -532,6 +575,26 @@ mod tests {
         assert_eq!(serve(&["--store", "memory"]).unwrap().store, None);
         assert!(serve(&["--store", "postgres://db"]).is_err());
         assert!(serve(&["--store-ttl", "1h"]).is_err(), "a TTL needs a Redis store");
+    }
+
+    #[test]
+    fn admin_journal_and_redaction_flags_parse_with_safe_defaults() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["specstub", "serve"], args].concat()).unwrap();
+            let Command::Serve(args) = cli.command else { panic!("serve expected") };
+            args.into_config()
+        };
+        let config = serve(&[]);
+        assert_eq!((config.admin_token, config.journal_entries, config.journal_bytes), (None, 1000, 32 << 20));
+        assert!(config.redact_names && config.redact.is_empty() && config.admin_hosts.is_empty());
+        let config = serve(&[
+            "--admin-token", "s3cret", "--admin-host", "stub", "--journal-entries", "50", "--journal-bytes", "4MiB", "--redact", "ssn",
+            "--no-redact-names",
+        ]);
+        assert_eq!(config.admin_token.as_deref(), Some("s3cret"));
+        assert_eq!((config.admin_hosts, config.journal_entries, config.journal_bytes), (vec!["stub".to_string()], 50, 4 << 20));
+        assert_eq!((config.redact, config.redact_names), (vec!["ssn".to_string()], false));
+        assert_eq!(serve(&["--admin-token", ""]).admin_token, None, "an empty token is no token");
     }
 
     #[test]
