@@ -40,6 +40,8 @@ pub struct Redaction {
     names: HashSet<String>,
     /// Per operation (by index): normalized property names its request body declares secret.
     declared: Vec<HashSet<String>>,
+    /// Neither names nor declared properties: every request skips the walk.
+    empty: bool,
 }
 
 /// Values taken out of one request, to keep them out of messages that quote them.
@@ -76,12 +78,13 @@ impl Redaction {
             }
             declared.push(found);
         }
-        Self { names, declared }
+        let empty = names.is_empty() && declared.iter().all(HashSet::is_empty);
+        Self { names, declared, empty }
     }
 
     /// Nothing to redact at all (`--no-redact-names` and documents that declare no secret).
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty() && self.declared.iter().all(HashSet::is_empty)
+        self.empty
     }
 
     fn hides(&self, op: Option<usize>, name: &str, buf: &mut String) -> bool {
