@@ -265,10 +265,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N", default_value_t = 1000)]
     pub journal_entries: usize,
 
-    /// Most memory the journal's entries take in all; one entry takes at most a 16th of it (a
-    /// larger body is kept as `{"truncated": true, "bytes": N, "head": "..."}`), the oldest
-    /// entries go first. Accepts B, KiB, MiB, GiB. Example: `--journal-bytes 256MiB`
-    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_size)]
+    /// Most memory the journal's entries take in all (64KiB or more; 0 keeps none); one entry
+    /// takes at most a 16th of it (a larger body is kept as `{"truncated": true, "bytes": N,
+    /// "head": "..."}`), the oldest entries go first. Accepts B, KiB, MiB, GiB.
+    /// Example: `--journal-bytes 256MiB`
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_journal_bytes)]
     pub journal_bytes: usize,
 
     /// Also redact this name (query parameter, form or JSON field at any depth) in the journal
@@ -435,6 +436,13 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+fn parse_journal_bytes(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        n if n != 0 && n < 64 * 1024 => Err(format!("{s:?} is too small for a journal: give 64KiB or more (0 keeps no journal)")),
+        n => Ok(n),
+    }
+}
+
 fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -588,13 +596,24 @@ mod tests {
         assert_eq!((config.admin_token, config.journal_entries, config.journal_bytes), (None, 1000, 32 << 20));
         assert!(config.redact_names && config.redact.is_empty() && config.admin_hosts.is_empty());
         let config = serve(&[
-            "--admin-token", "s3cret", "--admin-host", "stub", "--journal-entries", "50", "--journal-bytes", "4MiB", "--redact", "ssn",
+            "--admin-token",
+            "s3cret",
+            "--admin-host",
+            "stub",
+            "--journal-entries",
+            "50",
+            "--journal-bytes",
+            "4MiB",
+            "--redact",
+            "ssn",
             "--no-redact-names",
         ]);
         assert_eq!(config.admin_token.as_deref(), Some("s3cret"));
         assert_eq!((config.admin_hosts, config.journal_entries, config.journal_bytes), (vec!["stub".to_string()], 50, 4 << 20));
         assert_eq!((config.redact, config.redact_names), (vec!["ssn".to_string()], false));
         assert_eq!(serve(&["--admin-token", ""]).admin_token, None, "an empty token is no token");
+        assert_eq!(serve(&["--journal-bytes", "0"]).journal_bytes, 0);
+        assert!(Cli::try_parse_from(["specstub", "serve", "--journal-bytes", "1KiB"]).unwrap_err().to_string().contains("64KiB or more"));
     }
 
     #[test]

@@ -209,8 +209,7 @@ fn weight_of(e: &Entry) -> usize {
         + e.operation.as_ref().map_or(0, String::len)
         + e.session.as_ref().map_or(0, String::len)
         + e.injected.iter().map(String::len).sum::<usize>();
-    let violations: usize =
-        e.violations.iter().map(|v| std::mem::size_of::<Violation>() + v.pointer.len() + v.message.len()).sum();
+    let violations: usize = e.violations.iter().map(|v| std::mem::size_of::<Violation>() + v.pointer.len() + v.message.len()).sum();
     std::mem::size_of::<Entry>()
         + strings
         + violations
@@ -308,7 +307,8 @@ impl Expectation {
         self
     }
 
-    /// The body's value at a JSON pointer (`/run/name`).
+    /// The body's value at a JSON pointer (`/run/name`). A redacted field (`password`...)
+    /// reads `"[redacted]"` here, as in the journal.
     pub fn body(mut self, pointer: impl Into<String>, value: impl Into<Value>) -> Self {
         self.body.push((pointer.into(), value.into()));
         self
@@ -475,6 +475,19 @@ mod tests {
         assert_eq!(body["bytes"], 100 * 1024 + 2, "the size of the body's JSON text");
         assert!(body["head"].as_str().unwrap().starts_with("\"xxx"));
         assert!(body["head"].as_str().unwrap().len() <= HEAD_BYTES);
+        assert!(j.usage().1 <= j.entry_limit());
+    }
+
+    #[test]
+    fn long_strings_are_clipped_when_the_cut_body_is_not_enough() {
+        let j = Journal::new(1000, 64 * 1024);
+        let message = format!("\"{}\" is longer than 100 characters", "x".repeat(50_000));
+        let total = message.len();
+        let quoting = Violation { location: crate::validate::Location::Body, pointer: "/name".into(), message };
+        j.record(Entry { violations: vec![quoting], ..with_body("/big", 50_000) });
+        let e = &j.snapshot(|_| true)[0];
+        assert!(e.violations[0].message.len() < 2 * CLIP_BYTES, "{} bytes", e.violations[0].message.len());
+        assert!(e.violations[0].message.ends_with(&format!("({total} bytes)")), "{}", &e.violations[0].message[CLIP_BYTES - 10..]);
         assert!(j.usage().1 <= j.entry_limit());
     }
 

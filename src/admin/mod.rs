@@ -180,11 +180,11 @@ fn journal(api: &Api, rt: &Runtime, ex: &Exchange) -> Response<Bytes> {
     let q = |name: &str| ex.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let number = |name: &str| match q(name) {
         None => Ok(None),
-        Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| problem(StatusCode::BAD_REQUEST, format!("{name}={v:?} is not a whole number"))),
+        Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| format!("{name}={v:?} is not a whole number")),
     };
     let (limit, after) = match (number("limit"), number("after")) {
         (Ok(l), Ok(a)) => (l.map(|l| usize::try_from(l).unwrap_or(usize::MAX)), a),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(why), _) | (_, Err(why)) => return problem(StatusCode::BAD_REQUEST, why),
     };
     let session = q("session").or_else(|| ex.session.clone());
     let (op, method, path) = (q("operation"), q("method"), q("path"));
@@ -198,12 +198,17 @@ fn journal(api: &Api, rt: &Runtime, ex: &Exchange) -> Response<Bytes> {
         after,
         limit,
     );
-    let mut response = reply(StatusCode::OK, &serde_json::to_value(&page.entries).unwrap_or_default());
-    if let (true, Some(last)) = (page.more, page.entries.last()) {
+    // Written straight from the entries: a JSON tree in between would hold the page twice more.
+    let body = Bytes::from(serde_json::to_vec(&page.entries).unwrap_or_default());
+    let next = page.entries.last().map(|e| e.seq).filter(|_| page.more);
+    drop(page);
+    let mut response =
+        Response::builder().status(StatusCode::OK).header(http::header::CONTENT_TYPE, "application/json").body(body).unwrap_or_default();
+    if let Some(last) = next {
         let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
         let mut params: Vec<String> =
             ex.query.iter().filter(|(k, _)| k != "after" && k != "limit").map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
-        params.push(format!("after={}", last.seq));
+        params.push(format!("after={last}"));
         if let Some(limit) = limit {
             params.push(format!("limit={limit}"));
         }
