@@ -254,6 +254,43 @@ pub struct ServeArgs {
     /// Example: `--proxy https://staging.example.com --record recordings/staging`
     #[arg(long, value_name = "DIR", requires = "proxy")]
     pub record: Option<PathBuf>,
+    /// Require this token on every admin route but health (`X-Specstub-Admin-Token: T` or
+    /// `Authorization: Bearer T`); `--token` never opens the admin API. Without it the admin API
+    /// is served only when --host is a loopback address, and is off otherwise.
+    /// Example: `--host 0.0.0.0 --admin-token "$ADMIN_TOKEN"`
+    #[arg(long, value_name = "T", env = "SPECSTUB_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// A Host name the admin API answers to besides IP addresses, localhost and --host: the
+    /// name a proxy or a container network gives this server (`NAME` for any port,
+    /// `NAME:PORT` for one). Other names are refused, against DNS rebinding. Repeatable.
+    /// Example: `--admin-host specstub --admin-host stub.example.com:443`
+    #[arg(long, value_name = "NAME[:PORT]")]
+    pub admin_host: Vec<String>,
+
+    /// Most requests the journal keeps (GET /__specstub/journal); 0 keeps none.
+    /// Example: `--journal-entries 10000`
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub journal_entries: usize,
+
+    /// Most memory the journal's entries take in all (64KiB or more; 0 keeps none); one entry
+    /// takes at most a 16th of it (a larger body is kept as `{"truncated": true, "bytes": N,
+    /// "head": "..."}`), the oldest entries go first. Accepts B, KiB, MiB, GiB.
+    /// Example: `--journal-bytes 256MiB`
+    #[arg(long, value_name = "SIZE", default_value = "32MiB", value_parser = parse_journal_bytes)]
+    pub journal_bytes: usize,
+
+    /// Also redact this name (query parameter, form or JSON field at any depth) in the journal
+    /// and the log, besides password, secret, token, api_key, access_token, client_secret... and
+    /// what the documents declare secret. Repeatable. Example: `--redact ssn --redact card_number`
+    #[arg(long, value_name = "NAME")]
+    pub redact: Vec<String>,
+
+    /// Keep the values of the built-in secret names (password, token...) in the journal and the
+    /// log; the documents' declared secrets and --redact names are still redacted.
+    /// Example: `--no-redact-names`
+    #[arg(long)]
+    pub no_redact_names: bool,
 }
 
 #[derive(Debug, Args)]
@@ -407,6 +444,13 @@ fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
+fn parse_journal_bytes(s: &str) -> Result<usize, String> {
+    match parse_size(s)? {
+        n if n != 0 && n < 64 * 1024 => Err(format!("{s:?} is too small for a journal: give 64KiB or more (0 keeps no journal)")),
+        n => Ok(n),
+    }
+}
+
 fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -456,6 +500,12 @@ impl ServeArgs {
             store_prefix: self.store_prefix,
             store_ttl: self.store_ttl,
             record: self.record,
+            admin_token: self.admin_token.filter(|t| !t.is_empty()),
+            admin_hosts: self.admin_host,
+            journal_entries: self.journal_entries,
+            journal_bytes: self.journal_bytes,
+            redact: self.redact,
+            redact_names: !self.no_redact_names,
             specs: self.load.specs(),
             host: self.host,
             port: self.port,
@@ -555,6 +605,37 @@ mod tests {
         let config = serve(&["--proxy", "http://127.0.0.1:8080", "--record", "rec"]).unwrap();
         assert_eq!(config.record, Some(PathBuf::from("rec")));
         assert!(serve(&["--record", "rec"]).is_err(), "record mode records a proxy's traffic");
+    }
+
+    #[test]
+    fn admin_journal_and_redaction_flags_parse_with_safe_defaults() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["specstub", "serve"], args].concat()).unwrap();
+            let Command::Serve(args) = cli.command else { panic!("serve expected") };
+            args.into_config()
+        };
+        let config = serve(&[]);
+        assert_eq!((config.admin_token, config.journal_entries, config.journal_bytes), (None, 1000, 32 << 20));
+        assert!(config.redact_names && config.redact.is_empty() && config.admin_hosts.is_empty());
+        let config = serve(&[
+            "--admin-token",
+            "s3cret",
+            "--admin-host",
+            "stub",
+            "--journal-entries",
+            "50",
+            "--journal-bytes",
+            "4MiB",
+            "--redact",
+            "ssn",
+            "--no-redact-names",
+        ]);
+        assert_eq!(config.admin_token.as_deref(), Some("s3cret"));
+        assert_eq!((config.admin_hosts, config.journal_entries, config.journal_bytes), (vec!["stub".to_string()], 50, 4 << 20));
+        assert_eq!((config.redact, config.redact_names), (vec!["ssn".to_string()], false));
+        assert_eq!(serve(&["--admin-token", ""]).admin_token, None, "an empty token is no token");
+        assert_eq!(serve(&["--journal-bytes", "0"]).journal_bytes, 0);
+        assert!(Cli::try_parse_from(["specstub", "serve", "--journal-bytes", "1KiB"]).unwrap_err().to_string().contains("64KiB or more"));
     }
 
     #[test]

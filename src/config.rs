@@ -70,6 +70,23 @@ pub struct Config {
     /// With `proxy`: keep what the upstream answers in this directory (an overlay of examples,
     /// fixtures, a report of exchanges that break the spec), for `serve` to answer from later.
     pub record: Option<PathBuf>,
+    /// When set, every admin route but health needs it (`X-Specstub-Admin-Token: T` or
+    /// `Authorization: Bearer T`). Without it the admin API is served only on a loopback address.
+    pub admin_token: Option<String>,
+    /// Host names (`name` or `name:port`) the admin API answers besides loopback names, IP
+    /// addresses and `host`: names a proxy or a container network gives this server.
+    pub admin_hosts: Vec<String>,
+    /// How many requests the journal keeps at most.
+    pub journal_entries: usize,
+    /// How many bytes the journal's entries may take in all; one entry takes at most a 16th
+    /// (its body is cut to a marker beyond that), the oldest go first.
+    pub journal_bytes: usize,
+    /// Names whose values the journal and the log replace by `[redacted]`, besides the built-in
+    /// ones and what the documents declare secret.
+    pub redact: Vec<String>,
+    /// The built-in names (`password`, `token`, `access_token`...); the documents' declared
+    /// secrets and `redact` apply either way.
+    pub redact_names: bool,
 }
 
 impl Default for Config {
@@ -101,6 +118,12 @@ impl Default for Config {
             store_prefix: "specstub".into(),
             store_ttl: None,
             record: None,
+            admin_token: None,
+            admin_hosts: Vec::new(),
+            journal_entries: 1000,
+            journal_bytes: 32 * 1024 * 1024,
+            redact: Vec::new(),
+            redact_names: true,
         }
     }
 }

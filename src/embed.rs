@@ -97,8 +97,8 @@ impl Server {
         self.handle.url()
     }
 
-    /// Every request received (oldest first; the journal keeps the last 1000), as the admin
-    /// API's journal shows them.
+    /// Every request received (oldest first; the journal keeps the last 1000 within 32 MiB by
+    /// default), as the admin API's journal shows them, secrets redacted.
     pub fn received(&self) -> Vec<Request> {
         self.served.runtime.journal.snapshot(|_| true)
     }
@@ -159,6 +159,21 @@ impl Server {
     pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
         signal.await;
         self.shutdown().await;
+    }
+}
+
+/// Says at start how the admin API can be reached, and why not when it is off.
+fn log_admin_access(config: &Config) {
+    let prefix = &config.admin_prefix;
+    match crate::admin::Access::of(config) {
+        crate::admin::Access::Token => tracing::info!("the admin API ({prefix}) needs the admin token"),
+        crate::admin::Access::Loopback => {
+            tracing::info!("the admin API ({prefix}) is open to this machine only (loopback, no admin token)")
+        }
+        crate::admin::Access::Off => tracing::warn!(
+            "the admin API ({prefix}) is off but for {prefix}/health: {} is not a loopback address and no --admin-token is set",
+            config.host
+        ),
     }
 }
 
@@ -355,6 +370,45 @@ impl ServerBuilder {
         self
     }
 
+    /// Require this token on every admin route but health (`X-Specstub-Admin-Token: T` or
+    /// `Authorization: Bearer T`). Without one the admin API answers only on a loopback host.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.config.admin_token = Some(token.into()).filter(|t| !t.is_empty());
+        self
+    }
+
+    /// A Host name (`name` or `name:port`) the admin API answers to besides IP addresses,
+    /// `localhost` and the bound host. Repeatable.
+    pub fn admin_host(mut self, name: impl Into<String>) -> Self {
+        self.config.admin_hosts.push(name.into());
+        self
+    }
+
+    /// Most requests the journal keeps (default 1000).
+    pub fn journal_entries(mut self, n: usize) -> Self {
+        self.config.journal_entries = n;
+        self
+    }
+
+    /// Most bytes the journal's entries take in all (default 32 MiB); one entry takes at most
+    /// a 16th, its body cut to `{"truncated": true, "bytes": N, "head": "..."}` beyond that.
+    pub fn journal_bytes(mut self, bytes: usize) -> Self {
+        self.config.journal_bytes = bytes;
+        self
+    }
+
+    /// Also redact this name (query parameter, form or JSON field) in the journal and the log.
+    pub fn redact(mut self, name: impl Into<String>) -> Self {
+        self.config.redact.push(name.into());
+        self
+    }
+
+    /// Redact the built-in secret names (`password`, `token`, `access_token`...); on by default.
+    pub fn redact_names(mut self, on: bool) -> Self {
+        self.config.redact_names = on;
+        self
+    }
+
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
     pub async fn start(mut self) -> Result<Server, StartError> {
         if let Some(upstream) = &self.config.proxy {
@@ -392,6 +446,7 @@ impl ServerBuilder {
         let served = Arc::new(Served { api, runtime });
         let listener = server::bind(&served.api.config.host, served.api.config.port).await.map_err(StartError::Io)?;
         let mut handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
+        log_admin_access(&served.api.config);
         if let (Some(store), Some(path)) = (served.runtime.store.clone(), served.api.config.state_file.clone()) {
             let saver = crate::store::persist::spawn_saver(store, path, handle.stopped());
             handle.attach(saver);

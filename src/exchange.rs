@@ -63,6 +63,8 @@ impl Exchange {
 #[derive(Default)]
 pub struct Trail {
     pub operation: Option<String>,
+    /// The operation's index in the plan.
+    pub op: Option<usize>,
     /// The document of the operation, by index.
     pub spec: Option<usize>,
     pub admin: bool,

@@ -9,6 +9,8 @@ pub const VIOLATIONS_HEADER: &str = "specstub-violations";
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Gives the caller its own store namespace.
 pub const SESSION_HEADER: &str = "x-specstub-session";
+/// Carries the admin token (`--admin-token`); `Authorization: Bearer` works too.
+pub const ADMIN_TOKEN_HEADER: &str = "x-specstub-admin-token";
 /// The same names, parsed once: a lookup by `&str` parses and hashes the name on every request.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_HEADER);
 pub const SESSION: HeaderName = HeaderName::from_static(SESSION_HEADER);

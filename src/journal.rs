@@ -1,5 +1,7 @@
-//! The request journal: a bounded ring buffer of what each request asked, how validation judged
-//! it, what was injected and what was answered, so a test can assert on traffic afterwards.
+//! The request journal: a ring buffer of what each request asked, how validation judged it,
+//! what was injected and what was answered, so a test can assert on traffic afterwards. It is
+//! bounded in entries and in bytes: a body too large for one entry's share is cut to a marker,
+//! and the oldest entries go first. Secrets are taken out before an entry gets here.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -38,42 +40,195 @@ pub struct Entry {
     pub duration_ms: f64,
 }
 
+/// A body cut to fit the journal's share for one entry: `{"truncated": true, "bytes": N, "head":
+/// "..."}`, N being the size of the body's JSON text and `head` its first [`HEAD_BYTES`].
+pub const HEAD_BYTES: usize = 1024;
+
+/// Long strings of an entry still over its share once the body is cut (path, query values,
+/// violation messages, which may quote a whole invalid value) keep this many bytes.
+const CLIP_BYTES: usize = 1024;
+
 pub struct Journal {
     capacity: usize,
+    budget: usize,
     seq: AtomicU64,
-    entries: Mutex<VecDeque<Entry>>,
+    ring: Mutex<Ring>,
+}
+
+#[derive(Default)]
+struct Ring {
+    /// Each entry with its estimated size.
+    entries: VecDeque<(Entry, usize)>,
+    bytes: usize,
+}
+
+/// One page of the journal.
+#[derive(Debug, Default)]
+pub struct Page {
+    pub entries: Vec<Entry>,
+    /// More entries matched after the last one of this page.
+    pub more: bool,
 }
 
 impl Journal {
-    pub fn new(capacity: usize) -> Self {
-        Self { capacity, seq: AtomicU64::new(0), entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))) }
+    /// Keeps at most `capacity` entries taking `budget` bytes in all (0 for either: none).
+    pub fn new(capacity: usize, budget: usize) -> Self {
+        Self { capacity, budget, seq: AtomicU64::new(0), ring: Mutex::new(Ring::default()) }
+    }
+
+    /// The most one entry may take: a 16th of the budget, so one huge request never flushes
+    /// the journal.
+    pub fn entry_limit(&self) -> usize {
+        self.budget / 16
     }
 
     pub fn record(&self, mut entry: Entry) {
-        if self.capacity == 0 {
+        entry.seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        if self.capacity == 0 || self.budget == 0 {
             return;
         }
-        entry.seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() == self.capacity {
-            entries.pop_front();
+        let weight = fit(&mut entry, self.entry_limit());
+        if weight > self.budget {
+            tracing::warn!(seq = entry.seq, weight, "a request too large for the journal even when cut was not journaled");
+            return;
         }
-        entries.push_back(entry);
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        while ring.entries.len() >= self.capacity || ring.bytes + weight > self.budget {
+            let Some((_, w)) = ring.entries.pop_front() else { break };
+            ring.bytes -= w;
+        }
+        ring.bytes += weight;
+        ring.entries.push_back((entry, weight));
     }
 
     /// Entries oldest first, filtered by `keep`.
     pub fn snapshot(&self, keep: impl Fn(&Entry) -> bool) -> Vec<Entry> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.iter().filter(|e| keep(e)).cloned().collect()
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        ring.entries.iter().map(|(e, _)| e).filter(|e| keep(e)).cloned().collect()
+    }
+
+    /// How many entries `keep` accepts.
+    pub fn count(&self, keep: impl Fn(&Entry) -> bool) -> usize {
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        ring.entries.iter().filter(|(e, _)| keep(e)).count()
+    }
+
+    /// Matching entries oldest first: after `after` (a `seq`), the first `limit` of those;
+    /// without it, the newest `limit`. Only the page is copied.
+    pub fn page(&self, keep: impl Fn(&Entry) -> bool, after: Option<u64>, limit: Option<usize>) -> Page {
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let limit = limit.unwrap_or(usize::MAX);
+        let matching = ring.entries.iter().map(|(e, _)| e).filter(|e| keep(e));
+        match after {
+            Some(after) => {
+                let mut later = matching.skip_while(|e| e.seq <= after);
+                let entries: Vec<Entry> = later.by_ref().take(limit).cloned().collect();
+                Page { entries, more: later.next().is_some() }
+            }
+            None => {
+                let mut newest: Vec<Entry> = matching.rev().take(limit).cloned().collect();
+                newest.reverse();
+                Page { entries: newest, more: false }
+            }
+        }
+    }
+
+    /// (entries, estimated bytes) held now.
+    pub fn usage(&self) -> (usize, usize) {
+        let ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        (ring.entries.len(), ring.bytes)
     }
 
     /// Forgets entries (of one session when given).
     pub fn clear(&self, session: Option<&str>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         match session {
-            Some(s) => entries.retain(|e| e.session.as_deref() != Some(s)),
-            None => entries.clear(),
+            Some(s) => ring.entries.retain(|(e, _)| e.session.as_deref() != Some(s)),
+            None => ring.entries.clear(),
         }
+        ring.bytes = ring.entries.iter().map(|(_, w)| w).sum();
+    }
+}
+
+/// Makes `entry` fit in `limit` bytes where it can (the body first, then long strings) and
+/// returns its estimated size.
+fn fit(entry: &mut Entry, limit: usize) -> usize {
+    let mut weight = weight_of(entry);
+    if weight <= limit {
+        return weight;
+    }
+    if let Some(body) = entry.body.take() {
+        let text = serde_json::to_string(&body).unwrap_or_default();
+        let mut head = text.as_str();
+        if head.len() > HEAD_BYTES {
+            let mut cut = HEAD_BYTES;
+            while !head.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            head = &head[..cut];
+        }
+        entry.body = Some(serde_json::json!({"truncated": true, "bytes": text.len(), "head": head}));
+        weight = weight_of(entry);
+    }
+    if weight > limit {
+        clip(&mut entry.path);
+        for values in entry.query.values_mut() {
+            if let Value::Array(values) = values {
+                values.iter_mut().for_each(|v| {
+                    if let Value::String(s) = v {
+                        clip(s);
+                    }
+                });
+            }
+        }
+        entry.violations.iter_mut().for_each(|v| clip(&mut v.message));
+        weight = weight_of(entry);
+    }
+    weight
+}
+
+fn clip(s: &mut String) {
+    if s.len() <= CLIP_BYTES {
+        return;
+    }
+    let mut cut = CLIP_BYTES;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let total = s.len();
+    s.truncate(cut);
+    s.push_str(&format!("… ({total} bytes)"));
+}
+
+/// The memory an entry holds, estimated: its strings plus a value node per JSON value. Each
+/// allocation's own overhead is left out; benches/journal.sh measures the real figure.
+fn weight_of(e: &Entry) -> usize {
+    let strings = e.request_id.len()
+        + e.method.len()
+        + e.path.len()
+        + e.operation.as_ref().map_or(0, String::len)
+        + e.session.as_ref().map_or(0, String::len)
+        + e.injected.iter().map(String::len).sum::<usize>();
+    let violations: usize = e.violations.iter().map(|v| std::mem::size_of::<Violation>() + v.pointer.len() + v.message.len()).sum();
+    std::mem::size_of::<Entry>()
+        + strings
+        + violations
+        + e.query.iter().map(|(k, v)| KEY + k.len() + weight(v)).sum::<usize>()
+        + e.body.as_ref().map_or(0, weight)
+}
+
+/// A key of a JSON object: its `String` and the map's index slot.
+const KEY: usize = std::mem::size_of::<String>() + 16;
+
+/// Estimated bytes of a JSON value in memory.
+pub fn weight(v: &Value) -> usize {
+    const NODE: usize = std::mem::size_of::<Value>();
+    NODE + match v {
+        Value::Null | Value::Bool(_) => 0,
+        Value::Number(n) => n.as_str().len(),
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(weight).sum(),
+        Value::Object(map) => map.iter().map(|(k, v)| KEY + k.len() + weight(v)).sum(),
     }
 }
 
@@ -152,7 +307,8 @@ impl Expectation {
         self
     }
 
-    /// The body's value at a JSON pointer (`/run/name`).
+    /// The body's value at a JSON pointer (`/run/name`). A redacted field (`password`...)
+    /// reads `"[redacted]"` here, as in the journal.
     pub fn body(mut self, pointer: impl Into<String>, value: impl Into<Value>) -> Self {
         self.body.push((pointer.into(), value.into()));
         self
@@ -209,7 +365,7 @@ impl Expectation {
 
     /// Counts the matching requests in `journal`.
     pub fn check(&self, journal: &Journal) -> Checked {
-        let n = journal.snapshot(|e| self.matches(e)).len() as u64;
+        let n = journal.count(|e| self.matches(e)) as u64;
         let ok = match (self.exactly, self.at_least, self.at_most) {
             (Some(x), _, _) => n == x,
             (None, least, most) => n >= least.unwrap_or(1) && most.is_none_or(|m| n <= m),
@@ -279,11 +435,75 @@ mod tests {
 
     #[test]
     fn keeps_only_the_newest_entries() {
-        let j = Journal::new(2);
+        let j = Journal::new(2, 1 << 20);
         for p in ["/a", "/b", "/c"] {
             j.record(entry(p));
         }
         let paths: Vec<_> = j.snapshot(|_| true).into_iter().map(|e| (e.seq, e.path)).collect();
         assert_eq!(paths, vec![(2, "/b".to_string()), (3, "/c".to_string())]);
+    }
+
+    fn with_body(path: &str, bytes: usize) -> Entry {
+        Entry { body: Some(Value::String("x".repeat(bytes))), ..entry(path) }
+    }
+
+    #[test]
+    fn stays_within_its_byte_budget_and_drops_the_oldest_first() {
+        // Arrange: 64 KiB in all, so 4 KiB per entry; bodies of 3 KiB fit whole.
+        let j = Journal::new(1000, 64 * 1024);
+        // Act
+        for i in 0..100 {
+            j.record(with_body(&format!("/{i}"), 3 * 1024));
+        }
+        // Assert
+        let (count, bytes) = j.usage();
+        assert!(bytes <= 64 * 1024, "{bytes} bytes held");
+        assert!(count < 100 && count > 5, "{count} entries held");
+        let kept = j.snapshot(|_| true);
+        assert_eq!(kept.last().unwrap().path, "/99", "the newest is kept");
+        assert_eq!(kept.first().unwrap().seq, 100 - count as u64 + 1, "the oldest went first");
+        assert!(kept.iter().all(|e| e.body.as_ref().unwrap().is_string()), "bodies under the share are kept whole");
+    }
+
+    #[test]
+    fn cuts_a_body_over_one_entrys_share_to_a_marker_that_is_json() {
+        let j = Journal::new(1000, 64 * 1024);
+        j.record(with_body("/big", 100 * 1024));
+        let e = &j.snapshot(|_| true)[0];
+        let body = e.body.as_ref().unwrap();
+        assert_eq!(body["truncated"], true);
+        assert_eq!(body["bytes"], 100 * 1024 + 2, "the size of the body's JSON text");
+        assert!(body["head"].as_str().unwrap().starts_with("\"xxx"));
+        assert!(body["head"].as_str().unwrap().len() <= HEAD_BYTES);
+        assert!(j.usage().1 <= j.entry_limit());
+    }
+
+    #[test]
+    fn long_strings_are_clipped_when_the_cut_body_is_not_enough() {
+        let j = Journal::new(1000, 64 * 1024);
+        let message = format!("\"{}\" is longer than 100 characters", "x".repeat(50_000));
+        let total = message.len();
+        let quoting = Violation { location: crate::validate::Location::Body, pointer: "/name".into(), message };
+        j.record(Entry { violations: vec![quoting], ..with_body("/big", 50_000) });
+        let e = &j.snapshot(|_| true)[0];
+        assert!(e.violations[0].message.len() < 2 * CLIP_BYTES, "{} bytes", e.violations[0].message.len());
+        assert!(e.violations[0].message.ends_with(&format!("({total} bytes)")), "{}", &e.violations[0].message[CLIP_BYTES - 10..]);
+        assert!(j.usage().1 <= j.entry_limit());
+    }
+
+    #[test]
+    fn pages_forward_from_a_sequence_number() {
+        let j = Journal::new(1000, 1 << 20);
+        for p in ["/a", "/b", "/c", "/d", "/e"] {
+            j.record(entry(p));
+        }
+        let paths = |p: &Page| p.entries.iter().map(|e| e.path.clone()).collect::<Vec<_>>();
+        let first = j.page(|_| true, Some(0), Some(2));
+        assert_eq!((paths(&first), first.more), (vec!["/a".to_string(), "/b".to_string()], true));
+        let last = j.page(|_| true, Some(4), Some(2));
+        assert_eq!((paths(&last), last.more), (vec!["/e".to_string()], false));
+        let tail = j.page(|_| true, None, Some(2));
+        assert_eq!(paths(&tail), vec!["/d".to_string(), "/e".to_string()], "without a cursor, the newest");
+        assert_eq!(j.page(|e| e.path != "/b", Some(0), None).entries.len(), 4);
     }
 }

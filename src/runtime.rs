@@ -14,9 +14,6 @@ use crate::spec::Problem;
 use crate::store::{MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
 use crate::traffic;
 
-/// How many requests the journal keeps.
-const JOURNAL_ENTRIES: usize = 1000;
-
 pub struct Runtime {
     /// None with `--stateless`.
     pub store: Option<Arc<dyn Store>>,
@@ -118,7 +115,7 @@ impl Runtime {
         }
         Ok(Self {
             store,
-            journal: Journal::new(JOURNAL_ENTRIES),
+            journal: Journal::new(config.journal_entries, config.journal_bytes),
             traffic: live,
             self_check: SelfCheckTally::default(),
             recorder,

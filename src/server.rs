@@ -175,7 +175,7 @@ async fn serve_one(
         let h = response.headers();
         let request_id = h.get(crate::headers::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
         let trace_id = trace::trace_id_of(h).unwrap_or("");
-        tracing::info!(target: "specstub::access", %peer, %method, uri = %uri, status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, request_id, trace_id);
+        tracing::info!(target: "specstub::access", %peer, %method, uri = %app.api.redact.uri(&uri), status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, request_id, trace_id);
     }
     match response.extensions_mut().remove::<ConnectionFault>() {
         None => Ok(response.map(|b| Either::Left(Full::new(b)))),

@@ -83,7 +83,7 @@ async fn fixtures_answer_out_of_the_box_and_reset_restores_them() {
     assert_eq!(json(r).await["order"]["item"], "book");
     assert_eq!(c.delete(format!("{}/orders/seed-1", server.url())).send().await.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(c.get(format!("{}/orders/seed-1", server.url())).send().await.unwrap().status(), StatusCode::NOT_FOUND);
-    let r = c.post(format!("{}/__specstub/reset", server.url())).send().await.unwrap();
+    let r = c.post(format!("{}/__specstub/reset", server.url())).header("content-type", "application/json").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(c.get(format!("{}/orders/seed-1", server.url())).send().await.unwrap().status(), StatusCode::OK);
 }
@@ -229,7 +229,12 @@ async fn sessions_are_isolated_and_reset_alone() {
     // Each session starts from the fixtures.
     let r = c.get(format!("{}/orders/seed-2", server.url())).header("x-specstub-session", "b").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    c.post(format!("{}/__specstub/reset", server.url())).header("x-specstub-session", "a").send().await.unwrap();
+    c.post(format!("{}/__specstub/reset", server.url()))
+        .header("content-type", "application/json")
+        .header("x-specstub-session", "a")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get("a").await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 

@@ -124,7 +124,13 @@ async fn a_session_reset_on_one_instance_clears_that_session_for_both_and_no_oth
     assert_eq!(get(b.url(), "s1", &ids["s1"]).await, StatusCode::OK, "B sees what A created in s1");
     assert_eq!(get(b.url(), "s2", &ids["s1"]).await, StatusCode::NOT_FOUND, "sessions stay apart");
     assert_eq!(get(a.url(), "", &ids["s1"]).await, StatusCode::NOT_FOUND);
-    let r = c.post(format!("{}/__specstub/reset", b.url())).header("x-specstub-session", "s1").send().await.unwrap();
+    let r = c
+        .post(format!("{}/__specstub/reset", b.url()))
+        .header("content-type", "application/json")
+        .header("x-specstub-session", "s1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     for url in [a.url(), b.url()] {
         assert_eq!(get(url.clone(), "s1", &ids["s1"]).await, StatusCode::NOT_FOUND, "s1 reset for every instance");
@@ -152,7 +158,7 @@ async fn a_burst_split_across_instances_hits_the_shared_rate_limit() {
     assert_eq!(statuses, [200, 200, 200, 200, 429, 429, 429, 429], "4 per 10s in all, not per instance");
     assert!(retry_after.iter().all(|s| (1..=10).contains(s)), "{retry_after:?}");
     // An admin reset on one instance empties the buckets for both.
-    let r = c.post(format!("{}/__specstub/reset", a.url())).send().await.unwrap();
+    let r = c.post(format!("{}/__specstub/reset", a.url())).header("content-type", "application/json").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = c.get(format!("{}/api/quota", b.url())).bearer_auth("alice").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -181,7 +187,7 @@ async fn losing_redis_gives_503_naming_the_store_and_recovers_when_it_returns() 
         let body = r.text().await.unwrap();
         assert!(body.contains("store is unavailable") && body.contains("redis"), "{body}");
     }
-    let r = c.post(format!("{}/__specstub/reset", a.url())).send().await.unwrap();
+    let r = c.post(format!("{}/__specstub/reset", a.url())).header("content-type", "application/json").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE, "an admin reset never claims success without its store");
     let port = redis.port;
     let _back = Redis::on(port).expect("redis-server restarts on the same port");

@@ -127,7 +127,7 @@ async fn two_credentials_have_separate_buckets_and_the_admin_reset_empties_them(
     assert_eq!(remaining_and_reset(header(&b, "ratelimit")).0, 1);
     assert_eq!(c.get(&url).bearer_auth("token-a").send().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
     // The admin reset refills every bucket.
-    let reset = c.post(format!("{}/__specstub/reset", server.url())).send().await.unwrap();
+    let reset = c.post(format!("{}/__specstub/reset", server.url())).header("content-type", "application/json").send().await.unwrap();
     assert_eq!(reset.status(), StatusCode::OK);
     let a = c.get(&url).bearer_auth("token-a").send().await.unwrap();
     assert_eq!(a.status(), StatusCode::OK);

@@ -1,6 +1,11 @@
 //! The admin API under a reserved prefix (default `/__specstub`): reset, records, the request
-//! journal and verification, described by its own OpenAPI document. It goes through the store,
-//! journal and traffic APIs and never reaches into their internals.
+//! journal and verification, described by its own OpenAPI document. Every call passes
+//! [`guard`] first (token, loopback, Host, Origin, JSON for changes). It goes through the
+//! store, journal and traffic APIs and never reaches into their internals.
+
+mod guard;
+
+pub use guard::Access;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -44,9 +49,6 @@ fn record_json(r: &Record) -> Value {
 
 /// Answers an admin request; `rest` is the path after the prefix.
 pub fn handle(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, rest: &str) -> Response<Bytes> {
-    let query = &ex.query;
-    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let session = q("session").or_else(|| ex.session.clone()).unwrap_or_default();
     let segments: Vec<String> = rest
         .trim_matches('/')
         .split('/')
@@ -54,14 +56,30 @@ pub fn handle(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, rest
         .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let health = matches!(*req.method(), Method::GET | Method::HEAD) && segs == ["health"];
+    let mut response = match guard::admit(&api.config, req, health) {
+        Ok(()) => route(api, rt, req, ex, &segs),
+        Err(refusal) => render(&refusal, None),
+    };
+    // Admin answers hold test data: never read as a script or a page, never cached.
+    let h = response.headers_mut();
+    h.insert(http::header::X_CONTENT_TYPE_OPTIONS, http::HeaderValue::from_static("nosniff"));
+    h.insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    response
+}
+
+fn route(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, segs: &[&str]) -> Response<Bytes> {
+    let query = &ex.query;
+    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let session = q("session").or_else(|| ex.session.clone()).unwrap_or_default();
     let method = req.method();
     let Some(store) = rt.store.as_deref() else {
         if segs.first().is_some_and(|s| *s == "resources") {
             return problem(StatusCode::CONFLICT, "the server runs with --stateless: there is no store");
         }
-        return route_stateless(api, rt, req, ex, &segs);
+        return route_stateless(api, rt, req, ex, segs);
     };
-    match (method, segs.as_slice()) {
+    match (method, segs) {
         (&Method::POST, ["resources", resource, "reset"]) | (&Method::POST, ["reset", resource]) => {
             if let Err(e) = rt.reset_scope(Some(&session), Some(resource)) {
                 return store_problem(e);
@@ -118,7 +136,7 @@ pub fn handle(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, rest
             }
             reply(StatusCode::OK, &json!({"reset": true}))
         }
-        _ => route_stateless(api, rt, req, ex, &segs),
+        _ => route_stateless(api, rt, req, ex, segs),
     }
 }
 
@@ -135,7 +153,6 @@ fn store_problem(e: StoreError) -> Response<Bytes> {
 }
 
 fn route_stateless(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, segs: &[&str]) -> Response<Bytes> {
-    let q = |name: &str| ex.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     match (req.method(), segs) {
         (&Method::GET, ["health"]) if api.config.self_check => {
             let (answers, violations) = rt.self_check.get();
@@ -147,21 +164,7 @@ fn route_stateless(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange,
             rt.traffic.reset();
             reply(StatusCode::OK, &json!({"reset": true}))
         }
-        (&Method::GET, ["journal"]) => {
-            let session = q("session").or_else(|| ex.session.clone());
-            let (op, method, path) = (q("operation"), q("method"), q("path"));
-            let mut entries = rt.journal.snapshot(|e| {
-                session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
-                    && op.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
-                    && method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
-                    && path.as_deref().is_none_or(|p| e.path == p)
-            });
-            if let Some(limit) = q("limit").and_then(|l| l.parse::<usize>().ok()) {
-                let skip = entries.len().saturating_sub(limit);
-                entries.drain(..skip);
-            }
-            reply(StatusCode::OK, &serde_json::to_value(&entries).unwrap_or_default())
-        }
+        (&Method::GET, ["journal"]) => journal(api, rt, ex),
         (&Method::DELETE, ["journal"]) => {
             rt.journal.clear(ex.session.as_deref());
             empty(StatusCode::NO_CONTENT)
@@ -169,6 +172,52 @@ fn route_stateless(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange,
         (&Method::POST, ["verify"]) => verify(rt, req, ex),
         (m, _) => problem(StatusCode::NOT_FOUND, format!("no admin operation {m} {}; see the admin API's openapi.json", req.uri().path())),
     }
+}
+
+/// `GET /journal`: the newest `limit` entries, or with `after=SEQ` the first `limit` after that
+/// one, with a `Link: <…>; rel="next"` to the following page when there is one.
+fn journal(api: &Api, rt: &Runtime, ex: &Exchange) -> Response<Bytes> {
+    let q = |name: &str| ex.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let number = |name: &str| match q(name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| format!("{name}={v:?} is not a whole number")),
+    };
+    let (limit, after) = match (number("limit"), number("after")) {
+        (Ok(l), Ok(a)) => (l.map(|l| usize::try_from(l).unwrap_or(usize::MAX)), a),
+        (Err(why), _) | (_, Err(why)) => return problem(StatusCode::BAD_REQUEST, why),
+    };
+    let session = q("session").or_else(|| ex.session.clone());
+    let (op, method, path) = (q("operation"), q("method"), q("path"));
+    let page = rt.journal.page(
+        |e| {
+            session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
+                && op.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
+                && method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
+                && path.as_deref().is_none_or(|p| e.path == p)
+        },
+        after,
+        limit,
+    );
+    // Written straight from the entries: a JSON tree in between would hold the page twice more.
+    let body = Bytes::from(serde_json::to_vec(&page.entries).unwrap_or_default());
+    let next = page.entries.last().map(|e| e.seq).filter(|_| page.more);
+    drop(page);
+    let mut response =
+        Response::builder().status(StatusCode::OK).header(http::header::CONTENT_TYPE, "application/json").body(body).unwrap_or_default();
+    if let Some(last) = next {
+        let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+        let mut params: Vec<String> =
+            ex.query.iter().filter(|(k, _)| k != "after" && k != "limit").map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+        params.push(format!("after={last}"));
+        if let Some(limit) = limit {
+            params.push(format!("limit={limit}"));
+        }
+        let link = format!("<{}/journal?{}>; rel=\"next\"", api.config.admin_prefix, params.join("&"));
+        if let Ok(v) = http::HeaderValue::from_str(&link) {
+            response.headers_mut().insert(http::header::LINK, v);
+        }
+    }
+    response
 }
 
 fn verify(rt: &Runtime, req: &Request<Bytes>, ex: &Exchange) -> Response<Bytes> {

@@ -31,11 +31,12 @@ pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<S
     let mut trail = Trail { validation: "unchecked", ..Trail::default() };
     let mut response = if let Some(refusal) = unreadable(&req) {
         render(&refusal, None)
-    } else if api.config.cors && is_preflight(&req) {
-        preflight(api, &req)
     } else if let Some(rest) = admin_path(api, &req) {
+        // Before CORS: the admin API grants no preflight, so no other site may call it.
         trail.admin = true;
         crate::admin::handle(api, rt, &req, &ex, rest)
+    } else if api.config.cors && is_preflight(&req) {
+        preflight(api, &req)
     } else {
         serve(api, rt, &req, &ex, &mut trail).await
     };
@@ -70,6 +71,7 @@ async fn serve(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, tra
     let planned = &api.operations[found.op];
     let (op, spec) = (&planned.op, api.spec_of(&planned.op));
     trail.operation = Some(op.id.clone());
+    trail.op = Some(found.op);
     trail.spec = Some(op.spec);
     trail.plan = admit(api, rt, planned, req, ex);
     if let Some(e) = trail.plan.refusal.take() {
@@ -134,7 +136,13 @@ async fn answer(
     let (op, spec) = (&planned.op, api.spec_of(&planned.op));
     let (checked, rejection) = validate(api, planned, found, req, ex);
     if let Answer::Proxy { strict, binding } = &planned.answer {
-        let forwarded = crate::proxy::forward(upstream(api), *strict, spec, op, req, rejection.as_ref()).await;
+        let strict = *strict;
+        // Forwarded anyway, the violations are logged: without the secrets they may quote.
+        let rejection = match rejection {
+            Some(r) if !strict => Some(scrubbed(api, found.op, checked.body.as_ref(), ex, r)),
+            other => other,
+        };
+        let forwarded = crate::proxy::forward(upstream(api), strict, spec, op, req, rejection.as_ref()).await;
         if let Some(recorder) = &rt.recorder {
             keep(recorder, spec, op, binding.as_deref(), found, req, ex, &forwarded);
         }
@@ -152,7 +160,8 @@ async fn answer(
             return Err(ErrorReply::from_rejection(&r, spec, op));
         }
         trail.validation = "warned";
-        tracing::warn!(operation = %op.id, violations = %r, "request does not match the spec");
+        let secrets = api.redact.secrets_of(Some(found.op), trail.body.as_ref(), &ex.query);
+        tracing::warn!(operation = %op.id, violations = %secrets.scrub(&r.to_string()), "request does not match the spec");
         warnings = Some(r.to_string());
     }
     let mut response = match (&planned.answer, &rt.store) {
@@ -207,6 +216,21 @@ fn keep(
     });
 }
 
+/// A rejection whose messages no longer quote the request's secrets.
+fn scrubbed(api: &Api, op: usize, body: Option<&Value>, ex: &Exchange, r: Rejection) -> Rejection {
+    let secrets = api.redact.secrets_of(Some(op), body, &ex.query);
+    if secrets.is_empty() {
+        return r;
+    }
+    let clean =
+        |vs: Vec<validate::Violation>| vs.into_iter().map(|v| validate::Violation { message: secrets.scrub(&v.message), ..v }).collect();
+    match r {
+        Rejection::Invalid(vs) => Rejection::Invalid(clean(vs)),
+        Rejection::Malformed(vs) => Rejection::Malformed(clean(vs)),
+        other => other,
+    }
+}
+
 fn mock(
     api: &Api,
     rt: &Runtime,
@@ -245,7 +269,7 @@ async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, mut
     if let Ok(v) = HeaderValue::from_str(&ex.request_id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
-    if api.config.cors {
+    if api.config.cors && !trail.admin {
         if let Some(origin) = ex.origin.clone() {
             add_cors(response.headers_mut(), origin);
         }
@@ -257,7 +281,7 @@ async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, mut
         tracing::info!(request_id = %ex.request_id, injected = %trail.plan.injected.join(", "), "traffic control applied");
     }
     if !trail.admin {
-        record(rt, req, response, ex, trail);
+        record(api, rt, req, response, ex, trail);
     }
 }
 
@@ -289,9 +313,21 @@ fn self_check(api: &Api, rt: &Runtime, req: &Request<Bytes>, trail: &mut Trail, 
     }
 }
 
-fn record(rt: &Runtime, req: &Request<Bytes>, response: &Response<Bytes>, ex: Exchange, trail: Trail) {
+/// The journal entry, without the secrets `api.redact` names (nor the messages quoting them).
+fn record(api: &Api, rt: &Runtime, req: &Request<Bytes>, response: &Response<Bytes>, ex: Exchange, mut trail: Trail) {
+    let (mut pairs, mut secrets) = (ex.query, crate::plan::redact::Secrets::default());
+    pairs.extend(ex.steering);
+    if !api.redact.is_empty() {
+        api.redact.query(trail.op, &mut pairs, &mut secrets);
+        if let Some(body) = trail.body.as_mut() {
+            api.redact.body(trail.op, body, &mut secrets);
+        }
+        if !secrets.is_empty() {
+            trail.violations.iter_mut().for_each(|v| v.message = secrets.scrub(&v.message));
+        }
+    }
     let mut query = Map::new();
-    for (k, v) in ex.query.into_iter().chain(ex.steering) {
+    for (k, v) in pairs {
         if let Value::Array(a) = query.entry(k).or_insert_with(|| Value::Array(Vec::new())) {
             a.push(Value::String(v));
         }

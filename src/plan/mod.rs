@@ -5,6 +5,7 @@
 
 mod bind;
 pub mod ext;
+pub mod redact;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,8 @@ pub struct Api {
     pub unique: HashMap<String, Vec<String>>,
     /// Every binding's collection and key field, for fixtures.
     pub keys: HashMap<String, String>,
+    /// What the journal and the log must not keep.
+    pub redact: redact::Redaction,
 }
 
 /// One operation and how it is served.
@@ -142,6 +145,7 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
         keys.entry(b.resource.clone()).or_insert_with(|| b.key.clone());
     }
     let proxy = config.proxy.is_some().then_some(config.proxy_strict);
+    let redact = redact::Redaction::compile(&set, &config);
     let operations = set
         .operations
         .into_iter()
@@ -156,7 +160,7 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
             Planned { op, answer, traffic }
         })
         .collect();
-    let api = Api { specs: set.specs, operations, router, traffic: rules, config, unique, keys };
+    let api = Api { specs: set.specs, operations, router, traffic: rules, config, unique, keys, redact };
     Ok((api, problems))
 }
 
