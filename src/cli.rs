@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use specstub::{Config, Latency, LoadOptions, LogFormat, Mode, RateLimitRule};
+use specstub::{Config, DataMode, Latency, LoadOptions, LogFormat, Mode, RateLimitRule};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -245,6 +245,14 @@ pub struct ServeArgs {
     /// Let Redis keys expire this long after their last write. Example: `--store-ttl 24h`
     #[arg(long, value_name = "DURATION", requires = "store", value_parser = parse_timeout)]
     pub store_ttl: Option<std::time::Duration>,
+
+    /// What data generated from schemas looks like: `static` placeholders ("string",
+    /// user@example.com), or `realistic` values by property name and format (names, emails,
+    /// phone numbers, addresses, companies, URLs, dates around today), always within the schema's
+    /// constraints and the same for the same --seed. Examples are still served as written.
+    /// Example: `--data realistic --seed 7`
+    #[arg(long, value_enum, default_value_t = DataArg::Static)]
+    pub data: DataArg,
 }
 
 #[derive(Debug, Args)]
@@ -333,6 +341,12 @@ impl LogLevelArg {
             LogLevelArg::Debug => tracing::Level::DEBUG,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DataArg {
+    Static,
+    Realistic,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -462,6 +476,10 @@ impl ServeArgs {
             log_format: match self.log_format {
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,
+            },
+            data: match self.data {
+                DataArg::Static => DataMode::Static,
+                DataArg::Realistic => DataMode::Realistic,
             },
         }
     }

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::generate::DataMode;
 use crate::spec::LoadOptions;
 use crate::traffic::{Latency, RateLimitRule};
 use crate::validate::Mode;
@@ -67,6 +68,9 @@ pub struct Config {
     pub store_prefix: String,
     /// Redis keys expire this long after their last write.
     pub store_ttl: Option<std::time::Duration>,
+    /// What generated values look like: placeholders, or plausible values by property name and
+    /// format (names, emails, addresses, dates around now), drawn from `seed` (0 without one).
+    pub data: DataMode,
 }
 
 impl Default for Config {
@@ -97,6 +101,7 @@ impl Default for Config {
             store: None,
             store_prefix: "specstub".into(),
             store_ttl: None,
+            data: DataMode::Static,
         }
     }
 }

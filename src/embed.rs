@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::generate::DataMode;
 use crate::journal::{Checked as Verified, Entry as Request, Expectation};
 use crate::runtime::{Runtime, SetupError};
 use crate::server::{self, Running, Served};
@@ -335,6 +336,15 @@ impl ServerBuilder {
     /// Redis keys expire this long after their last write.
     pub fn store_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.config.store_ttl = Some(ttl);
+        self
+    }
+
+    /// What data generated from schemas looks like (what `serve --data` does):
+    /// [`DataMode::Realistic`] gives values plausible for each property's name and format, within
+    /// the schema's constraints, the same for the same [`seed`](Self::seed); examples are still
+    /// served as written.
+    pub fn data(mut self, mode: DataMode) -> Self {
+        self.config.data = mode;
         self
     }
 

@@ -132,6 +132,7 @@ mod xml;
 
 pub use config::{Config, LogFormat};
 pub use embed::{Server, ServerBuilder, StartError};
+pub use generate::DataMode;
 pub use journal::{Checked as Verification, Entry as Received, Expectation};
 pub use spec::{LoadOptions, Problem, Severity};
 pub use store::StoreError;
