@@ -215,7 +215,9 @@ pub struct ServeArgs {
     pub chaos: Option<f64>,
 
     /// Seed of random faults and latency, so that the same requests get the same faults in every
-    /// run (without it a seed is chosen and logged). Example: `--seed 42`
+    /// run (without it a seed is chosen and logged), and of generated data: the same seed gives
+    /// the same answers to the same requests (without it generated data uses seed 0).
+    /// Example: `--seed 42`
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 

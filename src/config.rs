@@ -54,7 +54,8 @@ pub struct Config {
     pub latency: Option<Latency>,
     /// Share of requests (0..=1) that get a random fault.
     pub chaos: f64,
-    /// Seed of random faults and latency; None picks one (and logs it).
+    /// Seed of random faults and latency (None picks one, and logs it) and of generated data
+    /// (None: 0).
     pub seed: Option<u64>,
     /// Validating proxy: forward every request to this base URL instead of answering from the spec.
     pub proxy: Option<String>,

@@ -40,6 +40,8 @@ pub(super) enum Kind {
     Color,
     Uuid,
     Slug,
+    /// One lower-case word: `tags`, `keyword`.
+    Word,
     /// A few capitalised words: `title`, `subject`, or the name of something that is no person.
     Title,
     /// One sentence: `summary`, `caption`.
@@ -111,8 +113,14 @@ pub(super) fn string_kind(name: Option<&str>, parent: Option<&str>, format: Opti
         (Some("country"), "name") => Kind::Country,
         (Some("street"), "name") => Kind::Street,
         (Some("state" | "province" | "region"), "name") => Kind::State,
-        (None, "name") if parent.is_some_and(|p| has_any(&split(p), &ORGANISATION)) => Kind::Company,
-        (None, "name") => Kind::FullName,
+        // A bare `name` is a person's, unless the object it names is something else.
+        (None, "name") => match parent.map(split) {
+            None => Kind::FullName,
+            Some(p) if has_any(&p, &ORGANISATION) => Kind::Company,
+            Some(p) if has_any(&p, &ANIMAL) => Kind::FirstName,
+            Some(p) if has_any(&p, &PERSON_OBJECT) => Kind::FullName,
+            Some(_) => Kind::Title,
+        },
         // `projectName`, `runName`: the name of a thing, not of a person.
         (Some(_), "name") => Kind::Title,
         (_, p) if ORGANISATION.contains(&p) => Kind::Company,
@@ -143,7 +151,8 @@ pub(super) fn string_kind(name: Option<&str>, parent: Option<&str>, format: Opti
         (_, "locale" | "language" | "lang") => Kind::Locale,
         (_, "timezone" | "tz") | (Some("time"), "zone") => Kind::TimeZone,
         (_, "color" | "colour") => Kind::Color,
-        (_, "id" | "uuid" | "guid") => Kind::Uuid,
+        (_, "id" | "ids" | "uuid" | "guid") => Kind::Uuid,
+        (_, "tag" | "keyword" | "category" | "topic") => Kind::Word,
         (_, "slug") => Kind::Slug,
         (_, "title" | "subject" | "headline" | "label") => Kind::Title,
         (_, "summary" | "caption" | "tagline" | "excerpt") => Kind::Sentence,
@@ -227,6 +236,7 @@ pub(super) fn string(kind: Kind, rng: &mut StdRng, now: i64) -> Option<String> {
             let words: Vec<String> = lorem::en::Words(2..4).fake_with_rng(rng);
             words.iter().map(|w| ascii_lower(w)).collect::<Vec<_>>().join("-")
         }
+        Kind::Word => ascii_lower(&word(rng)),
         Kind::Title => {
             let words: Vec<String> = lorem::en::Words(2..5).fake_with_rng(rng);
             capitalise(&words.join(" "))
@@ -309,6 +319,13 @@ const ORGANISATION: [&str; 14] = [
     "company", "organization", "organisation", "org", "business", "vendor", "merchant", "employer", "firm", "supplier", "publisher",
     "brand", "tenant", "agency",
 ];
+/// Objects whose `name` is a person's.
+const PERSON_OBJECT: [&str; 30] = [
+    "user", "person", "people", "customer", "contact", "employee", "member", "owner", "author", "profile", "individual",
+    "student", "patient", "staff", "agent", "candidate", "driver", "passenger", "guest", "recipient", "sender", "admin",
+    "human", "friend", "buyer", "seller", "subscriber", "participant", "attendee", "respondent",
+];
+const ANIMAL: [&str; 6] = ["pet", "dog", "cat", "animal", "horse", "bird"];
 const IMAGE: [&str; 8] = ["avatar", "image", "photo", "picture", "logo", "icon", "thumbnail", "img"];
 const PAST: [&str; 34] = [
     "created", "creation", "updated", "modified", "changed", "deleted", "removed", "published", "posted", "registered", "joined",
@@ -480,6 +497,11 @@ mod tests {
         assert_eq!(kind("description"), Some(Kind::Paragraph));
         assert_eq!(kind("status"), None);
         assert_eq!(string_kind(Some("name"), Some("Organization"), None), Some(Kind::Company));
+        assert_eq!(string_kind(Some("name"), Some("UserProfile"), None), Some(Kind::FullName));
+        assert_eq!(string_kind(Some("name"), Some("Pet"), None), Some(Kind::FirstName));
+        assert_eq!(string_kind(Some("name"), Some("MetadataKey"), None), Some(Kind::Title));
+        assert_eq!(kind("assetIds"), Some(Kind::Uuid));
+        assert_eq!(kind("tags"), Some(Kind::Word));
         assert_eq!(string_kind(Some("expires_at"), None, Some("date-time")), Some(Kind::DateTime(When::Future)));
         assert_eq!(string_kind(Some("dueDate"), None, Some("date")), Some(Kind::Date(When::Future)));
         assert_eq!(string_kind(Some("anything"), None, Some("email")), Some(Kind::Email));
