@@ -158,8 +158,20 @@ fn run(schema: &Value, root: &Value, pointer: &str, opts: &GenOptions) -> (Value
         StdRng::seed_from_u64(seed ^ 0xDA7A)
     });
     let now = opts.realistic.map_or(0, |r| r.now);
-    let mut g =
-        Gen { root, opts, rng, fake, now, name: opts.name, parent: None, soft, hard: soft + EXTRA_DEPTH, nodes: 0, variant: 0, failure: None };
+    let mut g = Gen {
+        root,
+        opts,
+        rng,
+        fake,
+        now,
+        name: opts.name,
+        parent: None,
+        soft,
+        hard: soft + EXTRA_DEPTH,
+        nodes: 0,
+        variant: 0,
+        failure: None,
+    };
     let v = g.value(&[(schema, pointer.to_string())], 0, 1);
     (v, g.failure)
 }

@@ -378,7 +378,11 @@ mod tests {
 
     fn answer(api: &Api, id: &str, prefer: Prefer) -> Result<HttpResponse<Bytes>, MockError> {
         let op = op(api, id);
-        mock(api.spec_of(op), op, &MockRequest { prefer: &prefer, accept: None, echo: &Map::new(), seed: 1, realistic: None, validate: true })
+        mock(
+            api.spec_of(op),
+            op,
+            &MockRequest { prefer: &prefer, accept: None, echo: &Map::new(), seed: 1, realistic: None, validate: true },
+        )
     }
 
     fn body(r: &HttpResponse<Bytes>) -> Value {
@@ -441,7 +445,12 @@ mod tests {
         let op = op(&api, "getRepo");
         let echo: Map<String, Value> = json!({"owner": "octocat", "repo": "hello"}).as_object().cloned().unwrap();
         let prefer = Prefer::default();
-        let r = mock(api.spec_of(op), op, &MockRequest { prefer: &prefer, accept: None, echo: &echo, seed: 1, realistic: None, validate: true }).unwrap();
+        let r = mock(
+            api.spec_of(op),
+            op,
+            &MockRequest { prefer: &prefer, accept: None, echo: &echo, seed: 1, realistic: None, validate: true },
+        )
+        .unwrap();
         let repo = body(&r);
         assert!(repo["owner"].is_object() && repo["owner"]["login"].is_string(), "{repo}");
     }

@@ -147,7 +147,14 @@ impl RecordShape {
 /// Fills what the server sets on creation: stamps, defaults, and whatever the response schema
 /// requires that the client did not send.
 /// Generated values are realistic with `realistic` (`--data realistic`).
-pub fn on_create(data: &mut Map<String, Value>, doc: &Value, shape: &RecordShape, caller: &Caller, now: &str, realistic: Option<Realistic>) {
+pub fn on_create(
+    data: &mut Map<String, Value>,
+    doc: &Value,
+    shape: &RecordShape,
+    caller: &Caller,
+    now: &str,
+    realistic: Option<Realistic>,
+) {
     let required = &shape.required;
     for (name, prop) in &shape.props {
         if data.contains_key(name) {
