@@ -819,6 +819,7 @@ impl<'a> Gen<'a> {
 
     /// A plausible number for the property's name, when one is known and fits the schema.
     fn realistic_number(&mut self, layers: &Layers<'a>, integral: bool) -> Option<Value> {
+        self.fake.as_ref()?;
         let kind = realistic::number_kind(self.name)?;
         let rng = self.fake.as_mut()?;
         let v = if integral {

@@ -10,7 +10,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use serde_json::{Map, Value};
 
 use crate::behaviour::{self, fill::Caller};
-use crate::generate::Realistic;
+use crate::generate::{DataMode, Realistic};
 use crate::headers::{REQUEST_ID, VIOLATIONS};
 use crate::journal::Entry;
 use crate::plan::{Answer, Api, Planned};
@@ -163,8 +163,11 @@ async fn answer(
                 body: trail.body.as_ref(),
                 caller: Caller::from_credential(checked.credential.as_ref()),
                 session: ex.session.clone().unwrap_or_default(),
-                // Each request its own draw: two records created alike still differ.
-                realistic: Realistic::when(api.config.data, rt.next_seed()),
+                // Each request its own draw: two records created alike still differ. Only then is a
+                // seed taken, so that static runs keep the sequence of dynamic answers they had.
+                realistic: (api.config.data == DataMode::Realistic)
+                    .then(|| rt.next_seed())
+                    .and_then(|s| Realistic::when(api.config.data, s)),
             };
             let outcome = behaviour::run(store.as_ref(), &ctx)?;
             respond::from_outcome(spec, op, outcome)
