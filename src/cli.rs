@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use specstub::{Config, Latency, LoadOptions, LogFormat, Mode, RateLimitRule};
+use specstub::{Config, DataMode, Latency, LoadOptions, LogFormat, Mode, RateLimitRule};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -215,7 +215,9 @@ pub struct ServeArgs {
     pub chaos: Option<f64>,
 
     /// Seed of random faults and latency, so that the same requests get the same faults in every
-    /// run (without it a seed is chosen and logged). Example: `--seed 42`
+    /// run (without it a seed is chosen and logged), and of generated data: the same seed gives
+    /// the same answers to the same requests (without it generated data uses seed 0).
+    /// Example: `--seed 42`
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
 
@@ -291,6 +293,13 @@ pub struct ServeArgs {
     /// Example: `--no-redact-names`
     #[arg(long)]
     pub no_redact_names: bool,
+    /// What data generated from schemas looks like: `static` placeholders ("string",
+    /// user@example.com), or `realistic` values by property name and format (names, emails,
+    /// phone numbers, addresses, companies, URLs, dates around today), always within the schema's
+    /// constraints and the same for the same --seed. Examples are still served as written.
+    /// Example: `--data realistic --seed 7`
+    #[arg(long, value_enum, default_value_t = DataArg::Static)]
+    pub data: DataArg,
 }
 
 #[derive(Debug, Args)]
@@ -379,6 +388,12 @@ impl LogLevelArg {
             LogLevelArg::Debug => tracing::Level::DEBUG,
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DataArg {
+    Static,
+    Realistic,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -522,6 +537,10 @@ impl ServeArgs {
             log_format: match self.log_format {
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,
+            },
+            data: match self.data {
+                DataArg::Static => DataMode::Static,
+                DataArg::Realistic => DataMode::Realistic,
             },
         }
     }

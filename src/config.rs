@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::generate::DataMode;
 use crate::spec::LoadOptions;
 use crate::traffic::{Latency, RateLimitRule};
 use crate::validate::Mode;
@@ -53,7 +54,8 @@ pub struct Config {
     pub latency: Option<Latency>,
     /// Share of requests (0..=1) that get a random fault.
     pub chaos: f64,
-    /// Seed of random faults and latency; None picks one (and logs it).
+    /// Seed of random faults and latency (None picks one, and logs it) and of generated data
+    /// (None: 0).
     pub seed: Option<u64>,
     /// Validating proxy: forward every request to this base URL instead of answering from the spec.
     pub proxy: Option<String>,
@@ -87,6 +89,9 @@ pub struct Config {
     /// The built-in names (`password`, `token`, `access_token`...); the documents' declared
     /// secrets and `redact` apply either way.
     pub redact_names: bool,
+    /// What generated values look like: placeholders, or plausible values by property name and
+    /// format (names, emails, addresses, dates around now), drawn from `seed` (0 without one).
+    pub data: DataMode,
 }
 
 impl Default for Config {
@@ -124,6 +129,7 @@ impl Default for Config {
             journal_bytes: 32 * 1024 * 1024,
             redact: Vec::new(),
             redact_names: true,
+            data: DataMode::Static,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The library entry point: start a server from Rust, as the CLI does, talk to it over HTTP,
-//! read what it received and check expectations without HTTP, and stop it by dropping the
-//! handle. The CLI is a thin shell over [`ServerBuilder`].
+//! read what it received and check expectations without HTTP, read what it serves and how
+//! ([`Server::overview`], the CLI's start-up banner), and stop it by dropping the handle. The CLI
+//! is a thin shell over [`ServerBuilder`].
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -8,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::generate::DataMode;
 use crate::journal::{Checked as Verified, Entry as Request, Expectation};
 use crate::runtime::{Runtime, SetupError};
 use crate::server::{self, Running, Served};
@@ -97,6 +99,51 @@ impl Server {
         self.handle.url()
     }
 
+    /// What the server serves and how: each document with its title, version, operation count
+    /// and base URL, the admin URL, and the features in force. The CLI prints it as its start-up
+    /// banner.
+    pub fn overview(&self) -> Overview {
+        let api = &self.served.api;
+        let config = &api.config;
+        let url = self.url();
+        let documents = api
+            .specs
+            .iter()
+            .enumerate()
+            .map(|(i, spec)| ServedDocument {
+                file: spec.file.clone(),
+                title: spec.title.clone(),
+                version: spec.version.clone(),
+                operations: api.operations.iter().filter(|p| p.op.spec == i).count(),
+                base_url: format!("{url}{}", spec.base_path),
+            })
+            .collect();
+        let routes = || api.operations.iter().filter_map(|p| p.traffic.as_ref());
+        let store = match (&config.store, config.stateless) {
+            (_, true) => StoreKind::Stateless,
+            (Some(url), false) => StoreKind::Redis { url: without_credentials(url), prefix: config.store_prefix.clone() },
+            (None, false) => StoreKind::Memory,
+        };
+        let features = Features {
+            store,
+            state_file: config.state_file.clone(),
+            rate_limited: routes().filter(|r| r.limited()).count(),
+            delayed: routes().filter(|r| r.delayed()).count(),
+            latency: config.latency,
+            faulty: routes().filter(|r| r.faulty()).count(),
+            chaos: config.chaos,
+            seed: config.seed,
+            traffic_seed: api.traffic.seed(),
+            proxy: config.proxy.clone(),
+            proxy_strict: config.proxy_strict,
+            self_check: config.self_check,
+            validation: config.validation,
+            dynamic: config.dynamic,
+            data: config.data,
+        };
+        Overview { admin_url: format!("{url}{}/", config.admin_prefix.trim_end_matches('/')), url, documents, features }
+    }
+
     /// Every request received (oldest first; the journal keeps the last 1000 within 32 MiB by
     /// default), as the admin API's journal shows them, secrets redacted.
     pub fn received(&self) -> Vec<Request> {
@@ -174,6 +221,84 @@ fn log_admin_access(config: &Config) {
             "the admin API ({prefix}) is off but for {prefix}/health: {} is not a loopback address and no --admin-token is set",
             config.host
         ),
+    }
+}
+
+/// What a running server serves and how ([`Server::overview`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Overview {
+    /// `http://HOST:PORT`.
+    pub url: String,
+    /// The admin API, with its trailing slash: `http://HOST:PORT/__specstub/`.
+    pub admin_url: String,
+    pub documents: Vec<ServedDocument>,
+    pub features: Features,
+}
+
+/// One document being served.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServedDocument {
+    /// The file (or URL) it was read from.
+    pub file: PathBuf,
+    /// `info.title` and `info.version`, as written.
+    pub title: String,
+    pub version: String,
+    pub operations: usize,
+    /// Where its operations are served: the server URL, the mount and the document's server path.
+    pub base_url: String,
+}
+
+/// Where records are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StoreKind {
+    /// In this process.
+    Memory,
+    /// On Redis, shared by every instance with the same URL (shown without credentials) and prefix.
+    Redis { url: String, prefix: String },
+    /// Nowhere: answers come from the documents alone.
+    Stateless,
+}
+
+/// The settings in force that change how answers are made.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Features {
+    pub store: StoreKind,
+    /// Where the memory store is saved across restarts.
+    pub state_file: Option<PathBuf>,
+    /// Operations a rate limit applies to (from the command line or the documents).
+    pub rate_limited: usize,
+    /// Operations whose answers are delayed, and the delay given on the command line.
+    pub delayed: usize,
+    pub latency: Option<Latency>,
+    /// Operations where faults may be injected (declared ones or chaos), and the chaos rate.
+    pub faulty: usize,
+    pub chaos: f64,
+    /// `--seed` as given, and the seed random faults and latency use (chosen when none was given).
+    pub seed: Option<u64>,
+    pub traffic_seed: u64,
+    /// The upstream of the validating proxy, and whether it is strict.
+    pub proxy: Option<String>,
+    pub proxy_strict: bool,
+    pub self_check: bool,
+    pub validation: Mode,
+    /// Generated answers rather than examples by default (`--dynamic`).
+    pub dynamic: bool,
+    pub data: DataMode,
+}
+
+/// A store URL fit to print: no user name or password.
+fn without_credentials(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_password(None);
+            let _ = u.set_username("");
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
     }
 }
 
@@ -319,7 +444,8 @@ impl ServerBuilder {
         self
     }
 
-    /// Seed of random faults and latency: the same requests get the same faults in every run.
+    /// Seed of random faults and latency and of generated data: the same requests get the same
+    /// faults and the same generated answers in every run.
     pub fn seed(mut self, seed: u64) -> Self {
         self.config.seed = Some(seed);
         self
@@ -406,6 +532,15 @@ impl ServerBuilder {
     /// Redact the built-in secret names (`password`, `token`, `access_token`...); on by default.
     pub fn redact_names(mut self, on: bool) -> Self {
         self.config.redact_names = on;
+        self
+    }
+
+    /// What data generated from schemas looks like (what `serve --data` does):
+    /// [`DataMode::Realistic`] gives values plausible for each property's name and format, within
+    /// the schema's constraints, the same for the same [`seed`](Self::seed); examples are still
+    /// served as written.
+    pub fn data(mut self, mode: DataMode) -> Self {
+        self.config.data = mode;
         self
     }
 

@@ -5,6 +5,10 @@
 //! generated or example bodies. A schema nothing can satisfy (`minimum` above `maximum`, a pattern
 //! no string matches, more items than any answer should carry) is reported by [`try_generate`] as
 //! [`Unsatisfiable`], naming the schema, so that no answer breaks the schema it claims.
+//! With [`Realistic`] set, leaves first take a plausible value for their property's name and
+//! format ([`realistic`]), kept only when it meets the schema.
+
+mod realistic;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -27,7 +31,7 @@ pub enum Direction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// The same schema always gives the same value.
+    /// The same schema always gives the same value (for one [`Realistic::seed`]).
     Deterministic,
     /// Varied values; the same seed gives the same value.
     Random { seed: u64 },
@@ -41,11 +45,55 @@ pub struct GenOptions<'a> {
     pub max_depth: usize,
     /// Property name → value used instead of a generated one (e.g. the request's path parameters).
     pub echo: Option<&'a Map<String, Value>>,
+    /// Plausible values by property name and format instead of placeholders; None: placeholders.
+    pub realistic: Option<Realistic>,
+    /// The property the value is for, when it is one: realistic values go by its name.
+    pub name: Option<&'a str>,
 }
 
 impl Default for GenOptions<'_> {
     fn default() -> Self {
-        Self { mode: Mode::Deterministic, direction: Direction::Response, max_depth: 6, echo: None }
+        Self { mode: Mode::Deterministic, direction: Direction::Response, max_depth: 6, echo: None, realistic: None, name: None }
+    }
+}
+
+/// What generated values look like: format-based placeholders (`"string"`, `user@example.com`),
+/// or values plausible for each property's name and format (`--data realistic`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataMode {
+    #[default]
+    Static,
+    Realistic,
+}
+
+/// How realistic values are drawn: from `seed` (in [`Mode::Random`], from the mode's seed as
+/// well), with dates around `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Realistic {
+    pub seed: u64,
+    /// Unix seconds, the start of a UTC day: the same seed gives the same dates all day long.
+    pub now: i64,
+}
+
+impl Realistic {
+    /// Realistic values from `seed`, dated around the day of `now` (Unix seconds).
+    pub fn new(seed: u64, now: i64) -> Self {
+        Self { seed, now: now.div_euclid(86_400) * 86_400 }
+    }
+
+    /// For `mode`: realistic values from `seed` when `mode` is [`DataMode::Realistic`], dated
+    /// around today.
+    pub fn when(mode: DataMode, seed: u64) -> Option<Self> {
+        let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        (mode == DataMode::Realistic).then(|| Self::new(seed, now()))
+    }
+
+    /// Another stream for the part named `salt` (one property of several generated apart), so
+    /// that two parts do not draw the same values.
+    pub fn fork(self, salt: &str) -> Self {
+        // FNV-1a: stable across builds, unlike the standard library's hasher.
+        let h = salt.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        Self { seed: self.seed ^ h, ..self }
     }
 }
 
@@ -101,7 +149,29 @@ fn run(schema: &Value, root: &Value, pointer: &str, opts: &GenOptions) -> (Value
         Mode::Deterministic => None,
         Mode::Random { seed } => Some(StdRng::seed_from_u64(seed)),
     };
-    let mut g = Gen { root, opts, rng, soft, hard: soft + EXTRA_DEPTH, nodes: 0, variant: 0, failure: None };
+    // Its own stream, so that a realistic value drawn or not changes none of the other choices.
+    let fake = opts.realistic.map(|r| {
+        let seed = match opts.mode {
+            Mode::Deterministic => r.seed,
+            Mode::Random { seed } => seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ r.seed,
+        };
+        StdRng::seed_from_u64(seed ^ 0xDA7A)
+    });
+    let now = opts.realistic.map_or(0, |r| r.now);
+    let mut g = Gen {
+        root,
+        opts,
+        rng,
+        fake,
+        now,
+        name: opts.name,
+        parent: None,
+        soft,
+        hard: soft + EXTRA_DEPTH,
+        nodes: 0,
+        variant: 0,
+        failure: None,
+    };
     let v = g.value(&[(schema, pointer.to_string())], 0, 1);
     (v, g.failure)
 }
@@ -330,6 +400,14 @@ struct Gen<'a> {
     root: &'a Value,
     opts: &'a GenOptions<'a>,
     rng: Option<StdRng>,
+    /// Realistic values' stream, when they are asked for.
+    fake: Option<StdRng>,
+    /// Realistic dates are drawn around this (Unix seconds).
+    now: i64,
+    /// The property whose value is being built (items of an array keep the array's), and the
+    /// schema name of the object it belongs to: what realistic values go by.
+    name: Option<&'a str>,
+    parent: Option<&'a str>,
     soft: usize,
     hard: usize,
     nodes: usize,
@@ -478,8 +556,8 @@ impl<'a> Gen<'a> {
                 Some(rng) => rng.random_bool(0.5),
                 None => self.variant % 2 == 0,
             }),
-            "integer" => Value::Number(self.integer(layers).into()),
-            "number" => Value::Number(self.number(layers)),
+            "integer" => self.realistic_number(layers, true).unwrap_or_else(|| Value::Number(self.integer(layers).into())),
+            "number" => self.realistic_number(layers, false).unwrap_or_else(|| Value::Number(self.number(layers))),
             "array" if shallow => {
                 if layers.count_max("minItems").unwrap_or(0) > 0 {
                     self.fail(layers.ptr_of("minItems"), too_big(depth));
@@ -739,7 +817,39 @@ impl<'a> Gen<'a> {
         })
     }
 
+    /// A plausible number for the property's name, when one is known and fits the schema.
+    fn realistic_number(&mut self, layers: &Layers<'a>, integral: bool) -> Option<Value> {
+        self.fake.as_ref()?;
+        let kind = realistic::number_kind(self.name)?;
+        let rng = self.fake.as_mut()?;
+        let v = if integral {
+            Value::Number(realistic::integer(kind, rng, self.now)?.into())
+        } else {
+            Value::Number(Number::from_f64(realistic::number(kind, rng, self.now)?)?)
+        };
+        self.fits(&v, layers).then_some(v)
+    }
+
+    /// A plausible string for the property's name and format, when one is known and fits the
+    /// schema (a few draws: a shorter name may meet a `maxLength` the first did not).
+    fn realistic_string(&mut self, layers: &Layers<'a>) -> Option<String> {
+        let kind = realistic::string_kind(self.name, self.parent, layers.str("format"))?;
+        for _ in 0..3 {
+            let s = realistic::string(kind, self.fake.as_mut()?, self.now)?;
+            let v = Value::String(s);
+            if self.fits(&v, layers) {
+                return v.as_str().map(String::from);
+            }
+        }
+        None
+    }
+
     fn string(&mut self, layers: &Layers<'a>) -> String {
+        if self.fake.is_some()
+            && let Some(s) = self.realistic_string(layers)
+        {
+            return s;
+        }
         let min = layers.count_max("minLength").unwrap_or(0).min(MAX_LEN);
         let max = layers.count_min("maxLength");
         if let Some(max) = max
@@ -785,13 +895,14 @@ impl<'a> Gen<'a> {
     }
 
     fn plain_string(&mut self, min: usize, max: Option<usize>) -> String {
-        let base = match &mut self.rng {
-            Some(rng) => {
+        let base = match (&mut self.fake, &mut self.rng) {
+            (Some(fake), _) => realistic::words(fake, min.min(MAX_LEN)),
+            (None, Some(rng)) => {
                 let n = rng.random_range(1..4);
                 (0..n).map(|_| WORDS[rng.random_range(0..WORDS.len())]).collect::<Vec<_>>().join(" ")
             }
-            None if self.variant == 0 => "string".to_string(),
-            None => format!("string{}", self.variant),
+            (None, None) if self.variant == 0 => "string".to_string(),
+            (None, None) => format!("string{}", self.variant),
         };
         fit(&base, min, max)
     }
@@ -947,6 +1058,9 @@ impl<'a> Gen<'a> {
 
     fn object(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
         let shape = ObjectShape::of(layers);
+        // Values not under a declared property have no name to go by.
+        let outer = (self.name.take(), self.parent);
+        self.parent = layers.named.first().and_then(|r| r.rsplit('/').next());
         let (mut out, skipped) = self.properties(layers, &shape, depth, level, minimal);
         if out.is_empty()
             && !minimal
@@ -956,6 +1070,7 @@ impl<'a> Gen<'a> {
             out.insert("key".to_string(), v);
         }
         self.fit_property_counts(layers, &shape, &mut out, skipped, depth, level);
+        (self.name, self.parent) = outer;
         Value::Object(out)
     }
 
@@ -997,7 +1112,12 @@ impl<'a> Gen<'a> {
             }
             let v = match tag {
                 Some(t) if self.fits(&t, &pl) => t,
-                _ => self.build(&pl, depth + 1, level + 1),
+                _ => {
+                    self.name = Some(name);
+                    let v = self.build(&pl, depth + 1, level + 1);
+                    self.name = None;
+                    v
+                }
             };
             out.insert(name.to_string(), v);
         }
@@ -1028,7 +1148,9 @@ impl<'a> Gen<'a> {
                 break;
             }
             let (name, schemas) = &shape.props[i];
+            self.name = Some(name);
             let v = self.value(schemas, depth + 1, level + 1);
+            self.name = None;
             out.insert(name.to_string(), v);
         }
         let mut n = 0;
@@ -2554,5 +2676,52 @@ mod tests {
             &json!({"allOf": [{"$ref": "#/components/schemas/A"}, {"$ref": "#/components/schemas/B"}, {"minProperties": 2}]}),
             &root,
         );
+    }
+
+    fn realistic(schema: &Value, mode: Mode, seed: u64) -> Value {
+        let opts = GenOptions { mode, realistic: Some(Realistic::new(seed, 1_800_000_000)), ..GenOptions::default() };
+        try_generate(schema, &json!({}), "", &opts).unwrap_or_else(|e| panic!("{schema}: {e}"))
+    }
+
+    #[test]
+    fn realistic_values_follow_the_property_names() {
+        let schema = json!({"type": "object", "required": ["firstName", "email", "createdAt", "price", "status"], "properties": {
+            "firstName": {"type": "string"},
+            "email": {"type": "string", "format": "email"},
+            "createdAt": {"type": "string", "format": "date-time"},
+            "price": {"type": "number"},
+            "status": {"type": "string", "enum": ["on", "off"]},
+        }});
+        let v = realistic(&schema, Mode::Deterministic, 1);
+        let first = v["firstName"].as_str().unwrap();
+        assert!(first.chars().next().unwrap().is_uppercase() && first != "string", "{v}");
+        assert!(v["email"].as_str().unwrap().contains("@example."), "{v}");
+        assert!(v["createdAt"].as_str().unwrap() < "2027-01-15", "created in the past: {v}");
+        assert!(v["price"].as_f64().unwrap() >= 1.0, "{v}");
+        assert!(["on", "off"].contains(&v["status"].as_str().unwrap()), "{v}");
+        assert_eq!(v, realistic(&schema, Mode::Deterministic, 1), "one seed, one value");
+        assert_ne!(v, realistic(&schema, Mode::Deterministic, 2), "another seed, other values");
+    }
+
+    #[test]
+    fn realistic_values_never_break_a_constraint() {
+        let schemas = [
+            json!({"type": "object", "properties": {"name": {"type": "string", "maxLength": 3}}, "required": ["name"]}),
+            json!({"type": "object", "properties": {"email": {"type": "string", "pattern": "^[a-z]+@corp[.]test$"}}, "required": ["email"]}),
+            json!({"type": "object", "properties": {"age": {"type": "integer", "minimum": 200}}, "required": ["age"]}),
+            json!({"type": "object", "properties": {"price": {"type": "number", "maximum": 0.5, "exclusiveMinimum": 0}}, "required": ["price"]}),
+            json!({"type": "object", "properties": {"expiresAt": {"type": "string", "maxLength": 10}}, "required": ["expiresAt"]}),
+            json!({"type": "object", "properties": {"description": {"type": "string", "minLength": 500}}, "required": ["description"]}),
+            json!({"type": "object", "properties": {"tags": {"type": "array", "uniqueItems": true, "minItems": 5, "items": {"type": "string", "maxLength": 4}}}, "required": ["tags"]}),
+            json!({"type": "object", "properties": {"country": {"type": "string", "enum": ["NL"]}, "phone": {"type": "integer"}}, "required": ["country", "phone"]}),
+        ];
+        for schema in &schemas {
+            for seed in 0..20 {
+                for mode in [Mode::Deterministic, Mode::Random { seed }] {
+                    let v = realistic(schema, mode, seed);
+                    assert_valid(schema, &json!({}), &v);
+                }
+            }
+        }
     }
 }

@@ -132,7 +132,8 @@ mod verify;
 mod xml;
 
 pub use config::{Config, LogFormat};
-pub use embed::{Server, ServerBuilder, StartError};
+pub use embed::{Features, Overview, ServedDocument, Server, ServerBuilder, StartError, StoreKind};
+pub use generate::DataMode;
 pub use journal::{Checked as Verification, Entry as Received, Expectation};
 pub use spec::{LoadOptions, Problem, Severity};
 pub use store::StoreError;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response as HttpResponse, StatusCode};
 use serde_json::{Map, Value};
 
-use crate::generate::{self, Direction, GenOptions, Mode};
+use crate::generate::{self, Direction, GenOptions, Mode, Realistic};
 use crate::headers::VIOLATIONS;
 use crate::negotiate;
 use crate::prefer::Prefer;
@@ -62,6 +62,9 @@ pub struct MockRequest<'a> {
     pub echo: &'a Map<String, Value>,
     /// Seed for `Prefer: dynamic=true`.
     pub seed: u64,
+    /// Plausible generated values (`--data realistic`): in answers without `dynamic`, from the
+    /// server's seed, so that they are the same on every request; with it, from `seed` too.
+    pub realistic: Option<Realistic>,
     /// Check generated bodies against the full schema validator (`--self-check`). Off by
     /// default: a response validator compiles every schema the response reaches, and on a
     /// document as interlinked as Stripe's that is megabytes per operation (1.9 GB peak over one
@@ -121,8 +124,8 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
             }
             example.value.clone()
         }
-        Choice::Generate if dynamic => generated(spec, media, Mode::Random { seed: req.seed }, req.echo, req.validate)?,
-        Choice::Generate => generated(spec, media, Mode::Deterministic, req.echo, req.validate)?,
+        Choice::Generate if dynamic => generated(spec, media, Mode::Random { seed: req.seed }, req)?,
+        Choice::Generate => generated(spec, media, Mode::Deterministic, req)?,
     };
     if !req.echo.is_empty() {
         generate::echo_into(&mut value, req.echo);
@@ -211,14 +214,15 @@ pub fn default_body(spec: &Spec, media: &Media) -> Option<Value> {
 /// Data for the media type's schema, checked against the schema's validator: the generator is
 /// sure of what it models, not of everything a schema can say, and an answer must never break the
 /// schema it claims to follow.
-fn generated(spec: &Spec, media: &Media, mode: Mode, echo: &Map<String, Value>, validate: bool) -> Result<Value, MockError> {
+fn generated(spec: &Spec, media: &Media, mode: Mode, req: &MockRequest) -> Result<Value, MockError> {
+    let (echo, validate) = (req.echo, req.validate);
     let Some(schema_ref) = media.schema.as_ref() else {
         return Ok(Value::Null);
     };
     let Some(schema) = schema_ref.schema(&spec.schemas) else {
         return Ok(Value::Null);
     };
-    let opts = GenOptions { mode, direction: Direction::Response, max_depth: 6, echo: Some(echo) };
+    let opts = GenOptions { mode, direction: Direction::Response, max_depth: 6, echo: Some(echo), realistic: req.realistic, name: None };
     let doc = spec.schemas.doc(schema_ref.flow);
     let value = generate::try_generate(schema, doc, &schema_ref.pointer, &opts)
         .map_err(|e| MockError::Unsatisfiable { pointer: e.pointer, why: e.why })?;
@@ -374,7 +378,11 @@ mod tests {
 
     fn answer(api: &Api, id: &str, prefer: Prefer) -> Result<HttpResponse<Bytes>, MockError> {
         let op = op(api, id);
-        mock(api.spec_of(op), op, &MockRequest { prefer: &prefer, accept: None, echo: &Map::new(), seed: 1, validate: true })
+        mock(
+            api.spec_of(op),
+            op,
+            &MockRequest { prefer: &prefer, accept: None, echo: &Map::new(), seed: 1, realistic: None, validate: true },
+        )
     }
 
     fn body(r: &HttpResponse<Bytes>) -> Value {
@@ -437,7 +445,12 @@ mod tests {
         let op = op(&api, "getRepo");
         let echo: Map<String, Value> = json!({"owner": "octocat", "repo": "hello"}).as_object().cloned().unwrap();
         let prefer = Prefer::default();
-        let r = mock(api.spec_of(op), op, &MockRequest { prefer: &prefer, accept: None, echo: &echo, seed: 1, validate: true }).unwrap();
+        let r = mock(
+            api.spec_of(op),
+            op,
+            &MockRequest { prefer: &prefer, accept: None, echo: &echo, seed: 1, realistic: None, validate: true },
+        )
+        .unwrap();
         let repo = body(&r);
         assert!(repo["owner"].is_object() && repo["owner"]["login"].is_string(), "{repo}");
     }

@@ -24,6 +24,8 @@ pub struct Runtime {
     /// With `--record`: where the proxy's exchanges are kept.
     pub recorder: Option<Recorder>,
     seed: AtomicU64,
+    /// Where the sequence of seeds starts (from `--seed`), and restarts on a reset.
+    first_seed: u64,
 }
 
 /// Counts of `--self-check` since the server started; resets leave them, as they are about the
@@ -119,7 +121,8 @@ impl Runtime {
             traffic: live,
             self_check: SelfCheckTally::default(),
             recorder,
-            seed: AtomicU64::new(0),
+            seed: AtomicU64::new(first_seed(config.seed)),
+            first_seed: first_seed(config.seed),
         })
     }
 
@@ -142,6 +145,7 @@ impl Runtime {
         }
         if session.is_none() && resource.is_none() {
             self.traffic.reset();
+            self.seed.store(self.first_seed, Ordering::Relaxed);
         }
         Ok(())
     }
@@ -150,6 +154,12 @@ impl Runtime {
     pub fn next_seed(&self) -> u64 {
         self.seed.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
     }
+}
+
+/// The first seed of generated answers: `--seed` spread over all bits (seeds 1 and 2 would
+/// otherwise start neighbouring sequences), 0 without one.
+fn first_seed(seed: Option<u64>) -> u64 {
+    seed.map_or(0, |s| s.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9))
 }
 
 fn connect(url: &str, state_file: Option<&Path>) -> Result<Pool, SetupError> {

@@ -1,5 +1,6 @@
-//! The binary: lint output and exit codes, serve's refusals, the printed address, graceful
-//! shutdown on SIGTERM, the generated completions and man page, and the health check.
+//! The binary: lint output and exit codes, serve's refusals, the printed address and start-up
+//! banner (plain without a terminal or with NO_COLOR, JSON logs kept JSON), graceful shutdown on
+//! SIGTERM, the generated completions and man page, and the health check.
 
 mod common;
 
@@ -173,4 +174,167 @@ fn health_passes_against_a_running_server_and_fails_once_it_stopped() {
     let (code, _, err) = run(&["health", &health]);
     assert_eq!(code, 1);
     assert!(err.contains(&health), "{err}");
+}
+
+/// Starts `specstub ARGS` with NO_COLOR set and both streams piped, read line by line on threads
+/// so that a test waits for a line with a deadline instead of blocking on it.
+fn serve_piped(args: &[&str]) -> (std::process::Child, Lines, Lines) {
+    use std::process::Stdio;
+    let mut child = bin().args(args).env("NO_COLOR", "1").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let out = Lines::read(child.stdout.take().unwrap());
+    let err = Lines::read(child.stderr.take().unwrap());
+    (child, out, err)
+}
+
+struct Lines(std::sync::mpsc::Receiver<String>);
+
+impl Lines {
+    fn read(stream: impl std::io::Read + Send + 'static) -> Self {
+        use std::io::BufRead;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines(rx)
+    }
+
+    /// Lines up to and including the first that `last` accepts, within 10 s.
+    fn until(&self, last: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(line) => {
+                    let done = last(&line);
+                    seen.push(line);
+                    if done {
+                        return seen;
+                    }
+                }
+                Err(e) => panic!("{e:?} before the expected line; read so far:\n{}", seen.join("\n")),
+            }
+        }
+    }
+
+    /// Every line left once the stream closes (the process ended), within 10 s.
+    fn rest(&self) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut seen = Vec::new();
+        while let Ok(line) = self.0.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now())) {
+            seen.push(line);
+        }
+        seen
+    }
+}
+
+/// (title, operation count) of a document, read from its YAML.
+fn title_and_operations(path: &std::path::Path) -> (String, usize) {
+    let doc: serde_json::Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    let operations = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(p, _)| !p.starts_with("x-"))
+        .map(|(_, item)| methods.iter().filter(|m| item.get(**m).is_some()).count())
+        .sum();
+    (doc["info"]["title"].as_str().unwrap().to_string(), operations)
+}
+
+#[test]
+fn serve_prints_a_banner_with_each_document_the_admin_url_and_the_features_without_colour() {
+    // Arrange: the bundled specs, NO_COLOR set, stdout and stderr pipes.
+    let (mut child, out, err) = serve_piped(&["serve", "--port", "0"]);
+    // Act
+    let banner = out.until(|l| l.trim_start().starts_with("checks"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let logs = err.rest();
+    // Assert: the first line is still the one scripts parse.
+    let addr = banner[0].strip_prefix("listening on http://").unwrap_or_else(|| panic!("first line {:?}", banner[0]));
+    addr.parse::<std::net::SocketAddr>().unwrap_or_else(|e| panic!("{addr:?}: {e}"));
+    let text = banner.join("\n");
+    let mut documents = 0;
+    for entry in std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("specs")).unwrap() {
+        let (title, operations) = title_and_operations(&entry.unwrap().path());
+        let line = banner.iter().find(|l| l.contains(&title)).unwrap_or_else(|| panic!("{title} missing:\n{text}"));
+        assert!(line.contains(&format!(" {operations} operations ")), "{title} has {operations} operations:\n{text}");
+        documents += 1;
+    }
+    assert_eq!(documents, 4, "the bundled documents");
+    let admin = banner.iter().find(|l| l.trim_start().starts_with("admin")).unwrap_or_else(|| panic!("no admin line:\n{text}"));
+    assert!(admin.ends_with(&format!("http://{addr}/__specstub/")), "{admin}");
+    assert!(banner.iter().any(|l| l.trim_start().starts_with("store") && l.contains("memory")), "{text}");
+    assert!(banner.iter().any(|l| l.trim_start().starts_with("data") && l.contains("static")), "{text}");
+    let everything = format!("{text}\n{}", logs.join("\n"));
+    assert!(!everything.contains("\x1b["), "an escape sequence despite NO_COLOR and pipes:\n{everything:?}");
+}
+
+#[test]
+fn the_banner_names_the_features_that_are_on() {
+    let (mut child, out, _err) = serve_piped(&[
+        "serve",
+        "tests/data/realistic.yaml",
+        "--port",
+        "0",
+        "--stateless",
+        "--data",
+        "realistic",
+        "--seed",
+        "9",
+        "--self-check",
+        "--chaos",
+        "0.1",
+        "--latency",
+        "5ms",
+        "--rate-limit",
+        "100/s",
+        "--proxy",
+        "http://127.0.0.1:9",
+    ]);
+    let banner = out.until(|l| l.trim_start().starts_with("checks"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = banner.join("\n");
+    let line = |label: &str| {
+        banner.iter().find(|l| l.trim_start().starts_with(label)).unwrap_or_else(|| panic!("no {label} line:\n{text}")).clone()
+    };
+    assert!(line("Contacts for realistic data").contains(" 4 operations "), "{text}");
+    assert!(line("store").contains("stateless"), "{text}");
+    assert!(line("data").contains("realistic, seed 9"), "{text}");
+    let traffic = line("traffic");
+    for part in ["rate limits on 4 operations", "latency 5ms", "chaos 10% (seed 9)"] {
+        assert!(traffic.contains(part), "{part:?} missing: {traffic}");
+    }
+    assert!(line("proxy").contains("http://127.0.0.1:9"), "{text}");
+    assert!(line("checks").contains("self-check on"), "{text}");
+}
+
+#[test]
+fn with_json_logs_stdout_keeps_only_the_url_line_and_stderr_stays_json() {
+    // Arrange
+    let args = ["serve", "tests/data/realistic.yaml", "--port", "0", "--log-format", "json", "--data", "realistic"];
+    let (mut child, out, err) = serve_piped(&args);
+    // Act
+    let first = out.until(|_| true);
+    let logs = err.until(|l| l.contains("\"message\":\"listening\""));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let more = out.rest();
+    // Assert
+    assert!(first[0].starts_with("listening on http://127.0.0.1:"), "{first:?}");
+    assert!(more.is_empty(), "stdout has only the URL line with JSON logs: {more:?}");
+    let events: Vec<serde_json::Value> =
+        logs.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let serving = events.iter().find(|e| e["fields"]["message"] == "serving").expect("a serving event");
+    assert_eq!(serving["fields"]["title"], "Contacts for realistic data");
+    assert_eq!(serving["fields"]["operations"], 4);
+    let listening = events.last().unwrap();
+    assert_eq!(listening["fields"]["data"], "realistic");
+    assert!(listening["fields"]["admin"].as_str().is_some_and(|a| a.ends_with("/__specstub/")), "{listening}");
 }

@@ -85,3 +85,28 @@ async fn a_failed_start_says_what_is_wrong_in_debug_form_too() {
     assert!(debug.contains("/no/such/spec.yaml") && debug.contains("no such file"), "{debug}");
     assert!(!debug.contains("Specs(["), "{debug}");
 }
+
+#[tokio::test]
+async fn the_overview_lists_each_document_the_admin_url_and_the_features_in_force() {
+    // Arrange
+    let server = Server::builder(crud())
+        .data(specstub::DataMode::Realistic)
+        .seed(3)
+        .self_check(true)
+        .mount(crud(), "/team")
+        .start()
+        .await
+        .expect("starts");
+    // Act
+    let o = server.overview();
+    // Assert
+    assert_eq!(o.url, server.url());
+    assert_eq!(o.admin_url, format!("{}/__specstub/", server.url()));
+    let [doc] = o.documents.as_slice() else { panic!("one document: {:?}", o.documents) };
+    assert!(!doc.title.is_empty() && !doc.version.is_empty(), "{doc:?}");
+    assert!(doc.operations > 0, "{doc:?}");
+    assert_eq!(doc.base_url, format!("{}/team/api", server.url()), "the mount and the server path: {doc:?}");
+    let f = &o.features;
+    assert_eq!(f.store, specstub::StoreKind::Memory);
+    assert_eq!((f.data, f.seed, f.self_check, f.proxy.as_deref()), (specstub::DataMode::Realistic, Some(3), true, None));
+}

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use crate::generate::{self, GenOptions};
+use crate::generate::{self, GenOptions, Realistic};
 use crate::spec::model::types_of;
 use crate::spec::source::deref;
 use crate::validate::Credential;
@@ -146,7 +146,15 @@ impl RecordShape {
 
 /// Fills what the server sets on creation: stamps, defaults, and whatever the response schema
 /// requires that the client did not send.
-pub fn on_create(data: &mut Map<String, Value>, doc: &Value, shape: &RecordShape, caller: &Caller, now: &str) {
+/// Generated values are realistic with `realistic` (`--data realistic`).
+pub fn on_create(
+    data: &mut Map<String, Value>,
+    doc: &Value,
+    shape: &RecordShape,
+    caller: &Caller,
+    now: &str,
+    realistic: Option<Realistic>,
+) {
     let required = &shape.required;
     for (name, prop) in &shape.props {
         if data.contains_key(name) {
@@ -168,7 +176,8 @@ pub fn on_create(data: &mut Map<String, Value>, doc: &Value, shape: &RecordShape
             if !required.contains(name) {
                 return None;
             }
-            Some(generate::generate(prop, doc, &GenOptions::default()))
+            let opts = GenOptions { realistic: realistic.map(|r| r.fork(name)), name: Some(name), ..GenOptions::default() };
+            Some(generate::generate(prop, doc, &opts))
         });
         if let Some(v) = value {
             data.insert(name.clone(), v);
@@ -317,7 +326,8 @@ pub enum Projection {
 }
 
 impl Projection {
-    pub fn of(doc: &Value, schema: Option<&Value>) -> Self {
+    /// `realistic`: what values completing a record look like (`--data realistic`).
+    pub fn of(doc: &Value, schema: Option<&Value>, realistic: Option<Realistic>) -> Self {
         let Some(schema) = schema else { return Projection::All };
         let (props, required) = properties(doc, schema);
         let resolved = deref(doc, schema, "").0;
@@ -336,7 +346,8 @@ impl Projection {
             .iter()
             .filter_map(|name| props.get(name).filter(|p| !write_only(p)).map(|p| (name, p)))
             .map(|(name, p)| {
-                let value = if is_nullable(doc, p) { Value::Null } else { generate::generate(p, doc, &GenOptions::default()) };
+                let opts = GenOptions { realistic: realistic.map(|r| r.fork(name)), name: Some(name), ..GenOptions::default() };
+                let value = if is_nullable(doc, p) { Value::Null } else { generate::generate(p, doc, &opts) };
                 (name.clone(), value)
             })
             .collect();
@@ -388,7 +399,7 @@ mod tests {
         }});
         let mut data = Map::new();
         let caller = Caller { user: Some("u1".into()), org: None };
-        on_create(&mut data, &doc, &RecordShape::of(&doc, Some(&schema)), &caller, "2026-01-01T00:00:00Z");
+        on_create(&mut data, &doc, &RecordShape::of(&doc, Some(&schema)), &caller, "2026-01-01T00:00:00Z", None);
         assert_eq!(
             Value::Object(data),
             json!({"createdAt": "2026-01-01T00:00:00Z", "createdByUserId": "u1", "state": "NEW", "endedAt": null, "pinned": false})
@@ -426,7 +437,7 @@ mod tests {
         let read = json!({"anyOf": [{"$ref": "#/components/schemas/customer"}, {"$ref": "#/components/schemas/deleted"}]});
         let shape = RecordShape::of(&doc, Some(&read));
         let mut data = json!({"id": "cus_1", "email": "a@b.c"}).as_object().cloned().unwrap();
-        on_create(&mut data, &doc, &shape, &Caller { user: Some("u1".into()), org: None }, "2026-01-01T00:00:00Z");
+        on_create(&mut data, &doc, &shape, &Caller { user: Some("u1".into()), org: None }, "2026-01-01T00:00:00Z", None);
         assert_eq!(data["object"], "customer");
         assert_eq!(data["created"], 1_767_225_600);
         assert!(data["livemode"].is_boolean());
@@ -438,7 +449,7 @@ mod tests {
         let schema = json!({"type": "object", "required": ["id", "kind", "note"], "properties": {
             "id": {"type": "string"}, "kind": {"type": "string", "enum": ["a"]}, "note": {"type": ["string", "null"]}
         }});
-        let shown = Projection::of(&json!({}), Some(&schema)).apply(&json!({"id": "1"}));
+        let shown = Projection::of(&json!({}), Some(&schema), None).apply(&json!({"id": "1"}));
         assert_eq!(shown, json!({"id": "1", "kind": "a", "note": null}));
     }
 
@@ -454,7 +465,7 @@ mod tests {
     #[test]
     fn project_drops_undeclared_and_write_only_fields() {
         let schema = json!({"type": "object", "properties": {"id": {"type": "string"}, "pw": {"type": "string", "writeOnly": true}}});
-        assert_eq!(Projection::of(&json!({}), Some(&schema)).apply(&json!({"id": "1", "pw": "x", "extra": 1})), json!({"id": "1"}));
+        assert_eq!(Projection::of(&json!({}), Some(&schema), None).apply(&json!({"id": "1", "pw": "x", "extra": 1})), json!({"id": "1"}));
     }
 
     #[test]

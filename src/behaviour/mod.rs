@@ -81,6 +81,8 @@ pub struct Ctx<'a> {
     pub body: Option<&'a Value>,
     pub caller: Caller,
     pub session: String,
+    /// Plausible values where records are completed from their schema (`--data realistic`).
+    pub realistic: Option<crate::generate::Realistic>,
 }
 
 impl Ctx<'_> {
@@ -447,7 +449,7 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         data.entry(k.clone()).or_insert_with(|| v.clone());
     }
     apply_set(ctx, &mut data, &now);
-    fill::on_create(&mut data, ctx.doc(), ctx.record_shape(), &ctx.caller, &now);
+    fill::on_create(&mut data, ctx.doc(), ctx.record_shape(), &ctx.caller, &now, ctx.realistic);
     if let Some(f) = &b.version_field {
         data.insert(f.clone(), Value::from(1));
     }
@@ -490,7 +492,8 @@ fn invent(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourErr
         return Err(ctx.not_found(id));
     }
     let shape = ctx.record_shape();
-    let generated = shape.schema.as_ref().map(|s| crate::generate::generate(s, ctx.doc(), &crate::generate::GenOptions::default()));
+    let opts = crate::generate::GenOptions { realistic: ctx.realistic, ..Default::default() };
+    let generated = shape.schema.as_ref().map(|s| crate::generate::generate(s, ctx.doc(), &opts));
     let mut data = match generated {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
@@ -507,7 +510,7 @@ fn invent(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourErr
     for name in shape.props.keys().filter(|k| fill::stamp_of(k).is_some()) {
         data.remove(name);
     }
-    fill::on_create(&mut data, ctx.doc(), shape, &ctx.caller, &now);
+    fill::on_create(&mut data, ctx.doc(), shape, &ctx.caller, &now, ctx.realistic);
     if let Some(f) = &b.version_field {
         data.insert(f.clone(), Value::from(1));
     }
@@ -811,7 +814,8 @@ fn deleted_body(ctx: &Ctx, gone: &Record) -> Option<Value> {
     if props.is_empty() {
         return None;
     }
-    let Value::Object(mut body) = crate::generate::generate(schema, doc, &crate::generate::GenOptions::default()) else { return None };
+    let opts = crate::generate::GenOptions { realistic: ctx.realistic, ..Default::default() };
+    let Value::Object(mut body) = crate::generate::generate(schema, doc, &opts) else { return None };
     let Value::Object(record) = &gone.data else { return Some(Value::Object(body)) };
     for (name, prop) in &props {
         if let Some(v) = record.get(name).filter(|v| fill::fits(doc, prop, v)) {
@@ -885,6 +889,7 @@ mod tests {
             body: body.as_ref(),
             caller: Caller { user: Some("user-8874f3490fc9aa81".into()), org: None },
             session: String::new(),
+            realistic: None,
         };
         run(store, &ctx)
     }

@@ -11,6 +11,7 @@ use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header
 use serde_json::{Map, Value};
 
 use crate::behaviour::{self, fill::Caller};
+use crate::generate::{DataMode, Realistic};
 use crate::headers::{REQUEST_ID, VIOLATIONS};
 use crate::journal::Entry;
 use crate::plan::{Answer, Api, Planned};
@@ -175,6 +176,11 @@ async fn answer(
                 body: trail.body.as_ref(),
                 caller: Caller::from_credential(checked.credential.as_ref()),
                 session: ex.session.clone().unwrap_or_default(),
+                // Each request its own draw: two records created alike still differ. Only then is a
+                // seed taken, so that static runs keep the sequence of dynamic answers they had.
+                realistic: (api.config.data == DataMode::Realistic)
+                    .then(|| rt.next_seed())
+                    .and_then(|s| Realistic::when(api.config.data, s)),
             };
             let outcome = behaviour::run(store.as_ref(), &ctx)?;
             respond::from_outcome(spec, op, outcome)
@@ -252,7 +258,10 @@ fn mock(
     } else {
         &ex.prefer
     };
-    let mock = MockRequest { prefer, accept, echo: &echo, seed: rt.next_seed(), validate: api.config.self_check };
+    // Without `dynamic`, realistic values come from the server's seed alone: every request for
+    // an operation sees the same body, as with placeholders.
+    let realistic = Realistic::when(api.config.data, api.config.seed.unwrap_or(0));
+    let mock = MockRequest { prefer, accept, echo: &echo, seed: rt.next_seed(), realistic, validate: api.config.self_check };
     respond::mock(spec, op, &mock).map_err(|e| ErrorReply::from(&e))
 }
 

@@ -14,11 +14,13 @@ use super::ext::{ActionName, IdExt, IdFormatName, IdIn, IfMatch, MaskExt, MaskIn
 use crate::behaviour::binding::camel;
 use crate::behaviour::binding::{Check, ListConfig, ListExtra, MaskConfig, Refusal};
 use crate::behaviour::{Action, Binding, IdFormat, IdSource, SetValue, fill};
+use crate::generate::{GenOptions, Realistic};
 use crate::spec::walk::Flow;
 use crate::spec::{Operation, ParamIn, Problem, SpecSet, source::deref};
 
 /// Bindings for every operation (None: answered from the spec alone), and load problems.
-pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Option<Binding>>, Vec<Problem>) {
+/// `realistic`: what values generated here once (completions, list extras) look like.
+pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool, realistic: Option<Realistic>) -> (Vec<Option<Binding>>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut out = Vec::with_capacity(set.operations.len());
     for (op, ext) in set.operations.iter().zip(exts) {
@@ -38,7 +40,7 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Optio
         };
         out.push(binding.map(|mut b| {
             if b.action == Action::List {
-                infer_list_fields(set, op, &mut b.list);
+                infer_list_fields(set, op, &mut b.list, realistic);
             }
             // A state machine's transition needs a state the client brought about: an unknown
             // id stays unknown there.
@@ -90,7 +92,7 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool) -> (Vec<Optio
             b.record_schema = schemas.get(&(op.spec, b.resource.clone())).cloned().or_else(|| b.schema.clone());
             // Resolved once here: doing it per write was a fifth of a stateful request's work.
             let doc = set.specs[op.spec].schemas.doc(Flow::Response);
-            b.projection = fill::Projection::of(doc, b.schema.as_ref().and_then(|p| doc.pointer(p)));
+            b.projection = fill::Projection::of(doc, b.schema.as_ref().and_then(|p| doc.pointer(p)), realistic);
             b.record_shape = fill::RecordShape::of(doc, b.record_schema.as_ref().and_then(|p| doc.pointer(p)));
             if b.record_shape.is_empty() {
                 b.record_shape = fill::RecordShape::of(doc, b.schema.as_ref().and_then(|p| doc.pointer(p)));
@@ -496,7 +498,7 @@ fn array_field(doc: &Value, schema: &Value, at: &str) -> Option<String> {
 /// Fills the list fields the binding leaves out from the list response's schema: its array,
 /// a total count or has-more flag under a conventional name, and a value for every other
 /// required field (Stripe's `object: list` and `url`).
-fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig) {
+fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig, realistic: Option<Realistic>) {
     let Some((doc, schema, at)) = response_schema(set, op) else { return };
     if list.items.is_none() {
         list.items = array_field(doc, schema, &at);
@@ -543,7 +545,8 @@ fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig) {
         let extra = if name == "url" && is_string && !fixed && path_fits {
             ListExtra::Path(op.served_path.clone())
         } else {
-            ListExtra::Value(crate::generate::generate(prop, doc, &crate::generate::GenOptions::default()))
+            let opts = GenOptions { realistic: realistic.map(|r| r.fork(&name)), name: Some(&name), ..GenOptions::default() };
+            ListExtra::Value(crate::generate::generate(prop, doc, &opts))
         };
         list.extras.push((name, extra));
     }

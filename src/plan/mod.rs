@@ -125,7 +125,8 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
         op_exts.push(ext);
     }
 
-    let (bindings, binding_problems) = bind::bind_all(&set, &op_exts, !config.stateless);
+    let realistic = crate::generate::Realistic::when(config.data, config.seed.unwrap_or(0));
+    let (bindings, binding_problems) = bind::bind_all(&set, &op_exts, !config.stateless, realistic);
     problems.extend(binding_problems);
     let router = Router::new(&set.operations);
     route_conflicts(&set, &router, &mut problems);

@@ -82,6 +82,10 @@ pub struct Spec {
     /// The first server's absolute URL and the path the mock serves it under, so that links in
     /// answers (`https://api.github.com/repos/…`) can be turned into links to the mock.
     pub public: Option<(String, String)>,
+    /// `info.version`, as written.
+    pub version: String,
+    /// The path every operation of the document is served under (mount and server URL path).
+    pub base_path: String,
 }
 
 /// Everything that is served: the documents and all their operations.
@@ -243,6 +247,11 @@ fn load_one(
     let invalid_examples = lint::examples(file, &schemas, &positions.examples, problems);
 
     let title = doc.pointer("/info/title").and_then(Value::as_str).unwrap_or_default().to_string();
+    let version = match doc.pointer("/info/version") {
+        Some(Value::String(s)) => s.clone(),
+        Some(v @ Value::Number(_)) => v.to_string(),
+        _ => String::new(),
+    };
     let mount = opts.mounts.iter().find(|(f, _)| same_file(f, file)).map(|(_, p)| p.trim_end_matches('/').to_string());
     let server_path = if opts.ignore_server_path { String::new() } else { server_path(doc) };
     let base_path = format!("{}{}", mount.unwrap_or_default(), server_path);
@@ -289,7 +298,8 @@ fn load_one(
     lint::operations(file, &ops, &schemas, &security_schemes, problems);
     let extension = doc.get("x-specstub").cloned().unwrap_or(Value::Null);
     let public = server_url(doc).map(|url| (url, base_path.clone()));
-    let spec = Spec { file: file.to_path_buf(), title, schemas, security_schemes, errors: ErrorStyle::default(), extension, public };
+    let errors = ErrorStyle::default();
+    let spec = Spec { file: file.to_path_buf(), title, schemas, security_schemes, errors, extension, public, version, base_path };
     Some((spec, ops))
 }
 

@@ -101,6 +101,23 @@ pub struct Route {
     chaos: Vec<Fault>,
 }
 
+impl Route {
+    /// Whether a rate limit applies here.
+    pub fn limited(&self) -> bool {
+        self.limiter.is_some()
+    }
+
+    /// Whether answers here are delayed.
+    pub fn delayed(&self) -> bool {
+        self.latency.is_some()
+    }
+
+    /// Whether faults may be injected here (declared ones or chaos).
+    pub fn faulty(&self) -> bool {
+        !self.faults.is_empty() || !self.chaos.is_empty()
+    }
+}
+
 /// The compiled traffic rules of the whole API: the rate limits (one bucket set each, shared by
 /// the routes a limit covers), chaos and the seed. Immutable; the buckets live in [`Live`].
 #[derive(Debug)]
@@ -130,6 +147,11 @@ pub struct Declared {
 }
 
 impl Rules {
+    /// The seed of random faults and latency: `--seed`, or the one chosen at start.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
     /// Compiles the rules: `docs` are the documents' declarations (by spec index), `ops` each
     /// operation with its own. Returns the rules and each operation's route (None: nothing
     /// applies there).
