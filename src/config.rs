@@ -67,6 +67,21 @@ pub struct Config {
     pub store_prefix: String,
     /// Redis keys expire this long after their last write.
     pub store_ttl: Option<std::time::Duration>,
+    /// How long a keep-alive connection may stay open with no request in flight.
+    pub idle_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive once its headers are in (408 beyond, and
+    /// the connection closes).
+    pub body_timeout: std::time::Duration,
+    /// Most connections open at once; at the cap the one that waited longest without a request
+    /// is closed to make room, or, when all are busy, new ones are answered 503. None derives it
+    /// from the open-file limit (three quarters of it, at most 10,000).
+    pub max_connections: Option<usize>,
+    /// HTTP/2: how often a connection is pinged, and how long the peer has to answer before the
+    /// connection is dropped as dead.
+    pub http2_keepalive_interval: std::time::Duration,
+    pub http2_keepalive_timeout: std::time::Duration,
+    /// HTTP/2: streams (requests) a client may have open at once on one connection.
+    pub http2_max_streams: u32,
 }
 
 impl Default for Config {
@@ -97,6 +112,12 @@ impl Default for Config {
             store: None,
             store_prefix: "specstub".into(),
             store_ttl: None,
+            idle_timeout: std::time::Duration::from_secs(60),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: None,
+            http2_keepalive_interval: std::time::Duration::from_secs(20),
+            http2_keepalive_timeout: std::time::Duration::from_secs(20),
+            http2_max_streams: 128,
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct Runtime {
     pub traffic: traffic::Live,
     /// With `--self-check`: answers checked against their declared responses, and what broke.
     pub self_check: SelfCheckTally,
+    /// What the connection limits did; the server counts, the health answer shows.
+    pub connections: Arc<ConnectionTally>,
     seed: AtomicU64,
 }
 
@@ -43,6 +45,42 @@ impl SelfCheckTally {
     /// (answers, violations).
     pub fn get(&self) -> (u64, u64) {
         (self.answers.load(Ordering::Relaxed), self.violations.load(Ordering::Relaxed))
+    }
+}
+
+/// Connections open and what the connection limits did since the server started, counted by
+/// the server (the layer that owns sockets) and shown by `GET /__specstub/health`.
+#[derive(Debug, Default)]
+pub struct ConnectionTally {
+    pub open: AtomicU64,
+    /// `--max-connections`, as resolved.
+    pub max: AtomicU64,
+    pub header_timeouts: AtomicU64,
+    pub idle_timeouts: AtomicU64,
+    pub body_timeouts: AtomicU64,
+    /// Closed to make room at the cap.
+    pub shed: AtomicU64,
+    /// Answered 503 (or closed) at the cap because every connection was busy.
+    pub refused: AtomicU64,
+    pub accept_errors: AtomicU64,
+}
+
+impl ConnectionTally {
+    /// The counts, as the health answer shows them.
+    pub fn to_json(&self) -> serde_json::Value {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        serde_json::json!({
+            "open": n(&self.open),
+            "max": n(&self.max),
+            "closed": {
+                "headerTimeout": n(&self.header_timeouts),
+                "idleTimeout": n(&self.idle_timeouts),
+                "bodyTimeout": n(&self.body_timeouts),
+                "shed": n(&self.shed),
+            },
+            "refused": n(&self.refused),
+            "acceptErrors": n(&self.accept_errors),
+        })
     }
 }
 
@@ -103,6 +141,7 @@ impl Runtime {
             journal: Journal::new(JOURNAL_ENTRIES),
             traffic: live,
             self_check: SelfCheckTally::default(),
+            connections: Arc::default(),
             seed: AtomicU64::new(0),
         })
     }
