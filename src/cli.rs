@@ -257,7 +257,7 @@ pub struct ServeArgs {
     pub body_timeout: std::time::Duration,
 
     /// Most connections open at once [default: three quarters of the open-file limit (ulimit -n),
-    /// at most 10000]. At the cap a new connection is still accepted: the one that has waited
+    /// at most 10000; half that with --proxy]. At the cap a new connection is still accepted: the one that has waited
     /// longest without a request in flight is closed to make room, or, when every connection is
     /// busy, the new one is answered 503 with Retry-After (the health route still answers).
     /// Example: `--max-connections 2000`

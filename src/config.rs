@@ -74,7 +74,7 @@ pub struct Config {
     pub body_timeout: std::time::Duration,
     /// Most connections open at once; at the cap the one that waited longest without a request
     /// is closed to make room, or, when all are busy, new ones are answered 503. None derives it
-    /// from the open-file limit (three quarters of it, at most 10,000).
+    /// from the open-file limit (three quarters of it, at most 10,000; half that with `proxy`).
     pub max_connections: Option<usize>,
     /// HTTP/2: how often a connection is pinged, and how long the peer has to answer before the
     /// connection is dropped as dead.

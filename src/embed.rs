@@ -352,7 +352,7 @@ impl ServerBuilder {
     }
 
     /// Most connections open at once (default: three quarters of the open-file limit, at most
-    /// 10,000). At the cap the connection that waited longest without a request is closed to
+    /// 10,000; half that with a proxy). At the cap the connection that waited longest without a request is closed to
     /// make room; when all are busy, new ones are answered 503 with `Retry-After`.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.config.max_connections = Some(max.max(1));

@@ -47,7 +47,12 @@ impl Limits {
             header: config.header_timeout,
             idle: config.idle_timeout,
             body: config.body_timeout,
-            max_connections: config.max_connections.unwrap_or_else(default_max_connections).max(1),
+            max_connections: match config.max_connections {
+                Some(max) => max.max(1),
+                // Each proxied request in flight holds an upstream connection too.
+                None if config.proxy.is_some() => (default_max_connections() / 2).max(1),
+                None => default_max_connections(),
+            },
         }
     }
 }

@@ -113,89 +113,108 @@ pub fn spawn(listener: TcpListener, app: Arc<Served>) -> std::io::Result<Running
     let (stop, mut stopped) = watch::channel(false);
     let registry = Registry::new(Limits::from_config(&app.api.config), Arc::clone(&app.runtime.connections));
     let task = tokio::spawn(async move {
-        let builder = connection_builder(&app.api.config, true);
-        // When every connection is busy: one answer per connection, then close.
-        let overflow = connection_builder(&app.api.config, false);
-        let graceful = GracefulShutdown::new();
+        let acceptor = Acceptor {
+            builder: connection_builder(&app.api.config, true),
+            // When every connection is busy: one answer per connection, then close.
+            overflow: connection_builder(&app.api.config, false),
+            graceful: GracefulShutdown::new(),
+            stopped: stopped.clone(),
+            app,
+            registry,
+        };
         let mut pause = ACCEPT_PAUSE;
         loop {
             tokio::select! {
-                conn = listener.accept() => {
-                    let (stream, peer) = match conn {
-                        Ok(c) => c,
-                        Err(e) => {
-                            // Out of descriptors, the pending connection stays queued and the
-                            // next accept fails at once: pause instead of spinning.
-                            registry.accept_failed(&e);
-                            tokio::select! {
-                                _ = tokio::time::sleep(pause) => {}
-                                _ = stopped.changed() => break,
-                            }
-                            pause = (pause * 2).min(ACCEPT_PAUSE_MAX);
-                            continue;
-                        }
-                    };
-                    pause = ACCEPT_PAUSE;
-                    let _ = stream.set_nodelay(true);
-                    let (stream, reset) = ResettableStream::new(stream);
-                    let (app, stop) = (Arc::clone(&app), stopped.clone());
-                    match registry.admit() {
-                        Admission::Tracked(conn, registration) => {
-                            let registry = Arc::clone(&registry);
-                            let service = {
-                                let (conn, registry) = (Arc::clone(&conn), Arc::clone(&registry));
-                                hyper::service::service_fn(move |req: Request<Incoming>| {
-                                    let busy = conn.begin(req.version());
-                                    let (app, reset, stop, registry) = (Arc::clone(&app), reset.clone(), stop.clone(), Arc::clone(&registry));
-                                    async move {
-                                        let response = serve_one(&app, req, peer, &reset, stop, &registry).await?;
-                                        Ok::<_, std::io::Error>(response.map(|b| Tracked::new(b, busy)))
-                                    }
-                                })
-                            };
-                            let io = TokioIo::new(Metered::new(stream, Arc::clone(&conn)));
-                            let connection = graceful.watch(builder.serve_connection_with_upgrades(io, service).into_owned());
-                            tokio::spawn(async move {
-                                let _registration = registration;
-                                registry.supervise(&conn, connection).await;
-                            });
-                        }
-                        Admission::Overflow(ticket) => {
-                            let registry = Arc::clone(&registry);
-                            let health = format!("{}/health", app.api.config.admin_prefix);
-                            let header = app.api.config.header_timeout;
-                            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                                let (app, reset, stop, registry) = (Arc::clone(&app), reset.clone(), stop.clone(), Arc::clone(&registry));
-                                let health = req.uri().path() == health;
-                                async move {
-                                    // A saturated server is still alive: its health route says so.
-                                    if health {
-                                        serve_one(&app, req, peer, &reset, stop, &registry).await
-                                    } else {
-                                        Ok(busy(req.version(), registry.limits.max_connections).map(|b| Either::Left(Full::new(b))))
-                                    }
-                                }
-                            });
-                            let connection = graceful.watch(overflow.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned());
-                            tokio::spawn(async move {
-                                let _ticket = ticket;
-                                // One answer, bounded like any first request.
-                                let _ = tokio::time::timeout(header, connection).await;
-                            });
-                        }
-                        Admission::Refused => drop(stream),
+                conn = listener.accept() => match conn {
+                    Ok((stream, peer)) => {
+                        pause = ACCEPT_PAUSE;
+                        acceptor.take(stream, peer);
                     }
-                }
+                    Err(e) => {
+                        // Out of descriptors, the pending connection stays queued and the next
+                        // accept fails at once: pause instead of spinning.
+                        acceptor.registry.accept_failed(&e);
+                        tokio::select! {
+                            _ = tokio::time::sleep(pause) => {}
+                            _ = stopped.changed() => break,
+                        }
+                        pause = (pause * 2).min(ACCEPT_PAUSE_MAX);
+                    }
+                },
                 _ = stopped.changed() => break,
             }
         }
         drop(listener);
         tokio::select! {
-            _ = graceful.shutdown() => {}
+            _ = acceptor.graceful.shutdown() => {}
             _ = tokio::time::sleep(DRAIN_DEADLINE) => tracing::warn!("connections still open after the drain deadline; closing them"),
         }
     });
     Ok(Running { addr, stop, task: Some(task), companions: Vec::new() })
+}
+
+/// What the accept loop hands each new connection.
+struct Acceptor {
+    builder: hyper_util::server::conn::auto::Builder<TokioExecutor>,
+    overflow: hyper_util::server::conn::auto::Builder<TokioExecutor>,
+    graceful: GracefulShutdown,
+    stopped: watch::Receiver<bool>,
+    app: Arc<Served>,
+    registry: Arc<Registry>,
+}
+
+impl Acceptor {
+    /// Starts serving a new connection on its own task, as the registry admits it.
+    fn take(&self, stream: tokio::net::TcpStream, peer: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let (stream, reset) = ResettableStream::new(stream);
+        let (app, stop, registry) = (Arc::clone(&self.app), self.stopped.clone(), Arc::clone(&self.registry));
+        match self.registry.admit() {
+            Admission::Tracked(conn, registration) => {
+                let service = {
+                    let (conn, registry) = (Arc::clone(&conn), Arc::clone(&registry));
+                    hyper::service::service_fn(move |req: Request<Incoming>| {
+                        let busy = conn.begin(req.version());
+                        let (app, reset, stop, registry) = (Arc::clone(&app), reset.clone(), stop.clone(), Arc::clone(&registry));
+                        async move {
+                            let response = serve_one(&app, req, peer, &reset, stop, &registry).await?;
+                            Ok::<_, std::io::Error>(response.map(|b| Tracked::new(b, busy)))
+                        }
+                    })
+                };
+                let io = TokioIo::new(Metered::new(stream, Arc::clone(&conn)));
+                let connection = self.graceful.watch(self.builder.serve_connection_with_upgrades(io, service).into_owned());
+                tokio::spawn(async move {
+                    let _registration = registration;
+                    registry.supervise(&conn, connection).await;
+                });
+            }
+            Admission::Overflow(ticket) => {
+                let health = format!("{}/health", app.api.config.admin_prefix);
+                let header = app.api.config.header_timeout;
+                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                    let (app, reset, stop, registry) = (Arc::clone(&app), reset.clone(), stop.clone(), Arc::clone(&registry));
+                    let health = req.uri().path() == health;
+                    async move {
+                        // A saturated server is still alive: its health route says so.
+                        if health {
+                            serve_one(&app, req, peer, &reset, stop, &registry).await
+                        } else {
+                            Ok(busy(req.version(), registry.limits.max_connections).map(|b| Either::Left(Full::new(b))))
+                        }
+                    }
+                });
+                let connection =
+                    self.graceful.watch(self.overflow.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned());
+                tokio::spawn(async move {
+                    let _ticket = ticket;
+                    // One answer, bounded like any first request.
+                    let _ = tokio::time::timeout(header, connection).await;
+                });
+            }
+            Admission::Refused => drop(stream),
+        }
+    }
 }
 
 /// HTTP/1 and HTTP/2 on one port. HTTP/1's own header timeout is off: the limits supervise
