@@ -157,8 +157,9 @@ pub struct ServeArgs {
     #[arg(long, default_value = "1MiB", value_parser = parse_size)]
     pub max_body: usize,
 
-    /// How long a client gets to send a request's headers before its connection is closed.
-    /// Example: `--header-timeout 5s`
+    /// How long a client gets to send a request's headers before its connection is closed,
+    /// counted from the connection's start (so silent connections are closed too), then from
+    /// the first byte of each later request. Example: `--header-timeout 5s`
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub header_timeout: std::time::Duration,
 

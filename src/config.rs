@@ -28,8 +28,9 @@ pub struct Config {
     pub cors: bool,
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body: usize,
-    /// How long a client gets to send a request's headers (HTTP/1) before the connection is
-    /// closed: a client that trickles them would otherwise hold a connection forever.
+    /// How long a client gets to send a request's headers before the connection is closed:
+    /// counted from the accept for a new connection (so a silent one is closed too, HTTP/2
+    /// included), from the first byte for a later request on a keep-alive connection.
     pub header_timeout: std::time::Duration,
     pub log_format: LogFormat,
     /// Answer from the spec only: no store, no inferred CRUD.

@@ -228,7 +228,8 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a client gets to send a request's headers (default 10 s).
+    /// How long a client gets to send a request's headers (default 10 s), counted from the
+    /// connection's start for its first request: a silent connection is closed after it.
     pub fn header_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.config.header_timeout = timeout;
         self

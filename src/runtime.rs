@@ -1,5 +1,6 @@
 //! The one mutable part of a running server: the store, the request journal, the live side of
-//! traffic control (rate-limit buckets, the arrival counter) and the seed of generated answers.
+//! traffic control (rate-limit buckets, the arrival counter), the seed of generated answers and
+//! the counts of what the connection limits did.
 //! Everything compiled lives in [`crate::plan::Api`]; a request reads that and changes only this.
 
 use std::path::Path;
