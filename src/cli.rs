@@ -157,8 +157,9 @@ pub struct ServeArgs {
     #[arg(long, default_value = "1MiB", value_parser = parse_size)]
     pub max_body: usize,
 
-    /// How long a client gets to send a request's headers before its connection is closed.
-    /// Example: `--header-timeout 5s`
+    /// How long a client gets to send a request's headers before its connection is closed,
+    /// counted from the connection's start (so silent connections are closed too), then from
+    /// the first byte of each later request. Example: `--header-timeout 5s`
     #[arg(long, default_value = "10s", value_parser = parse_timeout)]
     pub header_timeout: std::time::Duration,
 
@@ -300,6 +301,37 @@ pub struct ServeArgs {
     /// Example: `--data realistic --seed 7`
     #[arg(long, value_enum, default_value_t = DataArg::Static)]
     pub data: DataArg,
+    /// Close a keep-alive connection that has had no request in flight for this long (a new
+    /// connection must send its first request within --header-timeout). Example: `--idle-timeout 5min`
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub idle_timeout: std::time::Duration,
+
+    /// How long a request's body may take to arrive once its headers are in; a short or slow
+    /// body gets 408 and the connection closes. Example: `--body-timeout 2min` for large uploads
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_timeout)]
+    pub body_timeout: std::time::Duration,
+
+    /// Most connections open at once [default: three quarters of the open-file limit (ulimit -n),
+    /// at most 10000; half that with --proxy]. At the cap a new connection is still accepted: the one that has waited
+    /// longest without a request in flight is closed to make room, or, when every connection is
+    /// busy, the new one is answered 503 with Retry-After (the health route still answers).
+    /// Example: `--max-connections 2000`
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub max_connections: Option<u64>,
+
+    /// HTTP/2: ping each connection this often; a peer that does not answer within
+    /// --http2-keepalive-timeout is dropped as dead. Example: `--http2-keepalive-interval 10s`
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_timeout)]
+    pub http2_keepalive_interval: std::time::Duration,
+
+    /// HTTP/2: how long a peer has to answer a keep-alive ping. Example: `--http2-keepalive-timeout 5s`
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_timeout)]
+    pub http2_keepalive_timeout: std::time::Duration,
+
+    /// HTTP/2: requests a client may have in flight at once on one connection (more wait for
+    /// a free stream). Example: `--http2-max-streams 256`
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http2_max_streams: u32,
 }
 
 #[derive(Debug, Args)]
@@ -542,6 +574,12 @@ impl ServeArgs {
                 DataArg::Static => DataMode::Static,
                 DataArg::Realistic => DataMode::Realistic,
             },
+            idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            max_connections: self.max_connections.map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            http2_keepalive_interval: self.http2_keepalive_interval,
+            http2_keepalive_timeout: self.http2_keepalive_timeout,
+            http2_max_streams: self.http2_max_streams,
         }
     }
 }
@@ -655,6 +693,43 @@ mod tests {
         assert_eq!(serve(&["--admin-token", ""]).admin_token, None, "an empty token is no token");
         assert_eq!(serve(&["--journal-bytes", "0"]).journal_bytes, 0);
         assert!(Cli::try_parse_from(["specstub", "serve", "--journal-bytes", "1KiB"]).unwrap_err().to_string().contains("64KiB or more"));
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_parse() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["specstub", "serve"], args].concat())?;
+            let Command::Serve(args) = cli.command else { panic!("serve expected") };
+            Ok::<_, clap::Error>(args.into_config())
+        };
+        let secs = std::time::Duration::from_secs;
+        let config = serve(&[]).unwrap();
+        assert_eq!((config.header_timeout, config.idle_timeout, config.body_timeout), (secs(10), secs(60), secs(30)));
+        assert_eq!(config.max_connections, None, "derived from the open-file limit when the server starts");
+        assert_eq!((config.http2_keepalive_interval, config.http2_keepalive_timeout, config.http2_max_streams), (secs(20), secs(20), 128));
+        let config = serve(&[
+            "--idle-timeout",
+            "5min",
+            "--body-timeout",
+            "500ms",
+            "--max-connections",
+            "20",
+            "--http2-keepalive-interval",
+            "1s",
+            "--http2-keepalive-timeout",
+            "2s",
+            "--http2-max-streams",
+            "8",
+        ])
+        .unwrap();
+        assert_eq!(
+            (config.idle_timeout, config.body_timeout, config.max_connections),
+            (secs(300), std::time::Duration::from_millis(500), Some(20))
+        );
+        assert_eq!((config.http2_keepalive_interval, config.http2_keepalive_timeout, config.http2_max_streams), (secs(1), secs(2), 8));
+        for bad in [["--max-connections", "0"], ["--idle-timeout", "0s"], ["--body-timeout", "soon"], ["--http2-max-streams", "0"]] {
+            assert!(serve(&bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

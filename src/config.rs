@@ -29,8 +29,9 @@ pub struct Config {
     pub cors: bool,
     /// Largest request body accepted, in bytes (413 beyond).
     pub max_body: usize,
-    /// How long a client gets to send a request's headers (HTTP/1) before the connection is
-    /// closed: a client that trickles them would otherwise hold a connection forever.
+    /// How long a client gets to send a request's headers before the connection is closed:
+    /// counted from the accept for a new connection (so a silent one is closed too, HTTP/2
+    /// included), from the first byte for a later request on a keep-alive connection.
     pub header_timeout: std::time::Duration,
     pub log_format: LogFormat,
     /// Answer from the spec only: no store, no inferred CRUD.
@@ -92,6 +93,21 @@ pub struct Config {
     /// What generated values look like: placeholders, or plausible values by property name and
     /// format (names, emails, addresses, dates around now), drawn from `seed` (0 without one).
     pub data: DataMode,
+    /// How long a keep-alive connection may stay open with no request in flight.
+    pub idle_timeout: std::time::Duration,
+    /// How long a request's body may take to arrive once its headers are in (408 beyond, and
+    /// the connection closes).
+    pub body_timeout: std::time::Duration,
+    /// Most connections open at once; at the cap the one that waited longest without a request
+    /// is closed to make room, or, when all are busy, new ones are answered 503. None derives it
+    /// from the open-file limit (three quarters of it, at most 10,000; half that with `proxy`).
+    pub max_connections: Option<usize>,
+    /// HTTP/2: how often a connection is pinged, and how long the peer has to answer before the
+    /// connection is dropped as dead.
+    pub http2_keepalive_interval: std::time::Duration,
+    pub http2_keepalive_timeout: std::time::Duration,
+    /// HTTP/2: streams (requests) a client may have open at once on one connection.
+    pub http2_max_streams: u32,
 }
 
 impl Default for Config {
@@ -130,6 +146,12 @@ impl Default for Config {
             redact: Vec::new(),
             redact_names: true,
             data: DataMode::Static,
+            idle_timeout: std::time::Duration::from_secs(60),
+            body_timeout: std::time::Duration::from_secs(30),
+            max_connections: None,
+            http2_keepalive_interval: std::time::Duration::from_secs(20),
+            http2_keepalive_timeout: std::time::Duration::from_secs(20),
+            http2_max_streams: 128,
         }
     }
 }

@@ -374,7 +374,8 @@ impl ServerBuilder {
         self
     }
 
-    /// How long a client gets to send a request's headers (default 10 s).
+    /// How long a client gets to send a request's headers (default 10 s), counted from the
+    /// connection's start for its first request: a silent connection is closed after it.
     pub fn header_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.config.header_timeout = timeout;
         self
@@ -541,6 +542,41 @@ impl ServerBuilder {
     /// served as written.
     pub fn data(mut self, mode: DataMode) -> Self {
         self.config.data = mode;
+        self
+    }
+
+    /// Close a keep-alive connection after this long with no request in flight (default 60 s).
+    pub fn idle_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// How long a request's body may take once its headers are in (default 30 s); a short or
+    /// slow body gets 408 and the connection closes.
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.body_timeout = timeout;
+        self
+    }
+
+    /// Most connections open at once (default: three quarters of the open-file limit, at most
+    /// 10,000; half that with a proxy). At the cap the connection that waited longest without a request is closed to
+    /// make room; when all are busy, new ones are answered 503 with `Retry-After`.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.config.max_connections = Some(max.max(1));
+        self
+    }
+
+    /// HTTP/2 keep-alive: ping every `interval`, drop a peer that does not answer within
+    /// `timeout` (default 20 s and 20 s).
+    pub fn http2_keepalive(mut self, interval: std::time::Duration, timeout: std::time::Duration) -> Self {
+        self.config.http2_keepalive_interval = interval;
+        self.config.http2_keepalive_timeout = timeout;
+        self
+    }
+
+    /// HTTP/2: requests a client may have in flight at once on one connection (default 128).
+    pub fn http2_max_streams(mut self, max: u32) -> Self {
+        self.config.http2_max_streams = max.max(1);
         self
     }
 

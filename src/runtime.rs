@@ -1,6 +1,6 @@
 //! The one mutable part of a running server: the store, the request journal, the live side of
-//! traffic control (rate-limit buckets, the arrival counter), the seed of generated answers and,
-//! in record mode, the recording.
+//! traffic control (rate-limit buckets, the arrival counter), the seed of generated answers, the
+//! counts of what the connection limits did and, in record mode, the recording.
 //! Everything compiled lives in [`crate::plan::Api`]; a request reads that and changes only this.
 
 use std::path::Path;
@@ -23,6 +23,8 @@ pub struct Runtime {
     pub self_check: SelfCheckTally,
     /// With `--record`: where the proxy's exchanges are kept.
     pub recorder: Option<Recorder>,
+    /// What the connection limits did; the server counts, the health answer shows.
+    pub connections: Arc<ConnectionTally>,
     seed: AtomicU64,
     /// Where the sequence of seeds starts (from `--seed`), and restarts on a reset.
     first_seed: u64,
@@ -46,6 +48,42 @@ impl SelfCheckTally {
     /// (answers, violations).
     pub fn get(&self) -> (u64, u64) {
         (self.answers.load(Ordering::Relaxed), self.violations.load(Ordering::Relaxed))
+    }
+}
+
+/// Connections open and what the connection limits did since the server started, counted by
+/// the server (the layer that owns sockets) and shown by `GET /__specstub/health`.
+#[derive(Debug, Default)]
+pub struct ConnectionTally {
+    pub open: AtomicU64,
+    /// `--max-connections`, as resolved.
+    pub max: AtomicU64,
+    pub header_timeouts: AtomicU64,
+    pub idle_timeouts: AtomicU64,
+    pub body_timeouts: AtomicU64,
+    /// Closed to make room at the cap.
+    pub shed: AtomicU64,
+    /// Answered 503 (or closed) at the cap because every connection was busy.
+    pub refused: AtomicU64,
+    pub accept_errors: AtomicU64,
+}
+
+impl ConnectionTally {
+    /// The counts, as the health answer shows them.
+    pub fn to_json(&self) -> serde_json::Value {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        serde_json::json!({
+            "open": n(&self.open),
+            "max": n(&self.max),
+            "closed": {
+                "headerTimeout": n(&self.header_timeouts),
+                "idleTimeout": n(&self.idle_timeouts),
+                "bodyTimeout": n(&self.body_timeouts),
+                "shed": n(&self.shed),
+            },
+            "refused": n(&self.refused),
+            "acceptErrors": n(&self.accept_errors),
+        })
     }
 }
 
@@ -123,6 +161,7 @@ impl Runtime {
             recorder,
             seed: AtomicU64::new(first_seed(config.seed)),
             first_seed: first_seed(config.seed),
+            connections: Arc::default(),
         })
     }
 

@@ -154,11 +154,14 @@ fn store_problem(e: StoreError) -> Response<Bytes> {
 
 fn route_stateless(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, segs: &[&str]) -> Response<Bytes> {
     match (req.method(), segs) {
-        (&Method::GET, ["health"]) if api.config.self_check => {
-            let (answers, violations) = rt.self_check.get();
-            reply(StatusCode::OK, &json!({"status": "ok", "selfCheck": {"answers": answers, "violations": violations}}))
+        (&Method::GET, ["health"]) => {
+            let mut health = json!({"status": "ok", "connections": rt.connections.to_json()});
+            if api.config.self_check {
+                let (answers, violations) = rt.self_check.get();
+                health["selfCheck"] = json!({"answers": answers, "violations": violations});
+            }
+            reply(StatusCode::OK, &health)
         }
-        (&Method::GET, ["health"]) => reply(StatusCode::OK, &json!({"status": "ok"})),
         (&Method::GET, ["openapi.json"]) => reply(StatusCode::OK, &openapi_json()),
         (&Method::POST, ["reset"]) => {
             rt.traffic.reset();
