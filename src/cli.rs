@@ -185,8 +185,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
 
-    /// Save the store to this file (atomically, on change and on shutdown) and load it on start,
-    /// so state survives a restart. Example: `--state-file .specstub-state.json`
+    /// Keep the store in this file across restarts: every change is appended to PATH.log and
+    /// fsynced before its answer is sent (concurrent changes share one fsync), and the log is
+    /// folded into the snapshot at PATH in the background and on shutdown. A crash loses no
+    /// acknowledged change. Example: `--state-file .specstub-state.json`
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
 
@@ -245,6 +247,12 @@ pub struct ServeArgs {
     /// Let Redis keys expire this long after their last write. Example: `--store-ttl 24h`
     #[arg(long, value_name = "DURATION", requires = "store", value_parser = parse_timeout)]
     pub store_ttl: Option<std::time::Duration>,
+
+    /// With --state-file: fold the change log into a new snapshot once it is larger than this
+    /// and than the snapshot (in the background; writes go on). Accepts B, KiB, MiB, GiB.
+    /// Example: `--state-compact-at 256MiB`
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", requires = "state_file", value_parser = parse_size)]
+    pub state_compact_at: usize,
 }
 
 #[derive(Debug, Args)]
@@ -463,6 +471,7 @@ impl ServeArgs {
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,
             },
+            state_compact_at: self.state_compact_at as u64,
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct Config {
     pub store_prefix: String,
     /// Redis keys expire this long after their last write.
     pub store_ttl: Option<std::time::Duration>,
+    /// With `state_file`: the change log is folded into a new snapshot once it is larger than
+    /// this many bytes and than the snapshot.
+    pub state_compact_at: u64,
 }
 
 impl Default for Config {
@@ -97,6 +100,7 @@ impl Default for Config {
             store: None,
             store_prefix: "specstub".into(),
             store_ttl: None,
+            state_compact_at: 64 * 1024 * 1024,
         }
     }
 }

@@ -145,14 +145,19 @@ impl Server {
         store.put(&ns, crate::store::Record { id, version: 0, seq: 0, scope: Vec::new(), data: record }).map(|_| ())
     }
 
-    /// Stops accepting, lets in-flight requests finish (bounded), then returns.
+    /// Stops accepting, lets in-flight requests finish (bounded), then returns. With a state
+    /// file, its log is folded into the snapshot and its lock released before this returns, so a
+    /// new server can open it.
     pub async fn shutdown(self) {
         self.handle.shutdown().await;
+        let served = self.served;
+        let _ = tokio::task::spawn_blocking(move || served.runtime.close()).await;
     }
 
     /// Runs until `signal` completes, then shuts down gracefully.
     pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
-        self.handle.run_until(signal).await;
+        signal.await;
+        self.shutdown().await;
     }
 }
 
@@ -266,9 +271,17 @@ impl ServerBuilder {
         self
     }
 
-    /// Keep the store in this file across restarts.
+    /// Keep the store in this file across restarts: every change is on disk (appended to
+    /// `PATH.log` and fsynced) before its answer is sent.
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.state_file = Some(path.into());
+        self
+    }
+
+    /// With a state file: fold its log into a new snapshot once the log is larger than this many
+    /// bytes and than the snapshot (default 64 MiB).
+    pub fn state_compact_at(mut self, bytes: u64) -> Self {
+        self.config.state_compact_at = bytes;
         self
     }
 
@@ -374,11 +387,7 @@ impl ServerBuilder {
         let runtime = Runtime::open(&api)?;
         let served = Arc::new(Served { api, runtime });
         let listener = server::bind(&served.api.config.host, served.api.config.port).await.map_err(StartError::Io)?;
-        let mut handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
-        if let (Some(store), Some(path)) = (served.runtime.store.clone(), served.api.config.state_file.clone()) {
-            let saver = crate::store::persist::spawn_saver(store, path, handle.stopped());
-            handle.attach(saver);
-        }
+        let handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
         Ok(Server { handle, served, _scratch: scratch })
     }
 }

@@ -30,8 +30,6 @@ pub struct Running {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
-    /// Background work that must finish before shutdown returns (saving the state file).
-    companions: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -44,31 +42,12 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
-    /// Notified when the server begins to stop (for tasks that must finish with it).
-    pub fn stopped(&self) -> watch::Receiver<bool> {
-        self.stop.subscribe()
-    }
-
     /// Stops accepting, lets in-flight requests finish (bounded), then returns.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        for task in std::mem::take(&mut self.companions) {
-            let _ = task.await;
-        }
-    }
-
-    /// Ties a background task to the server: shutdown waits for it.
-    pub fn attach(&mut self, task: tokio::task::JoinHandle<()>) {
-        self.companions.push(task);
-    }
-
-    /// Runs until `signal` completes, then shuts down gracefully.
-    pub async fn run_until(self, signal: impl std::future::Future<Output = ()>) {
-        signal.await;
-        self.shutdown().await;
     }
 }
 
@@ -142,7 +121,7 @@ pub fn spawn(listener: TcpListener, app: Arc<Served>) -> std::io::Result<Running
             _ = tokio::time::sleep(DRAIN_DEADLINE) => tracing::warn!("connections still open after the drain deadline; closing them"),
         }
     });
-    Ok(Running { addr, stop, task: Some(task), companions: Vec::new() })
+    Ok(Running { addr, stop, task: Some(task) })
 }
 
 async fn serve_one(

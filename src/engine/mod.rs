@@ -2,6 +2,7 @@
 //! compiled [`Api`] and the [`Runtime`]: route → admit (traffic control) → validate → answer (as
 //! the operation's plan says: mock, stateful or proxy) → finish (traffic headers, request id,
 //! CORS, the journal). Every error becomes an answer in `problem`, the one place that renders.
+//! With `--state-file`, an answer that changed the store waits for its change to be on disk.
 
 use std::net::SocketAddr;
 
@@ -28,16 +29,23 @@ use crate::exchange::{Exchange, Trail};
 pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<SocketAddr>) -> Response<Bytes> {
     let ex = Exchange::read(&req, peer);
     let mut trail = Trail { validation: "unchecked", ..Trail::default() };
-    let mut response = if let Some(refusal) = unreadable(&req) {
-        render(&refusal, None)
-    } else if api.config.cors && is_preflight(&req) {
-        preflight(api, &req)
-    } else if let Some(rest) = admin_path(api, &req) {
-        trail.admin = true;
-        crate::admin::handle(api, rt, &req, &ex, rest)
-    } else {
-        serve(api, rt, &req, &ex, &mut trail).await
-    };
+    let (mut response, written) = crate::store::track(async {
+        if let Some(refusal) = unreadable(&req) {
+            render(&refusal, None)
+        } else if api.config.cors && is_preflight(&req) {
+            preflight(api, &req)
+        } else if let Some(rest) = admin_path(api, &req) {
+            trail.admin = true;
+            crate::admin::handle(api, rt, &req, &ex, rest)
+        } else {
+            serve(api, rt, &req, &ex, &mut trail).await
+        }
+    })
+    .await;
+    // With --state-file, an answer that follows a change goes out once the change is on disk.
+    if let Err(e) = rt.settle(written).await {
+        response = render(&ErrorReply::from(behaviour::BehaviourError::StoreUnavailable(e.to_string())), None);
+    }
     finish(api, rt, &req, ex, trail, &mut response).await;
     response
 }
