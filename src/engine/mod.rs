@@ -44,7 +44,11 @@ pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<S
     .await;
     // With --state-file, an answer that follows a change goes out once the change is on disk.
     if let Err(e) = rt.settle(written).await {
-        response = render(&ErrorReply::from(behaviour::BehaviourError::StoreUnavailable(e.to_string())), None);
+        let why = match e {
+            crate::store::StoreError::Unavailable(why) => why,
+            other => other.to_string(),
+        };
+        response = render(&ErrorReply::from(behaviour::BehaviourError::StoreUnavailable(why)), None);
     }
     finish(api, rt, &req, ex, trail, &mut response).await;
     response

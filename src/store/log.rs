@@ -53,7 +53,9 @@ pub fn encode(seq: u64, change: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(change);
     out.push(b'}');
     let crc = crc32fast::hash(&out[json..]);
-    out[start..start + 8].copy_from_slice(format!("{crc:08x}").as_bytes());
+    for (i, slot) in out[start..start + 8].iter_mut().enumerate() {
+        *slot = b"0123456789abcdef"[(crc >> (28 - 4 * i) & 0xf) as usize];
+    }
     out.push(b'\n');
 }
 

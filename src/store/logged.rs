@@ -231,11 +231,10 @@ impl Logged {
 
     /// Resolves when change `seq` (from [`track`]) is on disk, or fails if it never will be.
     pub fn durable(&self, seq: u64) -> impl Future<Output = Result<(), StoreError>> + use<> {
-        let mut rx = self.shared.durable.subscribe();
+        let done = seq == 0 || self.shared.durable.borrow().upto >= seq;
+        let mut rx = (!done).then(|| self.shared.durable.subscribe());
         async move {
-            if seq == 0 {
-                return Ok(());
-            }
+            let Some(rx) = rx.as_mut() else { return Ok(()) };
             let seen = rx.wait_for(|d| d.upto >= seq || d.ended.is_some()).await.map(|d| d.clone());
             match seen {
                 Ok(d) if d.upto >= seq => Ok(()),
@@ -352,6 +351,7 @@ impl Store for Logged {
 }
 
 fn open_log(path: &Path) -> Result<(File, bool), String> {
+    persist::regular(path)?;
     let existed = path.exists();
     let file = OpenOptions::new()
         .read(true)

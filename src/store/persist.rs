@@ -112,6 +112,7 @@ pub fn write_snapshot(path: &Path, log_seq: u64, collections: Vec<(Ns, Vec<Recor
 /// Reads the snapshot; a missing file is an empty state, a damaged one an error (never
 /// overwritten silently).
 pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
+    regular(path)?;
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Snapshot::default()),
@@ -131,6 +132,15 @@ pub fn read_snapshot(path: &Path) -> Result<Snapshot, String> {
         collections: saved.collections.into_iter().map(|c| (Ns { session: c.session, resource: c.resource }, c.records)).collect(),
         bytes: bytes.len() as u64,
     })
+}
+
+/// Refuses a path that exists but is not a plain file (a directory, `/dev/zero`...), which
+/// could not be replaced by a rename and might never end when read.
+pub fn regular(path: &Path) -> Result<(), String> {
+    match std::fs::metadata(path) {
+        Ok(m) if !m.is_file() => Err(format!("{} is not a plain file", path.display())),
+        _ => Ok(()),
+    }
 }
 
 /// Takes `STATE.lock` for this process, or says who holds it. The lock goes with the returned
@@ -227,6 +237,7 @@ mod tests {
         assert_eq!(read_snapshot(&path).unwrap().log_seq, 0);
         std::fs::write(&path, r#"{"format":9,"collections":[]}"#).unwrap();
         assert!(read_snapshot(&path).unwrap_err().contains("format 9"));
+        assert!(read_snapshot(&dir).unwrap_err().contains("is not a plain file"));
         std::fs::remove_dir_all(&dir).ok();
     }
 
