@@ -229,7 +229,8 @@ async fn a_state_file_named_x_tmp_works_and_a_clean_stop_leaves_one_snapshot() {
     // SAFETY: a plain signal to the child we started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
     assert!(exit_of(&mut child).success());
-    let mut files: Vec<String> = std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut files: Vec<String> =
+        std::fs::read_dir(&dir.0).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     files.sort();
     assert_eq!(files, ["x.tmp", "x.tmp.lock", "x.tmp.log"]);
     assert_eq!(std::fs::metadata(dir.0.join("x.tmp.log")).unwrap().len(), 0);

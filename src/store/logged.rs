@@ -203,14 +203,7 @@ impl Logged {
             log: log_path,
             compact_at,
         });
-        let writer = Writer {
-            file,
-            len: read.whole as u64,
-            written: last,
-            snapshot_bytes: snapshot.bytes,
-            retry_at: 0,
-            compaction: None,
-        };
+        let writer = Writer { file, len: read.whole as u64, written: last, snapshot_bytes: snapshot.bytes, retry_at: 0, compaction: None };
         let thread = {
             let (shared, inner) = (Arc::clone(&shared), Arc::clone(&inner));
             std::thread::Builder::new()
@@ -248,7 +241,7 @@ impl Logged {
     /// next start reads one file) and releases the lock. Blocking.
     pub fn close(&self) {
         let Some(writer) = self.stop_writer("the server is stopping") else { return };
-                if writer.len > 0 {
+        if writer.len > 0 {
             let folded = persist::write_snapshot(&self.shared.snapshot, writer.written, self.inner.dump())
                 .and_then(|_| writer.file.set_len(0))
                 .and_then(|()| writer.file.sync_all());
@@ -282,7 +275,12 @@ impl Logged {
     }
 
     /// Applies one record change and queues its line, under the collection's ordering lock.
-    fn logged<T>(&self, ns: &Ns, apply: impl FnOnce(&MemoryStore) -> Result<T, StoreError>, line: impl FnOnce(&T) -> Vec<u8>) -> Result<T, StoreError> {
+    fn logged<T>(
+        &self,
+        ns: &Ns,
+        apply: impl FnOnce(&MemoryStore) -> Result<T, StoreError>,
+        line: impl FnOnce(&T) -> Vec<u8>,
+    ) -> Result<T, StoreError> {
         self.shared.refused()?;
         let _all = self.resets.read().unwrap_or_else(|p| p.into_inner());
         let _one = self.shard(ns);
@@ -525,7 +523,12 @@ mod tests {
         let store = open(&path, 1 << 20);
         let ((), written) = track(async {
             store.create(&ns("", "things"), rec("a", 1), &[]).unwrap();
-            store.update(&ns("", "things"), "a", Expect::Any, &[], &mut |r| Ok(r.data["n"] = json!(2))).unwrap();
+            store
+                .update(&ns("", "things"), "a", Expect::Any, &[], &mut |r| {
+                    r.data["n"] = json!(2);
+                    Ok(())
+                })
+                .unwrap();
         })
         .await;
         assert_eq!(written, 2);
@@ -573,7 +576,10 @@ mod tests {
                         store.create(&ns(&session, "things"), rec(&id, i), &[]).unwrap();
                         // A reset of s1 on another thread may have taken the record already.
                         if i % 5 == 0 {
-                            let _ = store.update(&ns(&session, "things"), &id, Expect::Any, &[], &mut |r| Ok(r.data["n"] = json!(0)));
+                            let _ = store.update(&ns(&session, "things"), &id, Expect::Any, &[], &mut |r| {
+                                r.data["n"] = json!(0);
+                                Ok(())
+                            });
                         }
                         if i % 7 == 0 {
                             let _ = store.delete(&ns(&session, "things"), &id, Expect::Any);

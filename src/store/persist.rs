@@ -182,7 +182,7 @@ pub fn remove_leftovers(path: &Path) -> Vec<PathBuf> {
     let mut removed = Vec::new();
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
-        let ours = prefixes.iter().any(|p| file.strip_prefix(p.as_str()).is_some_and(|rest| is_pid_counter(rest)));
+        let ours = prefixes.iter().any(|p| file.strip_prefix(p.as_str()).is_some_and(is_pid_counter));
         if ours && std::fs::remove_file(entry.path()).is_ok() {
             removed.push(entry.path());
         }
