@@ -272,7 +272,8 @@ impl ServerBuilder {
     }
 
     /// Keep the store in this file across restarts: every change is on disk (appended to
-    /// `PATH.log` and fsynced) before its answer is sent.
+    /// `PATH.log` and fsynced) before its answer is sent. The files are locked while the server
+    /// runs: [`Server::shutdown`] it before starting another one on them.
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.state_file = Some(path.into());
         self
