@@ -186,8 +186,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
 
-    /// Save the store to this file (atomically, on change and on shutdown) and load it on start,
-    /// so state survives a restart. Example: `--state-file .specstub-state.json`
+    /// Keep the store in this file across restarts: every change is appended to PATH.log and
+    /// fsynced before its answer is sent (concurrent changes share one fsync), and the log is
+    /// folded into the snapshot at PATH in the background and on shutdown. A crash loses no
+    /// acknowledged change. Example: `--state-file .specstub-state.json`
     #[arg(long, value_name = "PATH")]
     pub state_file: Option<PathBuf>,
 
@@ -332,6 +334,11 @@ pub struct ServeArgs {
     /// a free stream). Example: `--http2-max-streams 256`
     #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
     pub http2_max_streams: u32,
+    /// With --state-file: fold the change log into a new snapshot once it is larger than this
+    /// and than the snapshot (in the background; writes go on). Accepts B, KiB, MiB, GiB.
+    /// Example: `--state-compact-at 256MiB`
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", requires = "state_file", value_parser = parse_size)]
+    pub state_compact_at: usize,
 }
 
 #[derive(Debug, Args)]
@@ -580,6 +587,7 @@ impl ServeArgs {
             http2_keepalive_interval: self.http2_keepalive_interval,
             http2_keepalive_timeout: self.http2_keepalive_timeout,
             http2_max_streams: self.http2_max_streams,
+            state_compact_at: self.state_compact_at as u64,
         }
     }
 }

@@ -108,6 +108,9 @@ pub struct Config {
     pub http2_keepalive_timeout: std::time::Duration,
     /// HTTP/2: streams (requests) a client may have open at once on one connection.
     pub http2_max_streams: u32,
+    /// With `state_file`: the change log is folded into a new snapshot once it is larger than
+    /// this many bytes and than the snapshot.
+    pub state_compact_at: u64,
 }
 
 impl Default for Config {
@@ -152,6 +155,7 @@ impl Default for Config {
             http2_keepalive_interval: std::time::Duration::from_secs(20),
             http2_keepalive_timeout: std::time::Duration::from_secs(20),
             http2_max_streams: 128,
+            state_compact_at: 64 * 1024 * 1024,
         }
     }
 }

@@ -194,12 +194,15 @@ impl Server {
     }
 
     /// Stops accepting, lets in-flight requests finish (bounded), then returns; in record mode,
-    /// once the recording holds every exchange answered.
+    /// once the recording holds every exchange answered. With a state file, its log is folded
+    /// into the snapshot and its lock released before this returns, so a new server can open it.
     pub async fn shutdown(self) {
         self.handle.shutdown().await;
         if let Some(recorder) = &self.served.runtime.recorder {
             recorder.flush().await;
         }
+        let served = self.served;
+        let _ = tokio::task::spawn_blocking(move || served.runtime.close()).await;
     }
 
     /// Runs until `signal` completes, then shuts down gracefully.
@@ -413,9 +416,18 @@ impl ServerBuilder {
         self
     }
 
-    /// Keep the store in this file across restarts.
+    /// Keep the store in this file across restarts: every change is on disk (appended to
+    /// `PATH.log` and fsynced) before its answer is sent. The files are locked while the server
+    /// runs: [`Server::shutdown`] it before starting another one on them.
     pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.config.state_file = Some(path.into());
+        self
+    }
+
+    /// With a state file: fold its log into a new snapshot once the log is larger than this many
+    /// bytes and than the snapshot (default 64 MiB).
+    pub fn state_compact_at(mut self, bytes: u64) -> Self {
+        self.config.state_compact_at = bytes;
         self
     }
 
@@ -616,12 +628,8 @@ impl ServerBuilder {
         let runtime = Runtime::open(&api)?;
         let served = Arc::new(Served { api, runtime });
         let listener = server::bind(&served.api.config.host, served.api.config.port).await.map_err(StartError::Io)?;
-        let mut handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
+        let handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
         log_admin_access(&served.api.config);
-        if let (Some(store), Some(path)) = (served.runtime.store.clone(), served.api.config.state_file.clone()) {
-            let saver = crate::store::persist::spawn_saver(store, path, handle.stopped());
-            handle.attach(saver);
-        }
         Ok(Server { handle, served, _scratch: scratch })
     }
 }

@@ -11,12 +11,14 @@ use crate::journal::Journal;
 use crate::plan::Api;
 use crate::record::Recorder;
 use crate::spec::Problem;
-use crate::store::{MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
+use crate::store::{Logged, MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
 use crate::traffic;
 
 pub struct Runtime {
     /// None with `--stateless`.
     pub store: Option<Arc<dyn Store>>,
+    /// With `--state-file`: the same store, whose changes an answer waits on (see `settle`).
+    log: Option<Arc<Logged>>,
     pub journal: Journal,
     pub traffic: traffic::Live,
     /// With `--self-check`: answers checked against their declared responses, and what broke.
@@ -114,6 +116,7 @@ impl Runtime {
             Some(url) if url != "memory" => Some(Arc::new(connect(url, config.state_file.as_deref())?)),
             _ => None,
         };
+        let mut log = None;
         let store: Option<Arc<dyn Store>> = if config.stateless {
             None
         } else {
@@ -129,11 +132,16 @@ impl Runtime {
                 }
                 None => {
                     let memory = MemoryStore::new(fixtures, unique);
-                    if let Some(path) = &config.state_file {
-                        let saved = crate::store::persist::load(path).map_err(|e| SetupError::Files(vec![Problem::error(path, "", e)]))?;
-                        memory.restore(saved);
+                    match &config.state_file {
+                        Some(path) => {
+                            let logged = Logged::open(path, memory, config.state_compact_at)
+                                .map_err(|e| SetupError::Files(vec![Problem::error(path, "", e)]))?;
+                            let logged = Arc::new(logged);
+                            log = Some(Arc::clone(&logged));
+                            logged
+                        }
+                        None => Arc::new(memory),
                     }
-                    Arc::new(memory)
                 }
             })
         };
@@ -155,6 +163,7 @@ impl Runtime {
         }
         Ok(Self {
             store,
+            log,
             journal: Journal::new(config.journal_entries, config.journal_bytes),
             traffic: live,
             self_check: SelfCheckTally::default(),
@@ -187,6 +196,23 @@ impl Runtime {
             self.seed.store(self.first_seed, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    /// Waits until change `written` (the last a request made, from `store::track`) is on disk
+    /// with `--state-file`; at once otherwise. An answer goes out only after this.
+    pub async fn settle(&self, written: u64) -> Result<(), StoreError> {
+        match &self.log {
+            Some(log) if written > 0 => log.durable(written).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// With `--state-file`: stops taking changes and folds the log into the snapshot. Blocking;
+    /// for a server that has stopped serving.
+    pub fn close(&self) {
+        if let Some(log) = &self.log {
+            log.close();
+        }
     }
 
     /// A seed for one generated answer: distinct for each, without a global RNG lock.

@@ -346,11 +346,12 @@ async fn state_file_keeps_records_across_a_restart() {
         json(create_order(&server.url(), json!({"order": {"item": "kept"}})).await).await["order"]["orderId"].as_str().unwrap().to_string();
     server.shutdown().await;
     let saved: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
-    assert_eq!(saved["format"], 1);
+    assert_eq!(saved["format"], 2);
     let again = common::stateful("orders.yaml").state_file(&file).start().await.unwrap();
     let r = client().get(format!("{}/orders/{id}", again.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(json(r).await["order"]["item"], "kept");
+    again.shutdown().await;
     // A damaged file is refused, never overwritten.
     std::fs::write(&file, b"{not json").unwrap();
     let err = common::stateful("orders.yaml").state_file(&file).start().await.expect_err("refused");

@@ -2,7 +2,8 @@
 //! compiled [`Api`] and the [`Runtime`]: route → admit (traffic control) → validate → answer (as
 //! the operation's plan says: mock, stateful or proxy, whose exchanges record mode keeps) → finish
 //! (traffic headers, request id, CORS, the journal). Every error becomes an answer in `problem`,
-//! the one place that renders.
+//! the one place that renders. With `--state-file`, an answer that changed the store waits for
+//! its change to be on disk.
 
 use std::net::SocketAddr;
 
@@ -30,17 +31,28 @@ use crate::exchange::{Exchange, Trail};
 pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<SocketAddr>) -> Response<Bytes> {
     let ex = Exchange::read(&req, peer);
     let mut trail = Trail { validation: "unchecked", ..Trail::default() };
-    let mut response = if let Some(refusal) = unreadable(&req) {
-        render(&refusal, None)
-    } else if let Some(rest) = admin_path(api, &req) {
-        // Before CORS: the admin API grants no preflight, so no other site may call it.
-        trail.admin = true;
-        crate::admin::handle(api, rt, &req, &ex, rest)
-    } else if api.config.cors && is_preflight(&req) {
-        preflight(api, &req)
-    } else {
-        serve(api, rt, &req, &ex, &mut trail).await
-    };
+    let (mut response, written) = crate::store::track(async {
+        if let Some(refusal) = unreadable(&req) {
+            render(&refusal, None)
+        } else if let Some(rest) = admin_path(api, &req) {
+            // Before CORS: the admin API grants no preflight, so no other site may call it.
+            trail.admin = true;
+            crate::admin::handle(api, rt, &req, &ex, rest)
+        } else if api.config.cors && is_preflight(&req) {
+            preflight(api, &req)
+        } else {
+            serve(api, rt, &req, &ex, &mut trail).await
+        }
+    })
+    .await;
+    // With --state-file, an answer that follows a change goes out once the change is on disk.
+    if let Err(e) = rt.settle(written).await {
+        let why = match e {
+            crate::store::StoreError::Unavailable(why) => why,
+            other => other.to_string(),
+        };
+        response = render(&ErrorReply::from(behaviour::BehaviourError::StoreUnavailable(why)), None);
+    }
     finish(api, rt, &req, ex, trail, &mut response).await;
     response
 }

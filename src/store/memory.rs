@@ -274,10 +274,6 @@ impl Store for MemoryStore {
         out.sort_by(|a, b| (&a.0.session, &a.0.resource).cmp(&(&b.0.session, &b.0.resource)));
         out
     }
-
-    fn take_dirty(&self) -> bool {
-        self.dirty.swap(false, Ordering::Relaxed)
-    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //! locking. Behaviour talks to it only through the [`Store`] trait, so another backend can
 //! follow the in-memory one; every write is atomic per resource collection.
 
+mod log;
+mod logged;
 mod memory;
-pub mod persist;
+mod persist;
 pub mod redis;
 
 use std::fmt;
@@ -11,6 +13,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use logged::{Logged, track};
 pub use memory::MemoryStore;
 pub use redis::{Pool, RedisOptions, RedisStore};
 
@@ -155,7 +158,4 @@ pub trait Store: Send + Sync {
 
     /// Every record of every session, for the state file.
     fn dump(&self) -> Vec<(Ns, Vec<Record>)>;
-
-    /// Whether anything changed since the last call (for the state file).
-    fn take_dirty(&self) -> bool;
 }
