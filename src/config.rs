@@ -84,6 +84,17 @@ pub struct Config {
     /// The built-in names (`password`, `token`, `access_token`...); the documents' declared
     /// secrets and `redact` apply either way.
     pub redact_names: bool,
+    /// Send the callbacks an operation declares after it answers 2xx, and the webhooks tied to
+    /// store events. Calls go only to URLs the request, the answer or this configuration names.
+    pub callbacks: bool,
+    /// Wait before a callback's or webhook's first attempt, unless its `x-specstub.delay` says.
+    pub callback_delay: std::time::Duration,
+    /// Attempts after the first (on connection errors, timeouts, 5xx), unless `x-specstub.retries` says.
+    pub callback_retries: u32,
+    /// For one attempt, unless `x-specstub.timeout` says.
+    pub callback_timeout: std::time::Duration,
+    /// Webhook name → target URL (`--webhook NAME=URL`); replaces the webhook's `x-specstub.url`.
+    pub webhooks: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -120,6 +131,11 @@ impl Default for Config {
             journal_bytes: 32 * 1024 * 1024,
             redact: Vec::new(),
             redact_names: true,
+            callbacks: true,
+            callback_delay: std::time::Duration::ZERO,
+            callback_retries: 2,
+            callback_timeout: std::time::Duration::from_secs(5),
+            webhooks: Vec::new(),
         }
     }
 }

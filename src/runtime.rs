@@ -15,7 +15,8 @@ use crate::traffic;
 pub struct Runtime {
     /// None with `--stateless`.
     pub store: Option<Arc<dyn Store>>,
-    pub journal: Journal,
+    /// Shared with the tasks that send callbacks and webhooks, which journal their calls.
+    pub journal: Arc<Journal>,
     pub traffic: traffic::Live,
     /// With `--self-check`: answers checked against their declared responses, and what broke.
     pub self_check: SelfCheckTally,
@@ -97,7 +98,7 @@ impl Runtime {
         }
         Ok(Self {
             store,
-            journal: Journal::new(config.journal_entries, config.journal_bytes),
+            journal: Arc::new(Journal::new(config.journal_entries, config.journal_bytes)),
             traffic: live,
             self_check: SelfCheckTally::default(),
             seed: AtomicU64::new(0),
