@@ -448,7 +448,8 @@ fn parse_store_prefix(s: &str) -> Result<String, String> {
 }
 
 fn parse_webhook(s: &str) -> Result<(String, String), String> {
-    let (name, url) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected NAME=URL, e.g. orderShipped=http://127.0.0.1:9000/hooks"))?;
+    let (name, url) =
+        s.split_once('=').ok_or_else(|| format!("{s:?}: expected NAME=URL, e.g. orderShipped=http://127.0.0.1:9000/hooks"))?;
     let (name, url) = (name.trim(), url.trim());
     if name.is_empty() {
         return Err("the webhook name is missing before '='".into());
@@ -633,8 +634,9 @@ mod tests {
         let config = serve(&[]).unwrap();
         assert!(config.callbacks && config.webhooks.is_empty());
         assert_eq!((config.callback_delay, config.callback_retries, config.callback_timeout), (Duration::ZERO, 2, Duration::from_secs(5)));
-        let config = serve(&["--no-callbacks", "--callback-delay", "250ms", "--callback-retries", "0", "--webhook", "shipped=http://127.0.0.1:9/h"])
-            .unwrap();
+        let config =
+            serve(&["--no-callbacks", "--callback-delay", "250ms", "--callback-retries", "0", "--webhook", "shipped=http://127.0.0.1:9/h"])
+                .unwrap();
         assert!(!config.callbacks);
         assert_eq!((config.callback_delay, config.callback_retries), (Duration::from_millis(250), 0));
         assert_eq!(config.webhooks, [("shipped".to_string(), "http://127.0.0.1:9/h".to_string())]);
@@ -654,7 +656,16 @@ mod tests {
         assert_eq!((config.admin_token, config.journal_entries, config.journal_bytes), (None, 1000, 32 << 20));
         assert!(config.redact_names && config.redact.is_empty() && config.admin_hosts.is_empty());
         let config = serve(&[
-            "--admin-token", "s3cret", "--admin-host", "stub", "--journal-entries", "50", "--journal-bytes", "4MiB", "--redact", "ssn",
+            "--admin-token",
+            "s3cret",
+            "--admin-host",
+            "stub",
+            "--journal-entries",
+            "50",
+            "--journal-bytes",
+            "4MiB",
+            "--redact",
+            "ssn",
             "--no-redact-names",
         ]);
         assert_eq!(config.admin_token.as_deref(), Some("s3cret"));

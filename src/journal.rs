@@ -252,16 +252,15 @@ fn weight_of(e: &Entry) -> usize {
         + e.operation.as_ref().map_or(0, String::len)
         + e.session.as_ref().map_or(0, String::len)
         + e.injected.iter().map(String::len).sum::<usize>();
-    let violations: usize =
-        e.violations.iter().map(|v| std::mem::size_of::<Violation>() + v.pointer.len() + v.message.len()).sum();
+    let violations: usize = e.violations.iter().map(|v| std::mem::size_of::<Violation>() + v.pointer.len() + v.message.len()).sum();
     std::mem::size_of::<Entry>()
         + strings
         + violations
         + e.query.iter().map(|(k, v)| KEY + k.len() + weight(v)).sum::<usize>()
         + e.body.as_ref().map_or(0, weight)
-        + e.call.as_ref().map_or(0, |c| {
-            c.name.len() + c.url.len() + c.error.as_ref().map_or(0, String::len) + c.answer.as_ref().map_or(0, weight)
-        })
+        + e.call
+            .as_ref()
+            .map_or(0, |c| c.name.len() + c.url.len() + c.error.as_ref().map_or(0, String::len) + c.answer.as_ref().map_or(0, weight))
 }
 
 /// A key of a JSON object: its `String` and the map's index slot.
@@ -420,7 +419,8 @@ impl Expectation {
         let recent = if ok {
             Vec::new()
         } else {
-            let mine = journal.snapshot(|e| e.direction == INCOMING && self.session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s)));
+            let mine =
+                journal.snapshot(|e| e.direction == INCOMING && self.session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s)));
             mine.into_iter().rev().take(20).collect()
         };
         Checked { ok, matched: n, recent }

@@ -138,7 +138,9 @@ fn cross_site(config: &Config, headers: &HeaderMap, host: Option<&str>) -> Resul
         if site.eq_ignore_ascii_case("cross-site") || site.eq_ignore_ascii_case("same-site") {
             return Err(ErrorReply::new(
                 StatusCode::FORBIDDEN,
-                format!("the admin API refuses requests from other sites (Sec-Fetch-Site: {site}); call it from a test, a script or its own pages"),
+                format!(
+                    "the admin API refuses requests from other sites (Sec-Fetch-Site: {site}); call it from a test, a script or its own pages"
+                ),
             ));
         }
     }
@@ -198,7 +200,12 @@ mod tests {
     use super::*;
 
     fn config(host: &str, token: Option<&str>) -> Config {
-        Config { host: host.into(), admin_token: token.map(String::from), admin_hosts: vec!["stub.internal".into(), "proxy:8443".into()], ..Config::default() }
+        Config {
+            host: host.into(),
+            admin_token: token.map(String::from),
+            admin_hosts: vec!["stub.internal".into(), "proxy:8443".into()],
+            ..Config::default()
+        }
     }
 
     fn req(method: &str, headers: &[(&str, &str)]) -> Request<Bytes> {
@@ -226,7 +233,16 @@ mod tests {
     #[test]
     fn hosts_are_addresses_loopback_names_the_bound_name_or_allowed_ones() {
         let c = config("stub.example", None);
-        for ok in ["127.0.0.1:4010", "10.0.0.5", "[::1]:4010", "localhost:1", "app.localhost", "stub.example:4010", "STUB.internal:80", "proxy:8443"] {
+        for ok in [
+            "127.0.0.1:4010",
+            "10.0.0.5",
+            "[::1]:4010",
+            "localhost:1",
+            "app.localhost",
+            "stub.example:4010",
+            "STUB.internal:80",
+            "proxy:8443",
+        ] {
             assert!(own_host(&c, ok), "{ok}");
         }
         for refused in ["evil.example:4010", "proxy:80", "localhost.evil.example", "127.0.0.1.nip.io"] {

@@ -190,7 +190,8 @@ fn scrubbed(api: &Api, op: usize, body: Option<&Value>, ex: &Exchange, r: Reject
     if secrets.is_empty() {
         return r;
     }
-    let clean = |vs: Vec<validate::Violation>| vs.into_iter().map(|v| validate::Violation { message: secrets.scrub(&v.message), ..v }).collect();
+    let clean =
+        |vs: Vec<validate::Violation>| vs.into_iter().map(|v| validate::Violation { message: secrets.scrub(&v.message), ..v }).collect();
     match r {
         Rejection::Invalid(vs) => Rejection::Invalid(clean(vs)),
         Rejection::Malformed(vs) => Rejection::Malformed(clean(vs)),
@@ -275,12 +276,7 @@ fn event_of(api: &Api, binding: &behaviour::Binding, outcome: &behaviour::Outcom
         _ => return None,
     };
     let watched = api.webhooks.iter().any(|w| w.on.as_ref().is_some_and(|on| on.resource == binding.resource && on.event == event));
-    watched.then(|| crate::hooks::Event {
-        resource: binding.resource.clone(),
-        event,
-        to: binding.to.clone(),
-        record: outcome.body.clone(),
-    })
+    watched.then(|| crate::hooks::Event { resource: binding.resource.clone(), event, to: binding.to.clone(), record: outcome.body.clone() })
 }
 
 /// With `--self-check`, the answer against what the operation declares, with verify's checker: the

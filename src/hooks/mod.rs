@@ -131,7 +131,10 @@ pub enum FireError {
 pub fn fire_webhook(api: &Api, rt: &Runtime, name: &str, url: Option<String>, body: Option<Value>) -> Result<Fired, FireError> {
     let Some(w) = api.webhooks.iter().find(|w| w.name == name) else {
         let known: Vec<&str> = api.webhooks.iter().map(|w| w.name.as_str()).collect();
-        return Err(FireError::Unknown(format!("no webhook {name:?}; declared: {}", if known.is_empty() { "none".into() } else { known.join(", ") })));
+        return Err(FireError::Unknown(format!(
+            "no webhook {name:?}; declared: {}",
+            if known.is_empty() { "none".into() } else { known.join(", ") }
+        )));
     };
     let url = url.or_else(|| w.target.clone()).ok_or_else(|| {
         FireError::BadTarget(format!("webhook {name:?} has no target: send {{\"url\": \"http://…\"}} or start with --webhook {name}=URL"))
@@ -218,9 +221,9 @@ impl Outgoing {
 /// schema's value with the record in the first property that admits it (`{"data": record}`);
 /// otherwise the first valid example, else data generated from the schema.
 fn body_of(spec: &Spec, hook: &Hook, record: Option<&Value>) -> (Option<String>, Option<Value>) {
-    let Some(media) = hook.body.as_ref().and_then(|b| {
-        b.content.iter().find(|m| crate::negotiate::is_json(&m.media_type)).or_else(|| b.content.first())
-    }) else {
+    let Some(media) =
+        hook.body.as_ref().and_then(|b| b.content.iter().find(|m| crate::negotiate::is_json(&m.media_type)).or_else(|| b.content.first()))
+    else {
         return (None, record.cloned());
     };
     let media_type = crate::respond::concrete_media_type(&media.media_type);

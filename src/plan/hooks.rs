@@ -82,7 +82,11 @@ pub fn compile(set: &SpecSet, config: &Config, problems: &mut Vec<Problem>) -> (
             let known = if known.is_empty() { "the documents declare none".to_string() } else { format!("declared: {}", known.join(", ")) };
             problems.push(Problem::error(&file, "/webhooks", format!("--webhook {name}={url}: no webhook {name:?} ({known})")));
         } else if !crate::client::is_url(url) {
-            problems.push(Problem::error(&file, "/webhooks", format!("--webhook {name}={url}: the target is not an http:// or https:// URL")));
+            problems.push(Problem::error(
+                &file,
+                "/webhooks",
+                format!("--webhook {name}={url}: the target is not an http:// or https:// URL"),
+            ));
         }
     }
     (callbacks, webhooks)
@@ -108,7 +112,11 @@ fn sending(file: &Path, hook: &Hook, config: &Config, problems: &mut Vec<Problem
         None => config.callback_retries,
     };
     if hook.url.is_some() && ext.on.is_some() {
-        problems.push(Problem::error(file, format!("{}/x-specstub/on", hook.pointer), "`on` is for webhooks: a callback is sent after its operation answers"));
+        problems.push(Problem::error(
+            file,
+            format!("{}/x-specstub/on", hook.pointer),
+            "`on` is for webhooks: a callback is sent after its operation answers",
+        ));
     }
     (Sending { delay, retries, timeout }, ext)
 }
