@@ -339,6 +339,33 @@ pub struct ServeArgs {
     /// Example: `--state-compact-at 256MiB`
     #[arg(long, value_name = "SIZE", default_value = "64MiB", requires = "state_file", value_parser = parse_size)]
     pub state_compact_at: usize,
+
+    /// Send no callbacks and no webhooks on their own (they can still be fired by hand through
+    /// the admin API). Without it, an operation that declares `callbacks` calls the URL its
+    /// request names after answering 2xx, and webhooks go to their configured targets.
+    /// Example: `--no-callbacks`
+    #[arg(long)]
+    pub no_callbacks: bool,
+
+    /// Wait before a callback's or webhook's first attempt, unless its `x-specstub.delay`
+    /// says otherwise. Example: `--callback-delay 500ms`
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = specstub::parse_duration)]
+    pub callback_delay: std::time::Duration,
+
+    /// Attempts after the first when a callback or webhook meets a connection error, a timeout
+    /// or a 5xx answer (waiting 100 ms, then twice as long each time, up to 5 s); at most 10.
+    /// Example: `--callback-retries 5`
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u32).range(0..=10))]
+    pub callback_retries: u32,
+
+    /// How long one attempt of a callback or webhook may take. Example: `--callback-timeout 2s`
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
+    pub callback_timeout: std::time::Duration,
+
+    /// Where a 3.1 webhook of the documents is sent (replaces its `x-specstub.url`). Repeatable.
+    /// Example: `--webhook orderShipped=http://127.0.0.1:9000/hooks`
+    #[arg(long, value_name = "NAME=URL", value_parser = parse_webhook)]
+    pub webhook: Vec<(String, String)>,
 }
 
 #[derive(Debug, Args)]
@@ -483,6 +510,20 @@ fn parse_store_prefix(s: &str) -> Result<String, String> {
     }
 }
 
+fn parse_webhook(s: &str) -> Result<(String, String), String> {
+    let (name, url) =
+        s.split_once('=').ok_or_else(|| format!("{s:?}: expected NAME=URL, e.g. orderShipped=http://127.0.0.1:9000/hooks"))?;
+    let (name, url) = (name.trim(), url.trim());
+    if name.is_empty() {
+        return Err("the webhook name is missing before '='".into());
+    }
+    let lower = url.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) || url.parse::<http::Uri>().is_err() {
+        return Err(format!("{url:?} is not an http:// or https:// URL"));
+    }
+    Ok((name.to_string(), url.to_string()))
+}
+
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (k, v) = s.split_once(':').ok_or_else(|| format!("{s:?}: expected NAME:VALUE, e.g. 'X-Tenant: acme'"))?;
     let (k, v) = (k.trim(), v.trim());
@@ -560,6 +601,11 @@ impl ServeArgs {
             journal_bytes: self.journal_bytes,
             redact: self.redact,
             redact_names: !self.no_redact_names,
+            callbacks: !self.no_callbacks,
+            callback_delay: self.callback_delay,
+            callback_retries: self.callback_retries,
+            callback_timeout: self.callback_timeout,
+            webhooks: self.webhook,
             specs: self.load.specs(),
             host: self.host,
             port: self.port,
@@ -620,6 +666,7 @@ impl VerifyArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn sizes_and_mounts_parse() {
@@ -670,6 +717,27 @@ mod tests {
         let config = serve(&["--proxy", "http://127.0.0.1:8080", "--record", "rec"]).unwrap();
         assert_eq!(config.record, Some(PathBuf::from("rec")));
         assert!(serve(&["--record", "rec"]).is_err(), "record mode records a proxy's traffic");
+    }
+
+    #[test]
+    fn callback_flags_parse_with_their_defaults() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["specstub", "serve"], args].concat())?;
+            let Command::Serve(args) = cli.command else { panic!("serve expected") };
+            Ok::<_, clap::Error>(args.into_config())
+        };
+        let config = serve(&[]).unwrap();
+        assert!(config.callbacks && config.webhooks.is_empty());
+        assert_eq!((config.callback_delay, config.callback_retries, config.callback_timeout), (Duration::ZERO, 2, Duration::from_secs(5)));
+        let config =
+            serve(&["--no-callbacks", "--callback-delay", "250ms", "--callback-retries", "0", "--webhook", "shipped=http://127.0.0.1:9/h"])
+                .unwrap();
+        assert!(!config.callbacks);
+        assert_eq!((config.callback_delay, config.callback_retries), (Duration::from_millis(250), 0));
+        assert_eq!(config.webhooks, [("shipped".to_string(), "http://127.0.0.1:9/h".to_string())]);
+        assert!(serve(&["--webhook", "shipped"]).is_err());
+        assert!(serve(&["--webhook", "shipped=ftp://x"]).is_err());
+        assert!(serve(&["--callback-retries", "11"]).is_err());
     }
 
     #[test]

@@ -111,6 +111,17 @@ pub struct Config {
     /// With `state_file`: the change log is folded into a new snapshot once it is larger than
     /// this many bytes and than the snapshot.
     pub state_compact_at: u64,
+    /// Send the callbacks an operation declares after it answers 2xx, and the webhooks tied to
+    /// store events. Calls go only to URLs the request, the answer or this configuration names.
+    pub callbacks: bool,
+    /// Wait before a callback's or webhook's first attempt, unless its `x-specstub.delay` says.
+    pub callback_delay: std::time::Duration,
+    /// Attempts after the first (on connection errors, timeouts, 5xx), unless `x-specstub.retries` says.
+    pub callback_retries: u32,
+    /// For one attempt, unless `x-specstub.timeout` says.
+    pub callback_timeout: std::time::Duration,
+    /// Webhook name → target URL (`--webhook NAME=URL`); replaces the webhook's `x-specstub.url`.
+    pub webhooks: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -156,6 +167,11 @@ impl Default for Config {
             http2_keepalive_timeout: std::time::Duration::from_secs(20),
             http2_max_streams: 128,
             state_compact_at: 64 * 1024 * 1024,
+            callbacks: true,
+            callback_delay: std::time::Duration::ZERO,
+            callback_retries: 2,
+            callback_timeout: std::time::Duration::from_secs(5),
+            webhooks: Vec::new(),
         }
     }
 }

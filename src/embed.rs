@@ -592,6 +592,31 @@ impl ServerBuilder {
         self
     }
 
+    /// Send the documents' callbacks and webhooks on their own (on by default); off, they are
+    /// sent only when fired through the admin API.
+    pub fn callbacks(mut self, on: bool) -> Self {
+        self.config.callbacks = on;
+        self
+    }
+
+    /// Wait before a callback's or webhook's first attempt, unless its `x-specstub.delay` says.
+    pub fn callback_delay(mut self, delay: std::time::Duration) -> Self {
+        self.config.callback_delay = delay;
+        self
+    }
+
+    /// Attempts after the first on connection errors, timeouts and 5xx (at most 10).
+    pub fn callback_retries(mut self, retries: u32) -> Self {
+        self.config.callback_retries = retries.min(crate::plan::hooks::MAX_RETRIES);
+        self
+    }
+
+    /// Where the document's webhook `name` is sent (replaces its `x-specstub.url`).
+    pub fn webhook(mut self, name: impl Into<String>, url: impl Into<String>) -> Self {
+        self.config.webhooks.push((name.into(), url.into()));
+        self
+    }
+
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
     pub async fn start(mut self) -> Result<Server, StartError> {
         if let Some(upstream) = &self.config.proxy {

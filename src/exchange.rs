@@ -72,4 +72,8 @@ pub struct Trail {
     pub violations: Vec<Violation>,
     pub body: Option<Value>,
     pub plan: Plan,
+    /// What the stateful store did, for the webhooks tied to it.
+    pub event: Option<crate::hooks::Event>,
+    /// The route's path parameters, for callback expressions.
+    pub path_params: Vec<(String, String)>,
 }

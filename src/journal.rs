@@ -1,7 +1,9 @@
 //! The request journal: a ring buffer of what each request asked, how validation judged it,
 //! what was injected and what was answered, so a test can assert on traffic afterwards. It is
 //! bounded in entries and in bytes: a body too large for one entry's share is cut to a marker,
-//! and the oldest entries go first. Secrets are taken out before an entry gets here.
+//! and the oldest entries go first. Secrets are taken out before an entry gets here. Calls the
+//! mock itself makes (callbacks, webhooks) are journaled too, marked `"direction": "outgoing"`
+//! with their target and attempt; expectations count only the requests received.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -38,7 +40,37 @@ pub struct Entry {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub injected: Vec<String>,
     pub duration_ms: f64,
+    /// "incoming" for a request received, "outgoing" for a call the mock made.
+    pub direction: &'static str,
+    /// For an outgoing call: what was called and how it went.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<Call>,
 }
+
+/// An outgoing call's side of an entry (its `status` is the answer's, 0 when there was none).
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    /// "callback" or "webhook".
+    pub kind: &'static str,
+    /// The callback's or webhook's name.
+    pub name: String,
+    pub url: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// The most attempts this call may take.
+    pub attempts: u32,
+    /// Why there was no usable answer (connection refused, timeout), when there was none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The answer's body when it was JSON or text, cut like request bodies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Value>,
+}
+
+/// `Entry::direction` of a request received.
+pub const INCOMING: &str = "incoming";
+/// `Entry::direction` of a call the mock made.
+pub const OUTGOING: &str = "outgoing";
 
 /// A body cut to fit the journal's share for one entry: `{"truncated": true, "bytes": N, "head":
 /// "..."}`, N being the size of the body's JSON text and `head` its first [`HEAD_BYTES`].
@@ -158,17 +190,14 @@ fn fit(entry: &mut Entry, limit: usize) -> usize {
         return weight;
     }
     if let Some(body) = entry.body.take() {
-        let text = serde_json::to_string(&body).unwrap_or_default();
-        let mut head = text.as_str();
-        if head.len() > HEAD_BYTES {
-            let mut cut = HEAD_BYTES;
-            while !head.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            head = &head[..cut];
-        }
-        entry.body = Some(serde_json::json!({"truncated": true, "bytes": text.len(), "head": head}));
+        entry.body = Some(marker(&body));
         weight = weight_of(entry);
+    }
+    if weight > limit {
+        if let Some(answer) = entry.call.as_mut().and_then(|c| c.answer.as_mut()) {
+            *answer = marker(answer);
+            weight = weight_of(entry);
+        }
     }
     if weight > limit {
         clip(&mut entry.path);
@@ -185,6 +214,20 @@ fn fit(entry: &mut Entry, limit: usize) -> usize {
         weight = weight_of(entry);
     }
     weight
+}
+
+/// A body's truncation marker: its size and head.
+fn marker(body: &Value) -> Value {
+    let text = serde_json::to_string(body).unwrap_or_default();
+    let mut head = text.as_str();
+    if head.len() > HEAD_BYTES {
+        let mut cut = HEAD_BYTES;
+        while !head.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        head = &head[..cut];
+    }
+    serde_json::json!({"truncated": true, "bytes": text.len(), "head": head})
 }
 
 fn clip(s: &mut String) {
@@ -215,6 +258,9 @@ fn weight_of(e: &Entry) -> usize {
         + violations
         + e.query.iter().map(|(k, v)| KEY + k.len() + weight(v)).sum::<usize>()
         + e.body.as_ref().map_or(0, weight)
+        + e.call
+            .as_ref()
+            .map_or(0, |c| c.name.len() + c.url.len() + c.error.as_ref().map_or(0, String::len) + c.answer.as_ref().map_or(0, weight))
 }
 
 /// A key of a JSON object: its `String` and the map's index slot.
@@ -352,7 +398,8 @@ impl Expectation {
     }
 
     fn matches(&self, e: &Entry) -> bool {
-        self.session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
+        e.direction == INCOMING
+            && self.session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
             && self.method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
             && self.path.as_deref().is_none_or(|p| e.path == p)
             && self.operation.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
@@ -373,7 +420,8 @@ impl Expectation {
         let recent = if ok {
             Vec::new()
         } else {
-            let mine = journal.snapshot(|e| self.session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s)));
+            let mine =
+                journal.snapshot(|e| e.direction == INCOMING && self.session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s)));
             mine.into_iter().rev().take(20).collect()
         };
         Checked { ok, matched: n, recent }
@@ -430,6 +478,8 @@ mod tests {
             violations: vec![],
             injected: vec![],
             duration_ms: 0.0,
+            direction: INCOMING,
+            call: None,
         }
     }
 

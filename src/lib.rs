@@ -111,6 +111,7 @@ mod exchange;
 mod fixtures;
 mod generate;
 mod headers;
+mod hooks;
 mod journal;
 mod negotiate;
 mod plan;

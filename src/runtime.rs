@@ -19,7 +19,8 @@ pub struct Runtime {
     pub store: Option<Arc<dyn Store>>,
     /// With `--state-file`: the same store, whose changes an answer waits on (see `settle`).
     log: Option<Arc<Logged>>,
-    pub journal: Journal,
+    /// Shared with the tasks that send callbacks and webhooks, which journal their calls.
+    pub journal: Arc<Journal>,
     pub traffic: traffic::Live,
     /// With `--self-check`: answers checked against their declared responses, and what broke.
     pub self_check: SelfCheckTally,
@@ -164,7 +165,7 @@ impl Runtime {
         Ok(Self {
             store,
             log,
-            journal: Journal::new(config.journal_entries, config.journal_bytes),
+            journal: Arc::new(Journal::new(config.journal_entries, config.journal_bytes)),
             traffic: live,
             self_check: SelfCheckTally::default(),
             recorder,

@@ -19,6 +19,8 @@ const LAYERS: &[&[&str]] = &[
     &["config", "verify"],
     // the compiler, and the one mutable runtime
     &["plan", "runtime"],
+    // the calls the mock makes itself
+    &["hooks"],
     // a request's path
     &["exchange", "proxy", "admin", "engine"],
     // the edges an embedder and the binary touch

@@ -173,6 +173,8 @@ fn route_stateless(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange,
             empty(StatusCode::NO_CONTENT)
         }
         (&Method::POST, ["verify"]) => verify(rt, req, ex),
+        (&Method::POST, ["webhooks", name, "fire"]) => fire(api, rt, req, None, name),
+        (&Method::POST, ["callbacks", operation, name, "fire"]) => fire(api, rt, req, Some(operation), name),
         (m, _) => problem(StatusCode::NOT_FOUND, format!("no admin operation {m} {}; see the admin API's openapi.json", req.uri().path())),
     }
 }
@@ -190,13 +192,14 @@ fn journal(api: &Api, rt: &Runtime, ex: &Exchange) -> Response<Bytes> {
         (Err(why), _) | (_, Err(why)) => return problem(StatusCode::BAD_REQUEST, why),
     };
     let session = q("session").or_else(|| ex.session.clone());
-    let (op, method, path) = (q("operation"), q("method"), q("path"));
+    let (op, method, path, direction) = (q("operation"), q("method"), q("path"), q("direction"));
     let page = rt.journal.page(
         |e| {
             session.as_deref().is_none_or(|s| e.session.as_deref() == Some(s))
                 && op.as_deref().is_none_or(|o| e.operation.as_deref() == Some(o))
                 && method.as_deref().is_none_or(|m| e.method.eq_ignore_ascii_case(m))
                 && path.as_deref().is_none_or(|p| e.path == p)
+                && direction.as_deref().is_none_or(|d| e.direction == d)
         },
         after,
         limit,
@@ -244,6 +247,42 @@ fn verify(rt: &Runtime, req: &Request<Bytes>, ex: &Exchange) -> Response<Bytes> 
         out["recent"] = Value::Array(outcome.recent.iter().map(recent_json).collect());
     }
     reply(status, &out)
+}
+
+/// `POST /webhooks/{name}/fire`, `POST /callbacks/{operationId}/{name}/fire`: sends it now, in
+/// the background; the body may name `url` and `body` instead of the configured ones.
+fn fire(api: &Api, rt: &Runtime, req: &Request<Bytes>, operation: Option<&str>, name: &str) -> Response<Bytes> {
+    let asked: Value = if req.body().iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        match serde_json::from_slice(req.body()) {
+            Ok(v @ Value::Object(_)) => v,
+            _ => {
+                return problem(
+                    StatusCode::BAD_REQUEST,
+                    "send a JSON object such as {\"url\": \"http://127.0.0.1:9000/hooks\", \"body\": {}}, or nothing",
+                );
+            }
+        }
+    };
+    if let Some(unknown) = asked.as_object().into_iter().flatten().map(|(k, _)| k).find(|k| *k != "url" && *k != "body") {
+        return problem(StatusCode::BAD_REQUEST, format!("unknown field {unknown:?}: use url and body"));
+    }
+    let url = match asked.get("url") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(u)) => Some(u.clone()),
+        Some(_) => return problem(StatusCode::BAD_REQUEST, "url must be a string"),
+    };
+    let body = asked.get("body").cloned();
+    let fired = match operation {
+        Some(op) => crate::hooks::fire_callback(api, rt, op, name, url, body),
+        None => crate::hooks::fire_webhook(api, rt, name, url, body),
+    };
+    match fired {
+        Ok(f) => reply(StatusCode::ACCEPTED, &crate::hooks::fired_json(&f)),
+        Err(crate::hooks::FireError::Unknown(why)) => problem(StatusCode::NOT_FOUND, why),
+        Err(crate::hooks::FireError::BadTarget(why)) => problem(StatusCode::BAD_REQUEST, why),
+    }
 }
 
 fn recent_json(e: &Entry) -> Value {

@@ -83,6 +83,9 @@ async fn serve(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, tra
     };
     let planned = &api.operations[found.op];
     let (op, spec) = (&planned.op, api.spec_of(&planned.op));
+    if !planned.op.callbacks.is_empty() {
+        trail.path_params.clone_from(&found.params);
+    }
     trail.operation = Some(op.id.clone());
     trail.op = Some(found.op);
     trail.spec = Some(op.spec);
@@ -195,6 +198,7 @@ async fn answer(
                     .and_then(|s| Realistic::when(api.config.data, s)),
             };
             let outcome = behaviour::run(store.as_ref(), &ctx)?;
+            trail.event = event_of(api, binding, &outcome);
             respond::from_outcome(spec, op, outcome)
         }
         _ => mock(api, rt, planned, found, req, ex, &checked.params)?,
@@ -301,9 +305,35 @@ async fn finish(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: Exchange, mut
     if !trail.plan.injected.is_empty() {
         tracing::info!(request_id = %ex.request_id, injected = %trail.plan.injected.join(", "), "traffic control applied");
     }
+    if let Some(op) = trail.op.filter(|_| !trail.admin) {
+        let answered = crate::hooks::Answered {
+            op,
+            request: req,
+            path_params: &trail.path_params,
+            query: &ex.query,
+            body: trail.body.as_ref(),
+            response,
+            request_id: &ex.request_id,
+            event: trail.event.as_ref(),
+        };
+        crate::hooks::after(api, rt, &answered);
+    }
     if !trail.admin {
         record(api, rt, req, response, ex, trail);
     }
+}
+
+/// The store event a stateful answer made, when a webhook is tied to its collection.
+fn event_of(api: &Api, binding: &behaviour::Binding, outcome: &behaviour::Outcome) -> Option<crate::hooks::Event> {
+    use crate::plan::ext::EventName;
+    let event = match binding.action {
+        behaviour::Action::Create => EventName::Created,
+        behaviour::Action::Transition => EventName::Transition,
+        behaviour::Action::Delete => EventName::Deleted,
+        _ => return None,
+    };
+    let watched = api.webhooks.iter().any(|w| w.on.as_ref().is_some_and(|on| on.resource == binding.resource && on.event == event));
+    watched.then(|| crate::hooks::Event { resource: binding.resource.clone(), event, to: binding.to.clone(), record: outcome.body.clone() })
 }
 
 /// With `--self-check`, the answer against what the operation declares, with verify's checker: the
@@ -368,6 +398,8 @@ fn record(api: &Api, rt: &Runtime, req: &Request<Bytes>, response: &Response<Byt
         violations: trail.violations,
         injected: trail.plan.injected,
         duration_ms: ex.started.elapsed().as_secs_f64() * 1000.0,
+        direction: crate::journal::INCOMING,
+        call: None,
     });
 }
 

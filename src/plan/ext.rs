@@ -226,6 +226,41 @@ pub struct ParentExt {
     pub id: String,
 }
 
+/// The keys of a callback's or a webhook's operation: when and how it is sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HookExt {
+    /// Wait before the first attempt (`250ms`, `2s`); the CLI's `--callback-delay` otherwise.
+    pub delay: Option<String>,
+    /// Attempts after the first, on connection errors and 5xx answers.
+    pub retries: Option<u32>,
+    /// How long one attempt may take.
+    pub timeout: Option<String>,
+    /// A webhook's target, when `--webhook NAME=URL` gives none.
+    pub url: Option<String>,
+    /// The store event a webhook is sent on.
+    pub on: Option<OnExt>,
+}
+
+/// A store event: `{resource: orders, event: created}`; a transition may name the state it
+/// reaches (`to: shipped`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OnExt {
+    pub resource: String,
+    pub event: EventName,
+    pub to: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventName {
+    Created,
+    #[serde(alias = "transitioned")]
+    Transition,
+    Deleted,
+}
+
 /// Reads the document-level extension at `/x-specstub`.
 pub fn document(file: &Path, raw: &Value, problems: &mut Vec<Problem>) -> DocumentExt {
     read(file, "/x-specstub", raw, problems)
@@ -234,6 +269,11 @@ pub fn document(file: &Path, raw: &Value, problems: &mut Vec<Problem>) -> Docume
 /// Reads an operation's extension; `op_pointer` is the operation's pointer.
 pub fn operation(file: &Path, op_pointer: &str, raw: &Value, problems: &mut Vec<Problem>) -> OperationExt {
     read(file, &format!("{op_pointer}/x-specstub"), raw, problems)
+}
+
+/// Reads a callback's or webhook's extension; `pointer` is its operation's pointer.
+pub fn hook(file: &Path, pointer: &str, raw: &Value, problems: &mut Vec<Problem>) -> HookExt {
+    read(file, &format!("{pointer}/x-specstub"), raw, problems)
 }
 
 /// At most this many mistakes are reported per extension: a pasted-in wrong block is one problem

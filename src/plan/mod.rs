@@ -5,6 +5,7 @@
 
 mod bind;
 pub mod ext;
+pub mod hooks;
 pub mod redact;
 
 use std::collections::HashMap;
@@ -30,6 +31,8 @@ pub struct Api {
     pub keys: HashMap<String, String>,
     /// What the journal and the log must not keep.
     pub redact: redact::Redaction,
+    /// The documents' 3.1 webhooks, with their targets and events.
+    pub webhooks: Vec<hooks::Webhook>,
 }
 
 /// One operation and how it is served.
@@ -38,6 +41,8 @@ pub struct Planned {
     pub answer: Answer,
     /// Rate limit, latency and faults that apply here; None: nothing does.
     pub traffic: Option<traffic::Route>,
+    /// How each of `op.callbacks` is sent.
+    pub callbacks: Vec<hooks::Sending>,
 }
 
 /// How an operation is answered.
@@ -126,6 +131,7 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
     }
 
     let realistic = crate::generate::Realistic::when(config.data, config.seed.unwrap_or(0));
+    let (callbacks, webhooks) = hooks::compile(&set, &config, &mut problems);
     let (bindings, binding_problems) = bind::bind_all(&set, &op_exts, !config.stateless, realistic);
     problems.extend(binding_problems);
     let router = Router::new(&set.operations);
@@ -152,16 +158,17 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
         .into_iter()
         .zip(bindings)
         .zip(routes)
-        .map(|((op, binding), traffic)| {
+        .zip(callbacks)
+        .map(|(((op, binding), traffic), callbacks)| {
             let answer = match (proxy, binding) {
                 (Some(strict), binding) => Answer::Proxy { strict, binding: binding.map(Box::new) },
                 (None, Some(b)) => Answer::Stateful(Box::new(b)),
                 (None, None) => Answer::Mock,
             };
-            Planned { op, answer, traffic }
+            Planned { op, answer, traffic, callbacks }
         })
         .collect();
-    let api = Api { specs: set.specs, operations, router, traffic: rules, config, unique, keys, redact };
+    let api = Api { specs: set.specs, operations, router, traffic: rules, config, unique, keys, redact, webhooks };
     Ok((api, problems))
 }
 

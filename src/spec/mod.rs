@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use http::Method;
 use serde_json::Value;
 
-pub use model::{Media, Operation, ParamIn, Parameter, Response, Shape, Style};
+pub use model::{Hook, Media, Operation, ParamIn, Parameter, Response, Shape, Style};
 use problem::join;
 pub use problem::{Problem, Severity, escape_token};
 use schemas::SchemaSet;
@@ -86,6 +86,8 @@ pub struct Spec {
     pub version: String,
     /// The path every operation of the document is served under (mount and server URL path).
     pub base_path: String,
+    /// The 3.1 `webhooks`: requests the API sends on events, to targets configuration names.
+    pub webhooks: Vec<model::Hook>,
 }
 
 /// Everything that is served: the documents and all their operations.
@@ -292,15 +294,57 @@ fn load_one(
                 responses: builder.responses(op, &op_ptr),
                 security: op.get("security").map(security_requirements).unwrap_or_else(|| default_security.clone()),
                 extension: op.get("x-specstub").cloned().unwrap_or(Value::Null),
+                callbacks: callbacks(&builder, op, &op_ptr),
             });
         }
     }
+    let webhooks = webhooks(&builder);
     lint::operations(file, &ops, &schemas, &security_schemes, problems);
     let extension = doc.get("x-specstub").cloned().unwrap_or(Value::Null);
     let public = server_url(doc).map(|url| (url, base_path.clone()));
     let errors = ErrorStyle::default();
-    let spec = Spec { file: file.to_path_buf(), title, schemas, security_schemes, errors, extension, public, version, base_path };
+    let spec = Spec { file: file.to_path_buf(), title, schemas, security_schemes, errors, extension, public, version, base_path, webhooks };
     Some((spec, ops))
+}
+
+/// The operations of each callback of `op`, one per URL expression and method.
+fn callbacks(builder: &model::OperationBuilder, op: &Value, op_ptr: &str) -> Vec<model::Hook> {
+    let mut out = Vec::new();
+    let base = join(op_ptr, "callbacks");
+    for (name, raw) in op.get("callbacks").and_then(Value::as_object).into_iter().flatten() {
+        let (callback, at) = source::deref(builder.doc, raw, &join(&base, name));
+        for (expression, item) in callback.as_object().into_iter().flatten().filter(|(k, _)| !k.starts_with("x-")) {
+            out.extend(hooks_of(builder, name, Some(expression), item, &join(&at, expression)));
+        }
+    }
+    out
+}
+
+/// The operations of the document's `webhooks`.
+fn webhooks(builder: &model::OperationBuilder) -> Vec<model::Hook> {
+    let mut out = Vec::new();
+    for (name, item) in builder.doc.get("webhooks").and_then(Value::as_object).into_iter().flatten().filter(|(k, _)| !k.starts_with("x-")) {
+        out.extend(hooks_of(builder, name, None, item, &join("/webhooks", name)));
+    }
+    out
+}
+
+fn hooks_of(builder: &model::OperationBuilder, name: &str, url: Option<&str>, item: &Value, ptr: &str) -> Vec<model::Hook> {
+    let (item, item_ptr) = source::deref(builder.doc, item, ptr);
+    let mut out = Vec::new();
+    for m in METHODS {
+        let Some(op) = item.get(m).filter(|o| o.is_object()) else { continue };
+        let op_ptr = join(&item_ptr, m);
+        out.push(model::Hook {
+            name: name.to_string(),
+            url: url.map(String::from),
+            method: Method::from_bytes(m.to_ascii_uppercase().as_bytes()).unwrap_or(Method::POST),
+            body: builder.request_body(op, &op_ptr),
+            pointer: op_ptr,
+            extension: op.get("x-specstub").cloned().unwrap_or(Value::Null),
+        });
+    }
+    out
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

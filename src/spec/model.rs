@@ -257,6 +257,23 @@ pub struct Operation {
     pub security: Vec<SecurityAlternative>,
     /// The operation's `x-specstub` extension, if any.
     pub extension: Value,
+    /// Its `callbacks`: requests the API makes after answering, in declaration order.
+    pub callbacks: Vec<Hook>,
+}
+
+/// One request the API itself sends: an operation of a callback (its URL a runtime expression
+/// such as `{$request.body#/callbackUrl}`) or of a 3.1 webhook (no URL: configuration gives it).
+#[derive(Debug)]
+pub struct Hook {
+    /// The callback's or webhook's name (the key under `callbacks` or `webhooks`).
+    pub name: String,
+    /// For a callback, the URL expression as written; None for a webhook.
+    pub url: Option<String>,
+    pub method: Method,
+    pub pointer: String,
+    pub body: Option<RequestBody>,
+    /// The hook operation's `x-specstub` extension, if any.
+    pub extension: Value,
 }
 
 impl Operation {
