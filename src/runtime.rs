@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::journal::Journal;
 use crate::plan::Api;
 use crate::spec::Problem;
-use crate::store::{MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
+use crate::store::{Limits, MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
 use crate::traffic;
 
 /// How many requests the journal keeps.
@@ -84,7 +84,13 @@ impl Runtime {
                     Arc::new(RedisStore::new(Arc::clone(pool), &options, fixtures, unique))
                 }
                 None => {
-                    let memory = MemoryStore::new(fixtures, unique);
+                    let limits = Limits {
+                        max_records: config.store_max_records,
+                        max_bytes: config.store_max_bytes,
+                        eviction: config.store_evict,
+                        session_ttl: config.session_ttl,
+                    };
+                    let memory = MemoryStore::new(fixtures, unique).with_limits(limits);
                     if let Some(path) = &config.state_file {
                         let saved = crate::store::persist::load(path).map_err(|e| SetupError::Files(vec![Problem::error(path, "", e)]))?;
                         memory.restore(saved);
