@@ -740,6 +740,9 @@ impl Store for MemoryStore {
                     }
                     total += 1;
                 }
+                if let Start::Offset(k) = q.start {
+                    offset = k;
+                }
                 Ok(Page { records, total, offset })
             }
         }
