@@ -264,6 +264,8 @@ type Shared = Arc<RwLock<Arc<Collection>>>;
 struct Session {
     /// Milliseconds since the store started, at the last call that touched the session.
     last: AtomicU64,
+    /// The store's touch counter then: orders sessions for eviction even within a millisecond.
+    order: AtomicU64,
     collections: RwLock<HashMap<String, Shared>>,
 }
 
@@ -280,6 +282,7 @@ pub struct MemoryStore {
     bytes: AtomicUsize,
     /// The limit was hit once (it is logged once).
     hit: AtomicBool,
+    touches: AtomicU64,
     started: Instant,
     dirty: AtomicBool,
 }
@@ -329,6 +332,7 @@ impl MemoryStore {
             records: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
             hit: AtomicBool::new(false),
+            touches: AtomicU64::new(0),
             started: Instant::now(),
             dirty: AtomicBool::new(false),
         }
@@ -372,28 +376,30 @@ impl MemoryStore {
         self.started.elapsed().as_millis() as u64
     }
 
+    fn touch(&self, s: &Session) {
+        s.last.store(self.now_ms(), Ordering::Relaxed);
+        s.order.store(self.touches.fetch_add(1, Ordering::Relaxed), Ordering::Relaxed);
+    }
+
     /// The session, created if new, touched.
     fn session(&self, name: &str) -> Arc<Session> {
-        let now = self.now_ms();
         if let Some(s) = self.sessions.get(name) {
-            s.last.store(now, Ordering::Relaxed);
+            self.touch(&s);
             return Arc::clone(&s);
         }
-        let entry = self
-            .sessions
-            .entry(name.to_string())
-            .or_insert_with(|| Arc::new(Session { last: AtomicU64::new(now), collections: RwLock::new(HashMap::new()) }));
-        entry.last.store(now, Ordering::Relaxed);
+        let entry = self.sessions.entry(name.to_string()).or_insert_with(|| {
+            Arc::new(Session { last: AtomicU64::new(0), order: AtomicU64::new(0), collections: RwLock::new(HashMap::new()) })
+        });
+        self.touch(&entry);
         Arc::clone(&entry)
     }
 
     /// What a read sees: the session's collection, else the fixtures (nothing is created).
     /// A request's read touches the session (`touch`); the admin API's does not.
     fn snapshot(&self, ns: &Ns, touch: bool) -> Arc<Collection> {
-        let now = self.now_ms();
         let shared = self.sessions.get(&ns.session).and_then(|s| {
             if touch {
-                s.last.store(now, Ordering::Relaxed);
+                self.touch(&s);
             }
             read(&s.collections).get(&ns.resource).cloned()
         });
@@ -510,7 +516,7 @@ impl MemoryStore {
             .sessions
             .iter()
             .filter(|e| !e.key().is_empty() && e.key() != keep)
-            .map(|e| (e.value().last.load(Ordering::Relaxed), e.key().clone()))
+            .map(|e| (e.value().order.load(Ordering::Relaxed), e.key().clone()))
             .collect();
         candidates.sort();
         let fits = |store: &Self| {

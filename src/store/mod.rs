@@ -118,6 +118,19 @@ pub fn in_scope(r: &Record, scope: &[(String, String)]) -> bool {
     scope.iter().all(|(k, v)| r.scope.iter().any(|(rk, rv)| rk == k && rv == v))
 }
 
+/// A [`Query`] answered by walking what [`Store::list`] returns: O(records).
+pub fn walk<S: Store + ?Sized>(store: &S, ns: &Ns, q: &Query<'_>) -> Result<Page, StoreError> {
+    match q.start {
+        Start::Offset(offset) => store.list(ns, &|r| q.keeps(r), offset, q.limit),
+        Start::After(seq) => {
+            let all = store.list(ns, &|r| q.keeps(r), 0, usize::MAX)?;
+            let offset = all.records.partition_point(|r| r.seq <= seq);
+            let records = all.records.into_iter().skip(offset).take(q.limit).collect();
+            Ok(Page { records, total: all.total, offset })
+        }
+    }
+}
+
 /// A query filter's one rule: a string field equals the text, any other field equals the text
 /// read as JSON (`?count=3`, `?done=true`); a missing field never matches.
 pub fn field_matches(value: Option<&Value>, want: &str) -> bool {
@@ -228,15 +241,7 @@ pub trait Store: Send + Sync {
     /// A listing stated as data, so that a store with an index answers it without a walk (the
     /// in-memory store does). This default walks what [`list`](Self::list) returns.
     fn query(&self, ns: &Ns, q: &Query<'_>) -> Result<Page, StoreError> {
-        match q.start {
-            Start::Offset(offset) => self.list(ns, &|r| q.keeps(r), offset, q.limit),
-            Start::After(seq) => {
-                let all = self.list(ns, &|r| q.keeps(r), 0, usize::MAX)?;
-                let offset = all.records.partition_point(|r| r.seq <= seq);
-                let records = all.records.into_iter().skip(offset).take(q.limit).collect();
-                Ok(Page { records, total: all.total, offset })
-            }
-        }
+        walk(self, ns, q)
     }
 
     /// Drops what has outlived its time (idle sessions); the server calls it periodically.

@@ -163,6 +163,10 @@ fn redis_and_memory_stores_answer_alike() {
             log("delete missing", &s.delete(&n, "b", Expect::Any));
             let page = s.list(&n, &|_| true, 1, 2).map(|p| (p.total, p.records));
             log("list", &page);
+            for start in [super::Start::Offset(1), super::Start::After(1), super::Start::Offset(9)] {
+                let q = super::Query { scope: &[], fields: &[], start, limit: 2 };
+                log("query", &s.query(&n, &q).map(|p| (p.total, p.offset, p.more(), p.records)));
+            }
             log("collections", &s.collections(session));
         }
         log("reset s", &s.reset(Some("s"), None));
@@ -227,7 +231,6 @@ fn eviction_drops_the_oldest_session_but_never_the_shared_namespace_or_the_write
     let s = limited(super::Limits { max_records: 3, eviction: super::Eviction::OldestSession, ..Default::default() });
     s.create(&ns(""), rec("shared", json!({})), &[]).unwrap();
     s.create(&ns("old"), rec("o", json!({})), &[]).unwrap();
-    std::thread::sleep(Duration::from_millis(5));
     s.create(&ns("new"), rec("n", json!({})), &[]).unwrap();
     s.create(&ns("new"), rec("n2", json!({})), &[]).unwrap();
     assert!(s.get(&ns("old"), "o").unwrap().is_none(), "the oldest session went");
