@@ -126,6 +126,34 @@ runs_count() { # records in runs of SESSION ("" the shared namespace), as the ad
 try: print(sum(c["count"] for c in json.load(sys.stdin) if c["name"] == "runs"))
 except Exception: print(-1)'
 }
+# drive N METHOD PER_SESSION KIND : wrk sends N requests (wrk/create_runs.lua; each thread stops
+# after its share, but wrk itself sleeps out its whole -d), so it is stopped once the runs the
+# server holds reach N (KIND "") or once wrk has used no CPU for 3 s (its threads are done), or
+# after 20 minutes.
+drive() {
+  local n="$1" method="$2" per_session="$3" kind="$4" pid i last=-1 same=0 count=0
+  BENCH_CREATES="$n" BENCH_THREADS="$THREADS" BENCH_SESSIONS="$per_session" BENCH_METHOD="$method" \
+    wrk -t"$THREADS" -c8 -d1200s -s "$BENCH_WRK_DIR/create_runs.lua" "$SERVER_URL" >/dev/null 2>&1 &
+  pid=$!
+  STARTED_PIDS+=("$pid")
+  for ((i = 0; i < 2400; i++)); do
+    sleep 0.5
+    if [[ "$kind" == "" ]]; then
+      count="$(runs_count "")"
+      [[ "$count" -ge "$n" ]] && break
+    fi
+    local ticks; ticks="$(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo gone)"
+    [[ "$ticks" == gone ]] && break
+    if [[ "$ticks" == "$last" ]]; then same=$((same + 1)); else same=0; fi
+    # Nothing changed for 3 s: every thread has stopped.
+    [[ $same -ge 6 ]] && break
+    last="$ticks"
+  done
+  kill "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  echo "$count"
+}
+
 measure_binary() { # LABEL BINARY
   local label="$1" bin="$2" extra=()
   if "$bin" serve --help 2>/dev/null | grep -q -- '--store-max-records'; then
@@ -139,7 +167,7 @@ measure_binary() { # LABEL BINARY
   local rss0; rss0="$(proc_kb "$SERVER_PID" VmRSS)"
   log "$label: creating $CREATES runs"
   local t0; t0="$(now_ns)"
-  BENCH_CREATES="$CREATES" BENCH_THREADS="$THREADS" timeout 1200 wrk -t"$THREADS" -c8 -d1200s -s "$BENCH_WRK_DIR/create_runs.lua" "$SERVER_URL" >"$OUT_DIR/creates-$label.txt" 2>&1
+  drive "$CREATES" POST 0 "" >"$OUT_DIR/creates-$label.txt"
   local secs; secs="$(awk -v a="$t0" -v b="$(now_ns)" 'BEGIN { printf "%.0f", (b - a) / 1e9 }')"
   local n; n="$(runs_count "")"
   local rss1; rss1="$(proc_kb "$SERVER_PID" VmRSS)"
@@ -161,8 +189,7 @@ measure_binary() { # LABEL BINARY
     curl -s -o /dev/null "$SERVER_URL/api/v2/runs?pageSize=1" -H 'Authorization: Bearer bench'
     curl -s -o /dev/null -H 'X-Specstub-Session: warm' "$SERVER_URL/api/v2/runs?pageSize=1" -H 'Authorization: Bearer bench'
     rss_a="$(proc_kb "$SERVER_PID" VmRSS)"
-    BENCH_CREATES="$SESSIONS" BENCH_THREADS="$THREADS" BENCH_SESSIONS=1 BENCH_METHOD="$kind" timeout 600 \
-      wrk -t"$THREADS" -c8 -d600s -s "$BENCH_WRK_DIR/create_runs.lua" "$SERVER_URL" >/dev/null 2>&1
+    drive "$SESSIONS" "$kind" 1 "$kind" >/dev/null
     rss_b="$(proc_kb "$SERVER_PID" VmRSS)"
     s_count="$(awk -v a="$rss_a" -v b="$rss_b" -v n="$SESSIONS" 'BEGIN { printf "%.0f", (b - a) * 1024 / n }')"
     if [[ $kind == GET ]]; then per_read="$s_count"; else per_write="$s_count"; fi
@@ -176,15 +203,17 @@ if [[ "$CREATES" -gt 0 ]]; then
 fi
 
 report() {
-  echo "| records | start to listening, ms | RSS at start, MB | first GET, ms | RSS after first GET, MB | GET req/s | p50 ms | p99 ms | peak RSS, MB | non-2xx |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  printf '%s\n' "${ROWS[@]}"
-  set -- $COUNTS
-  local lo="$1" hi="${!#}"
-  if [[ -n "${RPS[$lo]:-}" && -n "${RPS[$hi]:-}" && "$lo" != "$hi" ]]; then
-    echo
-    echo "GET req/s at $hi / at $lo: $(awk -v a="${RPS[$hi]}" -v b="${RPS[$lo]}" 'BEGIN{printf "%.2f", a/b}');" \
-      "p99 at $hi / at $lo: $(awk -v a="${P99[$hi]}" -v b="${P99[$lo]}" 'BEGIN{printf "%.2f", a/b}') (flat is 1.00)."
+  if [[ ${#ROWS[@]} -gt 0 ]]; then
+    echo "| records | start to listening, ms | RSS at start, MB | first GET, ms | RSS after first GET, MB | GET req/s | p50 ms | p99 ms | peak RSS, MB | non-2xx |"
+    echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    printf '%s\n' "${ROWS[@]}"
+    set -- $COUNTS
+    local lo="$1" hi="${!#}"
+    if [[ -n "${RPS[$lo]:-}" && -n "${RPS[$hi]:-}" && "$lo" != "$hi" ]]; then
+      echo
+      echo "GET req/s at $hi / at $lo: $(awk -v a="${RPS[$hi]}" -v b="${RPS[$lo]}" 'BEGIN{printf "%.2f", a/b}');" \
+        "p99 at $hi / at $lo: $(awk -v a="${P99[$hi]}" -v b="${P99[$lo]}" 'BEGIN{printf "%.2f", a/b}') (flat is 1.00)."
+    fi
   fi
   if [[ ${#ROWS2[@]} -gt 0 ]]; then
     echo

@@ -295,8 +295,8 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A write that needs room the store does not have; `evicted` says whether making room by
-/// eviction may help (then the write is tried once more).
+/// What one try of a write came to: done, or it needs this much more room than the store has
+/// (then, under eviction, room is made and the write is tried once more).
 enum Attempt<T> {
     Done(Result<T, StoreError>),
     NeedsRoom { records: usize, bytes: usize },
@@ -465,8 +465,8 @@ impl MemoryStore {
         }
     }
 
-    /// Counts `records` and `bytes` more (either may be negative in effect through `free_*`)
-    /// if they fit the limits.
+    /// Counts `records` and `bytes` more, less what the write frees (`free_*`: the record it
+    /// replaces), if a write that grows the store still fits the limits.
     fn admit(&self, records: usize, bytes: usize, free_records: usize, free_bytes: usize) -> bool {
         let r = self.records.fetch_add(records, Ordering::Relaxed) + records;
         let b = self.bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
