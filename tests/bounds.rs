@@ -15,7 +15,10 @@ use specstub::{Eviction, Server};
 const AUTH: &str = "Bearer test-token";
 
 async fn create_run(server: &Server, session: Option<&str>, name: &str) -> reqwest::Response {
-    let mut req = client().post(format!("{}/api/v2/runs", server.url())).header("authorization", AUTH).json(&json!({"name": name, "description": "a run"}));
+    let mut req = client()
+        .post(format!("{}/api/v2/runs", server.url()))
+        .header("authorization", AUTH)
+        .json(&json!({"name": name, "description": "a run"}));
     if let Some(s) = session {
         req = req.header("x-specstub-session", s);
     }

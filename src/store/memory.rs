@@ -494,10 +494,7 @@ impl MemoryStore {
         let why = if by_records {
             format!("it holds {held} records, the most that --store-max-records allows ({})", self.limits.max_records)
         } else {
-            format!(
-                "its records take {used} bytes and this one needs {bytes} more; --store-max-bytes allows {}",
-                self.limits.max_bytes
-            )
+            format!("its records take {used} bytes and this one needs {bytes} more; --store-max-bytes allows {}", self.limits.max_bytes)
         };
         let why = match self.limits.eviction {
             Eviction::Refuse => format!("{why}; delete records, reset a session, raise the limit or pass --store-evict oldest-session"),
@@ -716,14 +713,14 @@ impl Store for MemoryStore {
         match source {
             Source::Nothing => Ok(Page { records: Vec::new(), total: 0, offset: 0 }),
             Source::All => match q.start {
-                Start::Offset(k) => from_index(&mut c.order.from_rank(k).map(|(s, _)| s), k, c.order.len()),
+                Start::Offset(k) => from_index(&mut c.order.at_rank(k).map(|(s, _)| s), k, c.order.len()),
                 Start::After(seq) => {
                     let (before, rest) = c.order.after(seq);
                     from_index(&mut rest.map(|(s, _)| s), before, c.order.len())
                 }
             },
             Source::Scope(order) => match q.start {
-                Start::Offset(k) => from_index(&mut order.from_rank(k).map(|(s, _)| s), k, order.len()),
+                Start::Offset(k) => from_index(&mut order.at_rank(k).map(|(s, _)| s), k, order.len()),
                 Start::After(seq) => {
                     let (before, rest) = order.after(seq);
                     from_index(&mut rest.map(|(s, _)| s), before, order.len())

@@ -102,7 +102,7 @@ impl<V> Order<V> {
     }
 
     /// Live entries from the `k`-th on (0-based).
-    pub fn from_rank(&self, k: usize) -> impl Iterator<Item = (u64, &V)> {
+    pub fn at_rank(&self, k: usize) -> impl Iterator<Item = (u64, &V)> {
         self.live_from(self.select(k).unwrap_or(self.slots.len()))
     }
 
@@ -197,13 +197,13 @@ mod tests {
             assert_eq!(order.len(), plain.len());
             if !plain.is_empty() {
                 let k = next() as usize % plain.len();
-                assert_eq!(order.from_rank(k).next().map(|(s, _)| s), Some(plain[k]));
+                assert_eq!(order.at_rank(k).next().map(|(s, _)| s), Some(plain[k]));
                 let (before, mut rest) = order.after(plain[k]);
                 assert_eq!((before, rest.next().map(|(s, _)| s)), (k + 1, plain.get(k + 1).copied()));
                 assert_eq!(order.get(plain[k]), Some(&(plain[k] * 10)));
             }
         }
-        assert!(order.from_rank(plain.len()).next().is_none());
+        assert!(order.at_rank(plain.len()).next().is_none());
         assert_eq!(order.iter().map(|(s, _)| s).collect::<Vec<_>>(), plain);
         assert!(order.slots.len() < 2 * plain.len() + MIN_HOLES_TO_COMPACT + 1, "holes are compacted");
     }

@@ -271,8 +271,8 @@ fn indexed_listing_agrees_with_a_walk() {
     }
     let check = |s: &MemoryStore| {
         let all = s.list(&ns(""), &|_| true, 0, usize::MAX).unwrap().records;
-        let scope = vec![("job".to_string(), "j".to_string()), ("ns".to_string(), "n1".to_string())];
-        let fields = vec![("even".to_string(), "true".to_string())];
+        let scope = [("job".to_string(), "j".to_string()), ("ns".to_string(), "n1".to_string())];
+        let fields = [("even".to_string(), "true".to_string())];
         for (scope, fields) in [(&[][..], &[][..]), (&scope[..], &[][..]), (&scope[..], &fields[..])] {
             let q0 = Query { scope, fields, start: Start::Offset(0), limit: 0 };
             let want: Vec<&Record> = all.iter().filter(|r| q0.keeps(r)).collect();
@@ -301,13 +301,19 @@ fn restored_state_keeps_versions_and_order_and_counts_against_the_cap() {
     let s = limited(super::Limits { max_records: 3, ..Default::default() });
     let saved = vec![(
         ns("s"),
-        vec![Record { version: 4, seq: 9, ..rec("late", json!({})) }, Record { version: 2, seq: 3, ..rec("early", json!({"clientKey": "k"})) }],
+        vec![
+            Record { version: 4, seq: 9, ..rec("late", json!({})) },
+            Record { version: 2, seq: 3, ..rec("early", json!({"clientKey": "k"})) },
+        ],
     )];
     s.restore(saved);
     let page = s.list(&ns("s"), &|_| true, 0, 10).unwrap();
     let got: Vec<(&str, u64, u64)> = page.records.iter().map(|r| (r.id.as_str(), r.version, r.seq)).collect();
     assert_eq!(got, [("early", 2, 3), ("late", 4, 9)]);
     assert_eq!(s.create(&ns("s"), rec("x", json!({})), &[]).unwrap().seq, 10);
-    assert!(matches!(s.create(&ns("s"), rec("y", json!({"clientKey": "k"})), &["clientKey".to_string()]), Err(StoreError::Duplicate { .. })));
+    assert!(matches!(
+        s.create(&ns("s"), rec("y", json!({"clientKey": "k"})), &["clientKey".to_string()]),
+        Err(StoreError::Duplicate { .. })
+    ));
     assert!(matches!(s.create(&ns("s"), rec("z", json!({})), &[]), Err(StoreError::Full(_))));
 }
