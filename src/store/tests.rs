@@ -243,11 +243,11 @@ fn eviction_drops_the_oldest_session_but_never_the_shared_namespace_or_the_write
 
 #[test]
 fn idle_sessions_are_swept_and_the_shared_namespace_stays() {
-    let s = limited(super::Limits { session_ttl: Some(Duration::from_millis(30)), ..Default::default() });
+    let s = limited(super::Limits { session_ttl: Some(Duration::from_millis(300)), ..Default::default() });
     s.create(&ns(""), rec("shared", json!({})), &[]).unwrap();
     s.create(&ns("idle"), rec("i", json!({})), &[]).unwrap();
     assert_eq!(s.sweep(), 0, "not idle yet");
-    std::thread::sleep(Duration::from_millis(40));
+    std::thread::sleep(Duration::from_millis(350));
     s.get(&ns("busy"), "nothing").unwrap();
     assert_eq!(s.sweep(), 1);
     assert!(s.get(&ns("idle"), "i").unwrap().is_none());
