@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use specstub::{Config, DataMode, Latency, LoadOptions, LogFormat, Mode, RateLimitRule};
+use specstub::{Config, DataMode, Eviction, Latency, LoadOptions, LogFormat, Mode, RateLimitRule};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -366,6 +366,35 @@ pub struct ServeArgs {
     /// Example: `--webhook orderShipped=http://127.0.0.1:9000/hooks`
     #[arg(long, value_name = "NAME=URL", value_parser = parse_webhook)]
     pub webhook: Vec<(String, String)>,
+    /// Records the in-memory store holds at most, every session together (fixtures are not
+    /// counted); `0` or `none` is no cap. Beyond it a create answers 507 Insufficient Storage (or
+    /// a status the operation declares for a full store) unless --store-evict makes room.
+    /// Example: `--store-max-records 100000`
+    #[arg(long, value_name = "N", default_value = "1000000", value_parser = parse_cap)]
+    pub store_max_records: usize,
+
+    /// Bytes the in-memory store's records may take (B, KiB, MiB, GiB); `0` or `none` is no cap.
+    /// Example: `--store-max-bytes 256MiB`
+    #[arg(long, value_name = "SIZE", default_value = "1GiB", value_parser = parse_budget)]
+    pub store_max_bytes: usize,
+
+    /// What a full in-memory store does with a create: `refuse` it, or `oldest-session`: drop the
+    /// X-Specstub-Session namespaces touched longest ago until it fits (never the shared
+    /// namespace or the fixtures). Example: `--store-evict oldest-session`
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = EvictArg::Refuse)]
+    pub store_evict: EvictArg,
+
+    /// Drop an X-Specstub-Session namespace after this long without a request that touches it
+    /// (in-memory store; on Redis use --store-ttl); the shared namespace never expires. `none`
+    /// keeps sessions. Example: `--session-ttl 15m`
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_ttl)]
+    pub session_ttl: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EvictArg {
+    Refuse,
+    OldestSession,
 }
 
 #[derive(Debug, Args)]
@@ -546,6 +575,29 @@ fn parse_journal_bytes(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `none` (or 0) is no cap.
+fn unlimited(s: &str) -> bool {
+    matches!(s.trim().to_ascii_lowercase().as_str(), "none" | "unlimited" | "0")
+}
+
+fn parse_cap(s: &str) -> Result<usize, String> {
+    if unlimited(s) {
+        return Ok(0);
+    }
+    s.trim().replace('_', "").parse().map_err(|_| format!("{s:?} is not a number of records such as 100000, or none"))
+}
+
+fn parse_budget(s: &str) -> Result<usize, String> {
+    if unlimited(s) { Ok(0) } else { parse_size(s) }
+}
+
+fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    if matches!(s.trim().to_ascii_lowercase().as_str(), "none" | "never" | "0") {
+        return Ok(std::time::Duration::ZERO);
+    }
+    specstub::parse_duration(s)
+}
+
 fn parse_size(s: &str) -> Result<usize, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
@@ -606,6 +658,13 @@ impl ServeArgs {
             callback_retries: self.callback_retries,
             callback_timeout: self.callback_timeout,
             webhooks: self.webhook,
+            store_max_records: self.store_max_records,
+            store_max_bytes: self.store_max_bytes,
+            store_evict: match self.store_evict {
+                EvictArg::Refuse => Eviction::Refuse,
+                EvictArg::OldestSession => Eviction::OldestSession,
+            },
+            session_ttl: Some(self.session_ttl).filter(|t| !t.is_zero()),
             specs: self.load.specs(),
             host: self.host,
             port: self.port,
@@ -806,6 +865,26 @@ mod tests {
         for bad in [["--max-connections", "0"], ["--idle-timeout", "0s"], ["--body-timeout", "soon"], ["--http2-max-streams", "0"]] {
             assert!(serve(&bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn store_limits_have_defaults_and_none_lifts_them() {
+        let serve = |args: &[&str]| {
+            let cli = Cli::try_parse_from([&["specstub", "serve"], args].concat())?;
+            let Command::Serve(args) = cli.command else { panic!("serve expected") };
+            Ok::<_, clap::Error>(args.into_config())
+        };
+        let c = serve(&[]).unwrap();
+        assert_eq!((c.store_max_records, c.store_max_bytes, c.store_evict), (1_000_000, 1 << 30, Eviction::Refuse));
+        assert_eq!(c.session_ttl, Some(std::time::Duration::from_secs(3600)));
+        let args = ["--store-max-records", "none", "--store-max-bytes", "0", "--store-evict", "oldest-session", "--session-ttl", "none"];
+        let c = serve(&args).unwrap();
+        assert_eq!((c.store_max_records, c.store_max_bytes, c.store_evict, c.session_ttl), (0, 0, Eviction::OldestSession, None));
+        let c = serve(&["--store-max-records", "3", "--store-max-bytes", "64MiB", "--session-ttl", "90s"]).unwrap();
+        assert_eq!((c.store_max_records, c.store_max_bytes, c.session_ttl), (3, 64 << 20, Some(std::time::Duration::from_secs(90))));
+        assert!(serve(&["--store-max-records", "lots"]).is_err());
+        assert!(serve(&["--store-evict", "newest"]).is_err());
+        assert!(serve(&["--session-ttl", "soon"]).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use crate::generate::DataMode;
 use crate::spec::LoadOptions;
+pub use crate::store::Eviction;
 use crate::traffic::{Latency, RateLimitRule};
 use crate::validate::Mode;
 
@@ -122,6 +123,17 @@ pub struct Config {
     pub callback_timeout: std::time::Duration,
     /// Webhook name → target URL (`--webhook NAME=URL`); replaces the webhook's `x-specstub.url`.
     pub webhooks: Vec<(String, String)>,
+    /// Records the in-memory store holds at most, every session together (fixtures are not
+    /// counted); 0 is no cap. Beyond it a create answers 507 (or evicts, see `store_evict`).
+    pub store_max_records: usize,
+    /// Bytes the in-memory store's records may take, as it counts them; 0 is no cap.
+    pub store_max_bytes: usize,
+    /// What a full in-memory store does with a create: refuse it, or evict the sessions touched
+    /// longest ago (never the shared namespace).
+    pub store_evict: Eviction,
+    /// An `X-Specstub-Session` namespace untouched this long is dropped (in-memory store); the
+    /// shared namespace never is. None keeps sessions for ever.
+    pub session_ttl: Option<std::time::Duration>,
 }
 
 impl Default for Config {
@@ -172,6 +184,10 @@ impl Default for Config {
             callback_retries: 2,
             callback_timeout: std::time::Duration::from_secs(5),
             webhooks: Vec::new(),
+            store_max_records: 1_000_000,
+            store_max_bytes: 1024 * 1024 * 1024,
+            store_evict: Eviction::Refuse,
+            session_ttl: Some(std::time::Duration::from_secs(3600)),
         }
     }
 }

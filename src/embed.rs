@@ -617,6 +617,35 @@ impl ServerBuilder {
         self
     }
 
+    /// Records the in-memory store holds at most, every session together (default 1,000,000;
+    /// 0 is no cap). Beyond it a create answers the operation's declared 507 (or another status
+    /// it declares for a full store), else `507 Insufficient Storage`, unless
+    /// [`store_evict`](Self::store_evict) makes room.
+    pub fn store_max_records(mut self, records: usize) -> Self {
+        self.config.store_max_records = records;
+        self
+    }
+
+    /// Bytes the in-memory store's records may take (default 1 GiB; 0 is no cap).
+    pub fn store_max_bytes(mut self, bytes: usize) -> Self {
+        self.config.store_max_bytes = bytes;
+        self
+    }
+
+    /// What a full in-memory store does: refuse the create (the default) or evict the sessions
+    /// touched longest ago ([`Eviction::OldestSession`](crate::Eviction::OldestSession); never the shared namespace).
+    pub fn store_evict(mut self, policy: crate::store::Eviction) -> Self {
+        self.config.store_evict = policy;
+        self
+    }
+
+    /// Drop an `X-Specstub-Session` namespace after this long without a request touching it
+    /// (default 1 hour); None keeps sessions for ever. The shared namespace never expires.
+    pub fn session_ttl(mut self, ttl: Option<std::time::Duration>) -> Self {
+        self.config.session_ttl = ttl;
+        self
+    }
+
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
     pub async fn start(mut self) -> Result<Server, StartError> {
         if let Some(upstream) = &self.config.proxy {
@@ -653,8 +682,13 @@ impl ServerBuilder {
         let runtime = Runtime::open(&api)?;
         let served = Arc::new(Served { api, runtime });
         let listener = server::bind(&served.api.config.host, served.api.config.port).await.map_err(StartError::Io)?;
-        let handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
+        let mut handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
         log_admin_access(&served.api.config);
+        if let (Some(store), Some(ttl)) = (served.runtime.store.clone(), served.api.config.session_ttl) {
+            // A quarter of the TTL: a session goes at most 25 % after its time.
+            let every = (ttl / 4).clamp(std::time::Duration::from_millis(10), std::time::Duration::from_secs(60));
+            handle.attach(crate::store::spawn_sweeper(store, every, handle.stopped()));
+        }
         Ok(Server { handle, served, _scratch: scratch })
     }
 }

@@ -137,7 +137,7 @@ pub use embed::{Features, Overview, ServedDocument, Server, ServerBuilder, Start
 pub use generate::DataMode;
 pub use journal::{Checked as Verification, Entry as Received, Expectation};
 pub use spec::{LoadOptions, Problem, Severity};
-pub use store::StoreError;
+pub use store::{Eviction, StoreError};
 pub use traffic::{Latency, RateLimitRule};
 pub use validate::{Mode, Violation};
 pub use verify::{Case, OperationReport, Options as VerifyOptions, Outcome as VerifyOutcome, Report, SentRequest, Summary};

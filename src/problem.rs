@@ -124,7 +124,8 @@ impl From<BehaviourError> for ErrorReply {
             BehaviourError::PreconditionRequired => (428, None),
             BehaviourError::Conflict { answer, .. }
             | BehaviourError::IllegalTransition { answer, .. }
-            | BehaviourError::BadInput { answer, .. } => (answer.status, answer.grpc_code),
+            | BehaviourError::BadInput { answer, .. }
+            | BehaviourError::StoreFull { answer, .. } => (answer.status, answer.grpc_code),
             BehaviourError::StoreUnavailable(_) => (503, None),
             BehaviourError::Internal(_) => (500, None),
         };

@@ -11,7 +11,7 @@ use crate::journal::Journal;
 use crate::plan::Api;
 use crate::record::Recorder;
 use crate::spec::Problem;
-use crate::store::{Logged, MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
+use crate::store::{Limits, Logged, MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
 use crate::traffic;
 
 pub struct Runtime {
@@ -132,7 +132,13 @@ impl Runtime {
                     Arc::new(RedisStore::new(Arc::clone(pool), &options, fixtures, unique))
                 }
                 None => {
-                    let memory = MemoryStore::new(fixtures, unique);
+                    let limits = Limits {
+                        max_records: config.store_max_records,
+                        max_bytes: config.store_max_bytes,
+                        eviction: config.store_evict,
+                        session_ttl: config.session_ttl,
+                    };
+                    let memory = MemoryStore::new(fixtures, unique).with_limits(limits);
                     match &config.state_file {
                         Some(path) => {
                             let logged = Logged::open(path, memory, config.state_compact_at)

@@ -148,6 +148,7 @@ fn store_problem(e: StoreError) -> Response<Bytes> {
                 .with_header(http::header::RETRY_AFTER, "1"),
             None,
         ),
+        StoreError::Full(_) => problem(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
         other => problem(StatusCode::CONFLICT, other.to_string()),
     }
 }

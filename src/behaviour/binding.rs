@@ -126,6 +126,9 @@ pub struct Binding {
     pub to: Option<Value>,
     pub illegal: Refusal,
     pub conflict: Refusal,
+    /// How a write answers when the store is full: a status the operation declares for it
+    /// (507, a "limit"/"quota" response, 503, 429), else 507.
+    pub full: Refusal,
     pub checks: Vec<Check>,
     /// (resource, id template with {param}s) that must exist.
     pub parent: Option<(String, String)>,
@@ -176,6 +179,7 @@ impl Binding {
             to: None,
             illegal: Refusal { status: 409, grpc_code: Some(9), message: None },
             conflict: Refusal { status: 409, grpc_code: Some(6), message: None },
+            full: Refusal { status: 507, grpc_code: Some(8), message: None },
             checks: Vec::new(),
             parent: None,
             schema: None,

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::spec::Spec;
 use crate::spec::walk::Flow;
-use crate::store::{Declined, Expect, Ns, Record, Store, StoreError};
+use crate::store::{Declined, Expect, Ns, Query, Record, Start, Store, StoreError, in_scope};
 pub use binding::{Action, Binding, IdFormat, IdSource, SetValue};
 use fill::Caller;
 
@@ -40,6 +40,9 @@ pub enum BehaviourError {
     BadInput { message: String, answer: ErrorAs },
     #[error("the state store is unavailable: {0}")]
     StoreUnavailable(String),
+    /// The store is at its record cap or byte budget; the message names the flag.
+    #[error("{message}")]
+    StoreFull { message: String, answer: ErrorAs },
     /// A stored record that is not what behaviour wrote (edited by hand through admin).
     #[error("{0}")]
     Internal(String),
@@ -246,6 +249,10 @@ fn store_error(ctx: &Ctx, e: StoreError, id: &str) -> BehaviourError {
         // The change reported its reason before it declined; this is only a fallback.
         StoreError::Declined => BehaviourError::Internal("the change was declined".into()),
         StoreError::Unavailable(why) => BehaviourError::StoreUnavailable(why),
+        e @ StoreError::Full(_) => {
+            let full = &ctx.binding.full;
+            BehaviourError::StoreFull { message: e.to_string(), answer: ErrorAs { status: full.status, grpc_code: full.grpc_code } }
+        }
     }
 }
 
@@ -526,10 +533,6 @@ fn invent(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourErr
     }
 }
 
-fn in_scope(r: &Record, scope: &[(String, String)]) -> bool {
-    scope.iter().all(|(k, v)| r.scope.iter().any(|(rk, rv)| rk == k && rv == v))
-}
-
 fn get(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let id = ctx.id()?;
     let record = load(store, ctx, &id)?;
@@ -554,25 +557,18 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         }
     };
     let size = number(&l.page_size)?.or(number(&l.limit)?).filter(|n| *n > 0).unwrap_or(l.default_page_size).min(l.max_page_size);
-    let offset = match l.page_token.as_deref().and_then(|n| ctx.query(n)).filter(|t| !t.is_empty()) {
+    let start = match l.page_token.as_deref().and_then(|n| ctx.query(n)).filter(|t| !t.is_empty()) {
         Some(token) => decode_token(token).ok_or_else(|| bad("the page token is not one this server issued"))?,
-        None => number(&l.offset)?.unwrap_or(0),
+        None => Start::Offset(number(&l.offset)?.unwrap_or(0)),
     };
     let scope = ctx.scope();
     let filters: Vec<(String, String)> =
         l.filters.iter().filter_map(|(q, field)| ctx.query(q).filter(|v| !v.is_empty()).map(|v| (field.clone(), v.to_string()))).collect();
-    let keep = |r: &Record| {
-        in_scope(r, &scope)
-            && filters.iter().all(|(field, want)| match r.data.get(field) {
-                Some(Value::String(s)) => s == want,
-                Some(other) => serde_json::from_str::<Value>(want).is_ok_and(|w| w == *other),
-                None => false,
-            })
-    };
-    let page = store.list(&ctx.ns(), &keep, offset, size).map_err(|e| store_error(ctx, e, ""))?;
+    let query = Query { scope: &scope, fields: &filters, start, limit: size };
+    let page = store.query(&ctx.ns(), &query).map_err(|e| store_error(ctx, e, ""))?;
     let projection = ctx.projection();
     let items: Vec<Value> = page.records.iter().map(|r| projection.apply(&r.data)).collect();
-    let next = offset + page.records.len();
+    let more = page.more();
     let body = match &l.items {
         None => Value::Array(items),
         Some(field) => {
@@ -586,14 +582,17 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
             }
             m.insert(field.clone(), Value::Array(items));
             if let Some(t) = &l.next_page_token {
-                let token = if next < page.total { encode_token(next) } else { String::new() };
+                let token = match page.records.last() {
+                    Some(last) if more => encode_token(last.seq),
+                    _ => String::new(),
+                };
                 m.insert(t.clone(), Value::String(token));
             }
             if let Some(t) = &l.total {
                 m.insert(t.clone(), Value::from(page.total));
             }
             if let Some(t) = &l.has_more {
-                m.insert(t.clone(), Value::Bool(next < page.total));
+                m.insert(t.clone(), Value::Bool(more));
             }
             Value::Object(m)
         }
@@ -601,13 +600,21 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     Ok(Outcome { status: ctx.binding.status, body: Some(body), etag: None, not_modified: false, location: None })
 }
 
-fn encode_token(offset: usize) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("specstub:{offset}"))
+/// A page token: the creation sequence of the page's last record, so the next page starts
+/// right after it (found in O(log n), and stable while records before it are deleted).
+fn encode_token(after: u64) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("specstub:after:{after}"))
 }
 
-fn decode_token(token: &str) -> Option<usize> {
+/// A token of ours: `after:SEQ`, or a bare offset (what tokens were before).
+fn decode_token(token: &str) -> Option<Start> {
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).ok()?;
-    String::from_utf8(raw).ok()?.strip_prefix("specstub:")?.parse().ok()
+    let text = String::from_utf8(raw).ok()?;
+    let rest = text.strip_prefix("specstub:")?;
+    match rest.strip_prefix("after:") {
+        Some(seq) => seq.parse().ok().map(Start::After),
+        None => rest.parse().ok().map(Start::Offset),
+    }
 }
 
 /// The mask's paths, from the body field or query parameter (comma-separated, a list, or
@@ -840,7 +847,9 @@ mod tests {
 
     #[test]
     fn page_tokens_round_trip_and_reject_strangers() {
-        assert_eq!(decode_token(&encode_token(150)), Some(150));
+        assert_eq!(decode_token(&encode_token(150)), Some(Start::After(150)));
+        let old = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("specstub:40");
+        assert_eq!(decode_token(&old), Some(Start::Offset(40)), "tokens issued before stay good");
         assert_eq!(decode_token("garbage"), None);
     }
 

@@ -47,6 +47,7 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool, realistic: Op
             if matches!(b.action, Action::Get | Action::Update | Action::Replace | Action::Delete) {
                 b.invent_missing = !op.responses.iter().any(|r| matches!(r.code.as_str(), "404" | "4XX" | "default"));
             }
+            b.full.status = full_status(set, op);
             b.schema = resource_schema(set, op, &b);
             if b.action == Action::Create && ext.key.is_none() {
                 b.id_format = id_format(set, op, &b);
@@ -107,6 +108,33 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool, realistic: Op
     }
     id_schemas(set, exts, &mut out);
     (out, problems)
+}
+
+/// The status a write answers when the store is full: a declared 507; else a declared error
+/// whose description speaks of a limit, a quota or storage; else a declared 503, then 429; else
+/// 507 (in the `default` response's shape when there is one).
+fn full_status(set: &SpecSet, op: &Operation) -> u16 {
+    let declared = |code: &str| op.responses.iter().any(|r| r.code == code);
+    if declared("507") {
+        return 507;
+    }
+    // These mean something else to a client: a full store must not read as "fix your request".
+    let taken = ["400", "401", "403", "404", "405", "409", "412", "415", "422", "428"];
+    let speaks_of_room = op.responses.iter().find(|r| {
+        // The whole document, where the response's description still is.
+        let doc = set.specs[op.spec].schemas.doc(Flow::Response);
+        let at = format!("{}/responses/{}", op.pointer, r.code.replace('~', "~0").replace('/', "~1"));
+        let response = doc.pointer(&at).map(|v| deref(doc, v, &at).0);
+        let text = response.and_then(|v| v.get("description")).and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+        let code = r.code.parse::<u16>().unwrap_or(0);
+        (400..=599).contains(&code)
+            && !taken.contains(&r.code.as_str())
+            && ["limit", "quota", "storage", "capacity", "too many", "full"].iter().any(|w| text.contains(w))
+    });
+    if let Some(r) = speaks_of_room {
+        return r.code.parse().unwrap_or(507);
+    }
+    ["503", "429"].iter().find(|c| declared(c)).and_then(|c| c.parse().ok()).unwrap_or(507)
 }
 
 /// An inferred key is the item path's parameter name (`/v1/customers/{customer}`), but a record

@@ -40,6 +40,8 @@ pub struct Running {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Background work that must finish before shutdown returns (the idle-session sweep).
+    companions: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Running {
@@ -52,10 +54,23 @@ impl Running {
         format!("http://{}", self.addr)
     }
 
+    /// Notified when the server begins to stop (for tasks that must finish with it).
+    pub fn stopped(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
+    }
+
+    /// Ties a background task to the server: shutdown waits for it.
+    pub fn attach(&mut self, task: tokio::task::JoinHandle<()>) {
+        self.companions.push(task);
+    }
+
     /// Stops accepting, lets in-flight requests finish (bounded), then returns.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        for task in std::mem::take(&mut self.companions) {
             let _ = task.await;
         }
     }
@@ -129,7 +144,7 @@ pub fn spawn(listener: TcpListener, app: Arc<Served>) -> std::io::Result<Running
             _ = tokio::time::sleep(DRAIN_DEADLINE) => tracing::warn!("connections still open after the drain deadline; closing them"),
         }
     });
-    Ok(Running { addr, stop, task: Some(task) })
+    Ok(Running { addr, stop, task: Some(task), companions: Vec::new() })
 }
 
 /// What the accept loop hands each new connection.

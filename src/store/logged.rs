@@ -327,6 +327,16 @@ impl Store for Logged {
         self.inner.list(ns, keep, offset, limit)
     }
 
+    fn query(&self, ns: &Ns, q: &super::Query<'_>) -> Result<Page, StoreError> {
+        self.inner.query(ns, q)
+    }
+
+    // Expired sessions are not logged: after a restart they are back until the next sweep drops
+    // them again, which loses nothing a client was promised.
+    fn sweep(&self) -> usize {
+        self.inner.sweep()
+    }
+
     fn put(&self, ns: &Ns, record: Record) -> Result<Record, StoreError> {
         self.logged(ns, |m| m.put(ns, record), |r| put_line(ns, r))
     }

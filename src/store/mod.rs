@@ -1,10 +1,14 @@
 //! The stateful store: resources that live across requests, each with a version for optimistic
 //! locking. Behaviour talks to it only through the [`Store`] trait, so another backend can
-//! follow the in-memory one; every write is atomic per resource collection.
+//! follow the in-memory one; every write is atomic per resource collection. The in-memory store
+//! is bounded (a record cap, a byte budget, idle sessions expiring: [`Limits`]) and lists in
+//! O(log n + page) from its ordered index ([`Query`]).
 
+mod compact;
 mod log;
 mod logged;
 mod memory;
+mod order;
 mod persist;
 pub mod redis;
 
@@ -14,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use logged::{Logged, track};
-pub use memory::MemoryStore;
+pub use memory::{Eviction, Limits, MemoryStore};
 pub use redis::{Pool, RedisOptions, RedisStore};
 
 #[cfg(test)]
@@ -80,7 +84,85 @@ where
         }
         total += 1;
     }
-    Page { records: out, total }
+    Page { records: out, total, offset }
+}
+
+/// Where a listing starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// After this many matching records.
+    Offset(usize),
+    /// After the record with this creation sequence (which may be gone since): a page token.
+    After(u64),
+}
+
+/// A listing: records in creation order in a parent scope whose fields equal the given values,
+/// from `start`, at most `limit`. Stated as data rather than a closure so that a store can
+/// answer from an index: without `fields`, the in-memory store pages in O(log n + page).
+#[derive(Debug, Clone, Copy)]
+pub struct Query<'a> {
+    /// Path parameters every listed record's scope holds.
+    pub scope: &'a [(String, String)],
+    /// (record field, wanted value) pairs, compared by [`field_matches`].
+    pub fields: &'a [(String, String)],
+    pub start: Start,
+    pub limit: usize,
+}
+
+impl Query<'_> {
+    /// Whether a record belongs in the listing.
+    pub fn keeps(&self, r: &Record) -> bool {
+        in_scope(r, self.scope) && self.fields.iter().all(|(f, want)| field_matches(r.data.get(f), want))
+    }
+}
+
+/// Whether a record's scope holds every pair of `scope`.
+pub fn in_scope(r: &Record, scope: &[(String, String)]) -> bool {
+    scope.iter().all(|(k, v)| r.scope.iter().any(|(rk, rv)| rk == k && rv == v))
+}
+
+/// A [`Query`] answered by walking what [`Store::list`] returns: O(records).
+pub fn walk<S: Store + ?Sized>(store: &S, ns: &Ns, q: &Query<'_>) -> Result<Page, StoreError> {
+    match q.start {
+        Start::Offset(offset) => store.list(ns, &|r| q.keeps(r), offset, q.limit),
+        Start::After(seq) => {
+            let all = store.list(ns, &|r| q.keeps(r), 0, usize::MAX)?;
+            let offset = all.records.partition_point(|r| r.seq <= seq);
+            let records = all.records.into_iter().skip(offset).take(q.limit).collect();
+            Ok(Page { records, total: all.total, offset })
+        }
+    }
+}
+
+/// A query filter's one rule: a string field equals the text, any other field equals the text
+/// read as JSON (`?count=3`, `?done=true`); a missing field never matches.
+pub fn field_matches(value: Option<&Value>, want: &str) -> bool {
+    match value {
+        Some(Value::String(s)) => s == want,
+        Some(other) => serde_json::from_str::<Value>(want).is_ok_and(|w| w == *other),
+        None => false,
+    }
+}
+
+/// Sweeps `store` ([`Store::sweep`]) every `every` until the server stops.
+pub fn spawn_sweeper(
+    store: std::sync::Arc<dyn Store>,
+    every: std::time::Duration,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stopped.changed() => break,
+            }
+            // Dropping a large session frees a lot of memory: off the request threads.
+            let store = std::sync::Arc::clone(&store);
+            let _ = tokio::task::spawn_blocking(move || store.sweep()).await;
+        }
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +184,8 @@ pub enum StoreError {
     Declined,
     /// The backend cannot be reached.
     Unavailable(String),
+    /// The store is at a limit (`--store-max-records`, `--store-max-bytes`); the text says which.
+    Full(String),
 }
 
 impl std::error::Error for StoreError {}
@@ -115,6 +199,7 @@ impl fmt::Display for StoreError {
             StoreError::VersionMismatch { current } => write!(f, "the current version is {current}"),
             StoreError::Declined => f.write_str("the change was declined"),
             StoreError::Unavailable(why) => write!(f, "the store is unavailable: {why}"),
+            StoreError::Full(why) => write!(f, "the store is full: {why}"),
         }
     }
 }
@@ -127,10 +212,19 @@ pub type Change<'a> = &'a mut dyn FnMut(&mut Record) -> Result<(), Declined>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Declined;
 
-/// One page of a listing: the records and the number that matched in all.
+/// One page of a listing: the records, the number that matched in all, and how many of those
+/// come before this page.
 pub struct Page {
     pub records: Vec<Record>,
     pub total: usize,
+    pub offset: usize,
+}
+
+impl Page {
+    /// Whether more matching records follow this page.
+    pub fn more(&self) -> bool {
+        self.offset + self.records.len() < self.total
+    }
 }
 
 pub trait Store: Send + Sync {
@@ -146,6 +240,18 @@ pub trait Store: Send + Sync {
 
     /// Records in creation order that pass `keep`, from `offset`, at most `limit`.
     fn list(&self, ns: &Ns, keep: &dyn Fn(&Record) -> bool, offset: usize, limit: usize) -> Result<Page, StoreError>;
+
+    /// A listing stated as data, so that a store with an index answers it without a walk (the
+    /// in-memory store does). This default walks what [`list`](Self::list) returns.
+    fn query(&self, ns: &Ns, q: &Query<'_>) -> Result<Page, StoreError> {
+        walk(self, ns, q)
+    }
+
+    /// Drops what has outlived its time (idle sessions); the server calls it periodically.
+    /// Returns how many sessions went.
+    fn sweep(&self) -> usize {
+        0
+    }
 
     /// Writes a record as given (admin API, fixtures), replacing any with its id.
     fn put(&self, ns: &Ns, record: Record) -> Result<Record, StoreError>;

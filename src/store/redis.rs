@@ -325,6 +325,31 @@ end
 return out
 "#;
 
+/// One page of the whole collection by rank or after a sequence, with the total and how many
+/// come before it: O(log n + page) on the sorted set.
+const PAGE: &str = r#"
+if unseeded() then return {'U'} end
+local total = redis.call('ZCARD', k('order'))
+local limit = tonumber(ARGV[7])
+local before, ids
+if ARGV[5] == 'after' then
+  before = redis.call('ZCOUNT', k('order'), '-inf', ARGV[6])
+  ids = redis.call('ZRANGEBYSCORE', k('order'), '(' .. ARGV[6], '+inf', 'LIMIT', 0, limit)
+else
+  before = tonumber(ARGV[6])
+  ids = {}
+  if limit > 0 then ids = redis.call('ZRANGE', k('order'), before, before + limit - 1) end
+end
+local out = {'OK', tostring(total), tostring(before)}
+if #ids > 0 then
+  local vals = redis.call('HMGET', k('rec'), unpack(ids))
+  for j = 1, #ids do
+    if vals[j] then out[#out + 1] = vals[j] end
+  end
+end
+return out
+"#;
+
 const COUNT: &str = r#"
 if unseeded() then return {'U'} end
 return {'OK', tostring(redis.call('HLEN', k('rec')))}
@@ -375,6 +400,7 @@ struct Scripts {
     delete: redis::Script,
     put: redis::Script,
     list: redis::Script,
+    page: redis::Script,
     count: redis::Script,
     seed: redis::Script,
     reset: redis::Script,
@@ -390,6 +416,7 @@ impl Scripts {
             delete: s(DELETE),
             put: s(PUT),
             list: s(LIST),
+            page: s(PAGE),
             count: s(COUNT),
             seed: s(SEED),
             reset: redis::Script::new(RESET),
@@ -611,6 +638,24 @@ impl Store for RedisStore {
         let reply = self.call(&self.scripts.list, ns, &[])?;
         let stored: Vec<Record> = reply.iter().skip(1).flatten().map(|s| decode(s)).collect::<Result<_, _>>()?;
         Ok(super::page(&stored, keep, offset, limit))
+    }
+
+    fn query(&self, ns: &Ns, q: &super::Query<'_>) -> Result<Page, StoreError> {
+        if !q.scope.is_empty() || !q.fields.is_empty() {
+            return super::walk(self, ns, q);
+        }
+        // Pages are bounded by the API's page size; the cap keeps a Lua reply sane either way.
+        let limit = q.limit.min(10_000).to_string();
+        let args = match q.start {
+            super::Start::After(seq) => vec!["after".to_string(), seq.to_string(), limit],
+            super::Start::Offset(n) => vec!["offset".to_string(), n.to_string(), limit],
+        };
+        let reply = self.call(&self.scripts.page, ns, &args)?;
+        if status(&reply) != "OK" {
+            return Err(unexpected(&reply));
+        }
+        let records = reply.iter().skip(3).flatten().map(|s| decode(s)).collect::<Result<_, _>>()?;
+        Ok(Page { records, total: field(&reply, 1).parse().unwrap_or(0), offset: field(&reply, 2).parse().unwrap_or(0) })
     }
 
     fn put(&self, ns: &Ns, mut record: Record) -> Result<Record, StoreError> {

@@ -163,6 +163,10 @@ fn redis_and_memory_stores_answer_alike() {
             log("delete missing", &s.delete(&n, "b", Expect::Any));
             let page = s.list(&n, &|_| true, 1, 2).map(|p| (p.total, p.records));
             log("list", &page);
+            for start in [super::Start::Offset(1), super::Start::After(1), super::Start::Offset(9)] {
+                let q = super::Query { scope: &[], fields: &[], start, limit: 2 };
+                log("query", &s.query(&n, &q).map(|p| (p.total, p.offset, p.more(), p.records)));
+            }
             log("collections", &s.collections(session));
         }
         log("reset s", &s.reset(Some("s"), None));
@@ -177,4 +181,139 @@ fn redis_and_memory_stores_answer_alike() {
         assert_eq!(m, r);
     }
     assert_eq!(m.len(), r.len());
+}
+
+fn limited(limits: super::Limits) -> MemoryStore {
+    MemoryStore::new(HashMap::new(), HashMap::from([("runs".to_string(), vec!["clientKey".to_string()])])).with_limits(limits)
+}
+
+#[test]
+fn the_record_cap_refuses_creates_naming_the_flag_and_a_delete_makes_room() {
+    let s = limited(super::Limits { max_records: 2, ..Default::default() });
+    s.create(&ns(""), rec("a", json!({})), &[]).unwrap();
+    s.create(&ns("s"), rec("b", json!({})), &[]).unwrap();
+    let full = s.create(&ns(""), rec("c", json!({})), &[]);
+    assert!(matches!(&full, Err(StoreError::Full(why)) if why.contains("--store-max-records")), "{full:?}");
+    // Changing or replacing a record needs no new room.
+    s.update(&ns(""), "a", Expect::Any, &[], &mut |r| {
+        r.data["n"] = json!(1);
+        Ok(())
+    })
+    .unwrap();
+    s.put(&ns(""), rec("a", json!({"n": 2}))).unwrap();
+    s.delete(&ns("s"), "b", Expect::Any).unwrap();
+    s.create(&ns(""), rec("c", json!({})), &[]).unwrap();
+    assert_eq!(s.usage().0, 2);
+    // A reset frees what the session held.
+    s.reset(None, None).unwrap();
+    assert_eq!(s.usage(), (0, 0));
+}
+
+#[test]
+fn the_byte_budget_counts_what_records_take_and_refuses_growth_past_it() {
+    let s = limited(super::Limits { max_bytes: 2000, ..Default::default() });
+    s.create(&ns(""), rec("a", json!({"text": "x".repeat(500)})), &[]).unwrap();
+    let (_, one) = s.usage();
+    assert!((500..1000).contains(&one), "{one} bytes for a 500-byte field");
+    let big = s.create(&ns(""), rec("b", json!({"text": "x".repeat(3000)})), &[]);
+    assert!(matches!(&big, Err(StoreError::Full(why)) if why.contains("--store-max-bytes")), "{big:?}");
+    let grow = s.update(&ns(""), "a", Expect::Any, &[], &mut |r| {
+        r.data["more"] = json!("y".repeat(3000));
+        Ok(())
+    });
+    assert!(matches!(grow, Err(StoreError::Full(_))), "an update may not grow past the budget either: {grow:?}");
+    assert_eq!(s.get(&ns(""), "a").unwrap().unwrap().version, 1, "a refused write changes nothing");
+    assert_eq!(s.usage().1, one);
+}
+
+#[test]
+fn eviction_drops_the_oldest_session_but_never_the_shared_namespace_or_the_writer() {
+    let s = limited(super::Limits { max_records: 3, eviction: super::Eviction::OldestSession, ..Default::default() });
+    s.create(&ns(""), rec("shared", json!({})), &[]).unwrap();
+    s.create(&ns("old"), rec("o", json!({})), &[]).unwrap();
+    s.create(&ns("new"), rec("n", json!({})), &[]).unwrap();
+    s.create(&ns("new"), rec("n2", json!({})), &[]).unwrap();
+    assert!(s.get(&ns("old"), "o").unwrap().is_none(), "the oldest session went");
+    assert!(s.get(&ns(""), "shared").unwrap().is_some());
+    // Only the shared namespace and the writer's own session are left: nothing to evict.
+    let full = s.create(&ns("new"), rec("n3", json!({})), &[]);
+    assert!(matches!(full, Err(StoreError::Full(_))), "{full:?}");
+    assert_eq!(s.usage().0, 3);
+}
+
+#[test]
+fn idle_sessions_are_swept_and_the_shared_namespace_stays() {
+    let s = limited(super::Limits { session_ttl: Some(Duration::from_millis(300)), ..Default::default() });
+    s.create(&ns(""), rec("shared", json!({})), &[]).unwrap();
+    s.create(&ns("idle"), rec("i", json!({})), &[]).unwrap();
+    assert_eq!(s.sweep(), 0, "not idle yet");
+    std::thread::sleep(Duration::from_millis(350));
+    s.get(&ns("busy"), "nothing").unwrap();
+    assert_eq!(s.sweep(), 1);
+    assert!(s.get(&ns("idle"), "i").unwrap().is_none());
+    assert!(s.get(&ns(""), "shared").unwrap().is_some());
+    assert_eq!(s.usage().0, 1);
+}
+
+/// Every way of listing (the index, the scope index, the filtered walk; by offset and by
+/// position) agrees with filtering a plain list, through deletes and a mixed-scope record.
+#[test]
+fn indexed_listing_agrees_with_a_walk() {
+    use super::{Query, Start};
+    let s = MemoryStore::new(HashMap::new(), HashMap::new());
+    let scoped = |i: usize| vec![("ns".to_string(), format!("n{}", i % 3)), ("job".to_string(), "j".to_string())];
+    for i in 0..300 {
+        let r = Record { scope: scoped(i), ..rec(&format!("r{i}"), json!({"i": i, "even": i % 2 == 0})) };
+        s.create(&ns(""), r, &[]).unwrap();
+    }
+    for i in (0..300).step_by(7) {
+        s.delete(&ns(""), &format!("r{i}"), Expect::Any).unwrap();
+    }
+    let check = |s: &MemoryStore| {
+        let all = s.list(&ns(""), &|_| true, 0, usize::MAX).unwrap().records;
+        let scope = [("job".to_string(), "j".to_string()), ("ns".to_string(), "n1".to_string())];
+        let fields = [("even".to_string(), "true".to_string())];
+        for (scope, fields) in [(&[][..], &[][..]), (&scope[..], &[][..]), (&scope[..], &fields[..])] {
+            let q0 = Query { scope, fields, start: Start::Offset(0), limit: 0 };
+            let want: Vec<&Record> = all.iter().filter(|r| q0.keeps(r)).collect();
+            for (offset, limit) in [(0, 10), (5, 40), (want.len() - 1, 5), (want.len() + 3, 5)] {
+                let page = s.query(&ns(""), &Query { start: Start::Offset(offset), limit, ..q0 }).unwrap();
+                let expect: Vec<&Record> = want.iter().skip(offset).take(limit).copied().collect();
+                assert_eq!(page.records.iter().collect::<Vec<_>>(), expect, "offset {offset} of {scope:?} {fields:?}");
+                assert_eq!((page.total, page.offset), (want.len(), offset));
+                let after = want[offset.min(want.len() - 1)].seq;
+                let page = s.query(&ns(""), &Query { start: Start::After(after), limit, ..q0 }).unwrap();
+                let expect: Vec<&Record> = want.iter().filter(|r| r.seq > after).take(limit).copied().collect();
+                assert_eq!(page.records.iter().collect::<Vec<_>>(), expect, "after {after}");
+                assert_eq!(page.more(), want.iter().filter(|r| r.seq > after).count() > limit);
+            }
+        }
+    };
+    check(&s);
+    // A record with other scope names: scoped lists walk, with the same answers.
+    let odd = Record { scope: vec![("ns".to_string(), "n1".to_string())], ..rec("odd", json!({"even": true})) };
+    s.create(&ns(""), odd, &[]).unwrap();
+    check(&s);
+}
+
+#[test]
+fn restored_state_keeps_versions_and_order_and_counts_against_the_cap() {
+    let s = limited(super::Limits { max_records: 3, ..Default::default() });
+    let saved = vec![(
+        ns("s"),
+        vec![
+            Record { version: 4, seq: 9, ..rec("late", json!({})) },
+            Record { version: 2, seq: 3, ..rec("early", json!({"clientKey": "k"})) },
+        ],
+    )];
+    s.restore(saved);
+    let page = s.list(&ns("s"), &|_| true, 0, 10).unwrap();
+    let got: Vec<(&str, u64, u64)> = page.records.iter().map(|r| (r.id.as_str(), r.version, r.seq)).collect();
+    assert_eq!(got, [("early", 2, 3), ("late", 4, 9)]);
+    assert_eq!(s.create(&ns("s"), rec("x", json!({})), &[]).unwrap().seq, 10);
+    assert!(matches!(
+        s.create(&ns("s"), rec("y", json!({"clientKey": "k"})), &["clientKey".to_string()]),
+        Err(StoreError::Duplicate { .. })
+    ));
+    assert!(matches!(s.create(&ns("s"), rec("z", json!({})), &[]), Err(StoreError::Full(_))));
 }
