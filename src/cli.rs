@@ -588,7 +588,16 @@ mod tests {
         assert_eq!((config.admin_token, config.journal_entries, config.journal_bytes), (None, 1000, 32 << 20));
         assert!(config.redact_names && config.redact.is_empty() && config.admin_hosts.is_empty());
         let config = serve(&[
-            "--admin-token", "s3cret", "--admin-host", "stub", "--journal-entries", "50", "--journal-bytes", "4MiB", "--redact", "ssn",
+            "--admin-token",
+            "s3cret",
+            "--admin-host",
+            "stub",
+            "--journal-entries",
+            "50",
+            "--journal-bytes",
+            "4MiB",
+            "--redact",
+            "ssn",
             "--no-redact-names",
         ]);
         assert_eq!(config.admin_token.as_deref(), Some("s3cret"));

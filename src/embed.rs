@@ -161,7 +161,9 @@ fn log_admin_access(config: &Config) {
     let prefix = &config.admin_prefix;
     match crate::admin::Access::of(config) {
         crate::admin::Access::Token => tracing::info!("the admin API ({prefix}) needs the admin token"),
-        crate::admin::Access::Loopback => tracing::info!("the admin API ({prefix}) is open to this machine only (loopback, no admin token)"),
+        crate::admin::Access::Loopback => {
+            tracing::info!("the admin API ({prefix}) is open to this machine only (loopback, no admin token)")
+        }
         crate::admin::Access::Off => tracing::warn!(
             "the admin API ({prefix}) is off but for {prefix}/health: {} is not a loopback address and no --admin-token is set",
             config.host

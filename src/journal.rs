@@ -209,8 +209,7 @@ fn weight_of(e: &Entry) -> usize {
         + e.operation.as_ref().map_or(0, String::len)
         + e.session.as_ref().map_or(0, String::len)
         + e.injected.iter().map(String::len).sum::<usize>();
-    let violations: usize =
-        e.violations.iter().map(|v| std::mem::size_of::<Violation>() + v.pointer.len() + v.message.len()).sum();
+    let violations: usize = e.violations.iter().map(|v| std::mem::size_of::<Violation>() + v.pointer.len() + v.message.len()).sum();
     std::mem::size_of::<Entry>()
         + strings
         + violations

@@ -148,7 +148,13 @@ async fn a_text_plain_reset_is_refused_and_a_json_one_works() {
     let thing = format!("{url}/api/things/{id}");
     // Act
     let plain = c.post(format!("{url}/__specstub/reset")).header("content-type", "text/plain").body("x").send().await.unwrap();
-    let form = c.post(format!("{url}/__specstub/reset")).header("content-type", "application/x-www-form-urlencoded").body("a=b").send().await.unwrap();
+    let form = c
+        .post(format!("{url}/__specstub/reset"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("a=b")
+        .send()
+        .await
+        .unwrap();
     let bare = c.post(format!("{url}/__specstub/reset")).send().await.unwrap();
     let still = c.get(&thing).bearer_auth("dev").send().await.unwrap().status();
     let reset = c.post(format!("{url}/__specstub/reset")).header(JSON.0, JSON.1).send().await.unwrap();
@@ -241,7 +247,13 @@ async fn secrets_are_redacted_in_the_journal_from_queries_json_and_form_bodies()
     // Act
     let r = c.post(format!("{url}/api/login?access_token=tok-123")).json(&login).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    let r = c.post(format!("{url}/api/login")).header("content-type", "application/x-www-form-urlencoded").body("user=bob&password=hunter3").send().await.unwrap();
+    let r = c
+        .post(format!("{url}/api/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("user=bob&password=hunter3")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let r = c.post(format!("{url}/api/login")).json(&json!({"user": "cy", "pin": "not-a-pin-secret"})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);

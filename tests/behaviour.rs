@@ -229,7 +229,12 @@ async fn sessions_are_isolated_and_reset_alone() {
     // Each session starts from the fixtures.
     let r = c.get(format!("{}/orders/seed-2", server.url())).header("x-specstub-session", "b").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
-    c.post(format!("{}/__specstub/reset", server.url())).header("content-type", "application/json").header("x-specstub-session", "a").send().await.unwrap();
+    c.post(format!("{}/__specstub/reset", server.url()))
+        .header("content-type", "application/json")
+        .header("x-specstub-session", "a")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get("a").await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 

@@ -124,7 +124,13 @@ async fn a_session_reset_on_one_instance_clears_that_session_for_both_and_no_oth
     assert_eq!(get(b.url(), "s1", &ids["s1"]).await, StatusCode::OK, "B sees what A created in s1");
     assert_eq!(get(b.url(), "s2", &ids["s1"]).await, StatusCode::NOT_FOUND, "sessions stay apart");
     assert_eq!(get(a.url(), "", &ids["s1"]).await, StatusCode::NOT_FOUND);
-    let r = c.post(format!("{}/__specstub/reset", b.url())).header("content-type", "application/json").header("x-specstub-session", "s1").send().await.unwrap();
+    let r = c
+        .post(format!("{}/__specstub/reset", b.url()))
+        .header("content-type", "application/json")
+        .header("x-specstub-session", "s1")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     for url in [a.url(), b.url()] {
         assert_eq!(get(url.clone(), "s1", &ids["s1"]).await, StatusCode::NOT_FOUND, "s1 reset for every instance");

@@ -186,7 +186,8 @@ fn scrubbed(api: &Api, op: usize, body: Option<&Value>, ex: &Exchange, r: Reject
     if secrets.is_empty() {
         return r;
     }
-    let clean = |vs: Vec<validate::Violation>| vs.into_iter().map(|v| validate::Violation { message: secrets.scrub(&v.message), ..v }).collect();
+    let clean =
+        |vs: Vec<validate::Violation>| vs.into_iter().map(|v| validate::Violation { message: secrets.scrub(&v.message), ..v }).collect();
     match r {
         Rejection::Invalid(vs) => Rejection::Invalid(clean(vs)),
         Rejection::Malformed(vs) => Rejection::Malformed(clean(vs)),

@@ -282,7 +282,8 @@ mod tests {
     #[test]
     fn query_names_match_whole_or_by_their_last_part_and_the_rule_can_be_turned_off() {
         let r = rules(&["session_key"], true);
-        let mut pairs = vec![("access_token".to_string(), "t1".to_string()), ("user[password]".into(), "p".into()), ("q".into(), "x".into())];
+        let mut pairs =
+            vec![("access_token".to_string(), "t1".to_string()), ("user[password]".into(), "p".into()), ("q".into(), "x".into())];
         r.query(None, &mut pairs, &mut Secrets::default());
         assert_eq!(pairs.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(), [MARKER, MARKER, "x"]);
         let off = rules(&["session_key"], false);
