@@ -137,6 +137,20 @@ fn css_text_xpath(css: &str, text: &str) -> String {
     format!("//*[@id='{id}']{tail}[contains(normalize-space(.), '{text}')]")
 }
 
+/// The current page's load time in ms (Navigation Timing: start to the end of the load event).
+async fn load_time(b: &Client) -> f64 {
+    let script =
+        "const n = performance.getEntriesByType('navigation')[0]; return n.loadEventEnd > 0 ? n.loadEventEnd - n.startTime : null;";
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(ms) = b.execute(script, vec![]).await.unwrap().as_f64() {
+            return ms;
+        }
+        assert!(Instant::now() < deadline, "the page's load event did not end within {WAIT:?}");
+        tokio::task::yield_now().await;
+    }
+}
+
 /// The page's weight (HTML + CSS + JS bytes, as served) over HTTP.
 async fn page_weight(admin: &str) -> usize {
     let mut total = 0;
@@ -163,15 +177,14 @@ async fn the_dashboard_lists_operations_shows_violations_live_and_resets_the_sto
     let text = row.text().await.unwrap();
     assert!(text.contains("POST") && text.contains("/orders") && text.contains("stateful: orders create"), "{text}");
     assert!(row.attr("title").await.unwrap().unwrap_or_default().starts_with(&format!("curl -X POST '{url}/orders'")));
-    let timing: Value = b
-        .execute("const n = performance.getEntriesByType('navigation')[0]; return {load: n.loadEventEnd - n.startTime, dom: n.domContentLoadedEventEnd - n.startTime};", vec![])
-        .await
-        .unwrap();
+    let first = load_time(&b).await;
+    // Again in the same browser: the figure without the browser's own start-up.
+    b.refresh().await.unwrap();
+    element(&b, "#ops tr[data-op='createOrder']").await;
+    let again = load_time(&b).await;
     let weight = page_weight(&admin).await;
     println!(
-        "dashboard: page weight {weight} bytes (HTML+CSS+JS); load {:.1} ms, DOMContentLoaded {:.1} ms",
-        timing["load"].as_f64().unwrap_or(-1.0),
-        timing["dom"].as_f64().unwrap_or(-1.0)
+        "dashboard: page weight {weight} bytes (HTML+CSS+JS); load (Navigation Timing loadEventEnd) {first:.1} ms first, {again:.1} ms reloaded"
     );
 
     // A valid request and one that breaks the spec (quantity below its minimum) appear in the
