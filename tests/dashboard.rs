@@ -11,7 +11,7 @@
 mod common;
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -22,11 +22,14 @@ use serde_json::{Value, json};
 /// Every wait in the browser is a poll with this bound.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A chromedriver of this test's own on a free port, killed on drop.
+/// A chromedriver of this test's own on a free port, shut down (with its browsers) on drop,
+/// then the browsers' profiles removed.
 struct Driver {
     child: Child,
     url: String,
+    port: u16,
     chromium: PathBuf,
+    profiles: std::sync::Mutex<Vec<TempDir>>,
 }
 
 fn find(env: &str, names: &[&str]) -> Option<PathBuf> {
@@ -57,7 +60,7 @@ impl Driver {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", driver.display()));
-        let d = Driver { child, url: format!("http://127.0.0.1:{port}"), chromium };
+        let d = Driver { child, url: format!("http://127.0.0.1:{port}"), port, chromium, profiles: Default::default() };
         let deadline = Instant::now() + WAIT;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not listen on port {port} within {WAIT:?}");
@@ -66,8 +69,11 @@ impl Driver {
         Some(d)
     }
 
-    /// A headless Chromium session with a fresh profile (removed when `profile` is dropped).
-    async fn browser(&self, profile: &Path) -> Client {
+    /// A headless Chromium session with a fresh profile.
+    async fn browser(&self) -> Client {
+        let dir = TempDir::new();
+        let profile = dir.0.clone();
+        self.profiles.lock().unwrap().push(dir);
         let args = [
             "--headless",
             "--no-sandbox",
@@ -91,6 +97,17 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // chromedriver's /shutdown quits the browsers it started (a kill would orphan them).
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+            use std::io::{Read, Write};
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = s.write_all(b"GET /shutdown HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -168,8 +185,7 @@ async fn the_dashboard_lists_operations_shows_violations_live_and_resets_the_sto
     let server = common::stateful("orders.yaml").fixtures(data("fixtures")).start().await.expect("server starts");
     let (c, url) = (client(), server.url());
     let admin = format!("{url}/__specstub");
-    let profile = TempDir::new();
-    let b = driver.browser(&profile.0).await;
+    let b = driver.browser().await;
 
     // The page loads and lists the operations, each with how it is answered and a curl line.
     b.goto(&format!("{admin}/")).await.unwrap();
@@ -255,8 +271,7 @@ async fn with_an_admin_token_the_page_opens_and_its_calls_carry_the_token() {
     // The page itself opens without the token (it holds no data); the data does not.
     assert_eq!(client().get(&admin).send().await.unwrap().status(), 200);
     assert_eq!(client().get(format!("{admin}/operations")).send().await.unwrap().status(), 401);
-    let profile = TempDir::new();
-    let b = driver.browser(&profile.0).await;
+    let b = driver.browser().await;
 
     // Without the token the page asks for it; once typed in, the data loads.
     b.goto(&admin).await.unwrap();
@@ -267,11 +282,33 @@ async fn with_an_admin_token_the_page_opens_and_its_calls_carry_the_token() {
     element(&b, "#ops tr[data-op='listOrders']").await;
 
     // In a new tab's storage, the token comes from the fragment, which then leaves the address bar.
-    let profile2 = TempDir::new();
-    let b2 = driver.browser(&profile2.0).await;
+    let b2 = driver.browser().await;
     b2.goto(&format!("{admin}/#token=s3cret")).await.unwrap();
     element(&b2, "#ops tr[data-op='listOrders']").await;
     assert!(!b2.current_url().await.unwrap().as_str().contains("s3cret"), "the token stays out of the address bar");
     b2.close().await.unwrap();
     b.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_operations_route_says_how_each_operation_is_answered_and_what_traffic_rules_apply() {
+    // No browser needed: the JSON the dashboard's first table is built from.
+    let server = common::start("traffic.yaml").await;
+    let ops = json(client().get(format!("{}/__specstub/operations", server.url())).send().await.unwrap()).await;
+    let by_id =
+        |id: &str| ops.as_array().unwrap().iter().find(|o| o["operationId"] == id).cloned().unwrap_or_else(|| panic!("no {id} in {ops}"));
+    let quota = by_id("getQuota");
+    assert_eq!((quota["method"].as_str(), quota["path"].as_str()), (Some("GET"), Some("/api/quota")));
+    assert_eq!(quota["answer"], json!({"kind": "example", "example": "default"}));
+    assert_eq!(quota["rateLimit"], "2/1s,name=quota");
+    assert_eq!(by_id("getSlow")["latency"], json!({"value": "200ms..250ms", "from": "spec"}));
+    assert_eq!(by_id("getFlaky")["faults"], json!([{"fault": "503", "rate": 1.0}]));
+    assert_eq!(by_id("listItems")["rateLimit"], "1000/1s,name=global", "the document-wide limit applies where none is declared");
+    assert_eq!(by_id("getOpen")["rateLimit"], Value::Null, "rateLimit: false lifts it");
+
+    let stateful = common::stateful("orders.yaml").start().await.unwrap();
+    let ops = json(client().get(format!("{}/__specstub/operations", stateful.url())).send().await.unwrap()).await;
+    let create = ops.as_array().unwrap().iter().find(|o| o["operationId"] == "createOrder").unwrap();
+    assert_eq!(create["answer"], json!({"kind": "stateful", "resource": "orders", "action": "create"}));
+    assert_eq!(create["requestBody"]["mediaType"], "application/json");
 }

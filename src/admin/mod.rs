@@ -188,13 +188,11 @@ fn journal(api: &Api, rt: &Runtime, ex: &Exchange) -> Response<Bytes> {
     let q = |name: &str| ex.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     let number = |name: &str| match q(name) {
         None => Ok(None),
-        Some(v) => {
-            v.trim().parse::<u64>().map(Some).map_err(|_| problem(StatusCode::BAD_REQUEST, format!("{name}={v:?} is not a whole number")))
-        }
+        Some(v) => v.trim().parse::<u64>().map(Some).map_err(|_| format!("{name}={v:?} is not a whole number")),
     };
     let (limit, after) = match (number("limit"), number("after")) {
         (Ok(l), Ok(a)) => (l.map(|l| usize::try_from(l).unwrap_or(usize::MAX)), a),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(why), _) | (_, Err(why)) => return problem(StatusCode::BAD_REQUEST, why),
     };
     let session = q("session").or_else(|| ex.session.clone());
     let (op, method, path) = (q("operation"), q("method"), q("path"));
