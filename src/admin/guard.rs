@@ -44,10 +44,22 @@ fn is_loopback(host: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Ok when `req` may use the admin route it asks for; health is always open (load balancers
-/// probe it, and it tells nothing but counts).
-pub fn admit(config: &Config, req: &Request<Bytes>, health: bool) -> Result<(), ErrorReply> {
-    if health {
+/// What an admin route needs to be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Health: always open (load balancers probe it, and it tells nothing but counts).
+    Open,
+    /// The dashboard's page, script and style sheet: every check but the token, since a browser
+    /// cannot send a header when it opens a page; they hold no data, and the page's own calls
+    /// send the token.
+    Page,
+    /// Everything else: every check.
+    Full,
+}
+
+/// Ok when `req` may use the admin route it asks for.
+pub fn admit(config: &Config, req: &Request<Bytes>, gate: Gate) -> Result<(), ErrorReply> {
+    if gate == Gate::Open {
         return Ok(());
     }
     let access = Access::of(config);
@@ -74,7 +86,7 @@ pub fn admit(config: &Config, req: &Request<Bytes>, health: bool) -> Result<(), 
         ));
     }
     cross_site(config, headers, host)?;
-    if access == Access::Token {
+    if access == Access::Token && gate == Gate::Full {
         token(config, headers)?;
     }
     if matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH) && !is_json(headers) {
@@ -217,7 +229,7 @@ mod tests {
     }
 
     fn status(c: &Config, r: &Request<Bytes>) -> u16 {
-        admit(c, r, false).map_or_else(|e| e.status.as_u16(), |()| 200)
+        admit(c, r, Gate::Full).map_or_else(|e| e.status.as_u16(), |()| 200)
     }
 
     #[test]
@@ -273,7 +285,9 @@ mod tests {
         assert_eq!(status(&c, &req("GET", &[h, ("x-specstub-admin-token", "s3cret")])), 200);
         assert_eq!(status(&c, &req("GET", &[h, ("authorization", "Bearer s3cret")])), 200);
         assert_eq!(status(&c, &req("GET", &[h, ("authorization", "Bearer dev"), ("x-specstub-admin-token", "s3cret")])), 200);
-        assert!(admit(&config("0.0.0.0", None), &req("GET", &[h]), true).is_ok(), "health stays open");
+        assert!(admit(&config("0.0.0.0", None), &req("GET", &[h]), Gate::Open).is_ok(), "health stays open");
         assert_eq!(status(&config("0.0.0.0", None), &req("GET", &[h])), 403);
+        assert!(admit(&c, &req("GET", &[h]), Gate::Page).is_ok(), "the dashboard's page opens without it");
+        assert!(admit(&config("0.0.0.0", None), &req("GET", &[h]), Gate::Page).is_err(), "but not when admin is off");
     }
 }

@@ -1,8 +1,10 @@
 //! The admin API under a reserved prefix (default `/__specstub`): reset, records, the request
-//! journal and verification, described by its own OpenAPI document. Every call passes
+//! journal and verification, described by its own OpenAPI document, and the web dashboard
+//! ([`dashboard`]) that shows them. Every call passes
 //! [`guard`] first (token, loopback, Host, Origin, JSON for changes). It goes through the
 //! store, journal and traffic APIs and never reaches into their internals.
 
+mod dashboard;
 mod guard;
 
 pub use guard::Access;
@@ -56,9 +58,15 @@ pub fn handle(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, rest
         .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let health = matches!(*req.method(), Method::GET | Method::HEAD) && segs == ["health"];
-    let mut response = match guard::admit(&api.config, req, health) {
-        Ok(()) => route(api, rt, req, ex, &segs),
+    let gate = if matches!(*req.method(), Method::GET | Method::HEAD) && segs == ["health"] {
+        guard::Gate::Open
+    } else if dashboard::is_page(req.method(), &segs) {
+        guard::Gate::Page
+    } else {
+        guard::Gate::Full
+    };
+    let mut response = match guard::admit(&api.config, req, gate) {
+        Ok(()) => dashboard::serve(api, req.method(), &segs).unwrap_or_else(|| route(api, rt, req, ex, &segs)),
         Err(refusal) => render(&refusal, None),
     };
     // Admin answers hold test data: never read as a script or a page, never cached.

@@ -209,6 +209,28 @@ impl Rules {
     }
 }
 
+impl Route {
+    /// The rate limit that applies here, for the admin API's description of operations.
+    pub fn rate_limit<'r>(&self, rules: &'r Rules) -> Option<&'r RateLimit> {
+        self.limiter.and_then(|i| rules.limits.get(i))
+    }
+
+    /// The latency added here and where it was set ("config" or "spec").
+    pub fn latency(&self) -> Option<(Latency, &'static str)> {
+        self.latency.map(|(l, s)| (l, s.as_str()))
+    }
+
+    /// The faults declared for this operation.
+    pub fn faults(&self) -> &[FaultRule] {
+        &self.faults
+    }
+
+    /// Whether `--chaos` may inject a fault here.
+    pub fn chaotic(&self) -> bool {
+        !self.chaos.is_empty()
+    }
+}
+
 impl Live {
     pub fn new(rules: &Rules) -> Self {
         let limiters = rules.limits.iter().filter_map(|l| Limiter::new(l.clone())).collect();
