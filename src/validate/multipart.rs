@@ -12,9 +12,9 @@ use futures_util::FutureExt;
 use serde_json::Value;
 
 use super::form::{Entries, Node, Typer, insert, split_name};
-use super::{Location, Rejection, Violation, malformed};
+use super::{Found, Location, Rejection, Violation, malformed};
 use crate::negotiate;
-use crate::spec::{Spec, model::Media, schemas::violations, walk::Flow};
+use crate::spec::{Spec, model::Media, walk::Flow};
 
 /// Parses and (when `validate`) checks a multipart body; what is wrong with readable input goes
 /// to `out`, unreadable input is a 400.
@@ -23,7 +23,7 @@ pub fn body(
     content_type: &str,
     media: &Media,
     spec: &Spec,
-    out: &mut Vec<Violation>,
+    out: &mut Found,
     validate: bool,
 ) -> Result<Value, Rejection> {
     let doc = spec.schemas.doc(Flow::Request);
@@ -58,16 +58,7 @@ pub fn body(
                 *slot = Value::String(String::new());
             }
         }
-        match schema.validator(&spec.schemas) {
-            Ok(v) => {
-                for (at, message) in violations(&v, &probe) {
-                    if !at_files.contains(at.as_str()) {
-                        out.push(Violation { location: Location::Body, pointer: at, message });
-                    }
-                }
-            }
-            Err(e) => out.push(violation("", format!("the spec's schema is invalid: {e}"))),
-        }
+        out.schema(spec, schema, &probe, Location::Body, "", &|at| at_files.contains(at));
     }
     Ok(stored)
 }
