@@ -245,6 +245,12 @@ pub struct ServeArgs {
     /// Let Redis keys expire this long after their last write. Example: `--store-ttl 24h`
     #[arg(long, value_name = "DURATION", requires = "store", value_parser = parse_timeout)]
     pub store_ttl: Option<std::time::Duration>,
+
+    /// Longest wait on Redis for a connection, an answer or a free pooled connection; a request
+    /// that needs a store which does not answer in time gets 503 with Retry-After, and requests
+    /// that do not need it are served meanwhile. Example: `--store-timeout 250ms`
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_timeout)]
+    pub store_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Args)]
@@ -463,6 +469,7 @@ impl ServeArgs {
                 LogFormatArg::Text => LogFormat::Text,
                 LogFormatArg::Json => LogFormat::Json,
             },
+            store_timeout: self.store_timeout,
         }
     }
 }

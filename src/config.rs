@@ -67,6 +67,8 @@ pub struct Config {
     pub store_prefix: String,
     /// Redis keys expire this long after their last write.
     pub store_ttl: Option<std::time::Duration>,
+    /// Longest wait on Redis for a connection, an answer or a free pooled connection (then 503).
+    pub store_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -97,6 +99,7 @@ impl Default for Config {
             store: None,
             store_prefix: "specstub".into(),
             store_ttl: None,
+            store_timeout: std::time::Duration::from_secs(1),
         }
     }
 }

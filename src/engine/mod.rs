@@ -2,6 +2,8 @@
 //! compiled [`Api`] and the [`Runtime`]: route → admit (traffic control) → validate → answer (as
 //! the operation's plan says: mock, stateful or proxy) → finish (traffic headers, request id,
 //! CORS, the journal). Every error becomes an answer in `problem`, the one place that renders.
+//! The steps that may wait on a remote store (a shared rate limit, a stateful answer, the admin
+//! API) run through `Runtime::offload`, so a stalled Redis holds up only the requests that need it.
 
 use std::net::SocketAddr;
 
@@ -34,7 +36,7 @@ pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<S
         preflight(api, &req)
     } else if let Some(rest) = admin_path(api, &req) {
         trail.admin = true;
-        crate::admin::handle(api, rt, &req, &ex, rest)
+        rt.offload(|| crate::admin::handle(api, rt, &req, &ex, rest))
     } else {
         serve(api, rt, &req, &ex, &mut trail).await
     };
@@ -70,7 +72,11 @@ async fn serve(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, tra
     let (op, spec) = (&planned.op, api.spec_of(&planned.op));
     trail.operation = Some(op.id.clone());
     trail.spec = Some(op.spec);
-    trail.plan = admit(api, rt, planned, req, ex);
+    trail.plan = if planned.traffic.as_ref().is_some_and(traffic::Route::limited) {
+        rt.offload(|| admit(api, rt, planned, req, ex))
+    } else {
+        admit(api, rt, planned, req, ex)
+    };
     if let Some(e) = trail.plan.refusal.take() {
         return render(&e, Some((spec, op)));
     }
@@ -163,7 +169,7 @@ async fn answer(
                 caller: Caller::from_credential(checked.credential.as_ref()),
                 session: ex.session.clone().unwrap_or_default(),
             };
-            let outcome = behaviour::run(store.as_ref(), &ctx)?;
+            let outcome = rt.offload(|| behaviour::run(store.as_ref(), &ctx))?;
             respond::from_outcome(spec, op, outcome)
         }
         _ => mock(api, rt, planned, found, req, ex, &checked.params)?,

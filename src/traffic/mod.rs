@@ -101,6 +101,13 @@ pub struct Route {
     chaos: Vec<Fault>,
 }
 
+impl Route {
+    /// Whether a rate limit applies here, whose buckets may live in the remote store.
+    pub fn limited(&self) -> bool {
+        self.limiter.is_some()
+    }
+}
+
 /// The compiled traffic rules of the whole API: the rate limits (one bucket set each, shared by
 /// the routes a limit covers), chaos and the seed. Immutable; the buckets live in [`Live`].
 #[derive(Debug)]
