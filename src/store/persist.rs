@@ -74,3 +74,57 @@ pub fn spawn_saver(
         }
     })
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, json, mutate, mutation, within};
+    use proptest::prelude::*;
+
+    /// A state file as `save` writes it, with a few records.
+    fn valid() -> Vec<u8> {
+        let record = |id: &str, data| Record { id: id.into(), version: 2, seq: 1, scope: vec![("p".into(), "x".into())], data };
+        let saved = Saved {
+            format: 1,
+            collections: vec![SavedCollection {
+                session: "s".into(),
+                resource: "things".into(),
+                records: vec![record("a", serde_json::json!({"n": 1.5})), record("b", serde_json::json!({"tags": ["x"]}))],
+            }],
+        };
+        serde_json::to_vec(&saved).unwrap()
+    }
+
+    /// Writes `bytes` as a state file, loads it, and removes it: an answer, never a panic or a hang.
+    fn load_bytes(bytes: Vec<u8>) -> Result<usize, String> {
+        within("persist::load", move || {
+            let path = std::env::temp_dir().join(format!("specstub-fuzz-state-{}.json", uuid::Uuid::new_v4()));
+            std::fs::write(&path, bytes).unwrap();
+            let loaded = load(&path);
+            let _ = std::fs::remove_file(&path);
+            loaded.map(|c| c.len())
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn a_mutated_state_file_loads_or_is_refused_with_a_message(mutations in prop::collection::vec(mutation(), 1..6)) {
+            if let Err(e) = load_bytes(mutate(valid(), &mutations)) {
+                prop_assert!(e.contains("state file"), "{e}");
+            }
+        }
+
+        #[test]
+        fn any_json_or_bytes_as_a_state_file_is_an_answer(doc in json(), raw in prop::collection::vec(any::<u8>(), 0..64)) {
+            let _ = load_bytes(serde_json::to_vec(&doc).unwrap());
+            let _ = load_bytes(raw);
+        }
+    }
+
+    #[test]
+    fn the_unmutated_file_loads() {
+        assert_eq!(load_bytes(valid()), Ok(1));
+    }
+}

@@ -9,6 +9,8 @@ use serde_json::json;
 
 use super::{Declined, Expect, MemoryStore, Ns, Pool, Record, RedisOptions, RedisStore, Store, StoreError};
 
+// The integration tests' Redis helper; not all of it is used here.
+#[allow(dead_code)]
 #[path = "../../tests/common/redis.rs"]
 mod server;
 use server::Redis;
