@@ -191,3 +191,77 @@ mod tests {
         assert!(matches!(read_parts(nameless, CT, None, &doc), Err(Rejection::Malformed(_))));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, json, mutate, mutation, nasty_string, within};
+    use crate::spec::model::{Encoding, Style};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn schema() -> Value {
+        json!({"properties": {
+            "count": {"type": "integer"}, "ratio": {"type": "number", "format": "float"}, "meta": {"type": "object"},
+            "tags": {"type": "array", "items": {"type": "integer"}}, "file": {"type": "string", "format": "binary"},
+            "files": {"type": "array", "items": {"type": "string", "contentMediaType": "image/png"}}
+        }})
+    }
+
+    fn part() -> impl Strategy<Value = (String, String, String)> {
+        let name = prop_oneof![
+            prop::sample::select(vec!["count", "ratio", "meta", "tags[]", "tags[0]", "file", "files", "meta[a][b]"]).prop_map(String::from),
+            nasty_string(),
+        ];
+        let disposition = (name, prop::option::of(nasty_string())).prop_map(|(n, f)| match f {
+            Some(f) => format!("name=\"{n}\"; filename=\"{f}\""),
+            None => format!("name=\"{n}\""),
+        });
+        let headers = prop::sample::select(vec!["", "Content-Type: application/json\r\n", "Content-Type: image/png\r\n", "Content-Type: ;;\r\n"]);
+        let body = prop_oneof![nasty_string(), json().prop_map(|v| v.to_string())];
+        (disposition, headers.prop_map(String::from), body)
+    }
+
+    fn body(parts: &[(String, String, String)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (disposition, headers, body) in parts {
+            out.extend_from_slice(format!("--XyZ\r\nContent-Disposition: form-data; {disposition}\r\n{headers}\r\n{body}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"--XyZ--\r\n");
+        out
+    }
+
+    /// Reads and types `raw` as `body` does, within the deadline.
+    fn read(raw: Vec<u8>, content_type: String, encoding: Vec<(String, Encoding)>) -> Result<Value, Rejection> {
+        within("multipart", move || {
+            let (doc, schema) = (json!({}), schema());
+            let entries = read_parts(&raw, &content_type, Some(&schema), &doc)?;
+            let mut typer = Typer::new(&doc, false);
+            Ok(typer.root(entries, Some(&schema), &encoding))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_multipart_body_is_read_or_refused_never_a_panic(
+            parts in prop::collection::vec(part(), 0..8),
+            mutations in prop::collection::vec(mutation(), 0..4),
+            json_meta in any::<bool>(),
+        ) {
+            let encoding = if json_meta {
+                vec![("meta".to_string(), Encoding { content_type: Some("application/json".into()), style: Style::Form, explode: true, allow_reserved: false })]
+            } else {
+                Vec::new()
+            };
+            let _ = read(mutate(body(&parts), &mutations), "multipart/form-data; boundary=XyZ".into(), encoding);
+        }
+
+        #[test]
+        fn any_content_type_or_bytes_are_an_answer(content_type in ".{0,40}", raw in prop::collection::vec(any::<u8>(), 0..96)) {
+            let _ = read(raw.clone(), content_type, Vec::new());
+            let _ = read(raw, "multipart/form-data; boundary=XyZ".into(), Vec::new());
+        }
+    }
+}
