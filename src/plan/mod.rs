@@ -5,6 +5,8 @@
 
 mod bind;
 pub mod ext;
+#[cfg(test)]
+mod fuzz;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
