@@ -383,6 +383,9 @@ fn is_safelisted(name: &str) -> bool {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;

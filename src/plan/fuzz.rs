@@ -45,6 +45,11 @@ fn seeds() -> &'static [Seed] {
     })
 }
 
+/// The seed documents' paths, for properties that compile them their own way.
+pub(crate) fn seed_paths() -> Vec<PathBuf> {
+    seeds().iter().map(|s| s.path.clone()).collect()
+}
+
 /// Every seed that compiles, compiled once.
 fn apis() -> &'static [Api] {
     static APIS: OnceLock<Vec<Api>> = OnceLock::new();
@@ -125,11 +130,11 @@ fn graft(mut tree: Value, at: &str, value: Value, key: &str, insert: bool) -> Va
     tree
 }
 
-const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "QUERY", "PROPFIND", "get"];
+pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "QUERY", "PROPFIND", "get"];
 
 /// A path near the ones an API serves: a served template with its parameters filled by
 /// `fill`, then changed by `mutations`.
-fn near_path(api: &Api, op: Index, fill: &[String], mutations: &[crate::fuzz::Mutation]) -> String {
+pub(crate) fn near_path(api: &Api, op: Index, fill: &[String], mutations: &[crate::fuzz::Mutation]) -> String {
     let Some(planned) = api.operations.get(op.index(api.operations.len().max(1))) else { return "/".into() };
     let mut values = fill.iter().cycle();
     let mut path = String::new();
@@ -157,7 +162,7 @@ fn header_map(pairs: &[(String, String)]) -> HeaderMap {
 }
 
 /// Header names a validator reads, and any other.
-fn header_name() -> impl Strategy<Value = String> {
+pub(crate) fn header_name() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec!["content-type", "accept", "authorization", "cookie", "x-api-key", "x-request-id", "if-match", "prefer"])
             .prop_map(String::from),
@@ -165,7 +170,7 @@ fn header_name() -> impl Strategy<Value = String> {
     ]
 }
 
-fn content_type() -> impl Strategy<Value = String> {
+pub(crate) fn content_type() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
             "application/json",
@@ -185,7 +190,7 @@ fn content_type() -> impl Strategy<Value = String> {
 }
 
 /// A request body of any kind: JSON, form, multipart, XML or bytes.
-fn any_body() -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn any_body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         json().prop_map(|v| v.to_string().into_bytes()),
         prop::collection::vec((nasty_string(), nasty_string()), 0..6)

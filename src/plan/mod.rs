@@ -5,8 +5,6 @@
 
 mod bind;
 pub mod ext;
-#[cfg(test)]
-mod fuzz;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -241,3 +239,6 @@ fn error_style(file: &Path, errors: &ext::ErrorsExt, problems: &mut Vec<Problem>
     }
     style
 }
+
+#[cfg(test)]
+pub(crate) mod fuzz;
