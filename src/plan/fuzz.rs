@@ -369,3 +369,13 @@ fn backtracking_patterns_give_up_within_the_deadline_and_refuse_the_value() {
         assert_eq!(found.len(), 1, "{pattern}: {found:?}");
     }
 }
+
+#[test]
+fn a_bound_beyond_f64_in_a_30_document_is_a_warning_not_a_panic() {
+    // Found by the tree mutations (`minimum: 1e400`): the strict 3.0 model reads bounds as f64
+    // and unwraps, so `specstub lint` panicked.
+    let doc = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
+        "components": {"schemas": {"N": {"type": "number", "minimum": 1e400}}}}"#;
+    let problems = problems_of(doc.to_string(), "api.json");
+    assert!(problems.iter().any(|p| p.contains("/components/schemas/N/minimum") && p.contains("beyond a 64-bit float")), "{problems:?}");
+}

@@ -64,7 +64,12 @@ impl Pool {
     /// Parses the URL and checks that Redis answers within `timeout`, which then bounds every
     /// wait on it; the error says which and why.
     pub fn connect(url: &str, timeout: Duration) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("{url:?} is not a Redis URL such as redis://127.0.0.1:6379/0 ({e})"))?;
+        let bad = |e: redis::RedisError| format!("{url:?} is not a Redis URL such as redis://127.0.0.1:6379/0 ({e})");
+        let info = redis::IntoConnectionInfo::into_connection_info(url).map_err(bad)?;
+        // No `CLIENT SETINFO` after connecting: its replies are read one by one, each with the
+        // whole timeout, so a frozen Redis held a new connection for twice the timeout.
+        let settings = info.redis_settings().clone().set_skip_set_lib_name();
+        let client = redis::Client::open(info.set_redis_settings(settings)).map_err(bad)?;
         let info = client.get_connection_info();
         let shown = format!("redis://{}/{}", info.addr(), info.redis_settings().db());
         let pool = Self { client, shown, state: Mutex::new(PoolState::default()), returned: Condvar::new(), timeout, down: Mutex::new(None) };
