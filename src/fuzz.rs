@@ -62,8 +62,8 @@ pub fn nasty_string() -> impl Strategy<Value = String> {
         ".{0,24}",
         "[a-z0-9_-]{0,12}",
         prop::sample::select(vec![
-            "", " ", "%", "%zz", "%00", "%ff", "..", "/", "//", "{id}", "[", "]", "a[b]", "a[]", "&", "=", "\u{0}", "\u{feff}",
-            "é", "💥", "<x>", "]]>", "null", "true", "1e400", "-1", "NaN", "$ref", "#/", "\\",
+            "", " ", "%", "%zz", "%00", "%ff", "..", "/", "//", "{id}", "[", "]", "a[b]", "a[]", "&", "=", "\u{0}", "\u{feff}", "é", "💥",
+            "<x>", "]]>", "null", "true", "1e400", "-1", "NaN", "$ref", "#/", "\\",
         ])
         .prop_map(String::from),
     ]
@@ -71,12 +71,7 @@ pub fn nasty_string() -> impl Strategy<Value = String> {
 
 /// Any JSON value, a few levels deep, with edge numbers and nasty strings.
 pub fn json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        edge_number(),
-        nasty_string().prop_map(Value::String),
-    ];
+    let leaf = prop_oneof![Just(Value::Null), any::<bool>().prop_map(Value::Bool), edge_number(), nasty_string().prop_map(Value::String),];
     leaf.prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
@@ -97,9 +92,42 @@ pub enum Mutation {
 
 /// Snippets that mean something to a YAML, JSON, XML or multipart reader.
 const SNIPPETS: &[&str] = &[
-    "{", "}", "[", "]", ":", ",", "\"", "'", "\n", "\n  ", "- ", "&a ", "*a", "<<: *a", "!!binary ", "? ", "|", ">", "#", "$ref: '#/'",
-    "\"$ref\": \"#/components\"", "~", "null", "1e400", "<", "</", "/>", "<!--", "<![CDATA[", "&amp;", "&#0;", "\r\n--", "\r\n\r\n",
-    "\u{0}", "\u{feff}", "\u{ff}",
+    "{",
+    "}",
+    "[",
+    "]",
+    ":",
+    ",",
+    "\"",
+    "'",
+    "\n",
+    "\n  ",
+    "- ",
+    "&a ",
+    "*a",
+    "<<: *a",
+    "!!binary ",
+    "? ",
+    "|",
+    ">",
+    "#",
+    "$ref: '#/'",
+    "\"$ref\": \"#/components\"",
+    "~",
+    "null",
+    "1e400",
+    "<",
+    "</",
+    "/>",
+    "<!--",
+    "<![CDATA[",
+    "&amp;",
+    "&#0;",
+    "\r\n--",
+    "\r\n\r\n",
+    "\u{0}",
+    "\u{feff}",
+    "\u{ff}",
 ];
 
 pub fn mutation() -> impl Strategy<Value = Mutation> {

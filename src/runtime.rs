@@ -118,8 +118,8 @@ impl Runtime {
     /// current-thread runtime (an embedder's, a test's) there is no other thread to hand work
     /// to, and `f` runs in place; with the memory store it always does, as it never waits.
     pub fn offload<T>(&self, f: impl FnOnce() -> T) -> T {
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let multi_thread =
+            tokio::runtime::Handle::try_current().is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
         if self.remote.is_some() && multi_thread { tokio::task::block_in_place(f) } else { f() }
     }
 

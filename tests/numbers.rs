@@ -78,7 +78,10 @@ async fn integer_formats_are_ranges_answered_with_422() {
     }
     let (status, created) = create(&server, r#"{"intValue": 2147483647, "longValue": -9223372036854775808}"#).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    assert_eq!((created["intValue"].to_string().as_str(), created["longValue"].to_string().as_str()), ("2147483647", "-9223372036854775808"));
+    assert_eq!(
+        (created["intValue"].to_string().as_str(), created["longValue"].to_string().as_str()),
+        ("2147483647", "-9223372036854775808")
+    );
 }
 
 #[tokio::test]
@@ -100,7 +103,8 @@ async fn numeric_query_path_and_header_parameters_are_held_to_their_formats() {
     let r = c.get(format!("{}/scales/1e400", server.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(at(&json(r).await, "path", "/factor"));
-    let r = c.get(format!("{}/measurements?above=1.5e300&ratio=0.25&page=7&cursor=-9223372036854775808", server.url())).send().await.unwrap();
+    let r =
+        c.get(format!("{}/measurements?above=1.5e300&ratio=0.25&page=7&cursor=-9223372036854775808", server.url())).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
 

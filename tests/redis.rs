@@ -259,7 +259,11 @@ async fn a_stalled_redis_holds_up_neither_stateless_routes_nor_health_and_everyt
 
     // Assert: health said why at once and the stateless route answered, while the stateful
     // requests were still waiting out their 3s on the frozen Redis.
-    assert_eq!((down["status"].as_str(), down["store"]["kind"].as_str(), down["store"]["state"].as_str()), (Some("unavailable"), Some("redis"), Some("unavailable")), "{down}");
+    assert_eq!(
+        (down["status"].as_str(), down["store"]["kind"].as_str(), down["store"]["state"].as_str()),
+        (Some("unavailable"), Some("redis"), Some("unavailable")),
+        "{down}"
+    );
     assert!(down["store"]["error"].as_str().is_some_and(|e| e.contains("redis at redis://127.0.0.1")), "{down}");
     assert_eq!(open_status, StatusCode::OK);
     assert!(waiting.iter().all(|w| !w.is_finished()), "the answers above came only after stateful requests gave up on Redis");

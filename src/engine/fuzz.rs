@@ -31,8 +31,20 @@ fn served() -> &'static [(Api, Runtime)] {
 fn prefer() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "code=200", "code=404", "code=999", "code=x", "example=nope", "dynamic=true", "dynamic=false", "latency=1ms", "latency=-1",
-            "fault=reset", "fault=500", "fault=stall", "return=minimal", "",
+            "code=200",
+            "code=404",
+            "code=999",
+            "code=x",
+            "example=nope",
+            "dynamic=true",
+            "dynamic=false",
+            "latency=1ms",
+            "latency=-1",
+            "fault=reset",
+            "fault=500",
+            "fault=stall",
+            "return=minimal",
+            "",
         ])
         .prop_map(String::from),
         nasty_string(),

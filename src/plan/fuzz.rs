@@ -111,9 +111,39 @@ fn hostile() -> impl Strategy<Value = Value> {
 
 /// Keywords the loader reads, for inserting where they are not expected.
 const KEYWORDS: &[&str] = &[
-    "$ref", "type", "items", "properties", "allOf", "oneOf", "anyOf", "pattern", "format", "enum", "x-specstub", "parameters",
-    "requestBody", "responses", "content", "schema", "example", "examples", "discriminator", "required", "minimum", "maxLength",
-    "style", "explode", "in", "name", "nullable", "readOnly", "servers", "security", "securitySchemes", "xml", "encoding",
+    "$ref",
+    "type",
+    "items",
+    "properties",
+    "allOf",
+    "oneOf",
+    "anyOf",
+    "pattern",
+    "format",
+    "enum",
+    "x-specstub",
+    "parameters",
+    "requestBody",
+    "responses",
+    "content",
+    "schema",
+    "example",
+    "examples",
+    "discriminator",
+    "required",
+    "minimum",
+    "maxLength",
+    "style",
+    "explode",
+    "in",
+    "name",
+    "nullable",
+    "readOnly",
+    "servers",
+    "security",
+    "securitySchemes",
+    "xml",
+    "encoding",
 ];
 
 /// `tree` with the node at `at` replaced by `value`, or `value` added under `key` when the node
@@ -193,11 +223,14 @@ pub(crate) fn content_type() -> impl Strategy<Value = String> {
 pub(crate) fn any_body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         json().prop_map(|v| v.to_string().into_bytes()),
-        prop::collection::vec((nasty_string(), nasty_string()), 0..6)
-            .prop_map(|kv| kv.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&").into_bytes()),
-        (nasty_string(), nasty_string()).prop_map(|(n, v)| {
-            format!("--XyZ\r\nContent-Disposition: form-data; name=\"{n}\"\r\n\r\n{v}\r\n--XyZ--\r\n").into_bytes()
-        }),
+        prop::collection::vec((nasty_string(), nasty_string()), 0..6).prop_map(|kv| kv
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+            .into_bytes()),
+        (nasty_string(), nasty_string())
+            .prop_map(|(n, v)| { format!("--XyZ\r\nContent-Disposition: form-data; name=\"{n}\"\r\n\r\n{v}\r\n--XyZ--\r\n").into_bytes() }),
         (nasty_string(), nasty_string()).prop_map(|(n, v)| format!("<{n}><a x=\"{v}\">{v}</a></{n}>").into_bytes()),
         prop::collection::vec(any::<u8>(), 0..64),
     ]

@@ -66,7 +66,11 @@ pub fn parse_document(bytes: &[u8], path: &Path, warnings: &mut Vec<Problem>) ->
         }
     }
     if let Some(at) = nested_too_deep(trimmed) {
-        return Err(Problem::error(path, "", format!("cannot parse YAML/JSON: brackets nest more than {MAX_BRACKETS} deep (at byte {at})")));
+        return Err(Problem::error(
+            path,
+            "",
+            format!("cannot parse YAML/JSON: brackets nest more than {MAX_BRACKETS} deep (at byte {at})"),
+        ));
     }
     let yaml: serde_norway::Value = serde_norway::from_str(trimmed).map_err(|e| {
         let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();

@@ -72,7 +72,8 @@ impl Pool {
         let client = redis::Client::open(info.set_redis_settings(settings)).map_err(bad)?;
         let info = client.get_connection_info();
         let shown = format!("redis://{}/{}", info.addr(), info.redis_settings().db());
-        let pool = Self { client, shown, state: Mutex::new(PoolState::default()), returned: Condvar::new(), timeout, down: Mutex::new(None) };
+        let pool =
+            Self { client, shown, state: Mutex::new(PoolState::default()), returned: Condvar::new(), timeout, down: Mutex::new(None) };
         pool.run(|c| redis::cmd("PING").query::<String>(c)).map_err(|e| match e {
             StoreError::Unavailable(why) => format!("cannot reach the store: {why}"),
             other => format!("cannot reach the store: {other}"),
@@ -209,28 +210,26 @@ impl Probe {
         let signal = Arc::clone(&stop);
         // Not joined on drop: a ping in flight ends within PROBE_TIMEOUT by itself, and
         // dropping a server must not wait for it.
-        let spawned = std::thread::Builder::new()
-            .name("specstub-store-probe".into())
-            .spawn(move || {
-                let mut con = None;
-                loop {
-                    let seen = pool.ping(&mut con).err().map(|why| format!("redis at {}: {why}", pool.shown));
-                    if let Some(why) = &seen {
-                        if pool.health().error.is_none() {
-                            tracing::warn!(error = %why, "the store stopped answering");
-                        }
-                    } else if pool.health().error.is_some() {
-                        tracing::info!(store = %pool.shown, "the store answers again");
+        let spawned = std::thread::Builder::new().name("specstub-store-probe".into()).spawn(move || {
+            let mut con = None;
+            loop {
+                let seen = pool.ping(&mut con).err().map(|why| format!("redis at {}: {why}", pool.shown));
+                if let Some(why) = &seen {
+                    if pool.health().error.is_none() {
+                        tracing::warn!(error = %why, "the store stopped answering");
                     }
-                    pool.mark(seen);
-                    let (lock, wake) = &*signal;
-                    let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    let (stopped, _) = wake.wait_timeout_while(stopped, PROBE_EVERY, |s| !*s).unwrap_or_else(|p| p.into_inner());
-                    if *stopped {
-                        return;
-                    }
+                } else if pool.health().error.is_some() {
+                    tracing::info!(store = %pool.shown, "the store answers again");
                 }
-            });
+                pool.mark(seen);
+                let (lock, wake) = &*signal;
+                let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                let (stopped, _) = wake.wait_timeout_while(stopped, PROBE_EVERY, |s| !*s).unwrap_or_else(|p| p.into_inner());
+                if *stopped {
+                    return;
+                }
+            }
+        });
         if let Err(e) = spawned {
             tracing::warn!(error = %e, "cannot start the store's health probe: health reports only failed calls");
         }

@@ -588,15 +588,30 @@ mod fuzz {
     /// Keys and values the way clients write them, and the ways they get them wrong.
     fn pair() -> impl Strategy<Value = String> {
         let name = prop_oneof![
-            prop::sample::select(vec!["qty", "price", "tags", "tags[]", "meta[a]", "meta[a][b]", "lines[0][qty]", "lines[][price]", "lines[]"])
-                .prop_map(String::from),
+            prop::sample::select(vec![
+                "qty",
+                "price",
+                "tags",
+                "tags[]",
+                "meta[a]",
+                "meta[a][b]",
+                "lines[0][qty]",
+                "lines[][price]",
+                "lines[]"
+            ])
+            .prop_map(String::from),
             nasty_string(),
             (1usize..40).prop_map(|n| format!("lines{}", "[0]".repeat(n))),
         ];
-        let value = prop_oneof![nasty_string(), prop::sample::select(vec!["1", "-2", "1e400", "a,b", "a|b", "%2C", "true"]).prop_map(String::from)];
+        let value =
+            prop_oneof![nasty_string(), prop::sample::select(vec!["1", "-2", "1e400", "a,b", "a|b", "%2C", "true"]).prop_map(String::from)];
         (name, value, any::<bool>()).prop_map(|(k, v, encode)| {
             let enc = |s: &str| {
-                if encode { percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string() } else { s.to_string() }
+                if encode {
+                    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+                } else {
+                    s.to_string()
+                }
             };
             format!("{}={}", enc(&k), enc(&v))
         })
@@ -606,9 +621,9 @@ mod fuzz {
         let style = prop::sample::select(vec![Style::Form, Style::SpaceDelimited, Style::PipeDelimited, Style::DeepObject, Style::Simple]);
         let content_type = prop::option::of(prop::sample::select(vec!["application/json", "text/plain", "*/*", ""]).prop_map(String::from));
         prop::collection::vec(
-            (prop::sample::select(vec!["tags", "meta", "qty"]), style, any::<bool>(), content_type).prop_map(|(p, style, explode, content_type)| {
-                (p.to_string(), Encoding { content_type, style, explode, allow_reserved: false })
-            }),
+            (prop::sample::select(vec!["tags", "meta", "qty"]), style, any::<bool>(), content_type).prop_map(
+                |(p, style, explode, content_type)| (p.to_string(), Encoding { content_type, style, explode, allow_reserved: false }),
+            ),
             0..3,
         )
     }

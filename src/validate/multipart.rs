@@ -18,14 +18,7 @@ use crate::spec::{Spec, model::Media, walk::Flow};
 
 /// Parses and (when `validate`) checks a multipart body; what is wrong with readable input goes
 /// to `out`, unreadable input is a 400.
-pub fn body(
-    raw: &[u8],
-    content_type: &str,
-    media: &Media,
-    spec: &Spec,
-    out: &mut Found,
-    validate: bool,
-) -> Result<Value, Rejection> {
+pub fn body(raw: &[u8], content_type: &str, media: &Media, spec: &Spec, out: &mut Found, validate: bool) -> Result<Value, Rejection> {
     let doc = spec.schemas.doc(Flow::Request);
     let schema = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas));
     let entries = read_parts(raw, content_type, schema, doc)?;
@@ -217,7 +210,8 @@ mod fuzz {
             Some(f) => format!("name=\"{n}\"; filename=\"{f}\""),
             None => format!("name=\"{n}\""),
         });
-        let headers = prop::sample::select(vec!["", "Content-Type: application/json\r\n", "Content-Type: image/png\r\n", "Content-Type: ;;\r\n"]);
+        let headers =
+            prop::sample::select(vec!["", "Content-Type: application/json\r\n", "Content-Type: image/png\r\n", "Content-Type: ;;\r\n"]);
         let body = prop_oneof![nasty_string(), json().prop_map(|v| v.to_string())];
         (disposition, headers.prop_map(String::from), body)
     }
