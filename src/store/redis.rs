@@ -152,6 +152,8 @@ impl Pool {
                     Err(e) => {
                         state.open -= 1;
                         state.down_until = Some((Instant::now() + BACKOFF, e.to_string()));
+                        drop(state);
+                        self.mark(Some(format!("redis at {}: {e}", self.shown)));
                         Err(self.unavailable(e))
                     }
                 };
@@ -188,7 +190,7 @@ impl Pool {
             drop(state);
             self.returned.notify_one();
             if let (true, Err(e)) = (broken, &result) {
-                self.mark(Some(e.to_string()));
+                self.mark(Some(format!("redis at {}: {e}", self.shown)));
             }
             match result {
                 Err(e) if broken && reused && attempts == 1 && (e.is_connection_dropped() || e.is_connection_refusal()) => continue,
