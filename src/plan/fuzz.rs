@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{Api, build};
 use crate::config::Config;
-use crate::fuzz::{config, json, mutate, mutation, nasty_string, pointers, within};
+use crate::fuzz::{Scratch, config, json, mutate, mutation, nasty_string, pointers, within};
 use crate::validate::{self, Incoming, Mode, Policy};
 
 /// A document to start from: its path, bytes and JSON tree.
@@ -63,19 +63,15 @@ fn apis() -> &'static [Api] {
 fn lint(bytes: Vec<u8>, like: &Path) -> usize {
     let ext = like.extension().and_then(|e| e.to_str()).unwrap_or("yaml").to_string();
     within("load + compile", move || {
-        let dir = std::env::temp_dir().join(format!("specstub-fuzz-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(format!("api.{ext}"));
-        std::fs::write(&file, bytes).unwrap();
-        let found = match build(Config { specs: vec![file], ..Config::default() }) {
+        let scratch = Scratch::new();
+        let file = scratch.file(&format!("api.{ext}"), bytes);
+        match build(Config { specs: vec![file], ..Config::default() }) {
             Ok((api, problems)) => api.operations.len() + problems.len(),
             Err(problems) => {
                 assert!(!problems.is_empty(), "a document refused without a reason");
                 problems.len()
             }
-        };
-        let _ = std::fs::remove_dir_all(&dir);
-        found
+        }
     })
 }
 
@@ -342,15 +338,11 @@ fn every_seed_is_read_and_most_compile() {
 /// The problems `build` finds in `text`, within the deadline.
 fn problems_of(text: String, name: &'static str) -> Vec<String> {
     within("load + compile", move || {
-        let dir = std::env::temp_dir().join(format!("specstub-fuzz-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(name);
-        std::fs::write(&file, text).unwrap();
-        let problems = match build(Config { specs: vec![file], ..Config::default() }) {
+        let scratch = Scratch::new();
+        let file = scratch.file(name, text);
+        match build(Config { specs: vec![file], ..Config::default() }) {
             Ok((_, p)) | Err(p) => p.iter().map(ToString::to_string).collect(),
-        };
-        let _ = std::fs::remove_dir_all(&dir);
-        problems
+        }
     })
 }
 
@@ -389,12 +381,8 @@ fn backtracking_patterns_give_up_within_the_deadline_and_refuse_the_value() {
     for pattern in ["^(?=a)(a+)+$", "^(a+)+\\1$", "^(?!b)(a|aa)+$", "^((a+)+)(?<=a)$"] {
         let doc = format!("{HEAD}components:\n  schemas:\n    S: {{type: string, pattern: '{pattern}'}}\n");
         let found = within("a backtracking pattern", move || {
-            let dir = std::env::temp_dir().join(format!("specstub-fuzz-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir_all(&dir).unwrap();
-            let file = dir.join("api.yaml");
-            std::fs::write(&file, doc).unwrap();
-            let (set, problems) = crate::spec::load(&[file], &Default::default());
-            let _ = std::fs::remove_dir_all(&dir);
+            let scratch = Scratch::new();
+            let (set, problems) = crate::spec::load(&[scratch.file("api.yaml", doc)], &Default::default());
             let set = set.unwrap_or_else(|| panic!("{problems:?}"));
             let v = set.specs[0].schemas.compile(crate::spec::walk::Flow::Request, "/components/schemas/S").unwrap();
             crate::spec::schemas::violations(&v, &Value::String(format!("{}!", "a".repeat(5000))))

@@ -78,7 +78,7 @@ pub fn spawn_saver(
 #[cfg(test)]
 mod fuzz {
     use super::*;
-    use crate::fuzz::{config, json, mutate, mutation, within};
+    use crate::fuzz::{Scratch, config, json, mutate, mutation, within};
     use proptest::prelude::*;
 
     /// A state file as `save` writes it, with a few records.
@@ -98,11 +98,8 @@ mod fuzz {
     /// Writes `bytes` as a state file, loads it, and removes it: an answer, never a panic or a hang.
     fn load_bytes(bytes: Vec<u8>) -> Result<usize, String> {
         within("persist::load", move || {
-            let path = std::env::temp_dir().join(format!("specstub-fuzz-state-{}.json", uuid::Uuid::new_v4()));
-            std::fs::write(&path, bytes).unwrap();
-            let loaded = load(&path);
-            let _ = std::fs::remove_file(&path);
-            loaded.map(|c| c.len())
+            let scratch = Scratch::new();
+            load(&scratch.file("state.json", bytes)).map(|c| c.len())
         })
     }
 
