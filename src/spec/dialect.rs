@@ -1,7 +1,8 @@
 //! Turns OpenAPI schemas into plain JSON Schema (draft 2020-12) for the validator and the data
 //! generator: OpenAPI 3.0's dialect (`nullable`, boolean `exclusiveMinimum`...) is translated,
 //! 3.1 is kept as is, and each flow drops the requirements that do not apply to it (`readOnly`
-//! properties are not required in requests, `writeOnly` ones not in responses).
+//! properties are not required in requests, `writeOnly` ones not in responses). Numeric formats
+//! become what the validator checks: ranges for `int32`/`int64`, a marker for `double`/`float`.
 
 use serde_json::{Map, Value, json};
 

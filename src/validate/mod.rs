@@ -169,7 +169,7 @@ pub fn check(spec: &Spec, op: &Operation, inc: &Incoming, policy: &Policy) -> (C
 /// What the schemas say about a request: mismatches (422), and values that cannot be read as
 /// their declared type at all (a number no `double` holds), which make the request a 400.
 #[derive(Debug, Default)]
-pub(crate) struct Found {
+struct Found {
     invalid: Vec<Violation>,
     unreadable: Vec<Violation>,
 }
