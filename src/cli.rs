@@ -389,6 +389,12 @@ pub struct ServeArgs {
     /// keeps sessions. Example: `--session-ttl 15m`
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_ttl)]
     pub session_ttl: std::time::Duration,
+
+    /// Longest wait on Redis for a connection, an answer or a free pooled connection; a request
+    /// that needs a store which does not answer in time gets 503 with Retry-After, and requests
+    /// that do not need it are served meanwhile. Example: `--store-timeout 250ms`
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_timeout)]
+    pub store_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -693,6 +699,7 @@ impl ServeArgs {
             http2_keepalive_timeout: self.http2_keepalive_timeout,
             http2_max_streams: self.http2_max_streams,
             state_compact_at: self.state_compact_at as u64,
+            store_timeout: self.store_timeout,
         }
     }
 }

@@ -134,6 +134,8 @@ pub struct Config {
     /// An `X-Specstub-Session` namespace untouched this long is dropped (in-memory store); the
     /// shared namespace never is. None keeps sessions for ever.
     pub session_ttl: Option<std::time::Duration>,
+    /// Longest wait on Redis for a connection, an answer or a free pooled connection (then 503).
+    pub store_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -188,6 +190,7 @@ impl Default for Config {
             store_max_bytes: 1024 * 1024 * 1024,
             store_evict: Eviction::Refuse,
             session_ttl: Some(std::time::Duration::from_secs(3600)),
+            store_timeout: std::time::Duration::from_secs(1),
         }
     }
 }

@@ -646,6 +646,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Longest wait on Redis for a connection, an answer or a free pooled connection (default
+    /// 1 s); past it a request that needs the store gets 503, and the others never wait for it.
+    pub fn store_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.config.store_timeout = timeout;
+        self
+    }
+
     /// Loads the specs, binds and starts serving in the background of the current tokio runtime.
     pub async fn start(mut self) -> Result<Server, StartError> {
         if let Some(upstream) = &self.config.proxy {

@@ -109,6 +109,8 @@ mod embed;
 mod engine;
 mod exchange;
 mod fixtures;
+#[cfg(test)]
+mod fuzz;
 mod generate;
 mod headers;
 mod hooks;

@@ -11,7 +11,7 @@ use crate::journal::Journal;
 use crate::plan::Api;
 use crate::record::Recorder;
 use crate::spec::Problem;
-use crate::store::{Limits, Logged, MemoryStore, Pool, RedisOptions, RedisStore, Store, StoreError};
+use crate::store::{Health, Limits, Logged, MemoryStore, Pool, Probe, RedisOptions, RedisStore, Store, StoreError};
 use crate::traffic;
 
 pub struct Runtime {
@@ -31,6 +31,9 @@ pub struct Runtime {
     seed: AtomicU64,
     /// Where the sequence of seeds starts (from `--seed`), and restarts on a reset.
     first_seed: u64,
+    /// With `--store redis://`: the connections behind the store and the shared rate limits,
+    /// and the probe that keeps their health current.
+    remote: Option<(Arc<Pool>, Probe)>,
 }
 
 /// Counts of `--self-check` since the server started; resets leave them, as they are about the
@@ -114,7 +117,7 @@ impl Runtime {
     pub fn open(api: &Api) -> Result<Self, SetupError> {
         let config = &api.config;
         let pool = match &config.store {
-            Some(url) if url != "memory" => Some(Arc::new(connect(url, config.state_file.as_deref())?)),
+            Some(url) if url != "memory" => Some(Arc::new(connect(url, config.state_file.as_deref(), config.store_timeout)?)),
             _ => None,
         };
         let mut log = None;
@@ -165,8 +168,8 @@ impl Runtime {
         };
         let mut live = traffic::Live::new(&api.traffic);
         // Rate-limit buckets go to Redis too, so a limit holds across instances.
-        if let Some(pool) = pool {
-            live.share_limits(pool, &config.store_prefix);
+        if let Some(pool) = &pool {
+            live.share_limits(Arc::clone(pool), &config.store_prefix);
         }
         Ok(Self {
             store,
@@ -178,7 +181,30 @@ impl Runtime {
             seed: AtomicU64::new(first_seed(config.seed)),
             first_seed: first_seed(config.seed),
             connections: Arc::default(),
+            remote: pool.map(|pool| (Arc::clone(&pool), Probe::spawn(pool))),
         })
+    }
+
+    /// Runs `f`, which may wait on a remote store, so that the wait holds up no other request:
+    /// on a multi-thread tokio runtime the worker hands its other tasks to another thread for
+    /// the duration (`block_in_place`). The store's calls are synchronous and borrow the
+    /// request, and every wait is bounded by the pool's timeout, so this is all it takes. On a
+    /// current-thread runtime (an embedder's, a test's) there is no other thread to hand work
+    /// to, and `f` runs in place; with the memory store it always does, as it never waits.
+    pub fn offload<T>(&self, f: impl FnOnce() -> T) -> T {
+        let multi_thread =
+            tokio::runtime::Handle::try_current().is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if self.remote.is_some() && multi_thread { tokio::task::block_in_place(f) } else { f() }
+    }
+
+    /// The store's kind and whether it answers, as last seen; never waits for the store. None
+    /// without a store (`--stateless` with no `--store`).
+    pub fn store_health(&self) -> Option<Health> {
+        match (&self.remote, &self.store) {
+            (Some((pool, _)), _) => Some(pool.health()),
+            (None, Some(_)) => Some(Health::memory()),
+            (None, None) => None,
+        }
     }
 
     /// Back to the start: the store's fixtures (all sessions), empty rate-limit buckets, the
@@ -234,10 +260,10 @@ fn first_seed(seed: Option<u64>) -> u64 {
     seed.map_or(0, |s| s.wrapping_add(1).wrapping_mul(0xBF58_476D_1CE4_E5B9))
 }
 
-fn connect(url: &str, state_file: Option<&Path>) -> Result<Pool, SetupError> {
+fn connect(url: &str, state_file: Option<&Path>, timeout: std::time::Duration) -> Result<Pool, SetupError> {
     if state_file.is_some() {
         return Err(SetupError::Store("--state-file and --store redis:// exclude each other: Redis keeps the state".into()));
     }
     let url = crate::store::redis::check_url(url).map_err(SetupError::Store)?;
-    Pool::connect(&url).map_err(SetupError::Store)
+    Pool::connect(&url, timeout).map_err(SetupError::Store)
 }

@@ -20,6 +20,10 @@ pub fn is_xml(media_type: &str) -> bool {
 
 static EMPTY: Value = Value::Null;
 
+/// How deep elements may nest in a request, and `allOf` chains are followed: far beyond any
+/// real document, and a bound on the stack a hostile body or a self-referring schema can use.
+const MAX_DEPTH: usize = 64;
+
 /// A schema node resolved, with the component name its `$ref` gave (the default element name
 /// of a root, as OpenAPI has it).
 fn resolve<'a>(schema: &'a Value, resolve: &Resolve<'a>) -> (&'a Value, Option<String>) {
@@ -41,11 +45,21 @@ fn xml_flag(schema: &Value, key: &str) -> bool {
 
 /// The schema of property `key`, looked up through `allOf` too.
 fn property<'a>(schema: &'a Value, key: &str, r: &Resolve<'a>) -> &'a Value {
+    property_within(schema, key, r, &mut Vec::new())
+}
+
+/// Each schema is visited once (`seen`), so an `allOf` that refers back to itself, however it
+/// branches, ends.
+fn property_within<'a>(schema: &'a Value, key: &str, r: &Resolve<'a>, seen: &mut Vec<*const Value>) -> &'a Value {
+    if seen.contains(&(schema as *const Value)) || seen.len() >= MAX_DEPTH {
+        return &EMPTY;
+    }
+    seen.push(schema);
     if let Some(p) = schema.get("properties").and_then(|p| p.get(key)) {
         return r(p);
     }
     for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
-        let found = property(r(part), key, r);
+        let found = property_within(r(part), key, r, seen);
         if !found.is_null() {
             return found;
         }
@@ -58,11 +72,19 @@ fn property<'a>(schema: &'a Value, key: &str, r: &Resolve<'a>) -> &'a Value {
 
 /// Every declared property, `allOf` parts included, in declaration order.
 fn properties<'a>(schema: &'a Value, r: &Resolve<'a>, out: &mut Vec<(&'a str, &'a Value)>) {
+    properties_within(schema, r, out, &mut Vec::new());
+}
+
+fn properties_within<'a>(schema: &'a Value, r: &Resolve<'a>, out: &mut Vec<(&'a str, &'a Value)>, seen: &mut Vec<*const Value>) {
+    if seen.contains(&(schema as *const Value)) || seen.len() >= MAX_DEPTH {
+        return;
+    }
+    seen.push(schema);
     for (k, v) in schema.get("properties").and_then(Value::as_object).into_iter().flatten() {
         out.push((k.as_str(), r(v)));
     }
     for part in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
-        properties(r(part), r, out);
+        properties_within(r(part), r, out, seen);
     }
 }
 
@@ -209,6 +231,9 @@ fn parse_tree(body: &[u8]) -> Result<Node, String> {
         let at = reader.buffer_position();
         let event = reader.read_event_into(&mut buf).map_err(|e| format!("malformed XML at byte {at}: {e}"))?;
         match event {
+            Event::Start(e) if stack.len() >= MAX_DEPTH => {
+                return Err(format!("elements nest deeper than {MAX_DEPTH} levels at byte {at}: {}", local(e.name().as_ref())));
+            }
             Event::Start(e) => stack.push(open(&e)?),
             Event::Empty(e) => {
                 let node = open(&e)?;
@@ -448,5 +473,103 @@ mod tests {
         assert!(from_xml(b"<pet><name>x</pet>", Some(schema), &r).is_err());
         assert!(from_xml(b"<pet>", Some(schema), &r).is_err());
         assert!(is_xml("application/vnd.pets+xml; charset=utf-8") && is_xml("text/xml") && !is_xml("application/json"));
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, json, mutate, mutation, within};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// Schemas with every `xml` hint, a `$ref`, an `allOf` and one that refers to itself.
+    fn doc() -> &'static Value {
+        static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        DOC.get_or_init(|| {
+            json!({"components": {"schemas": {
+                "Pet": {"type": "object", "xml": {"name": "pet", "prefix": "p", "namespace": "urn:x"}, "properties": {
+                    "id": {"type": "integer", "xml": {"attribute": true}},
+                    "weight": {"type": "number", "format": "double"},
+                    "ok": {"type": "boolean"},
+                    "tags": {"type": "array", "xml": {"wrapped": true}, "items": {"type": "string", "xml": {"name": "tag"}}},
+                    "photos": {"type": "array", "items": {"type": "string", "xml": {"name": "photo"}}},
+                    "owner": {"$ref": "#/components/schemas/Owner"},
+                    "loop": {"$ref": "#/components/schemas/Loop"}
+                }},
+                "Owner": {"allOf": [{"$ref": "#/components/schemas/Named"}, {"properties": {"age": {"type": "integer"}}}]},
+                "Named": {"type": "object", "properties": {"name": {"type": "string"}}, "additionalProperties": {"type": "string"}},
+                "Loop": {"allOf": [{"$ref": "#/components/schemas/Loop"}], "properties": {"next": {"$ref": "#/components/schemas/Loop"}}}
+            }}})
+        })
+    }
+
+    fn local_refs(v: &'static Value) -> &'static Value {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => doc().pointer(r.trim_start_matches('#')).unwrap_or(v),
+            None => v,
+        }
+    }
+
+    const VALID: &str = r#"<?xml version="1.0"?><p:pet xmlns:p="urn:x" id="7"><weight>1.5</weight><ok>true</ok><tags><tag>a</tag><tag>b</tag></tags><photo>x</photo><photo>y</photo><owner><name>n</name><age>3</age><extra>e</extra></owner><loop><next><next/></next></loop></p:pet>"#;
+
+    /// Reads `body` against the schema (`None`: the document's Pet), within the deadline.
+    fn read(body: Vec<u8>, schema: Option<Value>) -> Result<Value, String> {
+        within("xml::from_xml", move || {
+            let schema: &'static Value = match schema {
+                Some(s) => Box::leak(Box::new(s)),
+                None => &doc()["components"]["schemas"]["Pet"],
+            };
+            from_xml(&body, Some(schema), &local_refs)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn mutated_xml_is_read_or_refused_never_a_panic(mutations in prop::collection::vec(mutation(), 1..6)) {
+            let _ = read(mutate(VALID.as_bytes().to_vec(), &mutations), None);
+        }
+
+        #[test]
+        fn any_schema_reads_any_xml_without_a_panic(schema in json(), mutations in prop::collection::vec(mutation(), 0..3)) {
+            let _ = read(mutate(VALID.as_bytes().to_vec(), &mutations), Some(schema));
+        }
+
+        #[test]
+        fn random_bytes_are_an_answer(raw in prop::collection::vec(any::<u8>(), 0..128)) {
+            let _ = read(raw, None);
+        }
+    }
+
+    #[test]
+    fn an_all_of_that_refers_back_to_itself_ends() {
+        // Found by the property above: `Loop` recursed until the stack overflowed (an abort).
+        let branching: &'static Value = Box::leak(Box::new(json!({"allOf": [{"$ref": "#/x"}, {"$ref": "#/x"}], "properties": {"a": {}}})));
+        let own = move |v: &'static Value| if v.get("$ref").is_some() { branching } else { v };
+        let body = b"<r><a>1</a><b><a/></b></r>".to_vec();
+        let read = within("branching allOf", move || from_xml(&body, Some(branching), &own).map(|v| v.to_string()));
+        assert_eq!(read.as_deref(), Ok(r#"{"a":"1","b":{"a":""}}"#));
+        assert!(read_loop().is_ok());
+    }
+
+    fn read_loop() -> Result<Value, String> {
+        read(b"<loop><next><next><next/></next></next></loop>".to_vec(), Some(doc()["components"]["schemas"]["Loop"].clone()))
+    }
+
+    #[test]
+    fn elements_nested_deeper_than_the_bound_are_refused_not_a_stack_overflow() {
+        let deep = format!("{}{}", "<a>".repeat(200_000), "</a>".repeat(200_000));
+        let e = read(deep.into_bytes(), None).expect_err("refused");
+        assert!(e.contains("nest deeper than 64"), "{e}");
+        let fine = format!("{}{}", "<a>".repeat(64), "</a>".repeat(64));
+        assert!(read(fine.into_bytes(), None).is_ok());
+    }
+
+    #[test]
+    fn the_unmutated_document_reads_as_its_schema_says() {
+        let v = read(VALID.as_bytes().to_vec(), None).expect("reads");
+        assert_eq!((&v["id"], &v["tags"], &v["owner"]["age"]), (&json!(7), &json!(["a", "b"]), &json!(3)));
     }
 }

@@ -216,3 +216,71 @@ async fn an_unreachable_or_malformed_store_refuses_to_start_with_exit_2() {
         assert!(stderr.contains("redis"), "{store}: {stderr}");
     }
 }
+
+/// Polls `GET url` until its status is `want`, for at most `within`; the last answer's body.
+async fn until_status(c: &reqwest::Client, url: &str, want: StatusCode, within: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let r = c.get(url).send().await.unwrap();
+        let status = r.status();
+        let body = json(r).await;
+        if status == want {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "still {status} ({body}) after {within:?}, waiting for {want}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_redis_holds_up_neither_stateless_routes_nor_health_and_everything_recovers() {
+    // Arrange: stateful orders and a stateless route on one server; each wait on Redis may last 3s.
+    let Some(redis) = Redis::start() else { return };
+    let server = common::stateful("orders.yaml")
+        .spec(data("traffic.yaml"))
+        .fixtures(data("fixtures"))
+        .store(redis.url())
+        .store_timeout(Duration::from_secs(3))
+        .start()
+        .await
+        .expect("starts on Redis");
+    // A bound on every call, so that a hang fails the test instead of stalling the suite.
+    let c = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+    let (health, order, open) =
+        (format!("{}/__specstub/health", server.url()), format!("{}/orders/seed-1", server.url()), format!("{}/api/open", server.url()));
+    let up = until_status(&c, &health, StatusCode::OK, Duration::from_secs(5)).await;
+    assert_eq!(up["store"], json!({"kind": "redis", "state": "available"}), "{up}");
+    assert_eq!(c.get(&order).send().await.unwrap().status(), StatusCode::OK);
+
+    // Act: freeze Redis, and keep both workers' worth of stateful requests waiting on it.
+    let paused = redis.pause();
+    let waiting: Vec<_> = (0..4)
+        .map(|_| {
+            let (c, order) = (c.clone(), order.clone());
+            tokio::spawn(async move { c.get(&order).send().await.map(|r| r.status()) })
+        })
+        .collect();
+    let down = until_status(&c, &health, StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(10)).await;
+    let open_status = c.get(&open).send().await.unwrap().status();
+
+    // Assert: health said why at once and the stateless route answered, while the stateful
+    // requests were still waiting out their 3s on the frozen Redis.
+    assert_eq!(
+        (down["status"].as_str(), down["store"]["kind"].as_str(), down["store"]["state"].as_str()),
+        (Some("unavailable"), Some("redis"), Some("unavailable")),
+        "{down}"
+    );
+    assert!(down["store"]["error"].as_str().is_some_and(|e| e.contains("redis at redis://127.0.0.1")), "{down}");
+    assert_eq!(open_status, StatusCode::OK);
+    assert!(waiting.iter().all(|w| !w.is_finished()), "the answers above came only after stateful requests gave up on Redis");
+    for w in waiting {
+        let status = w.await.unwrap().expect("an answer, not a hang");
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "a request that needs the frozen store gets a clear 503");
+    }
+
+    // Recovery: Redis resumes, health and the stateful route come back by themselves.
+    paused.resume();
+    let back = until_status(&c, &health, StatusCode::OK, Duration::from_secs(10)).await;
+    assert_eq!(back["store"]["state"], "available", "{back}");
+    until_status(&c, &order, StatusCode::OK, Duration::from_secs(10)).await;
+}

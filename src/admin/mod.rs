@@ -163,14 +163,7 @@ fn store_problem(e: StoreError) -> Response<Bytes> {
 
 fn route_stateless(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, segs: &[&str]) -> Response<Bytes> {
     match (req.method(), segs) {
-        (&Method::GET, ["health"]) => {
-            let mut health = json!({"status": "ok", "connections": rt.connections.to_json()});
-            if api.config.self_check {
-                let (answers, violations) = rt.self_check.get();
-                health["selfCheck"] = json!({"answers": answers, "violations": violations});
-            }
-            reply(StatusCode::OK, &health)
-        }
+        (&Method::GET, ["health"]) => health(api, rt),
         (&Method::GET, ["openapi.json"]) => reply(StatusCode::OK, &openapi_json()),
         (&Method::POST, ["reset"]) => {
             rt.traffic.reset();
@@ -233,6 +226,22 @@ fn journal(api: &Api, rt: &Runtime, ex: &Exchange) -> Response<Bytes> {
         }
     }
     response
+}
+
+/// 200 while the server can answer everything it serves, 503 while its store cannot be reached;
+/// read from what the store's probe last saw, so it answers at once however stalled the store is.
+fn health(api: &Api, rt: &Runtime) -> Response<Bytes> {
+    let store = rt.store_health();
+    let up = store.as_ref().is_none_or(|s| s.is_available());
+    let mut out = json!({"status": if up { "ok" } else { "unavailable" }, "connections": rt.connections.to_json()});
+    if let Some(store) = store {
+        out["store"] = serde_json::to_value(store).unwrap_or_default();
+    }
+    if api.config.self_check {
+        let (answers, violations) = rt.self_check.get();
+        out["selfCheck"] = json!({"answers": answers, "violations": violations});
+    }
+    reply(if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &out)
 }
 
 fn verify(rt: &Runtime, req: &Request<Bytes>, ex: &Exchange) -> Response<Bytes> {

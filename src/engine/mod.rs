@@ -4,6 +4,8 @@
 //! (traffic headers, request id, CORS, the journal). Every error becomes an answer in `problem`,
 //! the one place that renders. With `--state-file`, an answer that changed the store waits for
 //! its change to be on disk.
+//! The steps that may wait on a remote store (a shared rate limit, a stateful answer, the admin
+//! API) run through `Runtime::offload`, so a stalled Redis holds up only the requests that need it.
 
 use std::net::SocketAddr;
 
@@ -37,7 +39,7 @@ pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<S
         } else if let Some(rest) = admin_path(api, &req) {
             // Before CORS: the admin API grants no preflight, so no other site may call it.
             trail.admin = true;
-            crate::admin::handle(api, rt, &req, &ex, rest)
+            rt.offload(|| crate::admin::handle(api, rt, &req, &ex, rest))
         } else if api.config.cors && is_preflight(&req) {
             preflight(api, &req)
         } else {
@@ -89,7 +91,11 @@ async fn serve(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, tra
     trail.operation = Some(op.id.clone());
     trail.op = Some(found.op);
     trail.spec = Some(op.spec);
-    trail.plan = admit(api, rt, planned, req, ex);
+    trail.plan = if planned.traffic.as_ref().is_some_and(traffic::Route::limited) {
+        rt.offload(|| admit(api, rt, planned, req, ex))
+    } else {
+        admit(api, rt, planned, req, ex)
+    };
     if let Some(e) = trail.plan.refusal.take() {
         return render(&e, Some((spec, op)));
     }
@@ -197,7 +203,7 @@ async fn answer(
                     .then(|| rt.next_seed())
                     .and_then(|s| Realistic::when(api.config.data, s)),
             };
-            let outcome = behaviour::run(store.as_ref(), &ctx)?;
+            let outcome = rt.offload(|| behaviour::run(store.as_ref(), &ctx))?;
             trail.event = event_of(api, binding, &outcome);
             respond::from_outcome(spec, op, outcome)
         }
@@ -499,6 +505,9 @@ fn add_cors(h: &mut HeaderMap, origin: HeaderValue) {
 fn is_safelisted(name: &str) -> bool {
     matches!(name, "cache-control" | "content-language" | "content-length" | "content-type" | "expires" | "last-modified" | "pragma")
 }
+
+#[cfg(test)]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -252,3 +252,6 @@ fn error_style(file: &Path, errors: &ext::ErrorsExt, problems: &mut Vec<Problem>
     }
     style
 }
+
+#[cfg(test)]
+pub(crate) mod fuzz;

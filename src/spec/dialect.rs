@@ -1,7 +1,8 @@
 //! Turns OpenAPI schemas into plain JSON Schema (draft 2020-12) for the validator and the data
 //! generator: OpenAPI 3.0's dialect (`nullable`, boolean `exclusiveMinimum`...) is translated,
 //! 3.1 is kept as is, and each flow drops the requirements that do not apply to it (`readOnly`
-//! properties are not required in requests, `writeOnly` ones not in responses).
+//! properties are not required in requests, `writeOnly` ones not in responses). Numeric formats
+//! become what the validator checks: ranges for `int32`/`int64`, a marker for `double`/`float`.
 
 use serde_json::{Map, Value, json};
 
@@ -89,6 +90,7 @@ pub fn translate_node(obj: &mut Map<String, Value>, openapi_30: bool) {
         }
     }
     integer_format_bounds(obj);
+    finite_format_marker(obj);
     // 3.1 documents may still carry `nullable` (a common leftover); its intent is unambiguous.
     match obj.remove("nullable") {
         Some(Value::Bool(true)) => make_nullable(obj),
@@ -131,14 +133,18 @@ fn make_nullable(obj: &mut Map<String, Value>) {
     }
 }
 
+/// The keyword that [`finite_format_marker`] adds for the validator to check.
+pub const FINITE: &str = "x-specstub-finite";
+
 /// `format: int32/int64` on an integer is a range the validator would otherwise not check.
 fn integer_format_bounds(obj: &mut Map<String, Value>) {
-    let is_integer = match obj.get("type") {
-        Some(Value::String(t)) => t == "integer",
-        Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer"),
+    // `type: number, format: int32` is common in the wild and means the same range.
+    let is_numeric = match obj.get("type") {
+        Some(Value::String(t)) => t == "integer" || t == "number",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "integer" || t == "number"),
         _ => false,
     };
-    if !is_integer {
+    if !is_numeric {
         return;
     }
     let (min, max): (Value, Value) = match obj.get("format").and_then(Value::as_str) {
@@ -153,6 +159,16 @@ fn integer_format_bounds(obj: &mut Map<String, Value>) {
     }
     if !obj.contains_key("maximum") && !obj.contains_key("exclusiveMaximum") {
         obj.insert("maximum".into(), max);
+    }
+}
+
+/// `format: double` and `format: float` name a binary type with a finite range, but JSON Schema
+/// checks formats on strings only, and numbers arrive as their exact text (`1e400`): the marker
+/// lets the validator refuse one that the format's type cannot hold, instead of echoing it.
+fn finite_format_marker(obj: &mut Map<String, Value>) {
+    if let Some(f @ ("double" | "float")) = obj.get("format").and_then(Value::as_str) {
+        let f = f.to_string();
+        obj.insert(FINITE.into(), Value::String(f));
     }
 }
 
@@ -200,6 +216,15 @@ mod tests {
         let out = node(json!({"type": "integer", "format": "int32"}), true);
         assert_eq!(out["maximum"], json!(i32::MAX));
         assert_eq!(out["minimum"], json!(i32::MIN));
+    }
+
+    #[test]
+    fn integer_formats_bound_numbers_too_and_binary_float_formats_are_marked() {
+        let out = node(json!({"type": "number", "format": "int64"}), true);
+        assert_eq!((&out["minimum"], &out["maximum"]), (&json!(i64::MIN), &json!(i64::MAX)));
+        assert_eq!(node(json!({"type": "number", "format": "double"}), true)[FINITE], "double");
+        assert_eq!(node(json!({"format": "float"}), false)[FINITE], "float");
+        assert!(node(json!({"type": "string", "format": "date"}), false).get(FINITE).is_none());
     }
 
     #[test]

@@ -172,11 +172,38 @@ pub fn document_fields(file: &Path, doc: &Value, openapi_30: bool, problems: &mu
         }
     }
     if openapi_30 {
+        // The strict model reads these bounds as f64 and panics on one beyond its range.
+        if let Some((at, n)) = unrepresentable_bound(doc, "") {
+            problems.push(Problem::warning(
+                file,
+                at,
+                format!("{n} is beyond a 64-bit float's range: kept exactly, but the strict OpenAPI 3.0 check is skipped"),
+            ));
+            return;
+        }
         // The strict 3.0 model catches structural mistakes the loose reader lets through.
         // Deserialized from the borrowed tree: copying a big document first doubled this step.
         if let Err(e) = <openapiv3::OpenAPI as serde::Deserialize>::deserialize(doc) {
             problems.push(Problem::warning(file, "", format!("not a strictly valid OpenAPI 3.0 document: {e}")));
         }
+    }
+}
+
+/// The first `minimum`, `maximum` or `multipleOf` whose number no f64 holds (`1e400`), with
+/// its pointer.
+fn unrepresentable_bound(v: &Value, at: &str) -> Option<(String, String)> {
+    match v {
+        Value::Object(m) => m.iter().find_map(|(k, c)| {
+            let here = join(at, k);
+            match c {
+                Value::Number(n) if matches!(k.as_str(), "minimum" | "maximum" | "multipleOf") && n.as_f64().is_none() => {
+                    Some((here, n.to_string()))
+                }
+                _ => unrepresentable_bound(c, &here),
+            }
+        }),
+        Value::Array(a) => a.iter().enumerate().find_map(|(i, c)| unrepresentable_bound(c, &format!("{at}/{i}"))),
+        _ => None,
     }
 }
 

@@ -511,7 +511,17 @@ fn flatten_composition(doc: &Value, s: &Value) -> Value {
     merged
 }
 
+/// The JSON types a schema allows, through its compositions (each schema visited once, so a
+/// composition that refers back to itself ends).
 pub fn types_of(doc: &Value, s: &Value) -> Vec<String> {
+    types_within(doc, s, &mut Vec::new())
+}
+
+fn types_within(doc: &Value, s: &Value, seen: &mut Vec<*const Value>) -> Vec<String> {
+    if seen.contains(&(s as *const Value)) || seen.len() >= 256 {
+        return Vec::new();
+    }
+    seen.push(s);
     match s.get("type") {
         Some(Value::String(t)) => vec![t.clone()],
         Some(Value::Array(ts)) => ts.iter().filter_map(|t| t.as_str().map(String::from)).collect(),
@@ -520,7 +530,7 @@ pub fn types_of(doc: &Value, s: &Value) -> Vec<String> {
             for key in ["oneOf", "anyOf", "allOf"] {
                 for b in s.get(key).and_then(Value::as_array).into_iter().flatten() {
                     let (b, _) = deref(doc, b, "");
-                    for t in types_of(doc, b) {
+                    for t in types_within(doc, b, seen) {
                         if !out.contains(&t) {
                             out.push(t);
                         }
@@ -555,6 +565,12 @@ pub fn types_of(doc: &Value, s: &Value) -> Vec<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn types_of_a_composition_that_refers_back_to_itself_ends() {
+        let doc = json!({"S": {"anyOf": [{"$ref": "#/S"}, {"$ref": "#/S"}, {"type": "integer"}]}});
+        assert_eq!(types_of(&doc, &doc["S"]), vec!["integer".to_string()]);
+    }
 
     fn media(examples: Vec<Example>) -> Media {
         Media {

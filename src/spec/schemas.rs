@@ -9,6 +9,7 @@ use std::sync::Arc;
 use jsonschema::{Draft, PatternOptions, Registry, Validator};
 use serde_json::{Value, json};
 
+use super::dialect::FINITE;
 use super::problem::{Problem, join, lookup_mut};
 use super::walk::Flow;
 
@@ -89,6 +90,39 @@ fn options() -> jsonschema::ValidationOptions<'static> {
         .with_format("uint64", |s: &str| s.parse::<u64>().is_ok())
         .with_format("float", |s: &str| s.parse::<f32>().is_ok())
         .with_format("double", |s: &str| s.parse::<f64>().is_ok())
+        .with_keyword(FINITE, |_, value, _| Ok(Box::new(Finite { single: value.as_str() == Some("float") })))
+}
+
+/// Refuses a number that its binary format cannot hold: beyond ±f64::MAX for `double`, beyond
+/// ±f32::MAX for `float`. Numbers arrive as their exact text (arbitrary precision), so without
+/// this `1e400` would be accepted and echoed. Underflow rounds to zero, as it does in any
+/// client, and is accepted.
+struct Finite {
+    single: bool,
+}
+
+impl Finite {
+    fn holds(&self, instance: &Value) -> bool {
+        let Value::Number(n) = instance else { return true };
+        let text = n.to_string();
+        if self.single { text.parse::<f32>().is_ok_and(f32::is_finite) } else { text.parse::<f64>().is_ok_and(f64::is_finite) }
+    }
+}
+
+impl<'i> jsonschema::Keyword<'i> for Finite {
+    fn validate(&self, instance: &'i Value) -> Result<(), jsonschema::ValidationError<'i>> {
+        if self.holds(instance) {
+            return Ok(());
+        }
+        let (format, max) = if self.single { ("float", format!("{:e}", f32::MAX)) } else { ("double", format!("{:e}", f64::MAX)) };
+        Err(jsonschema::ValidationError::custom(format!(
+            "{instance} cannot be represented as a {format}: its magnitude must be at most {max}"
+        )))
+    }
+
+    fn is_valid(&self, instance: &'i Value) -> bool {
+        self.holds(instance)
+    }
 }
 
 /// Removes each `pattern` the regex engine cannot compile (a lookbehind of variable length, a class
@@ -123,24 +157,43 @@ fn compiles(pattern: &str) -> bool {
 /// Validates `instance`, collecting every violation as (JSON pointer into the instance, message).
 /// A format complaint about a value of the wrong type says nothing new, so it is dropped.
 pub fn violations(validator: &Validator, instance: &Value) -> Vec<(String, String)> {
+    classified(validator, instance).into_iter().map(|f| (f.at, f.message)).collect()
+}
+
+/// One violation found by [`classified`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// JSON pointer into the instance.
+    pub at: String,
+    pub message: String,
+    /// The value cannot be read as its format's type at all (a number no `double` holds):
+    /// unreadable input rather than a mismatch with the schema.
+    pub unreadable: bool,
+}
+
+/// Like [`violations`], telling unreadable values apart.
+pub fn classified(validator: &Validator, instance: &Value) -> Vec<Found> {
     // Most instances are valid; `is_valid` answers that without building any error.
     if validator.is_valid(instance) {
         return Vec::new();
     }
-    let all: Vec<(String, String, &'static str)> = validator
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let all: Vec<(Found, &'static str)> = validator
         .iter_errors(instance)
         .map(|e| {
             let keyword = match e.kind() {
-                jsonschema::error::ValidationErrorKind::Type { .. } => "type",
-                jsonschema::error::ValidationErrorKind::Format { .. } => "format",
+                Kind::Type { .. } => "type",
+                Kind::Format { .. } => "format",
+                Kind::Custom { keyword, .. } if keyword == FINITE => FINITE,
                 _ => "",
             };
-            (e.instance_path().to_string(), e.to_string(), keyword)
+            let found = Found { at: e.instance_path().to_string(), message: e.to_string(), unreadable: keyword == FINITE };
+            (found, keyword)
         })
         .collect();
     all.iter()
-        .filter(|(at, _, k)| *k != "format" || !all.iter().any(|(a, _, k2)| a == at && *k2 == "type"))
-        .map(|(at, m, _)| (at.clone(), m.clone()))
+        .filter(|(f, k)| *k != "format" || !all.iter().any(|(f2, k2)| f2.at == f.at && *k2 == "type"))
+        .map(|(f, _)| f.clone())
         .collect()
 }
 

@@ -32,6 +32,30 @@ pub fn fetch_document(url: &str, fetcher: &mut Fetcher, warnings: &mut Vec<Probl
     parse_document(&bytes, Path::new(url), warnings)
 }
 
+/// Open brackets a document may nest; the YAML parser gives up at 128 levels anyway, but only
+/// after a scan whose cost grows with the square of the nesting (a 200 kB line of `[` took
+/// minutes).
+const MAX_BRACKETS: usize = 1000;
+
+/// Where the unclosed `[`/`{` first pass [`MAX_BRACKETS`], counted without regard to quoting:
+/// a bound no real document comes near, even with brackets in its prose.
+fn nested_too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_BRACKETS {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Parses a document's bytes; `path` names it in problems.
 pub fn parse_document(bytes: &[u8], path: &Path, warnings: &mut Vec<Problem>) -> Result<Value, Problem> {
     let text = std::str::from_utf8(bytes).map_err(|e| Problem::error(path, "", format!("file is not UTF-8: {e}")))?;
@@ -40,6 +64,13 @@ pub fn parse_document(bytes: &[u8], path: &Path, warnings: &mut Vec<Problem>) ->
         if let Ok(v) = serde_json::from_str::<Value>(trimmed) {
             return Ok(v);
         }
+    }
+    if let Some(at) = nested_too_deep(trimmed) {
+        return Err(Problem::error(
+            path,
+            "",
+            format!("cannot parse YAML/JSON: brackets nest more than {MAX_BRACKETS} deep (at byte {at})"),
+        ));
     }
     let yaml: serde_norway::Value = serde_norway::from_str(trimmed).map_err(|e| {
         let at = e.location().map(|l| format!(" at line {}, column {}", l.line(), l.column())).unwrap_or_default();

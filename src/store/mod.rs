@@ -19,7 +19,7 @@ use serde_json::Value;
 
 pub use logged::{Logged, track};
 pub use memory::{Eviction, Limits, MemoryStore};
-pub use redis::{Pool, RedisOptions, RedisStore};
+pub use redis::{Pool, Probe, RedisOptions, RedisStore};
 
 #[cfg(test)]
 mod tests;
@@ -211,6 +211,35 @@ pub type Change<'a> = &'a mut dyn FnMut(&mut Record) -> Result<(), Declined>;
 /// What a [`Change`] returns to leave the record as it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Declined;
+
+/// What the health check reports about the store: which kind, and whether it answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Health {
+    /// `memory` or `redis`.
+    pub kind: &'static str,
+    pub state: State,
+    /// Why the store is unavailable, as the last failed check said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Available,
+    Unavailable,
+}
+
+impl Health {
+    /// The in-memory store, which is always there.
+    pub fn memory() -> Self {
+        Self { kind: "memory", state: State::Available, error: None }
+    }
+
+    pub fn is_available(&self) -> bool {
+        self.state == State::Available
+    }
+}
 
 /// One page of a listing: the records, the number that matched in all, and how many of those
 /// come before this page.

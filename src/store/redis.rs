@@ -16,24 +16,28 @@
 //! - `P:r:{session}`                   set of the session's resources, `P:sessions` set of sessions
 //!
 //! The index sets make a reset touch only the keys of what it resets: never KEYS or FLUSHDB.
-//! The store's calls are synchronous (the [`Store`] trait is), so a request's worker thread waits
-//! for Redis; every wait is bounded by the pool's timeouts.
+//! The store's calls are synchronous (the [`Store`] trait is): the engine runs them where a wait
+//! cannot hold up other requests (`Runtime::offload`), and every wait is bounded by the pool's
+//! timeouts. A [`Probe`] thread pings Redis on its own connection, so health can say at once
+//! whether the store answers, however stalled Redis is.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Change, Declined, Expect, Ns, Page, Record, Store, StoreError};
+use super::{Change, Declined, Expect, Health, Ns, Page, Record, State, Store, StoreError};
 
-/// Longest wait to connect, for a reply, or for a free pooled connection.
-const TIMEOUT: Duration = Duration::from_secs(1);
-/// Connections kept open at most; more callers wait (bounded by TIMEOUT) for one to come back.
+/// Connections kept open at most; more callers wait (bounded by the timeout) for one to come back.
 const MAX_CONNECTIONS: usize = 32;
 /// After a failed connect, fail fast for this long instead of making every request wait.
 const BACKOFF: Duration = Duration::from_millis(200);
 /// Attempts of an update that keeps losing the race to other writers of the same record.
 const CAS_ATTEMPTS: usize = 16;
+/// How often the probe pings, and how long it waits for the answer (at most: never longer than
+/// the pool's own timeout): a stall shows in health within about a second.
+const PROBE_EVERY: Duration = Duration::from_millis(500);
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// A small pool of synchronous Redis connections with short timeouts.
 pub struct Pool {
@@ -42,6 +46,11 @@ pub struct Pool {
     pub(crate) shown: String,
     state: Mutex<PoolState>,
     returned: Condvar,
+    /// Longest wait to connect, for a reply, or for a free pooled connection (`--store-timeout`).
+    timeout: Duration,
+    /// Why Redis last failed to answer, or None while it answers: set by the probe and by any
+    /// call that lost its connection, cleared by the probe's next good ping.
+    down: Mutex<Option<String>>,
 }
 
 #[derive(Default)]
@@ -52,12 +61,19 @@ struct PoolState {
 }
 
 impl Pool {
-    /// Parses the URL and checks that Redis answers; the error says which and why.
-    pub fn connect(url: &str) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("{url:?} is not a Redis URL such as redis://127.0.0.1:6379/0 ({e})"))?;
+    /// Parses the URL and checks that Redis answers within `timeout`, which then bounds every
+    /// wait on it; the error says which and why.
+    pub fn connect(url: &str, timeout: Duration) -> Result<Self, String> {
+        let bad = |e: redis::RedisError| format!("{url:?} is not a Redis URL such as redis://127.0.0.1:6379/0 ({e})");
+        let info = redis::IntoConnectionInfo::into_connection_info(url).map_err(bad)?;
+        // No `CLIENT SETINFO` after connecting: its replies are read one by one, each with the
+        // whole timeout, so a frozen Redis held a new connection for twice the timeout.
+        let settings = info.redis_settings().clone().set_skip_set_lib_name();
+        let client = redis::Client::open(info.set_redis_settings(settings)).map_err(bad)?;
         let info = client.get_connection_info();
         let shown = format!("redis://{}/{}", info.addr(), info.redis_settings().db());
-        let pool = Self { client, shown, state: Mutex::new(PoolState::default()), returned: Condvar::new() };
+        let pool =
+            Self { client, shown, state: Mutex::new(PoolState::default()), returned: Condvar::new(), timeout, down: Mutex::new(None) };
         pool.run(|c| redis::cmd("PING").query::<String>(c)).map_err(|e| match e {
             StoreError::Unavailable(why) => format!("cannot reach the store: {why}"),
             other => format!("cannot reach the store: {other}"),
@@ -73,9 +89,42 @@ impl Pool {
         StoreError::Unavailable(format!("redis at {}: {why}", self.shown))
     }
 
+    /// The store's state as the probe and the last calls saw it; never waits for Redis.
+    pub fn health(&self) -> Health {
+        let down = self.down.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let state = if down.is_some() { State::Unavailable } else { State::Available };
+        Health { kind: "redis", state, error: down }
+    }
+
+    fn mark(&self, down: Option<String>) {
+        *self.down.lock().unwrap_or_else(|p| p.into_inner()) = down;
+    }
+
+    /// One ping on the probe's own connection (made anew after a failure), never a pooled one:
+    /// a pool whose connections all wait on a stalled Redis must not hide that it is stalled.
+    fn ping(&self, con: &mut Option<redis::Connection>) -> Result<(), String> {
+        let timeout = PROBE_TIMEOUT.min(self.timeout);
+        if con.is_none() {
+            let made = self.client.get_connection_with_timeout(timeout).and_then(|c| {
+                c.set_read_timeout(Some(timeout))?;
+                c.set_write_timeout(Some(timeout))?;
+                Ok(c)
+            });
+            *con = Some(made.map_err(|e| e.to_string())?);
+        }
+        let Some(c) = con.as_mut() else { return Err("no connection".into()) };
+        match redis::cmd("PING").query::<String>(c) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                *con = None;
+                Err(if e.is_timeout() { format!("no answer to PING within {timeout:?}") } else { e.to_string() })
+            }
+        }
+    }
+
     /// A pooled connection (and whether it was reused), or a new one.
     fn take(&self) -> Result<(redis::Connection, bool), StoreError> {
-        let deadline = Instant::now() + TIMEOUT;
+        let deadline = Instant::now() + self.timeout;
         let mut state = self.lock();
         loop {
             if let Some(c) = state.idle.pop() {
@@ -89,9 +138,9 @@ impl Pool {
             if state.open < MAX_CONNECTIONS {
                 state.open += 1;
                 drop(state);
-                let made = self.client.get_connection_with_timeout(TIMEOUT).and_then(|c| {
-                    c.set_read_timeout(Some(TIMEOUT))?;
-                    c.set_write_timeout(Some(TIMEOUT))?;
+                let made = self.client.get_connection_with_timeout(self.timeout).and_then(|c| {
+                    c.set_read_timeout(Some(self.timeout))?;
+                    c.set_write_timeout(Some(self.timeout))?;
                     Ok(c)
                 });
                 let mut state = self.lock();
@@ -103,13 +152,15 @@ impl Pool {
                     Err(e) => {
                         state.open -= 1;
                         state.down_until = Some((Instant::now() + BACKOFF, e.to_string()));
+                        drop(state);
+                        self.mark(Some(format!("redis at {}: {e}", self.shown)));
                         Err(self.unavailable(e))
                     }
                 };
             }
             let now = Instant::now();
             if now >= deadline {
-                return Err(self.unavailable("every pooled connection stayed busy for 1s"));
+                return Err(self.unavailable(format!("every pooled connection stayed busy for {:?}", self.timeout)));
             }
             state = self.returned.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
@@ -138,11 +189,61 @@ impl Pool {
             }
             drop(state);
             self.returned.notify_one();
+            if let (true, Err(e)) = (broken, &result) {
+                self.mark(Some(format!("redis at {}: {e}", self.shown)));
+            }
             match result {
                 Err(e) if broken && reused && attempts == 1 && (e.is_connection_dropped() || e.is_connection_refusal()) => continue,
                 other => return other.map_err(|e| self.unavailable(e)),
             }
         }
+    }
+}
+
+/// The background health check of a [`Pool`]: a thread that pings every `PROBE_EVERY` and
+/// records what it saw in the pool, until the probe is dropped.
+pub struct Probe {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+}
+
+impl Probe {
+    pub fn spawn(pool: Arc<Pool>) -> Self {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let signal = Arc::clone(&stop);
+        // Not joined on drop: a ping in flight ends within PROBE_TIMEOUT by itself, and
+        // dropping a server must not wait for it.
+        let spawned = std::thread::Builder::new().name("specstub-store-probe".into()).spawn(move || {
+            let mut con = None;
+            loop {
+                let seen = pool.ping(&mut con).err().map(|why| format!("redis at {}: {why}", pool.shown));
+                if let Some(why) = &seen {
+                    if pool.health().error.is_none() {
+                        tracing::warn!(error = %why, "the store stopped answering");
+                    }
+                } else if pool.health().error.is_some() {
+                    tracing::info!(store = %pool.shown, "the store answers again");
+                }
+                pool.mark(seen);
+                let (lock, wake) = &*signal;
+                let stopped = lock.lock().unwrap_or_else(|p| p.into_inner());
+                let (stopped, _) = wake.wait_timeout_while(stopped, PROBE_EVERY, |s| !*s).unwrap_or_else(|p| p.into_inner());
+                if *stopped {
+                    return;
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "cannot start the store's health probe: health reports only failed calls");
+        }
+        Self { stop }
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.stop;
+        *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
     }
 }
 
@@ -751,7 +852,7 @@ mod tests {
 
     #[test]
     fn a_malformed_url_is_a_clear_error() {
-        let e = Pool::connect("http://nope").err().unwrap();
+        let e = Pool::connect("http://nope", Duration::from_secs(1)).err().unwrap();
         assert!(e.contains("not a Redis URL"), "{e}");
     }
 }

@@ -9,6 +9,8 @@ use serde_json::json;
 
 use super::{Declined, Expect, MemoryStore, Ns, Pool, Record, RedisOptions, RedisStore, Store, StoreError};
 
+// The integration tests' Redis helper; not all of it is used here.
+#[allow(dead_code)]
 #[path = "../../tests/common/redis.rs"]
 mod server;
 use server::Redis;
@@ -18,7 +20,7 @@ fn rec(id: &str, data: serde_json::Value) -> Record {
 }
 
 fn store_on(redis: &Redis, fixtures: HashMap<String, Vec<Record>>) -> RedisStore {
-    let pool = std::sync::Arc::new(Pool::connect(&redis.url()).expect("Redis answers"));
+    let pool = std::sync::Arc::new(Pool::connect(&redis.url(), std::time::Duration::from_secs(1)).expect("Redis answers"));
     let unique = HashMap::from([("runs".to_string(), vec!["clientKey".to_string()])]);
     RedisStore::new(pool, &RedisOptions { prefix: "unit".into(), ttl: None }, fixtures, unique)
 }
@@ -105,7 +107,7 @@ fn list_pages_in_creation_order_and_replace_keeps_the_place() {
 #[test]
 fn prefixes_keep_teams_apart_and_keys_expire_with_the_ttl() {
     let Some(redis) = Redis::start() else { return };
-    let pool = std::sync::Arc::new(Pool::connect(&redis.url()).unwrap());
+    let pool = std::sync::Arc::new(Pool::connect(&redis.url(), std::time::Duration::from_secs(1)).unwrap());
     let team =
         |prefix: &str, ttl| RedisStore::new(pool.clone(), &RedisOptions { prefix: prefix.into(), ttl }, HashMap::new(), HashMap::new());
     let (a, b) = (team("team-a", Some(Duration::from_secs(3600))), team("team-b", None));

@@ -102,7 +102,7 @@ pub struct Route {
 }
 
 impl Route {
-    /// Whether a rate limit applies here.
+    /// Whether a rate limit applies here, whose buckets may live in the remote store.
     pub fn limited(&self) -> bool {
         self.limiter.is_some()
     }

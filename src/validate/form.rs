@@ -15,9 +15,11 @@ use crate::spec::escape_token;
 use crate::spec::model::{Encoding, Style, types_of};
 use crate::spec::source::deref;
 
-/// How deep `$ref`/`allOf` chains and bracket nesting are followed: far beyond any real form,
-/// and a bound on what a hostile key can make the parser do.
+/// How deep bracket nesting is followed: far beyond any real form, and a bound on what a
+/// hostile key can make the parser do.
 const MAX_DEPTH: usize = 32;
+/// How many schemas one look-up through `$ref`/`allOf`/`oneOf`/`anyOf` visits at most.
+const MAX_VISITS: usize = 256;
 
 /// One bracketed segment of a key after its name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -195,67 +197,54 @@ pub(super) fn read_pairs(text: &str, schema: Option<&Value>, doc: &Value) -> Ent
 /// The name and segments of a key, unless the schema declares the whole key as one property
 /// (`filter[status]` as a literal name), which then wins over structure.
 pub(super) fn split_name(key: &str, schema: Option<&Value>, doc: &Value) -> (String, Vec<Seg>) {
-    if schema.is_some_and(|s| declares(doc, s, key, 0)) {
+    if schema.is_some_and(|s| declares(doc, s, key)) {
         return (key.to_string(), Vec::new());
     }
     parse_key(key)
 }
 
-fn declares(doc: &Value, s: &Value, name: &str, depth: usize) -> bool {
-    let s = deref(doc, s, "").0;
-    if s.get("properties").and_then(|p| p.get(name)).is_some() {
-        return true;
-    }
-    depth < MAX_DEPTH
-        && ["allOf", "oneOf", "anyOf"]
-            .iter()
-            .flat_map(|c| s.get(c).and_then(Value::as_array).into_iter().flatten())
-            .any(|b| declares(doc, b, name, depth + 1))
+fn declares(doc: &Value, s: &Value, name: &str) -> bool {
+    find_in(doc, s, ALL, &mut |s| s.get("properties").and_then(|p| p.get(name)).map(|_| ())).is_some()
 }
 
 /// The schema of property `name` of object schema `s`: declared, in a composed branch, or
 /// the `additionalProperties` schema.
-pub(super) fn property<'a>(doc: &'a Value, s: &'a Value, name: &str, depth: usize) -> Option<&'a Value> {
-    let s = deref(doc, s, "").0;
-    if let Some(p) = s.get("properties").and_then(|p| p.get(name)) {
-        return Some(p);
-    }
-    if depth < MAX_DEPTH {
-        for c in ["allOf", "oneOf", "anyOf"] {
-            for b in s.get(c).and_then(Value::as_array).into_iter().flatten() {
-                if let Some(p) = property(doc, b, name, depth + 1) {
-                    return Some(p);
-                }
-            }
-        }
-    }
-    s.get("additionalProperties").filter(|a| a.is_object())
+pub(super) fn property<'a>(doc: &'a Value, s: &'a Value, name: &str) -> Option<&'a Value> {
+    find_in(doc, s, ALL, &mut |s| s.get("properties").and_then(|p| p.get(name)))
+        .or_else(|| find_in(doc, s, ALL, &mut |s| s.get("additionalProperties").filter(|a| a.is_object())))
 }
 
-fn items<'a>(doc: &'a Value, s: &'a Value, depth: usize) -> Option<&'a Value> {
-    let s = deref(doc, s, "").0;
-    if let Some(i) = s.get("items").filter(|i| i.is_object()) {
-        return Some(i);
-    }
-    if depth >= MAX_DEPTH {
-        return None;
-    }
-    ["allOf", "oneOf", "anyOf"]
-        .iter()
-        .flat_map(|c| s.get(c).and_then(Value::as_array).into_iter().flatten())
-        .find_map(|b| items(doc, b, depth + 1))
+fn items<'a>(doc: &'a Value, s: &'a Value) -> Option<&'a Value> {
+    find_in(doc, s, ALL, &mut |s| s.get("items").filter(|i| i.is_object()))
 }
 
 /// A string-valued keyword of the schema (through `$ref` and `allOf`).
-fn keyword<'a>(doc: &'a Value, s: &'a Value, name: &str, depth: usize) -> Option<&'a str> {
-    let s = deref(doc, s, "").0;
-    if let Some(v) = s.get(name).and_then(Value::as_str) {
-        return Some(v);
+fn keyword<'a>(doc: &'a Value, s: &'a Value, name: &str) -> Option<&'a str> {
+    find_in(doc, s, &["allOf"], &mut |s| s.get(name).and_then(Value::as_str))
+}
+
+const ALL: &[&str] = &["allOf", "oneOf", "anyOf"];
+
+/// The first answer of `f` over `s` and the schemas it is composed of (through `$ref` and the
+/// `via` keywords), depth first in declaration order. Each schema is visited once and at most
+/// `MAX_VISITS` in all, so that a composition that refers back to itself, however it branches,
+/// costs a bounded walk and no recursion.
+fn find_in<'a, T>(doc: &'a Value, s: &'a Value, via: &[&str], f: &mut dyn FnMut(&'a Value) -> Option<T>) -> Option<T> {
+    let mut stack = vec![s];
+    let mut seen: Vec<*const Value> = Vec::new();
+    while let Some(s) = stack.pop() {
+        let s = deref(doc, s, "").0;
+        if seen.contains(&(s as *const Value)) || seen.len() >= MAX_VISITS {
+            continue;
+        }
+        seen.push(s);
+        if let Some(found) = f(s) {
+            return Some(found);
+        }
+        let branches: Vec<&Value> = via.iter().flat_map(|c| s.get(*c).and_then(Value::as_array).into_iter().flatten()).collect();
+        stack.extend(branches.into_iter().rev());
     }
-    if depth >= MAX_DEPTH {
-        return None;
-    }
-    s.get("allOf").and_then(Value::as_array).into_iter().flatten().find_map(|b| keyword(doc, b, name, depth + 1))
+    None
 }
 
 /// Whether a media type names JSON (a wildcard does not: it says nothing about the bytes).
@@ -294,7 +283,7 @@ impl<'a> Typer<'a> {
     pub fn root(&mut self, entries: Entries, schema: Option<&'a Value>, encoding: &[(String, Encoding)]) -> Value {
         let mut obj = Map::new();
         for (k, node) in entries.list {
-            let prop = schema.and_then(|s| property(self.doc, s, &k, 0));
+            let prop = schema.and_then(|s| property(self.doc, s, &k));
             let enc = encoding.iter().find(|(n, _)| *n == k).map(|(_, e)| e);
             let at = format!("/{}", escape_token(&k));
             let value = self.node(node, prop, enc, &at);
@@ -314,7 +303,7 @@ impl<'a> Typer<'a> {
             Node::Text { raw, encoded } => self.text(&raw, encoded, schema, &types, enc, at),
             Node::Part { data, filename, content_type } => self.part(data, filename, content_type, schema, &types, enc, at),
             Node::List(list) => {
-                let item_schema = if has("array") { schema.and_then(|s| items(self.doc, s, 0)) } else { schema };
+                let item_schema = if has("array") { schema.and_then(|s| items(self.doc, s)) } else { schema };
                 // A repeated property's encoding applies to each of its occurrences.
                 let out = list.into_iter().enumerate().map(|(i, n)| self.node(n, item_schema, enc, &format!("{at}/{i}"))).collect();
                 Value::Array(out)
@@ -324,7 +313,7 @@ impl<'a> Typer<'a> {
                 let mut entries = entries.list;
                 let indexed = !entries.is_empty() && entries.iter().all(|(k, _)| k.parse::<usize>().is_ok());
                 if indexed && (has("array") || types.is_empty()) {
-                    let item_schema = schema.and_then(|s| items(self.doc, s, 0));
+                    let item_schema = schema.and_then(|s| items(self.doc, s));
                     entries.sort_by_key(|(k, _)| k.parse::<usize>().unwrap_or(usize::MAX));
                     let out =
                         entries.into_iter().enumerate().map(|(i, (_, n))| self.node(n, item_schema, None, &format!("{at}/{i}"))).collect();
@@ -332,7 +321,7 @@ impl<'a> Typer<'a> {
                 }
                 let mut obj = Map::new();
                 for (k, n) in entries {
-                    let prop = schema.and_then(|s| property(self.doc, s, &k, 0));
+                    let prop = schema.and_then(|s| property(self.doc, s, &k));
                     let value = self.node(n, prop, None, &format!("{at}/{}", escape_token(&k)));
                     obj.insert(k, value);
                 }
@@ -365,7 +354,7 @@ impl<'a> Typer<'a> {
                 // Exploded: this occurrence is one item (a lone `expand=x` still makes a list).
                 _ => vec![decoded],
             };
-            let item_schema = schema.and_then(|s| items(self.doc, s, 0));
+            let item_schema = schema.and_then(|s| items(self.doc, s));
             let out = parts
                 .into_iter()
                 .enumerate()
@@ -384,7 +373,7 @@ impl<'a> Typer<'a> {
                 let mut obj = Map::new();
                 for pair in parts.chunks(2) {
                     let k = pair[0].clone();
-                    let prop = schema.and_then(|s| property(self.doc, s, &k, 0));
+                    let prop = schema.and_then(|s| property(self.doc, s, &k));
                     let v = pair.get(1).cloned().unwrap_or_default();
                     let value = self.node(Node::Text { raw: v, encoded: false }, prop, None, &format!("{at}/{}", escape_token(&k)));
                     obj.insert(k, value);
@@ -411,8 +400,8 @@ impl<'a> Typer<'a> {
         at: &str,
     ) -> Value {
         let declared = enc.and_then(|e| e.content_type.clone());
-        let media_type = schema.and_then(|s| keyword(self.doc, s, "contentMediaType", 0));
-        let binary = media_type.is_some() || schema.and_then(|s| keyword(self.doc, s, "format", 0)) == Some("binary");
+        let media_type = schema.and_then(|s| keyword(self.doc, s, "contentMediaType"));
+        let binary = media_type.is_some() || schema.and_then(|s| keyword(self.doc, s, "format")) == Some("binary");
         let json = declared.as_deref().is_some_and(is_json_type) || (!binary && content_type.as_deref().is_some_and(is_json_type));
         if json {
             return match serde_json::from_slice(&data) {
@@ -575,5 +564,98 @@ mod tests {
     #[test]
     fn conflicting_flat_and_bracketed_keys_keep_both_values() {
         assert_eq!(read("a=1&a[b]=2", &json!({}), &[]), json!({"a": ["1", {"b": "2"}]}));
+    }
+}
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::fuzz::{config, json, nasty_string, within};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn doc() -> Value {
+        json!({"components": {"schemas": {
+            "Order": {"type": "object", "properties": {
+                "qty": {"type": "integer", "format": "int32"}, "price": {"type": "number", "format": "double"},
+                "tags": {"type": "array", "items": {"type": "string"}}, "meta": {"$ref": "#/components/schemas/Meta"},
+                "lines": {"type": "array", "items": {"$ref": "#/components/schemas/Order"}}
+            }},
+            "Meta": {"allOf": [{"$ref": "#/components/schemas/Meta"}, {"$ref": "#/components/schemas/Meta"}], "additionalProperties": {"type": "boolean"}}
+        }}})
+    }
+
+    /// Keys and values the way clients write them, and the ways they get them wrong.
+    fn pair() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            prop::sample::select(vec![
+                "qty",
+                "price",
+                "tags",
+                "tags[]",
+                "meta[a]",
+                "meta[a][b]",
+                "lines[0][qty]",
+                "lines[][price]",
+                "lines[]"
+            ])
+            .prop_map(String::from),
+            nasty_string(),
+            (1usize..40).prop_map(|n| format!("lines{}", "[0]".repeat(n))),
+        ];
+        let value =
+            prop_oneof![nasty_string(), prop::sample::select(vec!["1", "-2", "1e400", "a,b", "a|b", "%2C", "true"]).prop_map(String::from)];
+        (name, value, any::<bool>()).prop_map(|(k, v, encode)| {
+            let enc = |s: &str| {
+                if encode {
+                    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+                } else {
+                    s.to_string()
+                }
+            };
+            format!("{}={}", enc(&k), enc(&v))
+        })
+    }
+
+    fn encoding() -> impl Strategy<Value = Vec<(String, Encoding)>> {
+        let style = prop::sample::select(vec![Style::Form, Style::SpaceDelimited, Style::PipeDelimited, Style::DeepObject, Style::Simple]);
+        let content_type = prop::option::of(prop::sample::select(vec!["application/json", "text/plain", "*/*", ""]).prop_map(String::from));
+        prop::collection::vec(
+            (prop::sample::select(vec!["tags", "meta", "qty"]), style, any::<bool>(), content_type).prop_map(
+                |(p, style, explode, content_type)| (p.to_string(), Encoding { content_type, style, explode, allow_reserved: false }),
+            ),
+            0..3,
+        )
+    }
+
+    fn read(text: String, schema: Option<Value>, encoding: Vec<(String, Encoding)>) -> Value {
+        within("form::urlencoded", move || {
+            let doc = doc();
+            let schema = schema.unwrap_or_else(|| doc["components"]["schemas"]["Order"].clone());
+            urlencoded(&text, Some(&schema), &doc, &encoding)
+        })
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        #[test]
+        fn any_form_body_becomes_a_tree_without_a_panic(pairs in prop::collection::vec(pair(), 0..24), encoding in encoding()) {
+            let _ = read(pairs.join("&"), None, encoding);
+        }
+
+        #[test]
+        fn any_schema_types_any_form_body(schema in json(), pairs in prop::collection::vec(pair(), 0..12), raw in ".{0,64}") {
+            let _ = read(pairs.join("&"), Some(schema.clone()), Vec::new());
+            let _ = read(raw, Some(schema), Vec::new());
+        }
+    }
+
+    #[test]
+    fn a_composition_that_refers_back_to_itself_ends() {
+        // Found by the properties above: `Meta` (allOf of itself, twice) overflowed the stack
+        // in `types_of`, and branching made the depth-bounded look-ups exponential.
+        let v = read("meta[a]=true&meta[b]=x&qty=2".into(), None, Vec::new());
+        assert_eq!(v, json!({"meta": {"a": true, "b": "x"}, "qty": 2}));
     }
 }

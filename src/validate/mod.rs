@@ -13,7 +13,7 @@ use http::HeaderMap;
 use serde_json::{Map, Value};
 
 use crate::negotiate;
-use crate::spec::{Operation, ParamIn, Spec, model::Media, schemas::violations};
+use crate::spec::{Operation, ParamIn, Spec, model::Media, model::SchemaRef};
 
 pub use security::{Credential, digest_user};
 
@@ -157,19 +157,64 @@ pub fn check(spec: &Spec, op: &Operation, inc: &Incoming, policy: &Policy) -> (C
         parse_quietly(spec, op, inc, &mut checked);
         return (checked, Some(r));
     }
-    let mut invalid = Vec::new();
-    check_params(spec, op, inc, &mut checked, &mut invalid, true);
-    match check_body(spec, op, inc, &mut invalid, true) {
+    let mut found = Found::default();
+    check_params(spec, op, inc, &mut checked, &mut found, true);
+    match check_body(spec, op, inc, &mut found, true) {
         Ok(body) => checked.body = body,
         Err(r) => return (checked, Some(r)),
     }
-    let rejection = (!invalid.is_empty()).then_some(Rejection::Invalid(invalid));
-    (checked, rejection)
+    (checked, found.rejection())
+}
+
+/// What the schemas say about a request: mismatches (422), and values that cannot be read as
+/// their declared type at all (a number no `double` holds), which make the request a 400.
+#[derive(Debug, Default)]
+struct Found {
+    invalid: Vec<Violation>,
+    unreadable: Vec<Violation>,
+}
+
+impl Found {
+    fn push(&mut self, v: Violation) {
+        self.invalid.push(v);
+    }
+
+    /// Checks `value` against `schema`; violations sit at `prefix` + their pointer in `value`.
+    /// `skip` drops those at pointers another check answers for.
+    fn schema(&mut self, spec: &Spec, schema: &SchemaRef, value: &Value, location: Location, prefix: &str, skip: &dyn Fn(&str) -> bool) {
+        match schema.validator(&spec.schemas) {
+            Ok(v) => {
+                for f in crate::spec::schemas::classified(&v, value).into_iter().filter(|f| !skip(&f.at)) {
+                    let violation = Violation { location, pointer: format!("{prefix}{}", f.at), message: f.message };
+                    if f.unreadable { self.unreadable.push(violation) } else { self.invalid.push(violation) }
+                }
+            }
+            Err(e) => self.invalid.push(Violation {
+                location,
+                pointer: prefix.to_string(),
+                message: format!("the spec's schema is invalid: {e}"),
+            }),
+        }
+    }
+
+    fn has(&self, location: Location, pointer: &str) -> bool {
+        self.invalid.iter().chain(&self.unreadable).any(|v| v.location == location && v.pointer == pointer)
+    }
+
+    fn rejection(self) -> Option<Rejection> {
+        if !self.unreadable.is_empty() {
+            // Everything is listed; the unreadable values decide the status.
+            let mut all = self.unreadable;
+            all.extend(self.invalid);
+            return Some(Rejection::Malformed(all));
+        }
+        (!self.invalid.is_empty()).then_some(Rejection::Invalid(self.invalid))
+    }
 }
 
 fn parse_quietly(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Checked) {
     // Parsing only: no schema is consulted, so validation off costs nothing.
-    let mut ignored = Vec::new();
+    let mut ignored = Found::default();
     check_params(spec, op, inc, checked, &mut ignored, false);
     if let Ok(body) = check_body(spec, op, inc, &mut ignored, false) {
         checked.body = body;
@@ -192,7 +237,7 @@ fn check_accept(op: &Operation, headers: &HeaderMap) -> Option<Rejection> {
 
 /// Parses the parameters into `checked` and adds what is wrong to `out`; schemas are consulted
 /// only when `validate`.
-fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Checked, out: &mut Vec<Violation>, validate: bool) {
+fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Checked, out: &mut Found, validate: bool) {
     let query = inc.query;
     let cookies = inc
         .headers
@@ -223,18 +268,7 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
             continue;
         };
         if let Some(schema) = p.schema.as_ref().filter(|_| validate) {
-            match schema.validator(&spec.schemas) {
-                Ok(v) => {
-                    for (at, message) in violations(&v, &value) {
-                        out.push(Violation { location: loc, pointer: format!("/{}{at}", p.name), message });
-                    }
-                }
-                Err(e) => out.push(Violation {
-                    location: loc,
-                    pointer: format!("/{}", p.name),
-                    message: format!("the spec's schema is invalid: {e}"),
-                }),
-            }
+            out.schema(spec, schema, &value, loc, &format!("/{}", p.name), &|_| false);
         }
         checked.params.insert(p.name.clone(), value);
     }
@@ -244,14 +278,14 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
         let declared = op.parameters.iter().any(|p| matches!(p.location, ParamIn::Query) && params::claims(p, k));
         let is_key =
             security::query_key_names(spec, op).any(|n| n == k) || crate::template::split_key(&op.path).1.iter().any(|d| d.name == *k);
-        if !declared && !is_key && !out.iter().any(|v| v.location == Location::Query && v.pointer == format!("/{k}")) {
+        if !declared && !is_key && !out.has(Location::Query, &format!("/{k}")) {
             out.push(Violation { location: Location::Query, pointer: format!("/{k}"), message: format!("unknown query parameter {k:?}") });
         }
     }
 }
 
 /// Parses the body and adds what is wrong to `out`; its schema is consulted only when `validate`.
-fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violation>, validate: bool) -> Result<Option<Value>, Rejection> {
+fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Found, validate: bool) -> Result<Option<Value>, Rejection> {
     let Some(body_spec) = &op.body else {
         // No body declared: a JSON body is still read (best effort) so later steps can use it.
         return Ok(serde_json::from_slice(inc.body).ok());
@@ -307,18 +341,7 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Vec<Violati
         return Ok(None);
     };
     if let Some(schema) = media.schema.as_ref().filter(|_| validate) {
-        match schema.validator(&spec.schemas) {
-            Ok(v) => {
-                for (at, message) in violations(&v, &value) {
-                    out.push(Violation { location: Location::Body, pointer: at, message });
-                }
-            }
-            Err(e) => out.push(Violation {
-                location: Location::Body,
-                pointer: String::new(),
-                message: format!("the spec's schema is invalid: {e}"),
-            }),
-        }
+        out.schema(spec, schema, &value, Location::Body, "", &|_| false);
     }
     Ok(Some(value))
 }

@@ -55,6 +55,14 @@ impl Redis {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing answers, as with a Redis
+    /// stuck on a slow disk or a long script. It resumes when the guard is dropped, so a failing
+    /// test never leaves it frozen.
+    pub fn pause(&self) -> Paused {
+        assert!(signal(self.child.id(), "-STOP"), "cannot send SIGSTOP to redis-server");
+        Paused { pid: self.child.id() }
+    }
+
     pub fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -65,4 +73,24 @@ impl Drop for Redis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A paused Redis, resumed (SIGCONT) on drop.
+pub struct Paused {
+    pid: u32,
+}
+
+impl Paused {
+    pub fn resume(self) {}
+}
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        // Never a panic here: this may run while a failed assertion unwinds.
+        signal(self.pid, "-CONT");
+    }
+}
+
+fn signal(pid: u32, sig: &str) -> bool {
+    Command::new("kill").args([sig, &pid.to_string()]).status().is_ok_and(|s| s.success())
 }
