@@ -291,7 +291,10 @@ async fn admin_writes_and_resets_are_on_disk_when_answered() {
     let (mut child, url, status) = status_after_restart("/api/things/a").await;
     assert_eq!(status, 404, "the admin DELETE was lost");
     let id = create(&client, &url, "reset me").await.unwrap();
-    assert_eq!(client.post(format!("{url}/__specstub/reset")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client.post(format!("{url}/__specstub/reset")).header("content-type", "application/json").send().await.unwrap().status(),
+        200
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let (mut child, url) = serve(&state, &[], Stdio::null());
