@@ -35,22 +35,26 @@ impl Drop for Dir {
 
 /// A server on `state`, its stderr going to `stderr`; its URL.
 fn serve(state: &Path, extra: &[&str], stderr: Stdio) -> (Child, String) {
-    use std::io::BufRead;
+    let mut cmd = common::bin();
+    cmd.args(["serve", SPEC, "--port", "0", "--state-file"]).arg(state).args(extra).stderr(stderr);
+    common::serve_cmd(cmd)
+}
+
+/// A start on `state` that must fail: its exit status and what it said on stderr.
+fn refused(state: &Path) -> (std::process::ExitStatus, String) {
     let mut child = common::bin()
         .args(["serve", SPEC, "--port", "0", "--state-file"])
         .arg(state)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(stderr)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
-    (child, url)
+    let status = exit_of(&mut child);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    (status, stderr)
 }
 
-/// Waits (bounded) for `child` to exit on its own; kills it and fails if it does not.
 fn exit_of(child: &mut Child) -> std::process::ExitStatus {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -203,16 +207,7 @@ async fn a_damaged_line_in_the_middle_is_a_clear_error_and_the_file_is_kept() {
     let at = second + bytes[second..].windows(6).position(|w| w == b"\"name\"").unwrap() + 1;
     bytes[at] = b'N';
     std::fs::write(&log, &bytes).unwrap();
-    let mut child = common::bin()
-        .args(["serve", SPEC, "--port", "0", "--state-file"])
-        .arg(&state)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = exit_of(&mut child);
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let (status, stderr) = refused(&state);
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("state.json.log is damaged at line 2: the checksum does not match"), "{stderr}");
     assert_eq!(std::fs::read(&log).unwrap(), bytes, "the log was changed");
@@ -247,16 +242,7 @@ async fn a_second_server_on_the_same_state_file_is_refused() {
     let dir = Dir::new();
     let state = dir.0.join("state.json");
     let (mut first, _) = serve(&state, &[], Stdio::null());
-    let mut second = common::bin()
-        .args(["serve", SPEC, "--port", "0", "--state-file"])
-        .arg(&state)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = exit_of(&mut second);
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    let (status, stderr) = refused(&state);
     first.kill().unwrap();
     first.wait().unwrap();
     assert_eq!(status.code(), Some(2), "{stderr}");

@@ -91,8 +91,16 @@ pub fn pointers(body: &serde_json::Value) -> Vec<(String, String)> {
 
 /// Starts `specstub ARGS` (stdout piped, stderr discarded) and reads the URL it prints first.
 pub fn serve_bin(args: &[&str]) -> (std::process::Child, String) {
+    let mut cmd = bin();
+    cmd.args(args).stderr(std::process::Stdio::null());
+    serve_cmd(cmd)
+}
+
+/// Starts `cmd` (a `bin()` with its arguments and stderr set) with stdout piped, and reads the
+/// URL it prints first.
+pub fn serve_cmd(mut cmd: std::process::Command) -> (std::process::Child, String) {
     use std::io::BufRead;
-    let mut child = bin().args(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::null()).spawn().unwrap();
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
     let mut line = String::new();
     std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
