@@ -284,7 +284,6 @@ pub struct MemoryStore {
     hit: AtomicBool,
     touches: AtomicU64,
     started: Instant,
-    dirty: AtomicBool,
 }
 
 fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
@@ -334,7 +333,6 @@ impl MemoryStore {
             hit: AtomicBool::new(false),
             touches: AtomicU64::new(0),
             started: Instant::now(),
-            dirty: AtomicBool::new(false),
         }
     }
 
@@ -447,12 +445,7 @@ impl MemoryStore {
             let outcome = f(Arc::make_mut(&mut guard));
             drop(guard);
             match outcome {
-                Attempt::Done(result) => {
-                    if result.is_ok() {
-                        self.dirty.store(true, Ordering::Relaxed);
-                    }
-                    return result;
-                }
+                Attempt::Done(result) => return result,
                 Attempt::NeedsRoom { records, bytes } => {
                     if self.limits.eviction == Eviction::OldestSession && !evicted {
                         evicted = true;
@@ -545,7 +538,6 @@ impl MemoryStore {
         for c in all.into_values() {
             self.retire(&c);
         }
-        self.dirty.store(true, Ordering::Relaxed);
         true
     }
 
@@ -774,7 +766,6 @@ impl Store for MemoryStore {
                 }
             }
         }
-        self.dirty.store(true, Ordering::Relaxed);
         Ok(())
     }
 

@@ -22,7 +22,6 @@
 //! whether the store answers, however stalled Redis is.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -541,7 +540,6 @@ pub struct RedisStore {
     fixtures: HashMap<String, Vec<Record>>,
     unique_fields: HashMap<String, Vec<String>>,
     scripts: Scripts,
-    dirty: AtomicBool,
 }
 
 /// A record as stored: id, scope and data (version and sequence live beside it in the hash).
@@ -576,7 +574,6 @@ impl RedisStore {
             fixtures,
             unique_fields,
             scripts: Scripts::new(),
-            dirty: AtomicBool::new(false),
         }
     }
 
@@ -635,10 +632,6 @@ impl RedisStore {
         self.unique_fields.get(resource).map(Vec::as_slice).unwrap_or(&[])
     }
 
-    fn touch(&self) {
-        self.dirty.store(true, Ordering::Relaxed);
-    }
-
     fn resources_of(&self, session: &str) -> Result<Vec<String>, StoreError> {
         let key = format!("{}{}", self.resources_prefix(), esc(session));
         let names: Vec<String> = self.pool.run(|c| redis::cmd("SMEMBERS").arg(&key).query(c))?;
@@ -678,7 +671,6 @@ impl Store for RedisStore {
         let reply = self.call(&self.scripts.create, ns, &args)?;
         match status(&reply) {
             "OK" => {
-                self.touch();
                 record.version = 1;
                 record.seq = field(&reply, 1).parse().unwrap_or(0);
                 Ok(record)
@@ -702,7 +694,6 @@ impl Store for RedisStore {
             let reply = self.call(&self.scripts.update, ns, &args)?;
             match status(&reply) {
                 "OK" => {
-                    self.touch();
                     next.version = field(&reply, 1).parse().unwrap_or(current.version + 1);
                     next.seq = current.seq;
                     return Ok(next);
@@ -725,10 +716,7 @@ impl Store for RedisStore {
         };
         let reply = self.call(&self.scripts.delete, ns, &[id.to_string(), expected])?;
         match status(&reply) {
-            "OK" => {
-                self.touch();
-                decode(field(&reply, 1))
-            }
+            "OK" => decode(field(&reply, 1)),
             "GONE" => Err(StoreError::NotFound),
             "MISMATCH" => Err(StoreError::VersionMismatch { current: field(&reply, 1).parse().unwrap_or(0) }),
             _ => Err(unexpected(&reply)),
@@ -766,7 +754,6 @@ impl Store for RedisStore {
         if status(&reply) != "OK" {
             return Err(unexpected(&reply));
         }
-        self.touch();
         record.version = field(&reply, 1).parse().unwrap_or(1);
         record.seq = field(&reply, 2).parse().unwrap_or(0);
         Ok(record)
@@ -786,7 +773,6 @@ impl Store for RedisStore {
                 .arg(if resource.is_some() { "1" } else { "0" })
                 .invoke::<String>(con)
         })?;
-        self.touch();
         Ok(())
     }
 
