@@ -99,12 +99,63 @@ start_listening() {
   return 1
 }
 
+# Installs Mockoon's CLI into benches/.cache/mockoon once (npm registry), like ensure_prism.
+MOCKOON_DIR="$CACHE_DIR/mockoon"
+MOCKOON_BIN="$MOCKOON_DIR/node_modules/.bin/mockoon-cli"
+ensure_mockoon() {
+  if [[ -x "$MOCKOON_BIN" ]]; then return 0; fi
+  if ! command -v npm >/dev/null; then
+    skip "Mockoon steps: npm is not installed (apt-get install -y npm)"
+    return 1
+  fi
+  log "installing @mockoon/cli into $MOCKOON_DIR (once)"
+  if ! npm install --prefix "$MOCKOON_DIR" --no-audit --no-fund --loglevel=error @mockoon/cli >&2; then
+    skip "Mockoon steps: npm install @mockoon/cli failed"
+    return 1
+  fi
+  [[ -x "$MOCKOON_BIN" ]] || { skip "Mockoon steps: no mockoon-cli after npm install"; return 1; }
+}
+
+mockoon_version() { "$MOCKOON_BIN" --version 2>/dev/null | sed -n 's|^@mockoon/cli/\([^ ]*\).*|\1|p'; }
+
+# Installs oha (the open-loop load generator) from crates.io into benches/.cache/oha once and sets
+# OHA. oha 1.16 compiles only with a TLS feature; native-tls links the system's OpenSSL
+# (libssl-dev) where the default rustls feature would build aws-lc's C, several minutes more.
+# Everything here is plain HTTP on 127.0.0.1. Returns 1 (with a SKIP message) when it fails.
+OHA_VERSION_WANTED="1.16.0"
+ensure_oha() {
+  OHA="$CACHE_DIR/oha/bin/oha"
+  if [[ -x "$OHA" ]]; then return 0; fi
+  log "installing oha $OHA_VERSION_WANTED into $CACHE_DIR/oha (once, a few minutes)"
+  if ! cargo install oha --locked --version "$OHA_VERSION_WANTED" --no-default-features --features native-tls \
+    --root "$CACHE_DIR/oha" >&2; then
+    skip "open-loop steps: cargo install oha failed"
+    return 1
+  fi
+  [[ -x "$OHA" ]] || { skip "open-loop steps: no oha binary after cargo install"; return 1; }
+}
+
+# start_mockoon NAME DOCUMENT : Mockoon imports the OpenAPI document itself; port 0, no log file,
+# no admin API; its per-request log lines go to /dev/null.
+start_mockoon() {
+  start_by_port "$1" bash -c 'exec "$@" >/dev/null' mockoon \
+    "$MOCKOON_BIN" start -d "$2" -p 0 -l 127.0.0.1 -X --disable-admin-api
+}
+
 # start_prism NAME SPEC [extra args] : starts Prism on a port it picks (-p 0), finds the port from
 # the listening socket of its process, waits until it answers; sets SERVER_PID and SERVER_URL.
 start_prism() {
   local name="$1" spec="$2"
   shift 2
-  "$PRISM_BIN" mock -h 127.0.0.1 -p 0 "$@" "$spec" >"$OUT_DIR/$name.stdout" 2>&1 &
+  start_by_port "$name" "$PRISM_BIN" mock -h 127.0.0.1 -p 0 "$@" "$spec"
+}
+
+# start_by_port NAME CMD... : starts a server that listens on a port of its choosing without saying
+# which; the port is read from its listening socket (ss). Sets SERVER_PID and SERVER_URL.
+start_by_port() {
+  local name="$1"
+  shift
+  "$@" >"$OUT_DIR/$name.stdout" 2>&1 &
   SERVER_PID=$!
   STARTED_PIDS+=("$SERVER_PID")
   SERVER_URL=""
@@ -116,12 +167,12 @@ start_prism() {
       return 0
     fi
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      log "$name (Prism) exited before listening; see $OUT_DIR/$name.stdout"
+      log "$name exited before listening; see $OUT_DIR/$name.stdout"
       return 1
     fi
     sleep 0.005
   done
-  log "$name (Prism) did not listen within 60 s"
+  log "$name did not listen within 60 s"
   stop_server
   return 1
 }
