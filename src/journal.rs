@@ -124,13 +124,20 @@ impl Journal {
             tracing::warn!(seq = entry.seq, weight, "a request too large for the journal even when cut was not journaled");
             return;
         }
+        // Once full, every request evicts an entry: its strings and body tree are freed after the
+        // lock is released, so the other workers' requests do not wait on the allocator.
+        // Usually one entry goes; more only when a large one comes in (no allocation for one).
+        let (mut evicted, mut more) = (None, Vec::new());
         let mut ring = self.ring.lock().unwrap_or_else(|p| p.into_inner());
         while ring.entries.len() >= self.capacity || ring.bytes + weight > self.budget {
-            let Some((_, w)) = ring.entries.pop_front() else { break };
+            let Some((old, w)) = ring.entries.pop_front() else { break };
             ring.bytes -= w;
+            if evicted.is_none() { evicted = Some(old) } else { more.push(old) }
         }
         ring.bytes += weight;
         ring.entries.push_back((entry, weight));
+        drop(ring);
+        drop((evicted, more));
     }
 
     /// Entries oldest first, filtered by `keep`.
