@@ -310,6 +310,36 @@ pub fn header_text(v: &Value) -> String {
 
 /// Answers with what the stateful behaviour produced, in the operation's declared response
 /// (its status unless the behaviour says otherwise, its headers, its media type).
+/// Whether the answer `from_outcome` would build is one the operation declares: a record the
+/// declared response's schema allows, in a JSON media type it lists. Documents often describe a
+/// create's or a list's answer as something other than the resource (a bare id, an envelope
+/// the binding did not find, XML); the store still changes, but the answer must come from the
+/// document then.
+pub fn fits(spec: &Spec, op: &Operation, outcome: &crate::behaviour::Outcome) -> bool {
+    let response = match outcome.status {
+        Some(s) => op.response_for(s),
+        None => op.default_response(),
+    };
+    let Some(response) = response else { return true };
+    if response.content.is_empty() || outcome.not_modified {
+        return true;
+    }
+    let Some(media) = response.content.iter().find(|m| negotiate::is_json(&m.media_type)) else {
+        return false;
+    };
+    let Some(schema) = &media.schema else { return true };
+    let Ok(validator) = schema.validator(&spec.schemas) else { return true };
+    match &outcome.body {
+        Some(body) => validator.is_valid(body),
+        None => validator.is_valid(&default_body(spec, media).unwrap_or(Value::Object(Map::new()))),
+    }
+}
+
+/// The status `from_outcome` answers with.
+pub fn outcome_status(op: &Operation, outcome: &crate::behaviour::Outcome) -> u16 {
+    outcome.status.or_else(|| op.default_response().map(|r| r.status(200))).unwrap_or(200)
+}
+
 pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outcome) -> HttpResponse<Bytes> {
     let response = match outcome.status {
         Some(s) => op.response_for(s),
