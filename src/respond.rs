@@ -13,7 +13,7 @@ use crate::headers::VIOLATIONS;
 use crate::negotiate;
 use crate::prefer::Prefer;
 use crate::spec::model::{Choice, types_of};
-use crate::spec::source::deref;
+use crate::spec::source::target;
 use crate::spec::walk::Flow;
 use crate::spec::{Media, Operation, Response, Spec};
 
@@ -142,23 +142,23 @@ fn fitting_echo(spec: &Spec, media: &Media, echo: &Map<String, Value>) -> Map<St
     }
     let Some(schema) = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) else { return echo.clone() };
     let doc = spec.schemas.doc(Flow::Response);
-    let mut fields: Vec<(String, Value)> = Vec::new();
-    let (top, _) = deref(doc, schema, "");
-    let top =
-        if types_of(doc, top).iter().any(|t| t == "array") { top.get("items").map(|i| deref(doc, i, "").0).unwrap_or(top) } else { top };
+    // Borrowed, not cloned: this runs for every answer to a path with parameters.
+    let mut fields: Vec<(&str, &Value)> = Vec::new();
+    let top = target(doc, schema);
+    let top = if types_of(doc, top).iter().any(|t| t == "array") { top.get("items").map(|i| target(doc, i)).unwrap_or(top) } else { top };
     collect_fields(doc, top, 0, &mut fields);
     echo.iter()
-        .filter(|(name, value)| fields.iter().filter(|(n, _)| n == *name).all(|(_, prop)| echo_fits(doc, prop, value)))
+        .filter(|(name, value)| fields.iter().filter(|(n, _)| *n == name.as_str()).all(|(_, prop)| echo_fits(doc, prop, value)))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }
 
 /// The properties echo reaches: the answer's own and those of the objects directly inside it.
-fn collect_fields(doc: &Value, schema: &Value, level: usize, out: &mut Vec<(String, Value)>) {
-    let visit = |s: &Value, out: &mut Vec<(String, Value)>| {
+fn collect_fields<'a>(doc: &'a Value, schema: &'a Value, level: usize, out: &mut Vec<(&'a str, &'a Value)>) {
+    let visit = |s: &'a Value, out: &mut Vec<(&'a str, &'a Value)>| {
         for (k, v) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
-            let (v, _) = deref(doc, v, "");
-            out.push((k.clone(), v.clone()));
+            let v = target(doc, v);
+            out.push((k.as_str(), v));
             if level == 0 {
                 collect_fields(doc, v, 1, out);
             }
@@ -166,7 +166,7 @@ fn collect_fields(doc: &Value, schema: &Value, level: usize, out: &mut Vec<(Stri
     };
     visit(schema, out);
     for member in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
-        visit(deref(doc, member, "").0, out);
+        visit(target(doc, member), out);
     }
 }
 
@@ -310,6 +310,36 @@ pub fn header_text(v: &Value) -> String {
 
 /// Answers with what the stateful behaviour produced, in the operation's declared response
 /// (its status unless the behaviour says otherwise, its headers, its media type).
+/// Whether the answer `from_outcome` would build is one the operation declares: a record the
+/// declared response's schema allows, in a JSON media type it lists. Documents often describe a
+/// create's or a list's answer as something other than the resource (a bare id, an envelope
+/// the binding did not find, XML); the store still changes, but the answer must come from the
+/// document then.
+pub fn fits(spec: &Spec, op: &Operation, outcome: &crate::behaviour::Outcome) -> bool {
+    let response = match outcome.status {
+        Some(s) => op.response_for(s),
+        None => op.default_response(),
+    };
+    let Some(response) = response else { return true };
+    if response.content.is_empty() || outcome.not_modified {
+        return true;
+    }
+    let Some(media) = response.content.iter().find(|m| negotiate::is_json(&m.media_type)) else {
+        return false;
+    };
+    let Some(schema) = &media.schema else { return true };
+    let Ok(validator) = schema.validator(&spec.schemas) else { return true };
+    match &outcome.body {
+        Some(body) => validator.is_valid(body),
+        None => validator.is_valid(&default_body(spec, media).unwrap_or(Value::Object(Map::new()))),
+    }
+}
+
+/// The status `from_outcome` answers with.
+pub fn outcome_status(op: &Operation, outcome: &crate::behaviour::Outcome) -> u16 {
+    outcome.status.or_else(|| op.default_response().map(|r| r.status(200))).unwrap_or(200)
+}
+
 pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outcome) -> HttpResponse<Bytes> {
     let response = match outcome.status {
         Some(s) => op.response_for(s),

@@ -123,3 +123,29 @@ async fn a_declared_429_body_names_the_wait_its_header_gives() {
     let message = body["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains(&format!("retry after {wait} second")) && message != "string", "{body}");
 }
+
+/// A document whose create answers a receipt and whose list answers a count: the store still
+/// keeps the widget (its Location leads to it), but each answer is the one the document declares.
+#[tokio::test]
+async fn stateful_answers_the_declared_response_does_not_allow_come_from_the_document() {
+    let server = common::stateful("misfit.yaml").self_check(true).start().await.expect("starts");
+    let base = server.url();
+    let r = client().post(format!("{base}/widgets")).json(&json!({"name": "gear"})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).expect("Location of the stored widget");
+    assert!(r.headers().get("specstub-violations").is_none(), "{:?}", r.headers());
+    assert_eq!(json(r).await, json!("accepted"));
+
+    let r = client().get(format!("{base}/widgets")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().get("specstub-violations").is_none(), "{:?}", r.headers());
+    let listed = json(r).await;
+    assert!(listed["count"].is_i64() && listed.as_object().unwrap().len() == 1, "{listed}");
+
+    // The record itself fits its own read, so that one answers from the store.
+    let url = if location.starts_with("http") { location } else { format!("{base}{location}") };
+    let r = client().get(url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json(r).await["name"], "gear");
+    common::assert_no_violations(&server).await;
+}

@@ -326,3 +326,15 @@ async fn a_client_that_trickles_its_headers_is_cut_off_at_the_header_timeout() {
     let r = client().get(format!("{}/v1/pets", server.url())).header("authorization", "Bearer t").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn accept_content_type_and_authorization_header_parameters_are_ignored_as_openapi_says() {
+    let server = start("ignored-headers.yaml").await;
+    let url = format!("{}/things", server.url());
+    // None of the three ignored headers sent, and the one real header present: served.
+    let r = client().get(&url).header("x-tenant", "t1").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    // The real header parameter is still required.
+    let r = client().get(&url).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

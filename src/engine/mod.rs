@@ -205,9 +205,24 @@ async fn answer(
             };
             let outcome = rt.offload(|| behaviour::run(store.as_ref(), &ctx))?;
             trail.event = event_of(api, binding, &outcome);
-            respond::from_outcome(spec, op, outcome)
+            if respond::fits(spec, op, &outcome) {
+                respond::from_outcome(spec, op, outcome)
+            } else {
+                // The store changed as asked; the answer is the document's own for that status,
+                // with the store's validators (ETag, Location) kept.
+                let status = respond::outcome_status(op, &outcome);
+                tracing::debug!(operation = %op.id, status, "the stored record does not fit the declared response; answering from the document");
+                let stored = respond::from_outcome(spec, op, outcome);
+                let mut documented = mock(api, rt, planned, found, req, ex, &checked.params, Some(status))?;
+                for name in [header::ETAG, header::LOCATION] {
+                    if let Some(v) = stored.headers().get(&name) {
+                        documented.headers_mut().insert(name, v.clone());
+                    }
+                }
+                documented
+            }
         }
-        _ => mock(api, rt, planned, found, req, ex, &checked.params)?,
+        _ => mock(api, rt, planned, found, req, ex, &checked.params, None)?,
     };
     add_warnings(&mut response, warnings);
     Ok(response)
@@ -259,6 +274,7 @@ fn scrubbed(api: &Api, op: usize, body: Option<&Value>, ex: &Exchange, r: Reject
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn mock(
     api: &Api,
     rt: &Runtime,
@@ -267,6 +283,7 @@ fn mock(
     req: &Request<Bytes>,
     ex: &Exchange,
     params: &Map<String, Value>,
+    code: Option<u16>,
 ) -> Result<Response<Bytes>, ErrorReply> {
     let (op, spec) = (&planned.op, api.spec_of(&planned.op));
     let echo = echo_values(op, found, params);
@@ -274,8 +291,9 @@ fn mock(
     // `--dynamic` is a default, not an ask: the client's own `dynamic=false` still gets the
     // example, and stateful operations still answer from the store.
     let defaulted;
-    let prefer = if api.config.dynamic && ex.prefer.dynamic.is_none() {
-        defaulted = Prefer { dynamic: Some(true), ..ex.prefer.clone() };
+    let prefer = if (api.config.dynamic && ex.prefer.dynamic.is_none()) || code.is_some() {
+        let dynamic = if api.config.dynamic && ex.prefer.dynamic.is_none() { Some(true) } else { ex.prefer.dynamic };
+        defaulted = Prefer { dynamic, code: code.or(ex.prefer.code), ..ex.prefer.clone() };
         &defaulted
     } else {
         &ex.prefer

@@ -329,6 +329,12 @@ impl OperationBuilder<'_> {
             "cookie" => ParamIn::Cookie,
             _ => return None,
         };
+        // OpenAPI 3 says these three header parameters "SHALL be ignored": content negotiation
+        // and security describe them. Real documents still declare them `required`, and a mock
+        // that enforced them would refuse what the real API takes.
+        if location == ParamIn::Header && ["accept", "content-type", "authorization"].contains(&name.to_ascii_lowercase().as_str()) {
+            return None;
+        }
         let style = match p.get("style").and_then(Value::as_str) {
             Some("form") => Style::Form,
             Some("simple") => Style::Simple,

@@ -294,6 +294,18 @@ pub fn resolve_local<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> 
     super::problem::lookup(root, &decoded)
 }
 
+/// What `deref` reaches, without building its pointer: for the paths that run per request.
+pub fn target<'a>(root: &'a Value, v: &'a Value) -> &'a Value {
+    let mut cur = v;
+    for _ in 0..32 {
+        match cur.get("$ref").and_then(Value::as_str).and_then(|r| resolve_local(root, r)) {
+            Some(next) => cur = next,
+            None => break,
+        }
+    }
+    cur
+}
+
 /// Follows `$ref` chains from `v` (bounded, so a cycle of references ends) and returns the target
 /// together with its pointer. `pointer` is where `v` itself sits.
 pub fn deref<'a>(root: &'a Value, v: &'a Value, pointer: &str) -> (&'a Value, String) {
