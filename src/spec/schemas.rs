@@ -20,6 +20,9 @@ use super::walk::Flow;
 /// A validator, or why the schema does not compile.
 pub type Compiled = Result<Arc<Validator>, String>;
 
+/// One flow's validators by schema pointer: the slot compiled once, and when it was last used.
+type Cache = Mutex<HashMap<String, (Arc<OnceLock<Compiled>>, u64)>>;
+
 pub struct SchemaSet {
     registry: Registry<'static>,
     uri: [String; 2],
@@ -28,7 +31,7 @@ pub struct SchemaSet {
     /// Per flow, by the pointer of the schema a validator checks (after bare `$ref`s): one
     /// compile per target, done outside the lock so that different schemas compile in parallel.
     /// Each entry carries when it was last used, for [`SchemaSet::keep_at_most`].
-    validators: [Mutex<HashMap<String, (Arc<OnceLock<Compiled>>, u64)>>; 2],
+    validators: [Cache; 2],
     /// 0: every validator is kept. Otherwise at most this many per flow, the least recently used
     /// dropped first (`verify` reaches every operation once, and keeping all of Graph's would
     /// take gigabytes).
