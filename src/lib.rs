@@ -146,10 +146,17 @@ pub use verify::{Case, OperationReport, Options as VerifyOptions, Outcome as Ver
 
 /// Checks documents the way `serve` loads them: every problem found, errors and warnings, each
 /// with its file and JSON pointer. An empty list means the documents are clean; any error means
-/// `serve` would refuse them.
-pub fn lint(config: Config) -> Vec<Problem> {
+/// `serve` would refuse them, except an "invalid schema" (a request schema the validator cannot
+/// compile), which `serve` compiles only after it listens: it logs it, and that operation's
+/// requests are refused with a validation error naming it.
+pub fn lint(mut config: Config) -> Vec<Problem> {
+    config.load.thorough = true;
     match plan::build(config) {
-        Ok((_, warnings)) => warnings,
+        Ok((api, mut problems)) => {
+            // What `serve` compiles on first use (and checks in the background), lint checks now.
+            problems.extend(api.check_request_schemas());
+            problems
+        }
         Err(problems) => problems,
     }
 }

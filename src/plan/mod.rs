@@ -61,6 +61,12 @@ impl Api {
     pub fn spec_of(&self, op: &Operation) -> &Spec {
         &self.specs[op.spec]
     }
+
+    /// Compiles the validators requests are checked against (compiling leaves them to first
+    /// use), each once and dropped after, and returns the schemas that do not compile, as errors.
+    pub fn check_request_schemas(&self) -> Vec<Problem> {
+        spec::check_request_schemas(&self.specs, self.operations.iter().map(|p| &p.op), &mut Default::default())
+    }
 }
 
 /// A compiled API and the warnings found on the way.

@@ -6,7 +6,7 @@
 //! messages that quote a redacted value.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -62,6 +62,9 @@ impl Redaction {
             }
         }
         let mut declared = Vec::with_capacity(set.operations.len());
+        // Per (document, schema): thousands of operations share a few body schemas, and each
+        // walk covers its schema's whole reference closure.
+        let mut walked: HashMap<(usize, String), HashSet<String>> = HashMap::new();
         for op in &set.operations {
             let doc = set.specs[op.spec].schemas.doc(crate::spec::walk::Flow::Request);
             for p in &op.parameters {
@@ -70,10 +73,14 @@ impl Redaction {
                 }
             }
             let mut found = HashSet::new();
-            let mut seen = HashSet::new();
             for media in op.body.iter().flat_map(|b| &b.content) {
-                if let Some(schema) = media.schema.as_ref().and_then(|s| doc.pointer(&s.pointer).map(|v| (v, s.pointer.clone()))) {
-                    secret_properties(doc, schema.0, &schema.1, &mut seen, &mut found, 0);
+                if let Some((schema, at)) = media.schema.as_ref().and_then(|s| doc.pointer(&s.pointer).map(|v| deref(doc, v, &s.pointer))) {
+                    let names = walked.entry((op.spec, at.clone())).or_insert_with(|| {
+                        let mut names = HashSet::new();
+                        secret_properties(doc, schema, &at, &mut HashSet::new(), &mut names, 0);
+                        names
+                    });
+                    found.extend(names.iter().cloned());
                 }
             }
             declared.push(found);

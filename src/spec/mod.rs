@@ -105,6 +105,9 @@ pub struct LoadOptions {
     pub ignore_server_path: bool,
     /// OpenAPI Overlay documents applied to every document before it is read.
     pub overlays: Vec<PathBuf>,
+    /// Also the checks serving does not need (`lint` sets it): the strict OpenAPI 3.0 model,
+    /// which costs a second reading of the whole document.
+    pub thorough: bool,
 }
 
 /// Expands directories to the OpenAPI documents they hold (files with an `openapi` or `swagger`
@@ -223,7 +226,7 @@ fn load_one(
         ));
         return None;
     };
-    lint::document_fields(file, &doc, openapi_30, problems);
+    lint::document_fields(file, &doc, openapi_30 && opts.thorough, problems);
 
     let positions = walk::positions(&doc);
     // External references that failed were reported when their file was read.
@@ -299,7 +302,7 @@ fn load_one(
         }
     }
     let webhooks = webhooks(&builder);
-    lint::operations(file, &ops, &schemas, &security_schemes, problems);
+    lint::operations(file, &ops, &security_schemes, problems);
     let extension = doc.get("x-specstub").cloned().unwrap_or(Value::Null);
     let public = server_url(doc).map(|url| (url, base_path.clone()));
     let errors = ErrorStyle::default();
@@ -345,6 +348,28 @@ fn hooks_of(builder: &model::OperationBuilder, name: &str, url: Option<&str>, it
         });
     }
     out
+}
+
+/// Compiles every request schema of `ops` (parameters and bodies) and reports those that do not
+/// compile; loading leaves this to first use. Each validator is dropped once checked (the
+/// requests compile their own on first use); `seen` holds the (document, schema pointer) pairs
+/// already checked, so that each schema compiles once across calls.
+pub fn check_request_schemas<'a>(
+    specs: &[Spec],
+    ops: impl IntoIterator<Item = &'a Operation>,
+    seen: &mut std::collections::HashSet<(usize, String)>,
+) -> Vec<Problem> {
+    let mut by_spec: Vec<Vec<&Operation>> = specs.iter().map(|_| Vec::new()).collect();
+    for op in ops {
+        if let Some(list) = by_spec.get_mut(op.spec) {
+            list.push(op);
+        }
+    }
+    let mut problems = Vec::new();
+    for (spec, ops) in specs.iter().zip(by_spec) {
+        problems.extend(lint::request_schemas(&spec.file, &ops, &spec.schemas, seen));
+    }
+    problems
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

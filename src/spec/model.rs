@@ -65,9 +65,17 @@ impl SchemaRef {
         Self { pointer, flow, compiled: OnceLock::new() }
     }
 
-    /// The validator, built on first use (response schemas are needed only by proxy and verify).
+    /// The validator, built on first use (at `serve`, a request's schemas compile when the first
+    /// request needs them; response schemas are needed only by proxy and verify) and shared with
+    /// every other place naming the same schema.
     pub fn validator(&self, schemas: &SchemaSet) -> Result<Arc<Validator>, String> {
-        self.compiled.get_or_init(|| schemas.compile(self.flow, &self.pointer).map(Arc::new)).clone()
+        if let Some(v) = self.compiled.get() {
+            return v.clone();
+        }
+        if schemas.bounded() {
+            return schemas.validator(self.flow, &self.pointer);
+        }
+        self.compiled.get_or_init(|| schemas.validator(self.flow, &self.pointer)).clone()
     }
 
     /// The schema itself, in the translated document of its flow.

@@ -1,10 +1,14 @@
 //! Compiles validators for schemas inside a loaded document. Both translated copies of the
 //! document (request flow and response flow) sit in one shared registry, so a validator is built
-//! from a one-line `$ref` to the schema's pointer and never copies the document.
+//! from a one-line `$ref` to the schema's pointer and never copies the document. Validators are
+//! compiled on first use and shared by every place whose schema is a bare `$ref` to the same
+//! target: in big documents thousands of operations name a handful of component schemas, and each
+//! compiled validator holds its schema's whole reference closure.
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jsonschema::{Draft, PatternOptions, Registry, Validator};
 use serde_json::{Value, json};
@@ -13,11 +17,26 @@ use super::dialect::FINITE;
 use super::problem::{Problem, join, lookup_mut};
 use super::walk::Flow;
 
+/// A validator, or why the schema does not compile.
+pub type Compiled = Result<Arc<Validator>, String>;
+
+/// One flow's validators by schema pointer: the slot compiled once, and when it was last used.
+type Cache = Mutex<HashMap<String, (Arc<OnceLock<Compiled>>, u64)>>;
+
 pub struct SchemaSet {
     registry: Registry<'static>,
     uri: [String; 2],
     pub request_doc: Arc<Value>,
     pub response_doc: Arc<Value>,
+    /// Per flow, by the pointer of the schema a validator checks (after bare `$ref`s): one
+    /// compile per target, done outside the lock so that different schemas compile in parallel.
+    /// Each entry carries when it was last used, for [`SchemaSet::keep_at_most`].
+    validators: [Cache; 2],
+    /// 0: every validator is kept. Otherwise at most this many per flow, the least recently used
+    /// dropped first (`verify` reaches every operation once, and keeping all of Graph's would
+    /// take gigabytes).
+    bound: AtomicUsize,
+    uses: AtomicU64,
 }
 
 impl std::fmt::Debug for SchemaSet {
@@ -37,7 +56,65 @@ impl SchemaSet {
             .and_then(|b| b.add(&uri[1], Arc::clone(&response_doc)))
             .and_then(|b| b.prepare())
             .map_err(|e| format!("cannot index the document's schemas: {e}"))?;
-        Ok(Self { registry, uri, request_doc, response_doc })
+        Ok(Self {
+            registry,
+            uri,
+            request_doc,
+            response_doc,
+            validators: Default::default(),
+            bound: AtomicUsize::new(0),
+            uses: AtomicU64::new(0),
+        })
+    }
+
+    /// The validator for the schema at `pointer`, compiled once for every pointer that leads to
+    /// the same schema through bare `$ref`s.
+    pub fn validator(&self, flow: Flow, pointer: &str) -> Compiled {
+        let target = self.target(flow, pointer);
+        let slot = {
+            let mut cache = self.validators[flow as usize].lock().unwrap_or_else(|p| p.into_inner());
+            let now = self.uses.fetch_add(1, Ordering::Relaxed);
+            let bound = self.bound.load(Ordering::Relaxed);
+            if bound > 0 && cache.len() >= bound && !cache.contains_key(&target) {
+                if let Some(oldest) = cache.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+                    cache.remove(&oldest);
+                }
+            }
+            let entry = cache.entry(target.clone()).or_default();
+            entry.1 = now;
+            Arc::clone(&entry.0)
+        };
+        slot.get_or_init(|| self.compile(flow, &target).map(Arc::new)).clone()
+    }
+
+    /// From now on, keeps at most `n` validators per flow, the least recently used dropped first
+    /// (and [`super::model::SchemaRef`] keeps none of its own). For a run that visits every
+    /// operation once, such as `verify`, whose neighbouring operations share their schemas.
+    pub fn keep_at_most(&self, n: usize) {
+        self.bound.store(n.max(1), Ordering::Relaxed);
+    }
+
+    /// Whether [`SchemaSet::keep_at_most`] bounds the validators kept.
+    pub fn bounded(&self) -> bool {
+        self.bound.load(Ordering::Relaxed) > 0
+    }
+
+    /// Where a chain of bare `{"$ref": "#/..."}` objects starting at `pointer` ends (bounded, so a
+    /// cycle ends too). A `$ref` with siblings is a schema of its own: the chain stops there.
+    pub fn target(&self, flow: Flow, pointer: &str) -> String {
+        let doc = self.doc(flow);
+        let mut at = pointer.to_string();
+        for _ in 0..32 {
+            let Some(Value::Object(obj)) = super::problem::lookup(doc, &at) else { break };
+            let Some(Value::String(r)) = obj.get("$ref").filter(|_| obj.len() == 1) else { break };
+            let Some(fragment) = r.strip_prefix('#') else { break };
+            let Ok(next) = percent_encoding::percent_decode_str(fragment).decode_utf8() else { break };
+            if super::problem::lookup(doc, &next).is_none() {
+                break;
+            }
+            at = next.into_owned();
+        }
+        at
     }
 
     pub fn doc(&self, flow: Flow) -> &Value {
@@ -203,6 +280,42 @@ mod tests {
 
     fn set(doc: Value) -> SchemaSet {
         SchemaSet::new(0, doc.clone(), doc).expect("indexes")
+    }
+
+    #[test]
+    fn places_naming_one_schema_share_one_validator_and_a_ref_with_siblings_is_its_own() {
+        // Arrange
+        let schemas = set(json!({
+            "components": {"schemas": {"Pet": {"type": "object", "required": ["name"]}, "Alias": {"$ref": "#/components/schemas/Pet"}}},
+            "a": {"schema": {"$ref": "#/components/schemas/Pet"}},
+            "b": {"schema": {"$ref": "#/components/schemas/Alias"}},
+            "c": {"schema": {"$ref": "#/components/schemas/Pet", "maxProperties": 1}},
+        }));
+        // Act
+        let a = schemas.validator(Flow::Request, "/a/schema").unwrap();
+        let b = schemas.validator(Flow::Request, "/b/schema").unwrap();
+        let c = schemas.validator(Flow::Request, "/c/schema").unwrap();
+        let response = schemas.validator(Flow::Response, "/a/schema").unwrap();
+        // Assert
+        assert!(Arc::ptr_eq(&a, &b), "a chain of bare $refs ends at one compiled schema");
+        assert!(!Arc::ptr_eq(&a, &c) && !Arc::ptr_eq(&a, &response));
+        assert_eq!(schemas.target(Flow::Request, "/b/schema"), "/components/schemas/Pet");
+        assert!(!c.is_valid(&json!({"name": "x", "age": 1})) && a.is_valid(&json!({"name": "x", "age": 1})));
+    }
+
+    #[test]
+    fn a_bounded_set_drops_the_least_recently_used_validator() {
+        // Arrange
+        let schemas = set(json!({"a": {"type": "string"}, "b": {"type": "integer"}, "c": {"type": "boolean"}}));
+        schemas.keep_at_most(2);
+        let a = schemas.validator(Flow::Request, "/a").unwrap();
+        let b = schemas.validator(Flow::Request, "/b").unwrap();
+        // Act: a is used again, so c pushes b out
+        assert!(Arc::ptr_eq(&a, &schemas.validator(Flow::Request, "/a").unwrap()));
+        schemas.validator(Flow::Request, "/c").unwrap();
+        // Assert
+        assert!(Arc::ptr_eq(&a, &schemas.validator(Flow::Request, "/a").unwrap()), "recently used: kept");
+        assert!(!Arc::ptr_eq(&b, &schemas.validator(Flow::Request, "/b").unwrap()), "least recently used: compiled again");
     }
 
     #[test]

@@ -150,7 +150,7 @@ pub fn load_bundled(
     super::overlay::apply(overlays, path, &mut root, problems);
     let mut bundler = Bundler { files: HashMap::new(), bundled: Map::new(), fetcher, problems };
     let base = path.to_path_buf();
-    bundler.rewrite(&mut root, &base, "", "");
+    bundler.rewrite(&mut root, &base, "", &mut String::new());
     if !bundler.bundled.is_empty() {
         if let Value::Object(obj) = &mut root {
             obj.insert(BUNDLE_KEY.to_string(), Value::Object(std::mem::take(&mut bundler.bundled)));
@@ -170,7 +170,10 @@ struct Bundler<'p> {
 
 impl Bundler<'_> {
     /// `prefix` is where this file's content lives in the root document ("" for the root file).
-    fn rewrite(&mut self, v: &mut Value, file: &Path, prefix: &str, pointer: &str) {
+    /// `pointer` is where `v` sits: one buffer, grown and cut back on the way, since a big
+    /// document has millions of nodes and a new string for each was a quarter of its loading.
+    fn rewrite(&mut self, v: &mut Value, file: &Path, prefix: &str, pointer: &mut String) {
+        let len = pointer.len();
         match v {
             Value::Object(obj) => {
                 for (k, child) in obj.iter_mut() {
@@ -182,16 +185,25 @@ impl Bundler<'_> {
                         }
                         continue;
                     }
-                    if is_data(k, child, pointer) {
+                    if is_data(k, child, pointer) || !(child.is_object() || child.is_array()) {
                         continue;
                     }
-                    let p = join(pointer, k);
-                    self.rewrite(child, file, prefix, &p);
+                    pointer.push('/');
+                    if k.contains(['~', '/']) {
+                        pointer.push_str(&super::problem::escape_token(k));
+                    } else {
+                        pointer.push_str(k);
+                    }
+                    self.rewrite(child, file, prefix, pointer);
+                    pointer.truncate(len);
                 }
             }
             Value::Array(items) => {
-                for (i, child) in items.iter_mut().enumerate() {
-                    self.rewrite(child, file, prefix, &format!("{pointer}/{i}"));
+                for (i, child) in items.iter_mut().enumerate().filter(|(_, c)| c.is_object() || c.is_array()) {
+                    use std::fmt::Write as _;
+                    let _ = write!(pointer, "/{i}");
+                    self.rewrite(child, file, prefix, pointer);
+                    pointer.truncate(len);
                 }
             }
             _ => {}
@@ -248,7 +260,7 @@ impl Bundler<'_> {
                         self.problems.extend(warnings);
                         // Reserve the slot first so that cycles between files terminate.
                         self.bundled.insert(key.clone(), Value::Null);
-                        self.rewrite(&mut doc, &target_path, &p, "");
+                        self.rewrite(&mut doc, &target_path, &p, &mut String::new());
                         self.bundled.insert(key, doc);
                         p
                     }
