@@ -479,7 +479,8 @@ mod tests {
         let body = filled(body, &reply(404, "No such customer: 'cus_1'"), schema);
         assert_eq!(body["error"]["message"], json!("No such customer: 'cus_1'"));
         assert_eq!(body["error"]["code"], json!("not_found"));
-        assert_eq!(body["error"]["type"], json!("api_error"));
+        // The class the status makes, since the enum has it.
+        assert_eq!(body["error"]["type"], json!("invalid_request_error"));
         assert_eq!(body["error"]["status"], json!(404));
         // A value the schema refuses is not put.
         let body = filled(
