@@ -188,10 +188,20 @@ fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<(String,
     }
     let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type))?;
     // The same choice as a success body: an example that contradicts the schema is not the shape.
-    let mut body = crate::respond::default_body(spec, media)?;
+    let full = crate::respond::default_body(spec, media)?;
+    let validator = media.schema.as_ref().and_then(|s| s.validator(&spec.schemas).ok());
+    // A generated body keeps what the schema requires and the fields that explain the error, not
+    // placeholders in every optional one (Stripe's error would carry a whole payment intent).
+    let mut body = match crate::respond::required_body(spec, media) {
+        Some(mut lean) => {
+            graft(&mut lean, &full, e, 0);
+            if validator.as_ref().is_none_or(|v| v.is_valid(&lean)) { lean } else { full }
+        }
+        None => full,
+    };
     // Every change must leave the body valid (enums, consts, lengths): a body the schema already
     // rejects (a best-effort value) cannot get worse.
-    let validator = media.schema.as_ref().and_then(|s| s.validator(&spec.schemas).ok()).filter(|v| v.is_valid(&body));
+    let validator = validator.filter(|v| v.is_valid(&body));
     let keeps = |b: &Value| validator.as_ref().is_none_or(|v| v.is_valid(b));
     fill_by_name(&mut body, e, &keeps);
     // The document's own instructions come last, so they win where they apply.
@@ -250,6 +260,30 @@ fn fill_by_name(body: &mut Value, e: &ErrorReply, keeps: &dyn Fn(&Value) -> bool
     }
 }
 
+/// Copies into `lean` (a body with only the required fields) the scalar fields of `full` that
+/// explain an error: its message, code and type, and the parameter at fault when a violation
+/// names one.
+fn graft(lean: &mut Value, full: &Value, e: &ErrorReply, depth: usize) {
+    let (Some(lean), Some(full)) = (lean.as_object_mut(), full.as_object()) else { return };
+    if depth > 4 {
+        return;
+    }
+    for (k, v) in full {
+        match lean.get_mut(k) {
+            Some(have) => graft(have, v, e, depth + 1),
+            None => {
+                let explains = MESSAGE_FIELDS.contains(&k.as_str())
+                    || CODE_FIELDS.contains(&k.as_str())
+                    || (k == "type" && depth > 0)
+                    || (k == "param" && !e.violations.is_empty());
+                if explains && !v.is_object() && !v.is_array() {
+                    lean.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Slot {
     Message,
@@ -259,6 +293,10 @@ enum Slot {
     GrpcCode,
     TextCode,
     TextStatus,
+    /// A nested error's `type` (Stripe's `invalid_request_error`): its class by the status.
+    Kind,
+    /// The parameter at fault (Stripe's `param`), from the first violation.
+    Param,
 }
 
 fn find_slots(v: &Value, at: String, depth: usize, out: &mut Vec<(String, Slot)>) {
@@ -278,6 +316,8 @@ fn find_slots(v: &Value, at: String, depth: usize, out: &mut Vec<(String, Slot)>
                     Value::Number(_) if k == "code" && grpc => Some(Slot::GrpcCode),
                     Value::Number(_) if CODE_FIELDS.contains(&k.as_str()) => Some(Slot::HttpCode),
                     Value::String(_) if k == "code" => Some(Slot::TextCode),
+                    Value::String(_) if k == "type" && depth > 0 && messages > 0 => Some(Slot::Kind),
+                    Value::String(_) if k == "param" && messages > 0 => Some(Slot::Param),
                     Value::String(_) if CODE_FIELDS.contains(&k.as_str()) => Some(Slot::TextStatus),
                     _ => None,
                 };
@@ -306,7 +346,25 @@ fn candidates(slot: Slot, e: &ErrorReply) -> Vec<Value> {
         Slot::GrpcCode => vec![json!(e.grpc_code.unwrap_or_else(|| grpc_code(e.status)))],
         Slot::TextCode => vec![json!(reason(e.status)), json!(e.status.as_u16().to_string())],
         Slot::TextStatus => vec![json!(e.status.as_u16().to_string()), json!(reason(e.status).to_ascii_uppercase())],
+        Slot::Kind => {
+            let kinds: &[&str] = match e.status.as_u16() {
+                401 | 403 => &["authentication_error", "invalid_request_error"],
+                402 => &["card_error", "invalid_request_error"],
+                429 => &["rate_limit_error", "invalid_request_error"],
+                400..=499 => &["invalid_request_error", "invalid_request"],
+                _ => &["api_error", "server_error", "internal_error"],
+            };
+            kinds.iter().map(|k| json!(k)).collect()
+        }
+        Slot::Param => e.violations.first().map(|v| vec![json!(param_name(&v.pointer))]).unwrap_or_default(),
     }
+}
+
+/// A violation's JSON pointer as a form parameter's name: `/metadata/order` → `metadata[order]`.
+fn param_name(pointer: &str) -> String {
+    let mut tokens = pointer.split('/').skip(1).map(|t| t.replace("~1", "/").replace("~0", "~"));
+    let first = tokens.next().unwrap_or_default();
+    tokens.fold(first, |name, t| format!("{name}[{t}]"))
 }
 
 /// Sets `pointer` in `body`, creating objects on the way.
@@ -421,7 +479,8 @@ mod tests {
         let body = filled(body, &reply(404, "No such customer: 'cus_1'"), schema);
         assert_eq!(body["error"]["message"], json!("No such customer: 'cus_1'"));
         assert_eq!(body["error"]["code"], json!("not_found"));
-        assert_eq!(body["error"]["type"], json!("api_error"));
+        // The class the status makes, since the enum has it.
+        assert_eq!(body["error"]["type"], json!("invalid_request_error"));
         assert_eq!(body["error"]["status"], json!(404));
         // A value the schema refuses is not put.
         let body = filled(

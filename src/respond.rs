@@ -211,6 +211,17 @@ pub fn default_body(spec: &Spec, media: &Media) -> Option<Value> {
     }
 }
 
+/// The generated body of `media` with only what its schemas require, when no example is
+/// declared (None otherwise): the frame of an error answer, which shows what went wrong rather
+/// than every optional field a placeholder can fill.
+pub fn required_body(spec: &Spec, media: &Media) -> Option<Value> {
+    if let Choice::Example(_) = media.example(None) {
+        return None;
+    }
+    let schema = media.schema.as_ref()?.schema(&spec.schemas)?;
+    Some(generate::generate(schema, spec.schemas.doc(Flow::Response), &GenOptions { max_depth: 0, ..GenOptions::default() }))
+}
+
 /// Data for the media type's schema, checked against the schema's validator: the generator is
 /// sure of what it models, not of everything a schema can say, and an answer must never break the
 /// schema it claims to follow.

@@ -111,6 +111,39 @@ pub struct RecordShape {
     stamps: Vec<(String, Stamp)>,
     /// The object schema the properties come from, to generate a whole record from.
     pub schema: Option<Value>,
+    /// The record's schema, which stored fields must pass (the compiler sets it).
+    pub check: Option<Check>,
+}
+
+/// The record schema's pointer and its validator, compiled on the first write that needs it
+/// (compiling every resource's at start doubled the start-up of Stripe's description), shared
+/// by the bindings of one resource.
+#[derive(Clone)]
+pub struct Check {
+    pub pointer: String,
+    compiled: std::sync::Arc<std::sync::OnceLock<Option<jsonschema::Validator>>>,
+}
+
+impl Check {
+    pub fn new(pointer: String) -> Self {
+        Check { pointer, compiled: Default::default() }
+    }
+
+    fn validator(&self, schemas: &crate::spec::schemas::SchemaSet) -> Option<&jsonschema::Validator> {
+        self.compiled.get_or_init(|| schemas.compile(crate::spec::walk::Flow::Response, &self.pointer).ok()).as_ref()
+    }
+}
+
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Check({})", self.pointer)
+    }
+}
+
+impl PartialEq for Check {
+    fn eq(&self, other: &Self) -> bool {
+        self.pointer == other.pointer
+    }
 }
 
 impl RecordShape {
@@ -132,7 +165,7 @@ impl RecordShape {
             }
         }
         let stamps = props.keys().filter_map(|k| stamp_of(k).map(|s| (k.clone(), s))).collect();
-        RecordShape { props, required, stamps, schema: Some(chosen) }
+        RecordShape { props, required, stamps, schema: Some(chosen), check: None }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -166,7 +199,7 @@ pub fn on_create(
             Some(Stamp::Org) => caller.org.as_deref().and_then(|o| caller_value(o, Some(prop), doc)),
             _ => None,
         };
-        let value = value.or_else(|| prop.get("default").cloned()).or_else(|| {
+        let value = value.or_else(|| prop.get("default").cloned()).or_else(|| live_mode(doc, name, prop)).or_else(|| {
             // Optional server fields stay absent rather than filled with made-up data; a
             // nullable one reads as null, which is what a real server shows before it is set.
             let read_only = prop.get("readOnly") == Some(&Value::Bool(true));
@@ -183,6 +216,55 @@ pub fn on_create(
             data.insert(name.clone(), v);
         }
     }
+}
+
+/// Keeps a record to what its schema allows: a field the request sent in the shape of a create
+/// parameter (Stripe's `cash_balance: {settings: …}`, a `cardholder` id where the resource
+/// expands the object) would otherwise be answered as it came, against the spec. Such a field is
+/// dropped when optional and generated anew when required; the key field is left alone.
+pub fn conform(
+    data: &mut Map<String, Value>,
+    schemas: &crate::spec::schemas::SchemaSet,
+    shape: &RecordShape,
+    key: &str,
+    realistic: Option<Realistic>,
+) {
+    let Some(check) = shape.check.as_ref().and_then(|c| c.validator(schemas)) else { return };
+    let doc = schemas.doc(crate::spec::walk::Flow::Response);
+    for _ in 0..3 {
+        let found = crate::spec::schemas::violations(check, &Value::Object(data.clone()));
+        let mut fields: Vec<String> = found
+            .iter()
+            .filter_map(|(at, _)| at.split('/').nth(1))
+            .map(|t| t.replace("~1", "/").replace("~0", "~"))
+            .filter(|name| name != key && data.contains_key(name))
+            .collect();
+        fields.sort();
+        fields.dedup();
+        if fields.is_empty() {
+            return;
+        }
+        for name in fields {
+            match shape.props.get(&name).filter(|_| shape.required.contains(&name)) {
+                Some(prop) => {
+                    let opts = GenOptions { realistic: realistic.map(|r| r.fork(&name)), name: Some(&name), ..GenOptions::default() };
+                    let value = if is_nullable(doc, prop) { Value::Null } else { generate::generate(prop, doc, &opts) };
+                    data.insert(name, value);
+                }
+                None => {
+                    data.remove(&name);
+                }
+            }
+        }
+    }
+}
+
+/// A mock's records are never live: Stripe's `livemode` (and the like) reads false, as it does
+/// for a test key.
+fn live_mode(doc: &Value, name: &str, prop: &Value) -> Option<Value> {
+    let n = name.to_ascii_lowercase().replace('_', "");
+    let boolean = types_of(doc, prop).iter().any(|t| t == "boolean");
+    (boolean && matches!(n.as_str(), "livemode" | "islive")).then_some(Value::Bool(false))
 }
 
 /// Refreshes the modification stamps after a change.

@@ -457,6 +457,7 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     }
     apply_set(ctx, &mut data, &now);
     fill::on_create(&mut data, ctx.doc(), ctx.record_shape(), &ctx.caller, &now, ctx.realistic);
+    fill::conform(&mut data, &ctx.spec.schemas, ctx.record_shape(), &b.key, ctx.realistic);
     if let Some(f) = &b.version_field {
         data.insert(f.clone(), Value::from(1));
     }
@@ -664,6 +665,7 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
             _ => {}
         }
         stamp(ctx, data, version, &now);
+        fill::conform(data, &ctx.spec.schemas, ctx.record_shape(), &b.key, ctx.realistic);
         Ok(())
     };
     // The store only learns that the change declined; the reason stays here.

@@ -89,6 +89,7 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool, realistic: Op
             }
         }
     }
+    let mut checks = HashMap::new();
     for (b, op) in out.iter_mut().zip(&set.operations) {
         if let Some(b) = b.as_mut() {
             b.record_schema = schemas.get(&(op.spec, b.resource.clone())).cloned().or_else(|| b.schema.clone());
@@ -98,6 +99,11 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool, realistic: Op
             b.record_shape = fill::RecordShape::of(doc, b.record_schema.as_ref().and_then(|p| doc.pointer(p)));
             if b.record_shape.is_empty() {
                 b.record_shape = fill::RecordShape::of(doc, b.schema.as_ref().and_then(|p| doc.pointer(p)));
+            }
+            if let Some(ptr) = b.record_schema.as_ref().or(b.schema.as_ref()) {
+                let ptr = record_branch(doc, ptr);
+                let check = checks.entry((op.spec, ptr.clone())).or_insert_with(|| fill::Check::new(ptr));
+                b.record_shape.check = Some(check.clone());
             }
         }
     }
@@ -433,6 +439,25 @@ impl<'a> Paths<'a> {
     }
 }
 
+/// The pointer of the schema a record is kept to: the schema at `ptr`, or, when that is only a
+/// choice of shapes (Stripe's customer or deleted customer), the first one with fields, as
+/// `RecordShape::of` chooses.
+fn record_branch(doc: &Value, ptr: &str) -> String {
+    let Some(schema) = doc.pointer(ptr) else { return ptr.to_string() };
+    let (resolved, at) = deref(doc, schema, ptr);
+    if !fill::properties(doc, resolved).0.is_empty() {
+        return at;
+    }
+    for k in ["anyOf", "oneOf"] {
+        for (i, b) in resolved.get(k).and_then(Value::as_array).into_iter().flatten().enumerate() {
+            if !fill::properties(doc, b).0.is_empty() {
+                return format!("{at}/{k}/{i}");
+            }
+        }
+    }
+    at
+}
+
 /// Plain REST: a collection path and an item path one parameter deeper.
 fn infer_binding(op: &Operation, paths: &Paths) -> Option<Binding> {
     let path = op.served_path.as_str();
@@ -452,6 +477,13 @@ fn infer_binding(op: &Operation, paths: &Paths) -> Option<Binding> {
             Method::PUT => Action::Replace,
             Method::PATCH => Action::Update,
             Method::DELETE => Action::Delete,
+            // Stripe's (and form-based APIs') update: a POST to the item, where no PUT or PATCH
+            // is declared for it.
+            Method::POST
+                if !all.iter().any(|o| o.spec == op.spec && o.served_path == path && matches!(o.method, Method::PUT | Method::PATCH)) =>
+            {
+                Action::Update
+            }
             _ => return None,
         };
         let mut b = Binding::new(collection.clone(), action);

@@ -126,6 +126,26 @@ pub fn read_query(pairs: &[(String, String)], p: &Parameter) -> Option<Value> {
     let name = p.name.as_str();
     let values = || pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone());
     match (p.style, p.shape) {
+        (Style::DeepObject, Shape::Array) => {
+            // An array has no deepObject form of its own: clients send `expand[0]=a&expand[1]=b`
+            // (Stripe's), `expand[]=a` or a repeated `expand=a`. Indexed items keep their order.
+            let prefix = format!("{name}[");
+            let mut items: Vec<(usize, usize, String)> = Vec::new();
+            for (seen, (k, v)) in pairs.iter().enumerate() {
+                let index = if k == name {
+                    Some(usize::MAX)
+                } else {
+                    k.strip_prefix(&prefix)
+                        .and_then(|r| r.strip_suffix(']'))
+                        .and_then(|i| if i.is_empty() { Some(usize::MAX) } else { i.parse::<usize>().ok() })
+                };
+                if let Some(i) = index {
+                    items.push((i, seen, v.clone()));
+                }
+            }
+            items.sort_by_key(|(i, seen, _)| (*i, *seen));
+            (!items.is_empty()).then(|| coerce_items(items.into_iter().map(|(_, _, v)| v), p))
+        }
         (Style::DeepObject, _) => {
             let prefix = format!("{name}[");
             let props: Vec<(String, String)> =
@@ -238,6 +258,16 @@ mod tests {
         let deep = param(Style::DeepObject, true, Shape::Object, &[], &[], props);
         assert_eq!(read_query(&q("p%5Bmin%5D=3&p[name]=x"), &deep), Some(json!({"min": 3, "name": "x"})));
         assert!(claims(&deep, "p[min]"));
+    }
+
+    #[test]
+    fn deep_object_arrays_take_indexed_and_bare_items() {
+        let arr = param(Style::DeepObject, true, Shape::Array, &[], &["string"], json!({}));
+        assert_eq!(read_query(&q("p[1]=b&p%5B0%5D=a"), &arr), Some(json!(["a", "b"])));
+        assert_eq!(read_query(&q("p[]=a&p[]=b"), &arr), Some(json!(["a", "b"])));
+        assert_eq!(read_query(&q("p=a"), &arr), Some(json!(["a"])));
+        assert_eq!(read_query(&q("other=a"), &arr), None);
+        assert!(claims(&arr, "p[0]"));
     }
 
     #[test]
