@@ -417,6 +417,8 @@ fn set_value(v: &Value) -> Result<SetValue, String> {
 struct Paths<'a> {
     /// (document, served path) of every POST.
     creates: std::collections::HashSet<(usize, &'a str)>,
+    /// (document, served path) of every PUT or PATCH.
+    updates: std::collections::HashSet<(usize, &'a str)>,
     /// (document, served path of a collection) → the first operation on a path one parameter
     /// segment (`/{…`, with no further `/`) below it.
     items: HashMap<(usize, &'a str), &'a Operation>,
@@ -424,10 +426,13 @@ struct Paths<'a> {
 
 impl<'a> Paths<'a> {
     fn index(all: &'a [Operation]) -> Self {
-        let mut paths = Paths { creates: Default::default(), items: HashMap::new() };
+        let mut paths = Paths { creates: Default::default(), updates: Default::default(), items: HashMap::new() };
         for o in all {
             if o.method == Method::POST {
                 paths.creates.insert((o.spec, o.served_path.as_str()));
+            }
+            if matches!(o.method, Method::PUT | Method::PATCH) {
+                paths.updates.insert((o.spec, o.served_path.as_str()));
             }
             if let Some((parent, last)) = o.served_path.rsplit_once('/') {
                 if last.starts_with('{') {
@@ -479,11 +484,7 @@ fn infer_binding(op: &Operation, paths: &Paths) -> Option<Binding> {
             Method::DELETE => Action::Delete,
             // Stripe's (and form-based APIs') update: a POST to the item, where no PUT or PATCH
             // is declared for it.
-            Method::POST
-                if !all.iter().any(|o| o.spec == op.spec && o.served_path == path && matches!(o.method, Method::PUT | Method::PATCH)) =>
-            {
-                Action::Update
-            }
+            Method::POST if !paths.updates.contains(&(op.spec, path)) => Action::Update,
             _ => return None,
         };
         let mut b = Binding::new(collection.clone(), action);
