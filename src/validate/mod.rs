@@ -331,7 +331,7 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Found, vali
         // Parts are checked there: files need their own rules before the schema sees the rest.
         return multipart::body(inc.body, ct, media, spec, out, validate).map(Some);
     } else if crate::xml::is_xml(ct) {
-        xml_body(inc.body, media, spec).map_err(malformed)?
+        xml_value(inc.body, media, spec).map_err(malformed)?
     } else if negotiate::essence(ct).starts_with("text/") {
         let text =
             std::str::from_utf8(inc.body).map_err(|e| malformed(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
@@ -346,8 +346,9 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Found, vali
     Ok(Some(value))
 }
 
-/// An XML body read into the JSON its schema describes, so it is validated like JSON.
-fn xml_body(body: &[u8], media: &Media, spec: &Spec) -> Result<Value, String> {
+/// An XML body read into the JSON its schema describes, so it is validated like JSON (requests
+/// here, answers in `verify`).
+pub fn xml_value(body: &[u8], media: &Media, spec: &Spec) -> Result<Value, String> {
     let Some(schema_ref) = &media.schema else {
         return crate::xml::from_xml(body, None, &|s| s);
     };

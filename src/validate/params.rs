@@ -52,6 +52,18 @@ pub fn coerce(raw: &str, types: &[String]) -> Value {
             },
             "null" if raw.is_empty() || raw == "null" => return Value::Null,
             "string" => return Value::String(raw.to_string()),
+            // Form style cannot write a value nested in an object or an array (an AWS query
+            // parameter's `Options` inside its object, a list of tag objects): it comes as JSON text.
+            "object" if raw.starts_with('{') => {
+                if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(raw) {
+                    return v;
+                }
+            }
+            "array" if raw.starts_with('[') => {
+                if let Ok(v @ Value::Array(_)) = serde_json::from_str::<Value>(raw) {
+                    return v;
+                }
+            }
             _ => {}
         }
     }
@@ -238,6 +250,17 @@ mod tests {
         let deep = param(Style::DeepObject, true, Shape::Object, &[], &[], props);
         assert_eq!(read_query(&q("p%5Bmin%5D=3&p[name]=x"), &deep), Some(json!({"min": 3, "name": "x"})));
         assert!(claims(&deep, "p[min]"));
+    }
+
+    #[test]
+    fn values_nested_in_form_objects_and_lists_are_read_as_json_text() {
+        let props = json!({"name": ["string"], "options": ["object"]});
+        let exploded = param(Style::Form, true, Shape::Object, &[], &[], props);
+        let got = read_query(&q("name=x&options=%7B%22a%22%3A1%7D"), &exploded);
+        assert_eq!(got, Some(json!({"name": "x", "options": {"a": 1}})));
+        let tags = param(Style::Form, true, Shape::Array, &[], &["object"], json!({}));
+        assert_eq!(read_query(&q("t=%7B%22Key%22%3A%22k%22%7D&t=%7Bbad"), &tags), Some(json!([{"Key": "k"}, "{bad"])));
+        assert_eq!(coerce("[1]", &["string".into(), "array".into()]), json!("[1]"));
     }
 
     #[test]

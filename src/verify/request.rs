@@ -124,11 +124,18 @@ pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
     let path = build_path(ctx, state, &mut trace);
     let mut params = build_params(ctx, state, &path.item_path, &mut trace);
     for d in &path.when {
-        let value = d.value.clone().unwrap_or_default();
         if d.name.to_ascii_lowercase().starts_with("x-") {
-            insert_header(&mut params.headers, &d.name, &value);
-        } else {
-            params.query.push((d.name.clone(), value));
+            insert_header(&mut params.headers, &d.name, d.value.as_deref().unwrap_or_default());
+            continue;
+        }
+        // A declared parameter (`Action`, required, enum of one) already carries it: a second
+        // copy would make the provider read a list where the schema wants one string.
+        let existing: Vec<usize> = params.query.iter().enumerate().filter(|(_, (k, _))| *k == d.name).map(|(i, _)| i).collect();
+        match (&d.value, existing.first()) {
+            (None, Some(_)) => {}
+            (Some(v), Some(_)) if existing.iter().any(|&i| params.query[i].1 == *v) => {}
+            (Some(v), Some(&i)) => params.query[i].1 = v.clone(),
+            (value, None) => params.query.push((d.name.clone(), value.clone().unwrap_or_default())),
         }
     }
     let body = build_body(ctx, case, state, &mut trace);
