@@ -174,6 +174,18 @@ pub fn read_query(pairs: &[(String, String)], p: &Parameter) -> Option<Value> {
     }
 }
 
+/// An exploded form object that declares no properties (a map, `additionalProperties` only, as
+/// AWS's `Tags`) spreads arbitrary keys over the query: it takes those no other parameter claims.
+pub fn takes_any_key(p: &Parameter) -> bool {
+    p.style == Style::Form && p.explode && p.shape == Shape::Object && p.item_types.properties.is_empty()
+}
+
+/// The map parameter `p` ([`takes_any_key`]) read from the query pairs `free` (those no other
+/// parameter claims). None when there are none.
+pub fn read_map(free: Vec<(String, String)>, p: &Parameter) -> Option<Value> {
+    (!free.is_empty()).then(|| coerce_object(free, p))
+}
+
 /// Whether a query key is claimed by parameter `p` (for the unknown-parameter check).
 pub fn claims(p: &Parameter, key: &str) -> bool {
     if key == p.name {
