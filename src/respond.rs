@@ -338,7 +338,10 @@ pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outc
     // JSON where the operation offers it, else XML written from the schema (AWS's rest-xml and
     // query answers declare only `text/xml`).
     let media = response.and_then(|r| {
-        r.content.iter().find(|m| negotiate::is_json(&m.media_type)).or_else(|| r.content.iter().find(|m| crate::xml::is_xml(&m.media_type)))
+        r.content
+            .iter()
+            .find(|m| negotiate::is_json(&m.media_type))
+            .or_else(|| r.content.iter().find(|m| crate::xml::is_xml(&m.media_type)))
     });
     let send = |builder: http::response::Builder, value: &Value| {
         let (content_type, bytes) = match media {

@@ -441,6 +441,28 @@ mod tests {
         }}})))
     }
 
+    /// AWS's documents wrap every property in `allOf: [{$ref}, {description | xml}]`: the type,
+    /// the items and the item names come through the parts, both ways.
+    #[test]
+    fn types_and_item_names_under_all_of_round_trip() {
+        let doc: &'static Value = Box::leak(Box::new(json!({"components": {"schemas": {
+            "Boolean": {"type": "boolean"},
+            "String": {"type": "string"},
+            "UrlList": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/String"}, {"xml": {"name": "QueueUrl"}}]}},
+            "Result": {"type": "object", "required": ["Urls", "Empty"], "properties": {
+                "Fifo": {"allOf": [{"$ref": "#/components/schemas/Boolean"}, {"description": "FIFO."}]},
+                "Urls": {"allOf": [{"$ref": "#/components/schemas/UrlList"}, {"description": "The queues."}]},
+                "Empty": {"allOf": [{"$ref": "#/components/schemas/UrlList"}, {"description": "None."}]}
+            }}
+        }}})));
+        let r = local_refs(doc);
+        let schema: &'static Value = Box::leak(Box::new(json!({"$ref": "#/components/schemas/Result"})));
+        let value = json!({"Fifo": true, "Urls": ["a", "b"], "Empty": []});
+        let xml = String::from_utf8(to_xml(&value, Some(schema), &r)).unwrap();
+        assert!(xml.ends_with("<Result><Fifo>true</Fifo><QueueUrl>a</QueueUrl><QueueUrl>b</QueueUrl></Result>"), "{xml}");
+        assert_eq!(from_xml(xml.as_bytes(), Some(schema), &r).unwrap(), value);
+    }
+
     #[test]
     fn attributes_wrapped_arrays_prefixes_and_nested_objects_are_written() {
         // Arrange

@@ -16,8 +16,12 @@ fn verdicts(result: &specstub::Report) -> Vec<(String, Outcome, Vec<String>)> {
         .operations
         .iter()
         .map(|o| {
-            let inputs =
-                o.cases.iter().flat_map(|c| c.inputs.iter()).map(|i| i.split_once(" (").map_or(i.clone(), |(_, s)| s.to_string())).collect();
+            let inputs = o
+                .cases
+                .iter()
+                .flat_map(|c| c.inputs.iter())
+                .map(|i| i.split_once(" (").map_or(i.clone(), |(_, s)| s.to_string()))
+                .collect();
             (o.operation.clone(), o.outcome, inputs)
         })
         .collect()

@@ -253,9 +253,8 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
     for p in &op.parameters {
         let value = match p.location {
             ParamIn::Path => inc.path_params.iter().find(|(k, _)| *k == p.name).map(|(_, v)| params::read_path(v, p)),
-            ParamIn::Query if params::takes_any_key(p) => params::read_query(query, p).or_else(|| {
-                params::read_map(query.iter().filter(|(k, _)| !claimed(k) && !is_key(k)).cloned().collect(), p)
-            }),
+            ParamIn::Query if params::takes_any_key(p) => params::read_query(query, p)
+                .or_else(|| params::read_map(query.iter().filter(|(k, _)| !claimed(k) && !is_key(k)).cloned().collect(), p)),
             ParamIn::Query => params::read_query(query, p),
             ParamIn::Cookie => params::read_query(&cookies, p),
             ParamIn::Header => {

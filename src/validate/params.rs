@@ -271,7 +271,7 @@ mod tests {
         let got = read_query(&q("name=x&options=%7B%22a%22%3A1%7D"), &exploded);
         assert_eq!(got, Some(json!({"name": "x", "options": {"a": 1}})));
         let tags = param(Style::Form, true, Shape::Array, &[], &["object"], json!({}));
-        assert_eq!(read_query(&q("t=%7B%22Key%22%3A%22k%22%7D&t=%7Bbad"), &tags), Some(json!([{"Key": "k"}, "{bad"])));
+        assert_eq!(read_query(&q("p=%7B%22Key%22%3A%22k%22%7D&p=%7Bbad"), &tags), Some(json!([{"Key": "k"}, "{bad"])));
         assert_eq!(coerce("[1]", &["string".into(), "array".into()]), json!("[1]"));
     }
 
