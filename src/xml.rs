@@ -31,16 +31,35 @@ fn resolve<'a>(schema: &'a Value, resolve: &Resolve<'a>) -> (&'a Value, Option<S
     (resolve(schema), name)
 }
 
-fn xml_field<'a>(schema: &'a Value, key: &str) -> Option<&'a Value> {
-    schema.get("xml").and_then(|x| x.get(key))
+/// The schema and its `allOf` parts, resolved, each schema's inline parts before the ones it
+/// refers to: AWS's documents wrap every property as `allOf: [{$ref}, {description or xml}]`, so
+/// its type, items and `xml` hints sit in the parts, and the hint written beside a reference wins.
+fn parts<'a>(schema: &'a Value, r: &Resolve<'a>) -> Vec<&'a Value> {
+    fn walk<'a>(schema: &'a Value, r: &Resolve<'a>, out: &mut Vec<&'a Value>) {
+        if out.iter().any(|s| std::ptr::eq(*s, schema)) || out.len() >= MAX_DEPTH {
+            return;
+        }
+        out.push(schema);
+        let all: Vec<&'a Value> = schema.get("allOf").and_then(Value::as_array).into_iter().flatten().collect();
+        for part in all.iter().filter(|p| p.get("$ref").is_none()).chain(all.iter().filter(|p| p.get("$ref").is_some())) {
+            walk(r(part), r, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(schema, r, &mut out);
+    out
 }
 
-fn xml_str<'a>(schema: &'a Value, key: &str) -> Option<&'a str> {
-    xml_field(schema, key).and_then(Value::as_str)
+fn xml_field<'a>(schema: &'a Value, key: &str, r: &Resolve<'a>) -> Option<&'a Value> {
+    parts(schema, r).into_iter().find_map(|p| p.get("xml").and_then(|x| x.get(key)))
 }
 
-fn xml_flag(schema: &Value, key: &str) -> bool {
-    xml_field(schema, key).and_then(Value::as_bool).unwrap_or(false)
+fn xml_str<'a>(schema: &'a Value, key: &str, r: &Resolve<'a>) -> Option<&'a str> {
+    xml_field(schema, key, r).and_then(Value::as_str)
+}
+
+fn xml_flag<'a>(schema: &'a Value, key: &str, r: &Resolve<'a>) -> bool {
+    xml_field(schema, key, r).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// The schema of property `key`, looked up through `allOf` too.
@@ -89,11 +108,11 @@ fn properties_within<'a>(schema: &'a Value, r: &Resolve<'a>, out: &mut Vec<(&'a 
 }
 
 fn items<'a>(schema: &'a Value, r: &Resolve<'a>) -> &'a Value {
-    schema.get("items").map(r).unwrap_or(&EMPTY)
+    parts(schema, r).into_iter().find_map(|p| p.get("items")).map(r).unwrap_or(&EMPTY)
 }
 
-fn qualified(schema: &Value, name: &str) -> String {
-    match xml_str(schema, "prefix") {
+fn qualified<'a>(schema: &'a Value, name: &str, r: &Resolve<'a>) -> String {
+    match xml_str(schema, "prefix", r) {
         Some(p) if !p.is_empty() => format!("{p}:{name}"),
         _ => name.to_string(),
     }
@@ -106,29 +125,29 @@ pub fn to_xml<'a>(value: &Value, schema: Option<&'a Value>, r: &Resolve<'a>) -> 
         Some(s) => resolve(s, r),
         None => (&EMPTY, None),
     };
-    let name = xml_str(schema, "name").map(String::from).or(component).unwrap_or_else(|| "root".into());
+    let name = xml_str(schema, "name", r).map(String::from).or(component).unwrap_or_else(|| "root".into());
     let mut w = Writer::new(Vec::new());
     let _ = w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)));
     if let Value::Array(list) = value {
         // A root array is its own wrapper.
         let item_schema = items(schema, r);
-        let item_name = xml_str(item_schema, "name").unwrap_or(&name).to_string();
-        let mut start = BytesStart::new(qualified(schema, &name));
-        namespace(schema, &mut start);
+        let item_name = xml_str(item_schema, "name", r).unwrap_or(&name).to_string();
+        let mut start = BytesStart::new(qualified(schema, &name, r));
+        namespace(schema, &mut start, r);
         let _ = w.write_event(Event::Start(start.borrow()));
         for item in list {
             element(&mut w, &item_name, item, item_schema, r);
         }
-        let _ = w.write_event(Event::End(BytesEnd::new(qualified(schema, &name))));
+        let _ = w.write_event(Event::End(BytesEnd::new(qualified(schema, &name, r))));
     } else {
         element(&mut w, &name, value, schema, r);
     }
     w.into_inner()
 }
 
-fn namespace(schema: &Value, start: &mut BytesStart) {
-    if let Some(ns) = xml_str(schema, "namespace") {
-        match xml_str(schema, "prefix").filter(|p| !p.is_empty()) {
+fn namespace<'a>(schema: &'a Value, start: &mut BytesStart, r: &Resolve<'a>) {
+    if let Some(ns) = xml_str(schema, "namespace", r) {
+        match xml_str(schema, "prefix", r).filter(|p| !p.is_empty()) {
             Some(p) => start.push_attribute((format!("xmlns:{p}").as_str(), ns)),
             None => start.push_attribute(("xmlns", ns)),
         }
@@ -144,17 +163,17 @@ fn scalar_text(v: &Value) -> String {
 }
 
 fn element<'a>(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, schema: &'a Value, r: &Resolve<'a>) {
-    let tag = qualified(schema, name);
+    let tag = qualified(schema, name, r);
     let mut start = BytesStart::new(tag.as_str());
-    namespace(schema, &mut start);
+    namespace(schema, &mut start, r);
     match value {
         Value::Object(map) => {
             let mut children = Vec::new();
             for (key, v) in map {
                 let prop = property(schema, key, r);
-                let prop_name = xml_str(prop, "name").unwrap_or(key);
-                if xml_flag(prop, "attribute") && !v.is_object() && !v.is_array() {
-                    start.push_attribute((qualified(prop, prop_name).as_str(), scalar_text(v).as_str()));
+                let prop_name = xml_str(prop, "name", r).unwrap_or(key);
+                if xml_flag(prop, "attribute", r) && !v.is_object() && !v.is_array() {
+                    start.push_attribute((qualified(prop, prop_name, r).as_str(), scalar_text(v).as_str()));
                 } else {
                     children.push((prop_name.to_string(), v, prop));
                 }
@@ -170,7 +189,7 @@ fn element<'a>(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, schema: &'a V
         Value::Array(list) => {
             let _ = w.write_event(Event::Start(start.borrow()));
             let item_schema = items(schema, r);
-            let item_name = xml_str(item_schema, "name").unwrap_or(name).to_string();
+            let item_name = xml_str(item_schema, "name", r).unwrap_or(name).to_string();
             for item in list {
                 element(w, &item_name, item, item_schema, r);
             }
@@ -186,10 +205,10 @@ fn element<'a>(w: &mut Writer<Vec<u8>>, name: &str, value: &Value, schema: &'a V
 /// A property's array: inside a wrapper element when `xml.wrapped`, else one element per item.
 fn array<'a>(w: &mut Writer<Vec<u8>>, name: &str, list: &[Value], schema: &'a Value, r: &Resolve<'a>) {
     let item_schema = items(schema, r);
-    if xml_flag(schema, "wrapped") {
+    if xml_flag(schema, "wrapped", r) {
         element(w, name, &Value::Array(list.to_vec()), schema, r);
     } else {
-        let item_name = xml_str(item_schema, "name").unwrap_or(name).to_string();
+        let item_name = xml_str(item_schema, "name", r).unwrap_or(name).to_string();
         for item in list {
             element(w, &item_name, item, item_schema, r);
         }
@@ -290,19 +309,27 @@ pub fn from_xml<'a>(body: &[u8], schema: Option<&'a Value>, r: &Resolve<'a>) -> 
     Ok(convert(&root, schema, r))
 }
 
-fn type_of(schema: &Value) -> &str {
-    match schema.get("type") {
-        Some(Value::String(t)) => t,
-        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or(""),
-        _ if schema.get("properties").is_some() || schema.get("allOf").is_some() => "object",
-        _ if schema.get("items").is_some() => "array",
-        _ => "",
+/// The schema's type, looked up through its `allOf` parts; empty when nothing says.
+fn type_of<'a>(schema: &'a Value, r: &Resolve<'a>) -> &'a str {
+    for p in parts(schema, r) {
+        match p.get("type") {
+            Some(Value::String(t)) => return t,
+            Some(Value::Array(ts)) => {
+                if let Some(t) = ts.iter().filter_map(Value::as_str).find(|t| *t != "null") {
+                    return t;
+                }
+            }
+            _ if p.get("properties").is_some() => return "object",
+            _ if p.get("items").is_some() => return "array",
+            _ => {}
+        }
     }
+    ""
 }
 
-fn typed(text: &str, schema: &Value) -> Value {
+fn typed<'a>(text: &str, schema: &'a Value, r: &Resolve<'a>) -> Value {
     let t = text.trim();
-    match type_of(schema) {
+    match type_of(schema, r) {
         "integer" => t.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(text.into())),
         "number" => serde_json::from_str::<serde_json::Number>(t).map(Value::Number).unwrap_or_else(|_| Value::String(text.into())),
         "boolean" => match t {
@@ -315,14 +342,14 @@ fn typed(text: &str, schema: &Value) -> Value {
 }
 
 fn convert<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
-    match type_of(schema) {
+    match type_of(schema, r) {
         "object" => object(node, schema, r),
         "array" => {
             let item_schema = items(schema, r);
             Value::Array(node.children.iter().map(|c| convert(c, item_schema, r)).collect())
         }
         "" if !node.children.is_empty() || !node.attributes.is_empty() => object(node, schema, r),
-        _ => typed(&node.text, schema),
+        _ => typed(&node.text, schema, r),
     }
 }
 
@@ -331,26 +358,26 @@ fn object<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
     properties(schema, r, &mut declared);
     let mut out = Map::new();
     for (name, value) in &node.attributes {
-        let found = declared.iter().find(|(k, p)| xml_flag(p, "attribute") && xml_str(p, "name").unwrap_or(k) == name);
+        let found = declared.iter().find(|(k, p)| xml_flag(p, "attribute", r) && xml_str(p, "name", r).unwrap_or(k) == name);
         match found {
-            Some((k, p)) => out.insert(k.to_string(), typed(value, p)),
+            Some((k, p)) => out.insert(k.to_string(), typed(value, p, r)),
             None => out.insert(name.clone(), Value::String(value.clone())),
         };
     }
     for child in &node.children {
         let found = declared.iter().find(|(k, p)| {
-            if xml_flag(p, "attribute") {
+            if xml_flag(p, "attribute", r) {
                 return false;
             }
-            let own = xml_str(p, "name").unwrap_or(k);
-            if type_of(p) == "array" && !xml_flag(p, "wrapped") {
-                xml_str(items(p, r), "name").unwrap_or(own) == child.name
+            let own = xml_str(p, "name", r).unwrap_or(k);
+            if type_of(p, r) == "array" && !xml_flag(p, "wrapped", r) {
+                xml_str(items(p, r), "name", r).unwrap_or(own) == child.name
             } else {
                 own == child.name
             }
         });
         match found {
-            Some((k, p)) if type_of(p) == "array" && !xml_flag(p, "wrapped") => {
+            Some((k, p)) if type_of(p, r) == "array" && !xml_flag(p, "wrapped", r) => {
                 let item = convert(child, items(p, r), r);
                 if let Value::Array(list) = out.entry(k.to_string()).or_insert_with(|| Value::Array(Vec::new())) {
                     list.push(item);
@@ -370,6 +397,16 @@ fn object<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
                     }
                 }
             }
+        }
+    }
+    // An unwrapped list without items writes no element at all: a required one reads back empty.
+    let required: Vec<&str> = parts(schema, r)
+        .into_iter()
+        .flat_map(|p| p.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str))
+        .collect();
+    for (k, p) in &declared {
+        if required.contains(k) && !out.contains_key(*k) && type_of(p, r) == "array" && !xml_flag(p, "wrapped", r) {
+            out.insert(k.to_string(), Value::Array(Vec::new()));
         }
     }
     Value::Object(out)
@@ -402,6 +439,28 @@ mod tests {
             },
             "Owner": {"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}}
         }}})))
+    }
+
+    /// AWS's documents wrap every property in `allOf: [{$ref}, {description | xml}]`: the type,
+    /// the items and the item names come through the parts, both ways.
+    #[test]
+    fn types_and_item_names_under_all_of_round_trip() {
+        let doc: &'static Value = Box::leak(Box::new(json!({"components": {"schemas": {
+            "Boolean": {"type": "boolean"},
+            "String": {"type": "string"},
+            "UrlList": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/String"}, {"xml": {"name": "QueueUrl"}}]}},
+            "Result": {"type": "object", "required": ["Urls", "Empty"], "properties": {
+                "Fifo": {"allOf": [{"$ref": "#/components/schemas/Boolean"}, {"description": "FIFO."}]},
+                "Urls": {"allOf": [{"$ref": "#/components/schemas/UrlList"}, {"description": "The queues."}]},
+                "Empty": {"allOf": [{"$ref": "#/components/schemas/UrlList"}, {"description": "None."}]}
+            }}
+        }}})));
+        let r = local_refs(doc);
+        let schema: &'static Value = Box::leak(Box::new(json!({"$ref": "#/components/schemas/Result"})));
+        let value = json!({"Fifo": true, "Urls": ["a", "b"], "Empty": []});
+        let xml = String::from_utf8(to_xml(&value, Some(schema), &r)).unwrap();
+        assert!(xml.ends_with("<Result><Fifo>true</Fifo><QueueUrl>a</QueueUrl><QueueUrl>b</QueueUrl></Result>"), "{xml}");
+        assert_eq!(from_xml(xml.as_bytes(), Some(schema), &r).unwrap(), value);
     }
 
     #[test]

@@ -564,12 +564,27 @@ fn resource_schema(set: &SpecSet, op: &Operation, b: &Binding) -> Option<String>
             Some(field) => property(doc, schema, &at, field)?,
             None => (schema, at),
         };
-        return Some(deref(doc, array.get("items")?, &format!("{array_at}/items")).1);
+        return items_of(doc, array, &array_at, 0);
     }
     match &b.response_envelope {
         Some(envelope) => property(doc, schema, &at, envelope).map(|(_, at)| at),
         None => Some(at),
     }
+}
+
+/// Where the item schema of `array` (found at `at`) is: its `items`, or those of an `allOf`
+/// member (AWS's `allOf: [{$ref: ListOfX}, {description}]` around every property).
+fn items_of(doc: &Value, array: &Value, at: &str, depth: usize) -> Option<String> {
+    if let Some(items) = array.get("items") {
+        return Some(deref(doc, items, &format!("{at}/items")).1);
+    }
+    if depth >= 8 {
+        return None;
+    }
+    array.get("allOf").and_then(Value::as_array).into_iter().flatten().enumerate().find_map(|(i, member)| {
+        let (member, member_at) = deref(doc, member, &format!("{at}/allOf/{i}"));
+        items_of(doc, member, &member_at, depth + 1)
+    })
 }
 
 /// The first array property of a list response, which is where its records go when the

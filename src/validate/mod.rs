@@ -246,9 +246,15 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
         .filter_map(|v| v.to_str().ok())
         .flat_map(params::parse_cookies)
         .collect::<Vec<_>>();
+    // The names a query API key uses are known, and so are those the path key routes by (`?acl`).
+    let is_key =
+        |k: &str| security::query_key_names(spec, op).any(|n| n == k) || crate::template::split_key(&op.path).1.iter().any(|d| d.name == k);
+    let claimed = |k: &str| op.parameters.iter().any(|p| matches!(p.location, ParamIn::Query) && params::claims(p, k));
     for p in &op.parameters {
         let value = match p.location {
             ParamIn::Path => inc.path_params.iter().find(|(k, _)| *k == p.name).map(|(_, v)| params::read_path(v, p)),
+            ParamIn::Query if params::takes_any_key(p) => params::read_query(query, p)
+                .or_else(|| params::read_map(query.iter().filter(|(k, _)| !claimed(k) && !is_key(k)).cloned().collect(), p)),
             ParamIn::Query => params::read_query(query, p),
             ParamIn::Cookie => params::read_query(&cookies, p),
             ParamIn::Header => {
@@ -272,13 +278,11 @@ fn check_params(spec: &Spec, op: &Operation, inc: &Incoming, checked: &mut Check
         }
         checked.params.insert(p.name.clone(), value);
     }
-    // Unknown query parameters: a typo in a client is the point of a strict stub. The names a
-    // query API key uses are known too, and so are those the path key routes by (`?acl`).
+    // Unknown query parameters: a typo in a client is the point of a strict stub (unless a map
+    // parameter takes any key).
+    let open = op.parameters.iter().any(|p| matches!(p.location, ParamIn::Query) && params::takes_any_key(p));
     for (k, _) in query {
-        let declared = op.parameters.iter().any(|p| matches!(p.location, ParamIn::Query) && params::claims(p, k));
-        let is_key =
-            security::query_key_names(spec, op).any(|n| n == k) || crate::template::split_key(&op.path).1.iter().any(|d| d.name == *k);
-        if !declared && !is_key && !out.has(Location::Query, &format!("/{k}")) {
+        if !open && !claimed(k) && !is_key(k) && !out.has(Location::Query, &format!("/{k}")) {
             out.push(Violation { location: Location::Query, pointer: format!("/{k}"), message: format!("unknown query parameter {k:?}") });
         }
     }
@@ -331,7 +335,7 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Found, vali
         // Parts are checked there: files need their own rules before the schema sees the rest.
         return multipart::body(inc.body, ct, media, spec, out, validate).map(Some);
     } else if crate::xml::is_xml(ct) {
-        xml_body(inc.body, media, spec).map_err(malformed)?
+        xml_value(inc.body, media, spec).map_err(malformed)?
     } else if negotiate::essence(ct).starts_with("text/") {
         let text =
             std::str::from_utf8(inc.body).map_err(|e| malformed(format!("the body is not valid UTF-8 (at byte {})", e.valid_up_to())))?;
@@ -346,8 +350,9 @@ fn check_body(spec: &Spec, op: &Operation, inc: &Incoming, out: &mut Found, vali
     Ok(Some(value))
 }
 
-/// An XML body read into the JSON its schema describes, so it is validated like JSON.
-fn xml_body(body: &[u8], media: &Media, spec: &Spec) -> Result<Value, String> {
+/// An XML body read into the JSON its schema describes, so it is validated like JSON (requests
+/// here, answers in `verify`).
+pub fn xml_value(body: &[u8], media: &Media, spec: &Spec) -> Result<Value, String> {
     let Some(schema_ref) = &media.schema else {
         return crate::xml::from_xml(body, None, &|s| s);
     };

@@ -52,6 +52,18 @@ pub fn coerce(raw: &str, types: &[String]) -> Value {
             },
             "null" if raw.is_empty() || raw == "null" => return Value::Null,
             "string" => return Value::String(raw.to_string()),
+            // Form style cannot write a value nested in an object or an array (an AWS query
+            // parameter's `Options` inside its object, a list of tag objects): it comes as JSON text.
+            "object" if raw.starts_with('{') => {
+                if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(raw) {
+                    return v;
+                }
+            }
+            "array" if raw.starts_with('[') => {
+                if let Ok(v @ Value::Array(_)) = serde_json::from_str::<Value>(raw) {
+                    return v;
+                }
+            }
             _ => {}
         }
     }
@@ -182,6 +194,18 @@ pub fn read_query(pairs: &[(String, String)], p: &Parameter) -> Option<Value> {
     }
 }
 
+/// An exploded form object that declares no properties (a map, `additionalProperties` only, as
+/// AWS's `Tags`) spreads arbitrary keys over the query: it takes those no other parameter claims.
+pub fn takes_any_key(p: &Parameter) -> bool {
+    p.style == Style::Form && p.explode && p.shape == Shape::Object && p.item_types.properties.is_empty()
+}
+
+/// The map parameter `p` ([`takes_any_key`]) read from the query pairs `free` (those no other
+/// parameter claims). None when there are none.
+pub fn read_map(free: Vec<(String, String)>, p: &Parameter) -> Option<Value> {
+    (!free.is_empty()).then(|| coerce_object(free, p))
+}
+
 /// Whether a query key is claimed by parameter `p` (for the unknown-parameter check).
 pub fn claims(p: &Parameter, key: &str) -> bool {
     if key == p.name {
@@ -268,6 +292,17 @@ mod tests {
         assert_eq!(read_query(&q("p=a"), &arr), Some(json!(["a"])));
         assert_eq!(read_query(&q("other=a"), &arr), None);
         assert!(claims(&arr, "p[0]"));
+    }
+
+    #[test]
+    fn values_nested_in_form_objects_and_lists_are_read_as_json_text() {
+        let props = json!({"name": ["string"], "options": ["object"]});
+        let exploded = param(Style::Form, true, Shape::Object, &[], &[], props);
+        let got = read_query(&q("name=x&options=%7B%22a%22%3A1%7D"), &exploded);
+        assert_eq!(got, Some(json!({"name": "x", "options": {"a": 1}})));
+        let tags = param(Style::Form, true, Shape::Array, &[], &["object"], json!({}));
+        assert_eq!(read_query(&q("p=%7B%22Key%22%3A%22k%22%7D&p=%7Bbad"), &tags), Some(json!([{"Key": "k"}, "{bad"])));
+        assert_eq!(coerce("[1]", &["string".into(), "array".into()]), json!("[1]"));
     }
 
     #[test]

@@ -157,6 +157,15 @@ pub fn response(spec: &Spec, op: &Operation, method: &Method, status: u16, heade
                 return out;
             }
         }
+    } else if crate::xml::is_xml(ct) {
+        // Read back into the shape the schema describes, as the server writes it from that shape.
+        match crate::validate::xml_value(body, media, spec) {
+            Ok(v) => v,
+            Err(message) => {
+                out.push(Finding::new(Part::Body, "", message));
+                return out;
+            }
+        }
     } else if negotiate::essence(ct).starts_with("text/") {
         Value::String(String::from_utf8_lossy(body).into_owned())
     } else {
@@ -174,6 +183,20 @@ pub fn response(spec: &Spec, op: &Operation, method: &Method, status: u16, heade
         }
     }
     out
+}
+
+/// The answer's body as data, for what later requests learn from it: JSON as it is, XML read
+/// into the shape the declared media's schema describes. None for other media or a bad body.
+pub fn body_value(spec: &Spec, op: &Operation, status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Value> {
+    let ct = headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok())?;
+    if negotiate::is_json(ct) {
+        return serde_json::from_slice(body).ok();
+    }
+    if !crate::xml::is_xml(ct) {
+        return None;
+    }
+    let media = op.response_for(status)?.content.iter().find(|m| crate::xml::is_xml(&m.media_type))?;
+    crate::validate::xml_value(body, media, spec).ok()
 }
 
 /// A header's text typed by its schema: `simple` style, arrays split on commas.

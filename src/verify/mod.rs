@@ -425,7 +425,7 @@ fn hint(op: &Operation, status: u16, built: &Built, options: &Options) -> String
 /// Keeps what a successful answer tells later requests: identifiers, the item's `ETag`, links.
 fn learn(ctx: &Ctx<'_>, ops: &[&Operation], state: &mut State, built: &Built, status: u16, response: &http::Response<Bytes>) {
     let (spec, op) = (ctx.spec, ctx.op);
-    let body: Option<Value> = serde_json::from_slice(response.body()).ok();
+    let body = check::body_value(spec, op, status, response.headers(), response.body());
     if ctx.kind != Kind::Delete {
         state.harvest(&op.id, ctx.resource, ctx.kind == Kind::Create, response.headers(), body.as_ref());
     }

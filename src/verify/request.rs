@@ -124,11 +124,18 @@ pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
     let path = build_path(ctx, state, &mut trace);
     let mut params = build_params(ctx, state, &path.item_path, &mut trace);
     for d in &path.when {
-        let value = d.value.clone().unwrap_or_default();
         if d.name.to_ascii_lowercase().starts_with("x-") {
-            insert_header(&mut params.headers, &d.name, &value);
-        } else {
-            params.query.push((d.name.clone(), value));
+            insert_header(&mut params.headers, &d.name, d.value.as_deref().unwrap_or_default());
+            continue;
+        }
+        // A declared parameter (`Action`, required, enum of one) already carries it: a second
+        // copy would make the provider read a list where the schema wants one string.
+        let existing: Vec<usize> = params.query.iter().enumerate().filter(|(_, (k, _))| *k == d.name).map(|(i, _)| i).collect();
+        match (&d.value, existing.first()) {
+            (None, Some(_)) => {}
+            (Some(v), Some(_)) if existing.iter().any(|&i| params.query[i].1 == *v) => {}
+            (Some(v), Some(&i)) => params.query[i].1 = v.clone(),
+            (value, None) => params.query.push((d.name.clone(), value.clone().unwrap_or_default())),
         }
     }
     let body = build_body(ctx, case, state, &mut trace);
@@ -306,7 +313,7 @@ fn assemble(ctx: &Ctx, path: PathPart, params: ParamPart, body: Option<&BodyPart
         from_example: body.is_some_and(|b| b.from_example),
     };
     if let Some(b) = body {
-        set_body(&mut built, b.media);
+        set_body(ctx.spec, &mut built, b.media);
     }
     built.url = format!("{}{}{}{}", ctx.base, path.path, if built.query.is_empty() { "" } else { "?" }, built.query);
     built
@@ -329,7 +336,7 @@ fn repair(ctx: &Ctx, case: &CaseSpec, state: &State, body_media: Option<&Media>,
                 }
                 built.body_json = Some(value);
                 built.from_example = false;
-                set_body(built, media);
+                set_body(spec, built, media);
             }
         }
         if let Some(still) = self_check(spec, op, built) {
@@ -340,14 +347,15 @@ fn repair(ctx: &Ctx, case: &CaseSpec, state: &State, body_media: Option<&Media>,
     built.notes = notes;
 }
 
-fn set_body(built: &mut Built, media: &Media) {
+fn set_body(spec: &Spec, built: &mut Built, media: &Media) {
     let Some(value) = &built.body_json else { return };
     let content_type = crate::respond::concrete_media_type(&media.media_type);
     let ct = negotiate::essence(&content_type);
     built.body = if ct == "application/x-www-form-urlencoded" {
         Bytes::from(form_body(value, &media.encoding))
     } else {
-        crate::respond::encode(value, &content_type, None)
+        // XML is written from the schema's `xml` hints, as the provider reads it.
+        crate::respond::encode(value, &content_type, crate::respond::schema_of(spec, media))
     };
     insert_header(&mut built.headers, "content-type", &content_type);
 }
@@ -377,7 +385,7 @@ pub fn made_unique(ctx: &Ctx, case: &CaseSpec, built: &Built, suffix: &str) -> O
         let Some(Value::String(s)) = value.pointer_mut(&pointer) else { continue };
         let old = std::mem::replace(s, format!("{s}{suffix}"));
         out.body_json = Some(value.clone());
-        set_body(&mut out, media);
+        set_body(ctx.spec, &mut out, media);
         match (self_check(ctx.spec, ctx.op, &out).is_some(), value.pointer_mut(&pointer)) {
             (true, Some(slot)) => *slot = Value::String(old),
             _ => changed.push(pointer),
@@ -387,7 +395,7 @@ pub fn made_unique(ctx: &Ctx, case: &CaseSpec, built: &Built, suffix: &str) -> O
         return None;
     }
     out.body_json = Some(value);
-    set_body(&mut out, media);
+    set_body(ctx.spec, &mut out, media);
     out.notes.push(format!("409 to the first request: sent again with {suffix} appended to body {}", changed.join(", ")));
     Some(out)
 }
