@@ -284,7 +284,10 @@ pub fn agrees(doc: &Value, prop: &Value, value: &Value) -> bool {
     }
     let (resolved, _) = deref(doc, prop, "");
     match (value, resolved.get("items")) {
-        (Value::Array(items), Some(schema)) => items.iter().all(|item| fits(doc, schema, item)),
+        (Value::Array(items), Some(schema)) => {
+            let schema = deref(doc, schema, "").0;
+            items.iter().all(|item| fits(doc, schema, item))
+        }
         _ => true,
     }
 }
