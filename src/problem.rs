@@ -184,26 +184,30 @@ fn kin(status: u16) -> &'static [u16] {
 }
 
 /// The status an error answers with on this operation, so that it is one the operation declares:
-/// the wanted one when declared (exactly or by a range), else its closest kin that is declared,
-/// else any status `default` covers, else the declared status of the same class (4xx, 5xx) nearest
+/// the wanted one when declared (exactly or by a range) or when `default` covers it, else its
+/// closest kin that is declared, else the declared status of the same class (4xx, 5xx) nearest
 /// to it. An operation that declares no status of that class keeps the wanted one (its only
 /// honest answer; `--self-check` then names the undeclared status), and so does a status the user
 /// set up on purpose (a fault, a rate limit) or the mock's own failure.
 pub fn fitting_status(op: &Operation, wanted: StatusCode) -> StatusCode {
     let code = wanted.as_u16();
     let declared = |c: u16| op.responses.iter().any(|r| r.matches(c));
-    if declared(code) {
+    // `default` covers any status: the precise one stays, in the default response's shape.
+    if declared(code) || op.responses.iter().any(|r| r.code == "default") {
         return wanted;
     }
     if let Some(c) = kin(code).iter().find(|c| declared(**c)) {
         return StatusCode::from_u16(*c).unwrap_or(wanted);
     }
-    if op.responses.iter().any(|r| r.code == "default") {
-        return wanted;
-    }
     let class = code / 100;
-    let nearest =
-        op.responses.iter().filter_map(|r| r.code.parse::<u16>().ok()).filter(|c| c / 100 == class).min_by_key(|c| (c.abs_diff(code), *c));
+    let nearest = op
+        .responses
+        .iter()
+        .filter_map(|r| r.code.parse::<u16>().ok())
+        .filter(|c| c / 100 == class)
+        // "No such resource" would send a client looking for the wrong mistake.
+        .filter(|c| !matches!(c, 404 | 405 | 410) || kin(code).contains(c))
+        .min_by_key(|c| (c.abs_diff(code), *c));
     nearest.and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(wanted)
 }
 
@@ -547,12 +551,13 @@ mod tests {
         assert_eq!(fit(&["200", "4XX"], 422), 422, "a range covers it");
         assert_eq!(fit(&["200", "400"], 422), 400, "a validation error takes the declared 400");
         assert_eq!(fit(&["200", "422"], 400), 422);
-        assert_eq!(fit(&["200", "400", "default"], 415), 400, "kin before default");
+        assert_eq!(fit(&["200", "400", "default"], 415), 415, "default covers the precise status");
         assert_eq!(fit(&["200", "default"], 404), 404, "default covers any status");
         assert_eq!(fit(&["200", "403"], 400), 403, "the nearest declared 4xx");
         assert_eq!(fit(&["200", "403", "415"], 400), 415, "kin before nearness");
         assert_eq!(fit(&["204", "403", "422"], 400), 422);
         assert_eq!(fit(&["200", "409"], 412), 409);
+        assert_eq!(fit(&["200", "404"], 422), 422, "never a 404 for a mistake of another kind");
         assert_eq!(fit(&["200"], 422), 422, "no error status at all: the wanted one stays");
         assert_eq!(fit(&["200", "404"], 503), 503, "no 5xx declared: the mock's own failure stays");
         assert_eq!(fit(&["200", "500"], 503), 500);
