@@ -251,6 +251,83 @@ fn text_to_number(s: &str, integral: bool) -> Option<Number> {
     s.trim().parse::<Number>().ok().or_else(|| Number::from_f64(f))
 }
 
+/// What a `oneOf` branch says about the values it accepts, enough to tell whether another
+/// branch's generated values pass it too (`$ref`s and `allOf` members folded in).
+#[derive(Default)]
+struct Outline<'a> {
+    /// `false`: accepts nothing.
+    never: bool,
+    types: Vec<&'a str>,
+    props: Map<String, Value>,
+    required: Vec<&'a str>,
+    closed: bool,
+}
+
+impl<'a> Outline<'a> {
+    fn of(root: &'a Value, s: &'a Value, depth: usize) -> Self {
+        let mut out = Outline::default();
+        out.fold(root, s, depth);
+        out
+    }
+
+    fn fold(&mut self, root: &'a Value, s: &'a Value, depth: usize) {
+        let Value::Object(m) = s else {
+            self.never |= *s == Value::Bool(false);
+            return;
+        };
+        if depth > 4 {
+            return;
+        }
+        if let Some(target) = m.get("$ref").and_then(Value::as_str).and_then(|r| resolve(root, r)) {
+            self.fold(root, target, depth + 1);
+        }
+        for member in m.get("allOf").and_then(Value::as_array).into_iter().flatten() {
+            self.fold(root, member, depth + 1);
+        }
+        match m.get("type") {
+            Some(Value::String(t)) => self.types.push(t),
+            Some(Value::Array(ts)) => self.types.extend(ts.iter().filter_map(Value::as_str)),
+            _ => {}
+        }
+        for (k, v) in m.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            let v = v.get("$ref").and_then(Value::as_str).and_then(|r| resolve(root, r)).unwrap_or(v);
+            self.props.insert(k.clone(), v.clone());
+        }
+        self.required.extend(m.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str));
+        self.closed |= m.get("additionalProperties") == Some(&Value::Bool(false));
+    }
+
+    /// Whether this branch refuses every value generated from `other`: their types never meet, it
+    /// requires a property `other` does not have, a property both have is fixed to different
+    /// values, or it is closed and `other` requires a property it does not list.
+    fn rejects(&self, other: &Outline) -> bool {
+        if self.never {
+            return true;
+        }
+        let meet = |a: &str, b: &str| a == b || matches!((a, b), ("integer", "number") | ("number", "integer"));
+        if !self.types.is_empty() && !other.types.is_empty() && !other.types.iter().any(|t| self.types.iter().any(|u| meet(t, u))) {
+            return true;
+        }
+        let objects = other.types.is_empty() || other.types.contains(&"object");
+        if objects && !other.props.is_empty() && self.required.iter().any(|r| !other.props.contains_key(*r)) {
+            return true;
+        }
+        let fixed = |p: &Value| {
+            p.get("const").cloned().or_else(|| p.get("enum").and_then(Value::as_array).filter(|e| e.len() == 1).map(|e| e[0].clone()))
+        };
+        let differ = self.props.iter().any(|(k, mine)| {
+            let theirs = other.props.get(k).and_then(fixed);
+            let Some(theirs) = theirs else { return false };
+            match (mine.get("const"), mine.get("enum").and_then(Value::as_array)) {
+                (Some(c), _) => *c != theirs,
+                (None, Some(e)) => !e.contains(&theirs),
+                _ => false,
+            }
+        });
+        differ || (self.closed && other.required.iter().any(|r| !self.props.contains_key(*r)))
+    }
+}
+
 /// Resolves a local reference (`#/a/b~1c`, percent-encoded or not).
 fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
     let fragment = reference.strip_prefix('#')?;
@@ -485,7 +562,7 @@ impl<'a> Gen<'a> {
             self.flatten(member, child(&child(&ptr, "allOf"), &i.to_string()), pass, minimal, out);
         }
         for (key, branches) in choices {
-            let i = self.pick_branch(branches, minimal);
+            let i = if key == "oneOf" { self.pick_exclusive(branches, minimal) } else { self.pick_branch(branches, minimal) };
             let branch = &branches[i];
             if out.tag.is_none() {
                 out.tag = discriminator_tag(m, branch);
@@ -517,6 +594,29 @@ impl<'a> Gen<'a> {
         match &mut self.rng {
             Some(rng) => usable[rng.random_range(0..usable.len())],
             None => usable[0],
+        }
+    }
+
+    /// For `oneOf`, a branch whose values no other branch accepts, as far as their types,
+    /// required properties, consts and closed property lists tell: GitHub's CreateEvent has every
+    /// field DeleteEvent requires, so a CreateEvent value is valid under both and breaks the
+    /// `oneOf`, where a DeleteEvent one lacks CreateEvent's `master_branch`. The usual choice when
+    /// it is such a branch, or when none can be told apart.
+    fn pick_exclusive(&mut self, branches: &'a [Value], minimal: bool) -> usize {
+        let usual = self.pick_branch(branches, minimal);
+        if minimal || branches.len() < 2 {
+            return usual;
+        }
+        let outlines: Vec<Outline> = branches.iter().map(|b| Outline::of(self.root, b, 0)).collect();
+        let alone = |i: usize| (0..outlines.len()).all(|j| j == i || outlines[j].rejects(&outlines[i]));
+        if alone(usual) {
+            return usual;
+        }
+        let exclusive: Vec<usize> = (0..branches.len()).filter(|i| branches[*i] != Value::Bool(false) && alone(*i)).collect();
+        match (&mut self.rng, exclusive.len()) {
+            (_, 0) => usual,
+            (Some(rng), n) => exclusive[rng.random_range(0..n)],
+            (None, _) => exclusive[0],
         }
     }
 
@@ -1975,6 +2075,28 @@ mod tests {
         assert_eq!(kinds.len(), 3, "random oneOf used only {kinds:?}");
         // A `false` branch is never the choice.
         assert_eq!(det(&json!({"oneOf": [false, {"const": 1}]})), json!(1));
+    }
+
+    #[test]
+    fn one_of_picks_a_branch_no_other_branch_accepts() {
+        // GitHub's event payload: CreateEvent has every field DeleteEvent requires.
+        let root = json!({"components": {"schemas": {
+            "Create": {"type": "object", "required": ["ref", "master_branch"], "properties": {"ref": {"type": "string"}, "master_branch": {"type": "string"}}},
+            "Delete": {"type": "object", "required": ["ref"], "properties": {"ref": {"type": "string"}}}
+        }}});
+        let s = json!({"oneOf": [{"$ref": "#/components/schemas/Create"}, {"$ref": "#/components/schemas/Delete"}]});
+        let validator = jsonschema::validator_for(
+            &json!({"oneOf": [root["components"]["schemas"]["Create"], root["components"]["schemas"]["Delete"]]}),
+        )
+        .unwrap();
+        let v = generate(&s, &root, &GenOptions::default());
+        assert!(validator.is_valid(&v), "{v}");
+        for seed in 0..20 {
+            let v = generate(&s, &root, &GenOptions { mode: Mode::Random { seed }, ..Default::default() });
+            assert!(validator.is_valid(&v), "seed {seed}: {v}");
+        }
+        // Branches told apart by type keep the usual first choice.
+        assert!(generate(&json!({"oneOf": [{"type": "string"}, {"type": "integer"}]}), &root, &GenOptions::default()).is_string());
     }
 
     #[test]

@@ -27,11 +27,20 @@ pub struct ErrorReply {
     /// Answered as `application/problem+json` whatever the operation declares: the fault is the
     /// mock's (the document cannot be served as written), not one the real API would report.
     pub own: bool,
+    /// The status is the point and is sent even where the operation does not declare it: a fault
+    /// or a rate limit the user set up (a declared `default` still gives it its shape).
+    pub kept: bool,
 }
 
 impl ErrorReply {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), violations: Vec::new(), headers: Vec::new(), grpc_code: None, own: false }
+        Self { status, detail: detail.into(), violations: Vec::new(), headers: Vec::new(), grpc_code: None, own: false, kept: false }
+    }
+
+    /// Marks the status as one the user asked for, sent whether or not the operation declares it.
+    pub fn kept(mut self) -> Self {
+        self.kept = true;
+        self
     }
 
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
@@ -152,14 +161,82 @@ fn validation_status(spec: &Spec, op: &Operation) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY)
 }
 
-/// Renders `e`, in the operation's declared error shape when it has one.
+/// Statuses that say nearly the same as the one wanted, best first: what an operation that does
+/// not declare the wanted status answers instead.
+fn kin(status: u16) -> &'static [u16] {
+    match status {
+        400 => &[422, 415],
+        422 => &[400, 409, 415],
+        406 | 413 | 414 | 415 | 431 => &[400, 422],
+        401 => &[403, 400],
+        403 => &[401, 404, 400],
+        404 => &[410, 400, 422],
+        405 => &[400, 404],
+        409 => &[412, 422, 400],
+        412 => &[409, 428, 400, 422],
+        428 => &[412, 400, 422],
+        429 => &[503],
+        500 => &[503, 502],
+        501 => &[500, 400],
+        503 => &[500, 502, 504],
+        _ => &[],
+    }
+}
+
+/// The status an error answers with on this operation, so that it is one the operation declares:
+/// the wanted one when declared (exactly or by a range) or when `default` covers it, else its
+/// closest kin that is declared, else the declared status of the same class (4xx, 5xx) nearest
+/// to it. An operation that declares no status of that class keeps the wanted one (its only
+/// honest answer; `--self-check` then names the undeclared status), and so does a status the user
+/// set up on purpose (a fault, a rate limit) or the mock's own failure.
+pub fn fitting_status(op: &Operation, wanted: StatusCode) -> StatusCode {
+    let code = wanted.as_u16();
+    let declared = |c: u16| op.responses.iter().any(|r| r.matches(c));
+    // `default` covers any status: the precise one stays, in the default response's shape.
+    if declared(code) || op.responses.iter().any(|r| r.code == "default") {
+        return wanted;
+    }
+    if let Some(c) = kin(code).iter().find(|c| declared(**c)) {
+        return StatusCode::from_u16(*c).unwrap_or(wanted);
+    }
+    let class = code / 100;
+    let nearest = op
+        .responses
+        .iter()
+        .filter_map(|r| r.code.parse::<u16>().ok())
+        .filter(|c| c / 100 == class)
+        // "No such resource" would send a client looking for the wrong mistake.
+        .filter(|c| !matches!(c, 404 | 405 | 410) || kin(code).contains(c))
+        .min_by_key(|c| (c.abs_diff(code), *c));
+    nearest.and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(wanted)
+}
+
+/// Renders `e`, in the operation's declared error shape when it has one, with a status the
+/// operation declares where one fits ([`fitting_status`]).
 pub fn render(e: &ErrorReply, context: Option<(&Spec, &Operation)>) -> Response<Bytes> {
+    let refit;
+    let e = match context {
+        Some((_, op)) if !e.own && !e.kept => {
+            let status = fitting_status(op, e.status);
+            if status == e.status {
+                e
+            } else {
+                refit = ErrorReply { status, grpc_code: None, ..e.clone() };
+                &refit
+            }
+        }
+        _ => e,
+    };
     let declared = context.filter(|_| !e.own).and_then(|(spec, op)| declared_body(e, spec, op));
     let (content_type, body) = match declared {
-        Some(found) => found,
-        None => (PROBLEM_JSON.to_string(), problem_body(e)),
+        Some(Declared::Body(content_type, body)) => (Some(content_type), body),
+        Some(Declared::Empty) => (None, Bytes::new()),
+        None => (Some(PROBLEM_JSON.to_string()), problem_body(e)),
     };
-    let mut builder = Response::builder().status(e.status).header(http::header::CONTENT_TYPE, content_type);
+    let mut builder = Response::builder().status(e.status);
+    if let Some(content_type) = content_type {
+        builder = builder.header(http::header::CONTENT_TYPE, content_type);
+    }
     for (name, value) in &e.headers {
         if let Ok(v) = HeaderValue::from_str(value) {
             builder = builder.header(name, v);
@@ -181,10 +258,20 @@ fn problem_body(e: &ErrorReply) -> Bytes {
     Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
 }
 
-fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<(String, Bytes)> {
+/// What the operation declares for an error's status.
+enum Declared {
+    Body(String, Bytes),
+    /// The response declares no content: it gets none.
+    Empty,
+}
+
+fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<Declared> {
     let response = op.response_for(e.status.as_u16())?;
     if response.code.starts_with('2') {
         return None;
+    }
+    if response.content.is_empty() {
+        return Some(Declared::Empty);
     }
     let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type))?;
     // The same choice as a success body: an example that contradicts the schema is not the shape.
@@ -212,7 +299,7 @@ fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<(String,
             body = before;
         }
     }
-    Some((concrete_media_type(&media.media_type), Bytes::from(serde_json::to_vec(&body).ok()?)))
+    Some(Declared::Body(concrete_media_type(&media.media_type), Bytes::from(serde_json::to_vec(&body).ok()?)))
 }
 
 fn field_value(field: &ErrorField, e: &ErrorReply) -> Value {
@@ -500,6 +587,52 @@ mod tests {
         let body = filled(example, &e, schema);
         assert_eq!(body["details"], json!("too many requests; retry after 1 second(s)"));
         assert!(!body.to_string().contains("30 seconds"));
+    }
+
+    /// One operation declaring `codes`, none with content.
+    fn declaring(codes: &[&str]) -> crate::spec::SpecSet {
+        let responses: Map<String, Value> = codes.iter().map(|c| (c.to_string(), json!({"description": "x"}))).collect();
+        let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/x": {"get": {"operationId": "x", "responses": responses}}}});
+        let scratch = crate::fuzz::Scratch::new();
+        let (set, problems) = crate::spec::load(&[scratch.file("api.json", doc.to_string())], &Default::default());
+        set.unwrap_or_else(|| panic!("{problems:?}"))
+    }
+
+    fn op_declaring(codes: &[&str]) -> Operation {
+        declaring(codes).operations.remove(0)
+    }
+
+    #[test]
+    fn undeclared_statuses_give_way_to_declared_ones() {
+        let fit = |codes: &[&str], wanted: u16| fitting_status(&op_declaring(codes), StatusCode::from_u16(wanted).unwrap()).as_u16();
+        assert_eq!(fit(&["200", "422"], 422), 422, "declared: kept");
+        assert_eq!(fit(&["200", "4XX"], 422), 422, "a range covers it");
+        assert_eq!(fit(&["200", "400"], 422), 400, "a validation error takes the declared 400");
+        assert_eq!(fit(&["200", "422"], 400), 422);
+        assert_eq!(fit(&["200", "400", "default"], 415), 415, "default covers the precise status");
+        assert_eq!(fit(&["200", "default"], 404), 404, "default covers any status");
+        assert_eq!(fit(&["200", "403"], 400), 403, "the nearest declared 4xx");
+        assert_eq!(fit(&["200", "403", "415"], 400), 415, "kin before nearness");
+        assert_eq!(fit(&["204", "403", "422"], 400), 422);
+        assert_eq!(fit(&["200", "409"], 412), 409);
+        assert_eq!(fit(&["200", "404"], 422), 422, "never a 404 for a mistake of another kind");
+        assert_eq!(fit(&["200"], 422), 422, "no error status at all: the wanted one stays");
+        assert_eq!(fit(&["200", "404"], 503), 503, "no 5xx declared: the mock's own failure stays");
+        assert_eq!(fit(&["200", "500"], 503), 500);
+    }
+
+    #[test]
+    fn rendering_sends_a_declared_status_and_no_body_where_none_is_declared() {
+        let set = declaring(&["200", "403"]);
+        let (spec, op) = (&set.specs[0], &set.operations[0]);
+        let r = render(&reply(400, "bad"), Some((spec, op)));
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        assert!(r.body().is_empty(), "403 declares no content");
+        assert!(r.headers().get(http::header::CONTENT_TYPE).is_none());
+        let kept = render(&reply(429, "slow down").kept(), Some((spec, op)));
+        assert_eq!(kept.status(), StatusCode::TOO_MANY_REQUESTS, "a limit the user set keeps its status");
+        assert_eq!(kept.headers()[http::header::CONTENT_TYPE], PROBLEM_JSON);
     }
 
     #[test]

@@ -356,6 +356,29 @@ pub fn fits(doc: &Value, prop: &Value, value: &Value) -> bool {
     typed && scalar_validator(prop).is_none_or(|v| v.is_valid(value))
 }
 
+/// Whether a value the client sent may be stored in a field of schema `prop`: it [`fits`], and
+/// an array's items have the items' type (GitHub's request takes `assignees: ["octocat"]` where its
+/// answers hold user objects). What does not agree is left out of the record, which the
+/// response's own schema then completes.
+pub fn agrees(doc: &Value, prop: &Value, value: &Value) -> bool {
+    if !fits(doc, prop, value) {
+        return false;
+    }
+    let (resolved, _) = deref(doc, prop, "");
+    match (value, resolved.get("items")) {
+        (Value::Array(items), Some(schema)) => {
+            let schema = deref(doc, schema, "").0;
+            items.iter().all(|item| fits(doc, schema, item))
+        }
+        _ => true,
+    }
+}
+
+/// Removes from `data` the fields the record's schema types otherwise (see [`agrees`]).
+pub fn drop_disagreeing(data: &mut Map<String, Value>, doc: &Value, shape: &RecordShape) {
+    data.retain(|name, value| value.is_null() || shape.props.get(name).is_none_or(|prop| agrees(doc, prop, value)));
+}
+
 thread_local! {
     static VALIDATORS: RefCell<HashMap<String, Option<Rc<jsonschema::Validator>>>> = RefCell::new(HashMap::new());
 }

@@ -155,7 +155,10 @@ impl Ctx<'_> {
             None => body,
         };
         match inner {
-            Value::Object(m) => Ok(m),
+            Value::Object(mut m) => {
+                fill::drop_disagreeing(&mut m, self.doc(), self.record_shape());
+                Ok(m)
+            }
             _ => Err(BehaviourError::bad(format!("the {} must be a JSON object", self.kind()))),
         }
     }

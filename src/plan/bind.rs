@@ -50,9 +50,6 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool, realistic: Op
             }
             b.full.status = full_status(set, op);
             b.schema = resource_schema(set, op, &b);
-            if b.action == Action::Create && ext.key.is_none() {
-                b.id_format = id_format(set, op, &b);
-            }
             b
         }));
     }
@@ -108,6 +105,13 @@ pub fn bind_all(set: &SpecSet, exts: &[OperationExt], infer: bool, realistic: Op
         }
     }
     keys_the_schema_has(exts, &mut out);
+    // Once the key is known (a create names none of its own, it takes its resource's): ids are
+    // made as the key field's schema says, an integer where GitHub's `id` is one.
+    for ((b, op), ext) in out.iter_mut().zip(&set.operations).zip(exts) {
+        if let Some(b) = b.as_mut().filter(|b| b.action == Action::Create && ext.id_format.is_none()) {
+            b.id_format = id_format(set, op, b);
+        }
+    }
     let invents: std::collections::HashSet<String> =
         out.iter().flatten().filter(|b| b.invent_missing).map(|b| b.resource.clone()).collect();
     for b in out.iter_mut().flatten() {
@@ -657,9 +661,15 @@ fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig, reali
 fn id_format(set: &SpecSet, op: &Operation, b: &Binding) -> IdFormat {
     let spec = &set.specs[op.spec];
     let doc = spec.schemas.doc(Flow::Response);
-    let Some(schema) = b.schema.as_ref().and_then(|p| doc.pointer(p)) else { return IdFormat::Uuid };
-    let (schema, at) = deref(doc, schema, "");
-    let Some((prop, _)) = property(doc, schema, &at, &b.key) else { return IdFormat::Uuid };
+    let prop = match b.record_shape.props.get(&b.key) {
+        Some(prop) => prop,
+        None => {
+            let Some(schema) = b.schema.as_ref().and_then(|p| doc.pointer(p)) else { return IdFormat::Uuid };
+            let (schema, at) = deref(doc, schema, "");
+            let Some((prop, _)) = property(doc, schema, &at, &b.key) else { return IdFormat::Uuid };
+            prop
+        }
+    };
     let types = crate::spec::model::types_of(doc, prop);
     if types.iter().any(|t| t == "integer") {
         IdFormat::Integer

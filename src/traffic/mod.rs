@@ -250,7 +250,8 @@ impl Live {
                 Err(e) => {
                     plan.injected.push("rate-limit=503 (store unavailable)".into());
                     let e = ErrorReply::new(StatusCode::SERVICE_UNAVAILABLE, format!("cannot check the rate limit: {e}"))
-                        .with_header(http::header::RETRY_AFTER, "1");
+                        .with_header(http::header::RETRY_AFTER, "1")
+                        .kept();
                     plan.refusal = Some(e);
                     return plan;
                 }
@@ -271,7 +272,8 @@ impl Live {
                     verdict.retry_after
                 );
                 let e = ErrorReply::new(StatusCode::TOO_MANY_REQUESTS, detail)
-                    .with_header(http::header::RETRY_AFTER, verdict.retry_after.to_string());
+                    .with_header(http::header::RETRY_AFTER, verdict.retry_after.to_string())
+                    .kept();
                 plan.refusal = Some(e);
                 return plan;
             }
@@ -317,7 +319,7 @@ impl Live {
                     let secs = retry_after.or(default_wait).map(|wait| wait.as_nanos().div_ceil(1_000_000_000).max(1));
                     // The body names the wait the header gives, so that the two never disagree.
                     let wait = secs.map(|n| format!("; retry after {n} second(s)")).unwrap_or_default();
-                    let mut e = ErrorReply::new(status, format!("injected fault: {s} {reason} ({}){wait}", source.as_str()));
+                    let mut e = ErrorReply::new(status, format!("injected fault: {s} {reason} ({}){wait}", source.as_str())).kept();
                     if let Some(secs) = secs {
                         e = e.with_header(http::header::RETRY_AFTER, secs.to_string());
                     }
