@@ -395,6 +395,14 @@ pub struct ServeArgs {
     /// that do not need it are served meanwhile. Example: `--store-timeout 250ms`
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_timeout)]
     pub store_timeout: std::time::Duration,
+
+    /// Do not watch for changes. By default the documents, their local `$ref` files, the
+    /// overlays and the fixtures are watched, and a save is served at once (a document that no
+    /// longer compiles keeps the old plan serving and its problems are logged); documents given
+    /// by URL are not fetched again. `POST /__specstub/reload` reloads either way.
+    /// Example: `--no-watch`
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -625,7 +633,7 @@ impl LoadArgs {
     }
 
     pub fn options(&self) -> LoadOptions {
-        LoadOptions { mounts: self.mount.clone(), ignore_server_path: self.ignore_server_path, overlays: self.overlay.clone() }
+        LoadOptions { mounts: self.mount.clone(), ignore_server_path: self.ignore_server_path, overlays: self.overlay.clone(), ..Default::default() }
     }
 }
 
@@ -700,6 +708,7 @@ impl ServeArgs {
             http2_max_streams: self.http2_max_streams,
             state_compact_at: self.state_compact_at as u64,
             store_timeout: self.store_timeout,
+            watch: !self.no_watch,
         }
     }
 }
