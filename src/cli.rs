@@ -892,6 +892,8 @@ mod tests {
         };
         let c = serve(&[]).unwrap();
         assert_eq!((c.store_max_records, c.store_max_bytes, c.store_evict), (1_000_000, 1 << 30, Eviction::Refuse));
+        assert!(c.watch, "serve reloads on changes by default");
+        assert!(!serve(&["--no-watch"]).unwrap().watch);
         assert_eq!(c.session_ttl, Some(std::time::Duration::from_secs(3600)));
         let args = ["--store-max-records", "none", "--store-max-bytes", "0", "--store-evict", "oldest-session", "--session-ttl", "none"];
         let c = serve(&args).unwrap();

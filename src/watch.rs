@@ -85,24 +85,25 @@ pub fn spawn(
     let mut debouncer = new_debouncer(DEBOUNCE, tx).map_err(|e| format!("cannot watch files: {e}"))?;
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = Arc::clone(&stop);
+    let rewatch = |debouncer: &mut notify_debouncer_mini::Debouncer<_>, wanted: &Wanted, watched: &mut BTreeSet<PathBuf>| {
+        let w = debouncer.watcher();
+        for d in std::mem::take(watched) {
+            let _ = w.unwatch(&d);
+        }
+        for d in wanted.watch_dirs() {
+            // A directory that does not exist (yet) is watched through its parent.
+            if d.is_dir() && w.watch(&d, RecursiveMode::NonRecursive).is_ok() {
+                watched.insert(d);
+            }
+        }
+    };
+    // Before returning: a change made once the server is up is never missed.
+    let mut wanted = Wanted::of(&paths);
+    let mut watched = BTreeSet::new();
+    rewatch(&mut debouncer, &wanted, &mut watched);
     std::thread::Builder::new()
         .name("specstub-watch".into())
         .spawn(move || {
-            let mut wanted = Wanted::of(&paths);
-            let mut watched = BTreeSet::new();
-            let mut rewatch = |wanted: &Wanted, watched: &mut BTreeSet<PathBuf>| {
-                let w = debouncer.watcher();
-                for d in std::mem::take(watched) {
-                    let _ = w.unwatch(&d);
-                }
-                for d in wanted.watch_dirs() {
-                    // A directory that does not exist (yet) is watched through its parent.
-                    if d.is_dir() && w.watch(&d, RecursiveMode::NonRecursive).is_ok() {
-                        watched.insert(d);
-                    }
-                }
-            };
-            rewatch(&wanted, &mut watched);
             while !stopped.load(Ordering::Relaxed) {
                 match rx.recv_timeout(POLL) {
                     Ok(Ok(events)) => {
@@ -116,7 +117,7 @@ pub fn spawn(
                             Some(next) => wanted = Wanted::of(&next),
                             None => break,
                         }
-                        rewatch(&wanted, &mut watched);
+                        rewatch(&mut debouncer, &wanted, &mut watched);
                     }
                     Ok(Err(e)) => tracing::warn!("watching files: {e}"),
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
