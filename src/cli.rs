@@ -633,7 +633,12 @@ impl LoadArgs {
     }
 
     pub fn options(&self) -> LoadOptions {
-        LoadOptions { mounts: self.mount.clone(), ignore_server_path: self.ignore_server_path, overlays: self.overlay.clone(), ..Default::default() }
+        LoadOptions {
+            mounts: self.mount.clone(),
+            ignore_server_path: self.ignore_server_path,
+            overlays: self.overlay.clone(),
+            ..Default::default()
+        }
     }
 }
 

@@ -13,8 +13,8 @@ use proptest::sample::Index;
 use super::handle;
 use crate::config::Config;
 use crate::fuzz::{config, mutation, nasty_string, within};
-use crate::plan::fuzz::{METHODS, any_body, content_type, header_name, near_path, seed_paths};
 use crate::plan::build;
+use crate::plan::fuzz::{METHODS, any_body, content_type, header_name, near_path, seed_paths};
 use crate::runtime::{Generation, Runtime};
 
 fn served() -> &'static [(Arc<Generation>, Runtime)] {

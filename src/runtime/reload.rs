@@ -166,7 +166,9 @@ impl Runtime {
                     }
                     Some(api)
                 }
-                Err(problems) => return self.kept(&mut state, outcome("kept", old.number, shown(&problems), Vec::new(), RateLimits::default())),
+                Err(problems) => {
+                    return self.kept(&mut state, outcome("kept", old.number, shown(&problems), Vec::new(), RateLimits::default()));
+                }
             }
         } else {
             None
@@ -177,7 +179,9 @@ impl Runtime {
         let fixtures = match (&old.api.config.fixtures, seed_again) {
             (Some(dir), true) => match crate::fixtures::load(dir, keys) {
                 Ok(f) => Some(f),
-                Err(problems) => return self.kept(&mut state, outcome("kept", old.number, shown(&problems), Vec::new(), RateLimits::default())),
+                Err(problems) => {
+                    return self.kept(&mut state, outcome("kept", old.number, shown(&problems), Vec::new(), RateLimits::default()));
+                }
             },
             _ => None,
         };
@@ -226,7 +230,10 @@ impl Runtime {
         if done.reseeded.is_empty() {
             tracing::info!("reloaded ({files} changed): serving plan generation {generation}");
         } else {
-            tracing::info!("reloaded ({files} changed): serving plan generation {generation}; fixtures seeded again: {}", done.reseeded.join(", "));
+            tracing::info!(
+                "reloaded ({files} changed): serving plan generation {generation}; fixtures seeded again: {}",
+                done.reseeded.join(", ")
+            );
         }
         self.mark(&mut state, done)
     }

@@ -690,6 +690,35 @@ mod tests {
     }
 
     #[test]
+    fn a_reload_keeps_the_buckets_of_unchanged_limits_and_empties_changed_ones() {
+        // Arrange: one request per minute on /things, used up.
+        let limited = |limit: Value| load(doc(json!({"rateLimit": limit}), json!({"rateLimit": "50/s"})));
+        let old_set = limited(json!({"limit": 1, "period": "1min", "key": "ip"}));
+        let old = Traffic::new(&Config::default(), &old_set);
+        let (spec, op) = (&old_set.specs[0], &old_set.operations[0]);
+        assert!(old.admit(spec, op, &request(None), None).refusal.is_none());
+        assert!(old.admit(spec, op, &request(None), None).refusal.is_some());
+        let swapped = |set: &SpecSet| {
+            let mut next = Traffic::new(&Config::default(), set);
+            let (buckets, carried) = old.live.carry(&next.rules, &old.rules, &old.buckets);
+            next.buckets = buckets;
+            (next, carried)
+        };
+        // Act: the same limit, in a plan whose document-wide limit changed.
+        let same_set = load(doc(json!({"rateLimit": {"limit": 1, "period": "1min", "key": "ip"}}), json!({"rateLimit": "60/s"})));
+        let (same, carried) = swapped(&same_set);
+        // Assert: still used up; the changed document limit starts empty.
+        assert_eq!(carried, Carried { kept: 1, fresh: 1 });
+        assert!(same.admit(&same_set.specs[0], &same_set.operations[0], &request(None), None).refusal.is_some());
+        // Act: the limit itself changed.
+        let changed_set = limited(json!({"limit": 2, "period": "1min", "key": "ip"}));
+        let (changed, carried) = swapped(&changed_set);
+        // Assert
+        assert_eq!(carried, Carried { kept: 1, fresh: 1 });
+        assert!(changed.admit(&changed_set.specs[0], &changed_set.operations[0], &request(None), None).refusal.is_none());
+    }
+
+    #[test]
     fn prefer_asks_for_latency_and_declared_faults_only() {
         let set = load(doc(Value::Null, Value::Null));
         let t = Traffic::new(&Config::default(), &set);
