@@ -395,6 +395,14 @@ pub struct ServeArgs {
     /// that do not need it are served meanwhile. Example: `--store-timeout 250ms`
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_timeout)]
     pub store_timeout: std::time::Duration,
+
+    /// Do not watch for changes. By default the documents, their local `$ref` files, the
+    /// overlays and the fixtures are watched, and a save is served at once (a document that no
+    /// longer compiles keeps the old plan serving and its problems are logged); documents given
+    /// by URL are not fetched again. `POST /__specstub/reload` reloads either way.
+    /// Example: `--no-watch`
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -705,6 +713,7 @@ impl ServeArgs {
             http2_max_streams: self.http2_max_streams,
             state_compact_at: self.state_compact_at as u64,
             store_timeout: self.store_timeout,
+            watch: !self.no_watch,
         }
     }
 }
@@ -888,6 +897,8 @@ mod tests {
         };
         let c = serve(&[]).unwrap();
         assert_eq!((c.store_max_records, c.store_max_bytes, c.store_evict), (1_000_000, 1 << 30, Eviction::Refuse));
+        assert!(c.watch, "serve reloads on changes by default");
+        assert!(!serve(&["--no-watch"]).unwrap().watch);
         assert_eq!(c.session_ttl, Some(std::time::Duration::from_secs(3600)));
         let args = ["--store-max-records", "none", "--store-max-bytes", "0", "--store-evict", "oldest-session", "--session-ttl", "none"];
         let c = serve(&args).unwrap();

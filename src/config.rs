@@ -136,6 +136,10 @@ pub struct Config {
     pub session_ttl: Option<std::time::Duration>,
     /// Longest wait on Redis for a connection, an answer or a free pooled connection (then 503).
     pub store_timeout: std::time::Duration,
+    /// Hot reload: watch the documents, their local `$ref` files, the overlays and the fixtures,
+    /// and serve a new plan when they change (`serve` turns it on unless `--no-watch`; off by
+    /// default in the library). `POST /__specstub/reload` reloads either way.
+    pub watch: bool,
 }
 
 impl Default for Config {
@@ -191,6 +195,7 @@ impl Default for Config {
             store_evict: Eviction::Refuse,
             session_ttl: Some(std::time::Duration::from_secs(3600)),
             store_timeout: std::time::Duration::from_secs(1),
+            watch: false,
         }
     }
 }

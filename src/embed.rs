@@ -67,6 +67,8 @@ impl From<SetupError> for StartError {
 pub struct Server {
     handle: Running,
     served: Arc<Served>,
+    /// With `watch`: the thread that reloads on changes, stopped with the server.
+    _watching: Option<crate::watch::Watching>,
     /// A directory holding documents given as text, removed with the server.
     _scratch: Option<Scratch>,
 }
@@ -103,7 +105,8 @@ impl Server {
     /// and base URL, the admin URL, and the features in force. The CLI prints it as its start-up
     /// banner.
     pub fn overview(&self) -> Overview {
-        let api = &self.served.api;
+        let plan = self.served.runtime.plan();
+        let api = &plan.api;
         let config = &api.config;
         let url = self.url();
         let documents = api
@@ -140,6 +143,7 @@ impl Server {
             validation: config.validation,
             dynamic: config.dynamic,
             data: config.data,
+            watch: config.watch,
         };
         Overview { admin_url: format!("{url}{}/", config.admin_prefix.trim_end_matches('/')), url, documents, features }
     }
@@ -183,7 +187,8 @@ impl Server {
         let Some(store) = &self.served.runtime.store else {
             return Err(StoreError::Unavailable("the server runs stateless: there is no store".into()));
         };
-        let key = self.served.api.keys.get(resource).map(String::as_str).unwrap_or("id");
+        let plan = self.served.runtime.plan();
+        let key = plan.api.keys.get(resource).map(String::as_str).unwrap_or("id");
         let id = match record.get(key) {
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(serde_json::Value::Number(n)) => n.to_string(),
@@ -191,6 +196,13 @@ impl Server {
         };
         let ns = crate::store::Ns { session: String::new(), resource: resource.to_string() };
         store.put(&ns, crate::store::Record { id, version: 0, seq: 0, scope: Vec::new(), data: record }).map(|_| ())
+    }
+
+    /// Compiles the documents again if a file they are read from (or a fixture file) changed,
+    /// as `POST /__specstub/reload` does: the new plan serves the next requests; with errors the
+    /// old one serves on and the outcome lists them. Blocking (it reads and compiles files).
+    pub fn reload(&self) -> crate::runtime::reload::Outcome {
+        self.served.runtime.reload(crate::runtime::reload::Trigger::Admin)
     }
 
     /// Stops accepting, lets in-flight requests finish (bounded), then returns; in record mode,
@@ -291,6 +303,8 @@ pub struct Features {
     /// Generated answers rather than examples by default (`--dynamic`).
     pub dynamic: bool,
     pub data: DataMode,
+    /// Hot reload: the documents and fixtures are watched and a change is served at once.
+    pub watch: bool,
 }
 
 /// A store URL fit to print: no user name or password.
@@ -686,18 +700,53 @@ impl ServerBuilder {
         for p in &warnings {
             tracing::warn!("{p}");
         }
-        let runtime = Runtime::open(&api)?;
-        let served = Arc::new(Served { api, runtime });
-        let listener = server::bind(&served.api.config.host, served.api.config.port).await.map_err(StartError::Io)?;
+        let runtime = Runtime::open(api)?;
+        let served = Arc::new(Served { runtime });
+        let plan = served.runtime.plan();
+        let config = &plan.api.config;
+        let listener = server::bind(&config.host, config.port).await.map_err(StartError::Io)?;
         let mut handle = server::spawn(listener, Arc::clone(&served)).map_err(StartError::Io)?;
         check_schemas_in_background(&served);
-        log_admin_access(&served.api.config);
-        if let (Some(store), Some(ttl)) = (served.runtime.store.clone(), served.api.config.session_ttl) {
+        log_admin_access(config);
+        let watching = if config.watch { watch(&served) } else { None };
+        if let (Some(store), Some(ttl)) = (served.runtime.store.clone(), config.session_ttl) {
             // A quarter of the TTL: a session goes at most 25 % after its time.
             let every = (ttl / 4).clamp(std::time::Duration::from_millis(10), std::time::Duration::from_secs(60));
             handle.attach(crate::store::spawn_sweeper(store, every, handle.stopped()));
         }
-        Ok(Server { handle, served, _scratch: scratch })
+        drop(plan);
+        Ok(Server { handle, served, _watching: watching, _scratch: scratch })
+    }
+
+    /// Hot reload: watch the documents (and their local `$ref` files), the overlays and the
+    /// fixtures, and serve a new plan when they change (what `serve` does unless `--no-watch`;
+    /// off by default here). Documents given by URL are not fetched again. A reload can also be
+    /// asked for with [`Server::reload`] or `POST /__specstub/reload`, watching or not.
+    pub fn watch(mut self, on: bool) -> Self {
+        self.config.watch = on;
+        self
+    }
+}
+
+/// Starts the watcher of a server's files; a server that cannot watch serves on without it.
+fn watch(served: &Arc<Served>) -> Option<crate::watch::Watching> {
+    let weak = Arc::downgrade(served);
+    let paths = crate::runtime::reload::watched(&served.runtime.plan().api);
+    let watching = crate::watch::spawn(paths, move |_| {
+        // The server is gone: stop watching.
+        let served = weak.upgrade()?;
+        served.runtime.reload(crate::runtime::reload::Trigger::Watch);
+        Some(crate::runtime::reload::watched(&served.runtime.plan().api))
+    });
+    match watching {
+        Ok(w) => {
+            tracing::info!("watching the documents and fixtures: a change is served at once (--no-watch to turn off)");
+            Some(w)
+        }
+        Err(e) => {
+            tracing::warn!("not watching for changes ({e}); POST {}/reload reloads", served.runtime.plan().api.config.admin_prefix);
+            None
+        }
     }
 }
 
@@ -709,13 +758,17 @@ impl ServerBuilder {
 /// early once the server is dropped.
 fn check_schemas_in_background(served: &Arc<Served>) {
     let weak = Arc::downgrade(served);
-    let count = served.api.operations.len();
+    // The plan of the start; a reload compiles its own, checked as its requests arrive.
+    let plan = served.runtime.plan();
+    let count = plan.api.operations.len();
     let spawned = std::thread::Builder::new().name("specstub-schemas".into()).spawn(move || {
         let mut seen = std::collections::HashSet::new();
         for i in 0..count {
-            let Some(served) = weak.upgrade() else { return };
-            let op = &served.api.operations[i].op;
-            for p in crate::spec::check_request_schemas(&served.api.specs, [op], &mut seen) {
+            if weak.strong_count() == 0 {
+                return;
+            }
+            let op = &plan.api.operations[i].op;
+            for p in crate::spec::check_request_schemas(&plan.api.specs, [op], &mut seen) {
                 tracing::error!("{p}");
             }
         }

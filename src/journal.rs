@@ -3,7 +3,8 @@
 //! bounded in entries and in bytes: a body too large for one entry's share is cut to a marker,
 //! and the oldest entries go first. Secrets are taken out before an entry gets here. Calls the
 //! mock itself makes (callbacks, webhooks) are journaled too, marked `"direction": "outgoing"`
-//! with their target and attempt; expectations count only the requests received.
+//! with their target and attempt; each hot reload is marked by an entry of its own,
+//! `"direction": "reload"`; expectations count only the requests received.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -45,6 +46,54 @@ pub struct Entry {
     /// For an outgoing call: what was called and how it went.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<Call>,
+    /// For a reload's mark: what changed and what came of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reload: Option<Reload>,
+}
+
+/// A hot reload's side of an entry (its `method` is `RELOAD`, its `path` empty, its `status`
+/// 200 when the new plan serves and 422 when the old one was kept).
+#[derive(Debug, Clone, Serialize)]
+pub struct Reload {
+    /// "reloaded", or "kept" (the new documents or fixtures have errors: the old plan serves).
+    pub outcome: &'static str,
+    /// "watch" (a file changed) or "admin" (`POST /__specstub/reload`).
+    pub trigger: &'static str,
+    /// The plan's generation serving after it.
+    pub generation: u64,
+    /// The files whose content changed (or that appeared or went).
+    pub files: Vec<String>,
+    /// Why the old plan was kept: each problem with file and pointer, as start-up prints them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// Collections whose fixtures changed and were seeded again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reseeded: Vec<String>,
+}
+
+impl Entry {
+    /// The journal's mark of a hot reload.
+    pub fn reload(mark: Reload) -> Self {
+        Entry {
+            seq: 0,
+            request_id: String::new(),
+            at: crate::clock::Stamp::now(),
+            method: "RELOAD".into(),
+            path: String::new(),
+            query: Default::default(),
+            operation: None,
+            session: None,
+            body: None,
+            status: if mark.outcome == "reloaded" { 200 } else { 422 },
+            validation: "unchecked",
+            violations: Vec::new(),
+            injected: Vec::new(),
+            duration_ms: 0.0,
+            direction: RELOAD,
+            call: None,
+            reload: Some(mark),
+        }
+    }
 }
 
 /// An outgoing call's side of an entry (its `status` is the answer's, 0 when there was none).
@@ -71,6 +120,8 @@ pub struct Call {
 pub const INCOMING: &str = "incoming";
 /// `Entry::direction` of a call the mock made.
 pub const OUTGOING: &str = "outgoing";
+/// `Entry::direction` of a hot reload's mark.
+pub const RELOAD: &str = "reload";
 
 /// A body cut to fit the journal's share for one entry: `{"truncated": true, "bytes": N, "head":
 /// "..."}`, N being the size of the body's JSON text and `head` its first [`HEAD_BYTES`].
@@ -487,6 +538,7 @@ mod tests {
             duration_ms: 0.0,
             direction: INCOMING,
             call: None,
+            reload: None,
         }
     }
 

@@ -132,12 +132,14 @@ mod template;
 mod traffic;
 mod validate;
 mod verify;
+mod watch;
 mod xml;
 
 pub use config::{Config, LogFormat};
 pub use embed::{Features, Overview, ServedDocument, Server, ServerBuilder, StartError, StoreKind};
 pub use generate::DataMode;
 pub use journal::{Checked as Verification, Entry as Received, Expectation};
+pub use runtime::reload::{Outcome as Reload, RateLimits as ReloadedRateLimits};
 pub use spec::{LoadOptions, Problem, Severity};
 pub use store::{Eviction, StoreError};
 pub use traffic::{Latency, RateLimitRule};

@@ -295,6 +295,12 @@ fn banner(o: &Overview, colour: bool) -> String {
         Mode::Warn => "warn",
         Mode::Off => "off",
     };
+    let watch = if f.watch {
+        format!("{}, a saved change is served at once (--no-watch to turn off)", paint(on, "on"))
+    } else {
+        "off (POST /__specstub/reload reloads)".to_string()
+    };
+    line("watch", watch);
     let self_check = if f.self_check { paint(on, "on") } else { "off".to_string() };
     line("checks", format!("validation {validation}, self-check {self_check}"));
     out
@@ -326,6 +332,7 @@ fn log_overview(o: &Overview) {
         chaos = f.chaos,
         proxy = f.proxy.as_deref(),
         self_check = f.self_check,
+        watch = f.watch,
         "listening"
     );
 }

@@ -51,7 +51,7 @@ async fn admin_routes_need_the_admin_token_when_one_is_set() {
     let health = json(health).await;
     assert_eq!(health["status"], "ok", "{health}");
     let keys: Vec<&str> = health.as_object().unwrap().keys().map(String::as_str).collect();
-    assert!(keys.iter().all(|k| ["status", "connections", "store", "selfCheck"].contains(k)), "{health}");
+    assert!(keys.iter().all(|k| ["status", "connections", "store", "selfCheck", "plan"].contains(k)), "{health}");
 }
 
 #[tokio::test]

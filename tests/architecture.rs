@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 /// Bottom first. Each group is one layer of docs/architecture.md.
 const LAYERS: &[&[&str]] = &[
     // leaves: no knowledge of documents
-    &["clock", "headers", "client", "query", "template", "prefer", "negotiate", "generate", "store", "xml", "fuzz"],
+    &["clock", "headers", "client", "query", "template", "prefer", "negotiate", "generate", "store", "xml", "fuzz", "watch"],
     // the documents
     &["spec"],
     // reading requests against a document

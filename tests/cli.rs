@@ -271,6 +271,7 @@ fn serve_prints_a_banner_with_each_document_the_admin_url_and_the_features_witho
     assert!(admin.ends_with(&format!("http://{addr}/__specstub/")), "{admin}");
     assert!(banner.iter().any(|l| l.trim_start().starts_with("store") && l.contains("memory")), "{text}");
     assert!(banner.iter().any(|l| l.trim_start().starts_with("data") && l.contains("static")), "{text}");
+    assert!(banner.iter().any(|l| l.trim_start().starts_with("watch") && l.contains("on")), "hot reload is on by default:\n{text}");
     let everything = format!("{text}\n{}", logs.join("\n"));
     assert!(!everything.contains("\x1b["), "an escape sequence despite NO_COLOR and pipes:\n{everything:?}");
 }
@@ -313,6 +314,7 @@ fn the_banner_names_the_features_that_are_on() {
     }
     assert!(line("proxy").contains("http://127.0.0.1:9"), "{text}");
     assert!(line("checks").contains("self-check on"), "{text}");
+    assert!(line("watch").contains("on, a saved change is served at once"), "{text}");
 }
 
 #[test]

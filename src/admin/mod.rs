@@ -166,9 +166,10 @@ fn route_stateless(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange,
         (&Method::GET, ["health"]) => health(api, rt),
         (&Method::GET, ["openapi.json"]) => reply(StatusCode::OK, &openapi_json()),
         (&Method::POST, ["reset"]) => {
-            rt.traffic.reset();
+            rt.reset_traffic();
             reply(StatusCode::OK, &json!({"reset": true}))
         }
+        (&Method::POST, ["reload"]) => reload(rt),
         (&Method::GET, ["journal"]) => journal(api, rt, ex),
         (&Method::DELETE, ["journal"]) => {
             rt.journal.clear(ex.session.as_deref());
@@ -241,7 +242,27 @@ fn health(api: &Api, rt: &Runtime) -> Response<Bytes> {
         let (answers, violations) = rt.self_check.get();
         out["selfCheck"] = json!({"answers": answers, "violations": violations});
     }
+    let mut plan = json!({"generation": rt.plan().number, "watching": api.config.watch});
+    if let Some(last) = rt.last_reload() {
+        plan["lastReload"] = json!({"at": last.at, "outcome": last.outcome, "trigger": last.trigger});
+    }
+    out["plan"] = plan;
     reply(if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE }, &out)
+}
+
+/// Compiles the documents again now (what the watcher does on a change): 200 with the new
+/// plan or nothing to do, 422 with the problems while the old plan serves on.
+fn reload(rt: &Runtime) -> Response<Bytes> {
+    let multi_thread =
+        tokio::runtime::Handle::try_current().is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    // Compiling takes a while for a large document: the worker's other requests move meanwhile.
+    let outcome = if multi_thread {
+        tokio::task::block_in_place(|| rt.reload(crate::runtime::reload::Trigger::Admin))
+    } else {
+        rt.reload(crate::runtime::reload::Trigger::Admin)
+    };
+    let status = if outcome.outcome == "kept" { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    reply(status, &serde_json::to_value(&outcome).unwrap_or_default())
 }
 
 fn verify(rt: &Runtime, req: &Request<Bytes>, ex: &Exchange) -> Response<Bytes> {

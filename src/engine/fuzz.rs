@@ -3,7 +3,7 @@
 //! every compiled test document with its memory store. Each gets an answer within the deadline,
 //! and an answer that says it is JSON is JSON.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request};
@@ -13,17 +13,17 @@ use proptest::sample::Index;
 use super::handle;
 use crate::config::Config;
 use crate::fuzz::{config, mutation, nasty_string, within};
+use crate::plan::build;
 use crate::plan::fuzz::{METHODS, any_body, content_type, header_name, near_path, seed_paths};
-use crate::plan::{Api, build};
-use crate::runtime::Runtime;
+use crate::runtime::{Generation, Runtime};
 
-fn served() -> &'static [(Api, Runtime)] {
-    static SERVED: OnceLock<Vec<(Api, Runtime)>> = OnceLock::new();
+fn served() -> &'static [(Arc<Generation>, Runtime)] {
+    static SERVED: OnceLock<Vec<(Arc<Generation>, Runtime)>> = OnceLock::new();
     SERVED.get_or_init(|| {
         seed_paths()
             .into_iter()
             .filter_map(|path| build(Config { specs: vec![path], ..Config::default() }).ok())
-            .filter_map(|(api, _)| Runtime::open(&api).ok().map(|rt| (api, rt)))
+            .filter_map(|(api, _)| Runtime::open(api).ok().map(|rt| (rt.plan(), rt)))
             .collect()
     })
 }
@@ -69,7 +69,8 @@ proptest! {
         body in any_body(),
     ) {
         within("engine::handle", move || {
-            let (api, rt) = which.get(served());
+            let (plan, rt) = which.get(served());
+            let api = &plan.api;
             let path = near_path(api, op, &fill, &mutations);
             let uri = match &query {
                 Some(q) => format!("{path}?{}", percent_encoding::utf8_percent_encode(q, percent_encoding::CONTROLS)),
@@ -90,7 +91,7 @@ proptest! {
             // A URI that `http` refuses never reaches the engine: hyper answers it 400 first.
             let Ok(req) = req.body(Bytes::from(body)) else { return };
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            let response = runtime.block_on(handle(api, rt, req, None));
+            let response = runtime.block_on(handle(plan, rt, req, None));
             let is_json = response.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| ct.contains("json"));
             if is_json && !response.body().is_empty() {
                 let parsed = serde_json::from_slice::<serde_json::Value>(response.body());

@@ -22,15 +22,17 @@ use crate::prefer::Prefer;
 use crate::problem::{ErrorReply, render};
 use crate::respond::{self, MockRequest};
 use crate::router::RouteMatch;
-use crate::runtime::Runtime;
+use crate::runtime::{Generation, Runtime};
 use crate::spec::{Operation, ParamIn};
 use crate::traffic::{self, Arrival, Plan};
 use crate::validate::{self, Checked, Incoming, Mode, Policy, Rejection};
 
 use crate::exchange::{Exchange, Trail};
 
-/// Answers one request whose body is already read.
-pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<SocketAddr>) -> Response<Bytes> {
+/// Answers one request whose body is already read, wholly from `plan` (a snapshot of
+/// [`Runtime::plan`], taken once per request).
+pub async fn handle(plan: &Generation, rt: &Runtime, req: Request<Bytes>, peer: Option<SocketAddr>) -> Response<Bytes> {
+    let api = &plan.api;
     let ex = Exchange::read(&req, peer);
     let mut trail = Trail { validation: "unchecked", ..Trail::default() };
     let (mut response, written) = crate::store::track(async {
@@ -43,7 +45,7 @@ pub async fn handle(api: &Api, rt: &Runtime, req: Request<Bytes>, peer: Option<S
         } else if api.config.cors && is_preflight(&req) {
             preflight(api, &req)
         } else {
-            serve(api, rt, &req, &ex, &mut trail).await
+            serve(plan, rt, &req, &ex, &mut trail).await
         }
     })
     .await;
@@ -77,7 +79,8 @@ fn admin_path<'r>(api: &Api, req: &'r Request<Bytes>) -> Option<&'r str> {
     req.uri().path().strip_prefix(api.config.admin_prefix.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-async fn serve(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, trail: &mut Trail) -> Response<Bytes> {
+async fn serve(plan: &Generation, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, trail: &mut Trail) -> Response<Bytes> {
+    let api = &plan.api;
     let found = match route(api, req) {
         Ok(found) => found,
         Err(Unrouted::PassThrough) => return crate::proxy::pass_through(upstream(api), req).await,
@@ -92,9 +95,9 @@ async fn serve(api: &Api, rt: &Runtime, req: &Request<Bytes>, ex: &Exchange, tra
     trail.op = Some(found.op);
     trail.spec = Some(op.spec);
     trail.plan = if planned.traffic.as_ref().is_some_and(traffic::Route::limited) {
-        rt.offload(|| admit(api, rt, planned, req, ex))
+        rt.offload(|| admit(plan, rt, planned, req, ex))
     } else {
-        admit(api, rt, planned, req, ex)
+        admit(plan, rt, planned, req, ex)
     };
     if let Some(e) = trail.plan.refusal.take() {
         return render(&e, Some((spec, op)));
@@ -133,9 +136,10 @@ fn route(api: &Api, req: &Request<Bytes>) -> Result<RouteMatch, Unrouted> {
 }
 
 /// Stage 2: traffic control decides rate limits, latency and faults.
-fn admit(api: &Api, rt: &Runtime, planned: &Planned, req: &Request<Bytes>, ex: &Exchange) -> Plan {
+fn admit(plan: &Generation, rt: &Runtime, planned: &Planned, req: &Request<Bytes>, ex: &Exchange) -> Plan {
+    let api = &plan.api;
     let at = Arrival { spec: api.spec_of(&planned.op), op: &planned.op, req, peer: ex.peer, prefer: &ex.prefer };
-    rt.traffic.admit(&api.traffic, planned.traffic.as_ref(), at)
+    rt.traffic.admit(&api.traffic, &plan.buckets, planned.traffic.as_ref(), at)
 }
 
 /// Stage 3: the request against the operation's parameters, security and body.
@@ -424,6 +428,7 @@ fn record(api: &Api, rt: &Runtime, req: &Request<Bytes>, response: &Response<Byt
         duration_ms: ex.started.elapsed().as_secs_f64() * 1000.0,
         direction: crate::journal::INCOMING,
         call: None,
+        reload: None,
     });
 }
 
@@ -532,11 +537,11 @@ mod tests {
     use super::*;
     use crate::config::Config;
 
-    fn served(spec: &str) -> (Api, Runtime) {
+    fn served(spec: &str) -> (std::sync::Arc<Generation>, Runtime) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(spec);
         let (api, _) = crate::plan::build(Config { specs: vec![path], ..Config::default() }).expect("compiles");
-        let runtime = Runtime::open(&api).expect("opens");
-        (api, runtime)
+        let runtime = Runtime::open(api).expect("opens");
+        (runtime.plan(), runtime)
     }
 
     fn request(method: &str, uri: &str, body: &str) -> Request<Bytes> {

@@ -377,6 +377,7 @@ fn journal_with(journal: &Journal, call: &Outgoing, body: Option<Value>, attempt
             error: result.error,
             answer: result.answer,
         }),
+        reload: None,
     });
 }
 

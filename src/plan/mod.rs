@@ -33,6 +33,9 @@ pub struct Api {
     pub redact: redact::Redaction,
     /// The documents' 3.1 webhooks, with their targets and events.
     pub webhooks: Vec<hooks::Webhook>,
+    /// The local files the plan was read from (documents, their `$ref`ed files, overlays): what
+    /// a hot reload watches.
+    pub sources: Vec<PathBuf>,
 }
 
 /// One operation and how it is served.
@@ -174,7 +177,7 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
             Planned { op, answer, traffic, callbacks }
         })
         .collect();
-    let api = Api { specs: set.specs, operations, router, traffic: rules, config, unique, keys, redact, webhooks };
+    let api = Api { specs: set.specs, operations, router, traffic: rules, config, unique, keys, redact, webhooks, sources: set.files };
     Ok((api, problems))
 }
 

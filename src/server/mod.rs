@@ -17,7 +17,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::plan::Api;
 use crate::problem::{ErrorReply, render};
 use crate::runtime::Runtime;
 use crate::traffic::{ConnectionFault, FaultBody, ResetSwitch, ResettableStream, fmt_duration, trace};
@@ -95,9 +94,9 @@ pub async fn bind(host: &str, port: u16) -> Result<TcpListener, std::io::Error> 
     })
 }
 
-/// What the server answers from: the compiled API and the runtime.
+/// What the server answers from: the runtime, which holds the compiled plan in force (a request
+/// takes one snapshot of it, `Runtime::plan`, and answers wholly from that).
 pub struct Served {
-    pub api: Api,
     pub runtime: Runtime,
 }
 
@@ -105,12 +104,20 @@ pub struct Served {
 pub fn spawn(listener: TcpListener, app: Arc<Served>) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let (stop, mut stopped) = watch::channel(false);
-    let registry = Registry::new(Limits::from_config(&app.api.config), Arc::clone(&app.runtime.connections));
+    // A reload compiles from the same configuration: what the accept loop reads never changes.
+    let plan = app.runtime.plan();
+    let config = &plan.api.config;
+    let registry = Registry::new(Limits::from_config(config), Arc::clone(&app.runtime.connections));
+    let (builder, overflow) = (connection_builder(config, true), connection_builder(config, false));
+    let (health, header_timeout) = (format!("{}/health", config.admin_prefix), config.header_timeout);
+    drop(plan);
     let task = tokio::spawn(async move {
         let acceptor = Acceptor {
-            builder: connection_builder(&app.api.config, true),
+            builder,
             // When every connection is busy: one answer per connection, then close.
-            overflow: connection_builder(&app.api.config, false),
+            overflow,
+            health,
+            header_timeout,
             graceful: GracefulShutdown::new(),
             stopped: stopped.clone(),
             app,
@@ -155,6 +162,9 @@ struct Acceptor {
     stopped: watch::Receiver<bool>,
     app: Arc<Served>,
     registry: Arc<Registry>,
+    /// The health route, answered even at the connection cap, and the header deadline.
+    health: String,
+    header_timeout: Duration,
 }
 
 impl Acceptor {
@@ -184,8 +194,8 @@ impl Acceptor {
                 });
             }
             Admission::Overflow(ticket) => {
-                let health = format!("{}/health", app.api.config.admin_prefix);
-                let header = app.api.config.header_timeout;
+                let health = self.health.clone();
+                let header = self.header_timeout;
                 let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                     let (app, reset, stop, registry) = (Arc::clone(&app), reset.clone(), stop.clone(), Arc::clone(&registry));
                     let health = req.uri().path() == health;
@@ -242,7 +252,9 @@ async fn serve_one(
     let version = req.version();
     let (parts, body) = req.into_parts();
     let trace = trace::Carrier::capture(&parts.headers);
-    let limit = app.api.config.max_body;
+    // One plan for the whole request: a reload meanwhile serves the next one.
+    let plan = app.runtime.plan();
+    let limit = plan.api.config.max_body;
     let declared_too_large = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -259,7 +271,7 @@ async fn serve_one(
                 body_timed_out(registry.limits.body, version)
             }
             Ok(Ok(collected)) => {
-                crate::engine::handle(&app.api, &app.runtime, Request::from_parts(parts, collected.to_bytes()), Some(peer)).await
+                crate::engine::handle(&plan, &app.runtime, Request::from_parts(parts, collected.to_bytes()), Some(peer)).await
             }
             Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => too_large(limit),
             Ok(Err(e)) => render(&ErrorReply::new(StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}")), None),
@@ -270,7 +282,7 @@ async fn serve_one(
         let h = response.headers();
         let request_id = h.get(crate::headers::REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("");
         let trace_id = trace::trace_id_of(h).unwrap_or("");
-        tracing::info!(target: "specstub::access", %peer, %method, uri = %app.api.redact.uri(&uri), status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, request_id, trace_id);
+        tracing::info!(target: "specstub::access", %peer, %method, uri = %plan.api.redact.uri(&uri), status = response.status().as_u16(), micros = started.elapsed().as_micros() as u64, request_id, trace_id);
     }
     match response.extensions_mut().remove::<ConnectionFault>() {
         None => Ok(response.map(|b| Either::Left(Full::new(b)))),

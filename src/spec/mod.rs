@@ -95,6 +95,8 @@ pub struct Spec {
 pub struct SpecSet {
     pub specs: Vec<Spec>,
     pub operations: Vec<Operation>,
+    /// The local files read: documents, the files their `$ref`s name, overlays.
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -108,6 +110,8 @@ pub struct LoadOptions {
     /// Also the checks serving does not need (`lint` sets it): the strict OpenAPI 3.0 model,
     /// which costs a second reading of the whole document.
     pub thorough: bool,
+    /// Documents fetched by URL, kept for the loads that follow (a reload fetches nothing).
+    pub fetched: source::Fetched,
 }
 
 /// Expands directories to the OpenAPI documents they hold (files with an `openapi` or `swagger`
@@ -158,13 +162,16 @@ pub fn load(files: &[PathBuf], opts: &LoadOptions) -> (Option<SpecSet>, Vec<Prob
     // documents are fetched here only: a hot reload must recompile from what was fetched at
     // start (keep the bundled documents), not fetch again.
     let mut fetcher = crate::client::Fetcher::new(crate::client::Limits::default());
+    set.files.extend(opts.overlays.iter().cloned());
     for file in files {
         let index = set.specs.len();
-        if let Some((spec, ops)) = load_one(file, index, opts, &overlays, &mut fetcher, &mut problems) {
+        if let Some((spec, ops)) = load_one(file, index, opts, &overlays, &mut fetcher, &mut set.files, &mut problems) {
             set.specs.push(spec);
             set.operations.extend(ops);
         }
     }
+    set.files.sort();
+    set.files.dedup();
     problems.sort_by(|a, b| (&a.file, &a.pointer).cmp(&(&b.file, &b.pointer)));
     problems.dedup();
     let ok = !problems.iter().any(Problem::is_error);
@@ -177,9 +184,10 @@ fn load_one(
     opts: &LoadOptions,
     overlays: &[overlay::Overlay],
     fetcher: &mut crate::client::Fetcher,
+    read: &mut Vec<PathBuf>,
     problems: &mut Vec<Problem>,
 ) -> Option<(Spec, Vec<Operation>)> {
-    let doc = match source::load_bundled(file, overlays, fetcher, problems) {
+    let doc = match source::load_bundled(file, overlays, fetcher, &opts.fetched, read, problems) {
         Ok(d) => d,
         Err(p) => {
             problems.push(p);

@@ -27,10 +27,25 @@ pub fn is_remote(name: &Path) -> bool {
 }
 
 /// Fetches one document; the problem names the URL and why (offline, a status, too large).
-pub fn fetch_document(url: &str, fetcher: &mut Fetcher, warnings: &mut Vec<Problem>) -> Result<Value, Problem> {
-    let bytes = fetcher.get(url).map_err(|e| Problem::error(url, "", format!("cannot fetch {url}: {e}")))?;
+/// What `fetched` already holds is not fetched again: a reload reads documents given by URL as
+/// they were at start.
+pub fn fetch_document(url: &str, fetcher: &mut Fetcher, fetched: &Fetched, warnings: &mut Vec<Problem>) -> Result<Value, Problem> {
+    let kept = fetched.0.lock().unwrap_or_else(|p| p.into_inner()).get(url).cloned();
+    let bytes = match kept {
+        Some(bytes) => bytes,
+        None => {
+            let bytes = fetcher.get(url).map_err(|e| Problem::error(url, "", format!("cannot fetch {url}: {e}")))?;
+            fetched.0.lock().unwrap_or_else(|p| p.into_inner()).insert(url.to_string(), bytes.clone());
+            bytes
+        }
+    };
     parse_document(&bytes, Path::new(url), warnings)
 }
+
+/// The documents fetched by URL, by URL, shared by every load made from one configuration (its
+/// clones share it too), so that only the first load fetches.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched(std::sync::Arc<std::sync::Mutex<HashMap<String, bytes::Bytes>>>);
 
 /// Open brackets a document may nest; the YAML parser gives up at 128 levels anyway, but only
 /// after a scan whose cost grows with the square of the nesting (a 200 kB line of `[` took
@@ -137,18 +152,25 @@ fn yaml_to_json(v: serde_norway::Value, pointer: &str, fixed: &mut Vec<String>) 
 /// Loads `path` (a file or a URL) and every document it references, rewriting references so
 /// they all point into the returned document. Problems (unreadable files, failed fetches) are
 /// collected, not fatal.
+/// Local files read on the way (the document and those its `$ref`s name, found or not) are
+/// added to `read`, for a watcher.
 pub fn load_bundled(
     path: &Path,
     overlays: &[super::overlay::Overlay],
     fetcher: &mut Fetcher,
+    fetched: &Fetched,
+    read: &mut Vec<PathBuf>,
     problems: &mut Vec<Problem>,
 ) -> Result<Value, Problem> {
     let mut root = match path.to_str().filter(|p| is_url(p)) {
-        Some(url) => fetch_document(url, fetcher, problems)?,
-        None => read_document(path, problems)?,
+        Some(url) => fetch_document(url, fetcher, fetched, problems)?,
+        None => {
+            read.push(path.to_path_buf());
+            read_document(path, problems)?
+        }
     };
     super::overlay::apply(overlays, path, &mut root, problems);
-    let mut bundler = Bundler { files: HashMap::new(), bundled: Map::new(), fetcher, problems };
+    let mut bundler = Bundler { files: HashMap::new(), bundled: Map::new(), fetcher, fetched, read, problems };
     let base = path.to_path_buf();
     bundler.rewrite(&mut root, &base, "", &mut String::new());
     if !bundler.bundled.is_empty() {
@@ -165,6 +187,8 @@ struct Bundler<'p> {
     files: HashMap<PathBuf, Option<String>>,
     bundled: Map<String, Value>,
     fetcher: &'p mut Fetcher,
+    fetched: &'p Fetched,
+    read: &'p mut Vec<PathBuf>,
     problems: &'p mut Vec<Problem>,
 }
 
@@ -248,8 +272,9 @@ impl Bundler<'_> {
             None => {
                 let mut warnings = Vec::new();
                 let read = if remote {
-                    fetch_document(&target_path.to_string_lossy(), self.fetcher, &mut warnings)
+                    fetch_document(&target_path.to_string_lossy(), self.fetcher, self.fetched, &mut warnings)
                 } else {
+                    self.read.push(target_path.clone());
                     read_document(&target_path, &mut warnings)
                 };
                 match read {

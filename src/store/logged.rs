@@ -349,6 +349,11 @@ impl Store for Logged {
         Ok(())
     }
 
+    fn set_fixtures(&self, resource: &str, records: Vec<Record>) -> Result<(), StoreError> {
+        // Fixtures are read from their files at each start, never from the log.
+        self.inner.set_fixtures(resource, records)
+    }
+
     fn collections(&self, session: &str) -> Result<Vec<(String, usize)>, StoreError> {
         self.inner.collections(session)
     }

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use dashmap::DashMap;
 use serde_json::Value;
 
@@ -271,8 +272,9 @@ struct Session {
 
 pub struct MemoryStore {
     sessions: DashMap<String, Arc<Session>>,
-    /// resource → the collection every session starts with (indexed once, shared)
-    fixtures: HashMap<String, Arc<Collection>>,
+    /// resource → the collection every session starts with (indexed once, shared); replaced
+    /// whole when a hot reload changes fixtures
+    fixtures: ArcSwap<HashMap<String, Arc<Collection>>>,
     /// resource → fields whose values are unique (so fixtures are indexed too)
     unique_fields: HashMap<String, Vec<String>>,
     keys: Keys,
@@ -294,6 +296,21 @@ fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|p| p.into_inner())
 }
 
+/// A collection of fixture records, indexed.
+fn fixture_collection(keys: &Keys, fields: &[String], records: Vec<Record>) -> Collection {
+    let mut c = Collection::default();
+    for r in records {
+        let id: Arc<str> = Arc::from(r.id.as_str());
+        if let Some(old) = c.take(keys, &id) {
+            c.unindex(keys, &old, fields);
+        }
+        c.index_unique(&id, &r.data, fields);
+        let blob = keys.encode(&[Part::Pairs(&r.scope), Part::Value(&r.data)]);
+        c.append(Stored { id, version: r.version, fixture: true, blob }, &r.scope, None);
+    }
+    c
+}
+
 /// What one try of a write came to: done, or it needs this much more room than the store has
 /// (then, under eviction, room is made and the write is tried once more).
 enum Attempt<T> {
@@ -308,23 +325,14 @@ impl MemoryStore {
         let fixtures = fixtures
             .into_iter()
             .map(|(resource, records)| {
-                let mut c = Collection::default();
                 let fields = unique_fields.get(&resource).map(Vec::as_slice).unwrap_or_default();
-                for r in records {
-                    let id: Arc<str> = Arc::from(r.id.as_str());
-                    if let Some(old) = c.take(&keys, &id) {
-                        c.unindex(&keys, &old, fields);
-                    }
-                    c.index_unique(&id, &r.data, fields);
-                    let blob = keys.encode(&[Part::Pairs(&r.scope), Part::Value(&r.data)]);
-                    c.append(Stored { id, version: r.version, fixture: true, blob }, &r.scope, None);
-                }
+                let c = fixture_collection(&keys, fields, records);
                 (resource, Arc::new(c))
             })
             .collect();
         Self {
             sessions: DashMap::new(),
-            fixtures,
+            fixtures: ArcSwap::from_pointee(fixtures),
             unique_fields,
             keys,
             limits: Limits::default(),
@@ -404,9 +412,9 @@ impl MemoryStore {
         match shared {
             Some(c) => {
                 let c = Arc::clone(&read(&c));
-                if c.gone { self.fixtures.get(&ns.resource).cloned().unwrap_or_default() } else { c }
+                if c.gone { self.fixtures.load().get(&ns.resource).cloned().unwrap_or_default() } else { c }
             }
-            None => self.fixtures.get(&ns.resource).cloned().unwrap_or_default(),
+            None => self.fixtures.load().get(&ns.resource).cloned().unwrap_or_default(),
         }
     }
 
@@ -418,7 +426,7 @@ impl MemoryStore {
         }
         let mut all = write(&session.collections);
         let c = all.entry(ns.resource.clone()).or_insert_with(|| {
-            let c = self.fixtures.get(&ns.resource).cloned().unwrap_or_default();
+            let c = self.fixtures.load().get(&ns.resource).cloned().unwrap_or_default();
             Arc::new(RwLock::new(c))
         });
         Arc::clone(c)
@@ -769,8 +777,20 @@ impl Store for MemoryStore {
         Ok(())
     }
 
+    fn set_fixtures(&self, resource: &str, records: Vec<Record>) -> Result<(), StoreError> {
+        let fields = self.unique_fields.get(resource).map(Vec::as_slice).unwrap_or_default();
+        let mut all = HashMap::clone(&self.fixtures.load());
+        if records.is_empty() {
+            all.remove(resource);
+        } else {
+            all.insert(resource.to_string(), Arc::new(fixture_collection(&self.keys, fields, records)));
+        }
+        self.fixtures.store(Arc::new(all));
+        Ok(())
+    }
+
     fn collections(&self, session: &str) -> Result<Vec<(String, usize)>, StoreError> {
-        let mut names: Vec<String> = self.fixtures.keys().cloned().collect();
+        let mut names: Vec<String> = self.fixtures.load().keys().cloned().collect();
         if let Some(s) = self.sessions.get(session) {
             for r in read(&s.collections).keys() {
                 if !names.contains(r) {

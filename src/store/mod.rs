@@ -285,6 +285,10 @@ pub trait Store: Send + Sync {
     /// Writes a record as given (admin API, fixtures), replacing any with its id.
     fn put(&self, ns: &Ns, record: Record) -> Result<Record, StoreError>;
 
+    /// Replaces the fixtures of one collection (none: it has no fixtures any more), for a hot
+    /// reload whose fixture files changed. Sessions keep what they hold until a reset of the
+    /// collection takes them to the new fixtures.
+    fn set_fixtures(&self, resource: &str, records: Vec<Record>) -> Result<(), StoreError>;
     /// Back to the fixtures: everything, one session, or one resource (of one session).
     fn reset(&self, session: Option<&str>, resource: Option<&str>) -> Result<(), StoreError>;
 

@@ -537,7 +537,8 @@ pub struct RedisStore {
     pool: std::sync::Arc<Pool>,
     prefix: String,
     ttl_ms: u64,
-    fixtures: HashMap<String, Vec<Record>>,
+    /// Replaced whole when a hot reload changes fixtures.
+    fixtures: arc_swap::ArcSwap<HashMap<String, Vec<Record>>>,
     unique_fields: HashMap<String, Vec<String>>,
     scripts: Scripts,
 }
@@ -571,7 +572,7 @@ impl RedisStore {
             pool,
             prefix: options.prefix.clone(),
             ttl_ms: options.ttl.map(|t| t.as_millis().max(1) as u64).unwrap_or(0),
-            fixtures,
+            fixtures: arc_swap::ArcSwap::from_pointee(fixtures),
             unique_fields,
             scripts: Scripts::new(),
         }
@@ -595,7 +596,7 @@ impl RedisStore {
         let (s, r) = (esc(&ns.session), esc(&ns.resource));
         let base = format!("{}{s}:{r}:", self.collections_prefix());
         let resources = format!("{}{s}", self.resources_prefix());
-        let has_fixtures = if self.fixtures.contains_key(&ns.resource) { "1" } else { "0" };
+        let has_fixtures = if self.fixtures.load().contains_key(&ns.resource) { "1" } else { "0" };
         let invoke = |script: &redis::Script, args: &[String]| -> Result<Reply, StoreError> {
             self.pool.run(|con| {
                 let mut inv = script.prepare_invoke();
@@ -620,7 +621,8 @@ impl RedisStore {
     fn seed_args(&self, resource: &str) -> Vec<String> {
         let fields = self.unique_fields.get(resource).map(Vec::as_slice).unwrap_or(&[]);
         let mut args = Vec::new();
-        for r in self.fixtures.get(resource).into_iter().flatten() {
+        let fixtures = self.fixtures.load();
+        for r in fixtures.get(resource).into_iter().flatten() {
             args.push(r.id.clone());
             args.push(format!("{} {}", r.version, encode(r)));
             args.push(unique_pairs(r, fields).join("\x1e"));
@@ -776,8 +778,19 @@ impl Store for RedisStore {
         Ok(())
     }
 
+    fn set_fixtures(&self, resource: &str, records: Vec<Record>) -> Result<(), StoreError> {
+        let mut all = HashMap::clone(&self.fixtures.load());
+        if records.is_empty() {
+            all.remove(resource);
+        } else {
+            all.insert(resource.to_string(), records);
+        }
+        self.fixtures.store(std::sync::Arc::new(all));
+        Ok(())
+    }
+
     fn collections(&self, session: &str) -> Result<Vec<(String, usize)>, StoreError> {
-        let mut names: Vec<String> = self.fixtures.keys().cloned().collect();
+        let mut names: Vec<String> = self.fixtures.load().keys().cloned().collect();
         for r in self.resources_of(session)? {
             if !names.contains(&r) {
                 names.push(r);

@@ -127,14 +127,30 @@ pub struct Rules {
     seed: u64,
 }
 
-/// The live side of traffic control: the rate-limit buckets and the arrival counter that seeds
-/// random decisions. Reset by the admin API.
+/// The live side of traffic control that outlives a plan: the arrival counter that seeds random
+/// decisions, the reset generation and where shared buckets live. Reset by the admin API.
 pub struct Live {
-    limiters: Vec<Limiter>,
     /// Arrival number of the next routed request (restarts on reset).
     arrivals: AtomicU64,
     /// Bumped on reset: buckets of earlier generations are never consulted again.
     generation: AtomicU64,
+    /// With `--store redis://`: the pool and key prefix new buckets are shared through.
+    sharing: Option<(std::sync::Arc<crate::store::Pool>, String)>,
+}
+
+/// The rate-limit buckets of one plan, indexed like its [`Rules`]' limits: they travel with the
+/// plan they belong to, so a request never reads buckets by another plan's indices.
+pub struct Buckets {
+    limiters: Vec<std::sync::Arc<Limiter>>,
+}
+
+/// What a reload did to the rate-limit buckets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Carried {
+    /// Limits unchanged by the reload, whose buckets (and clients' counts) were kept.
+    pub kept: usize,
+    /// Limits new or changed, whose buckets start empty.
+    pub fresh: usize,
 }
 
 /// The traffic keys of one `x-specstub` value, read.
@@ -231,19 +247,61 @@ impl Route {
     }
 }
 
+impl Default for Live {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Live {
-    pub fn new(rules: &Rules) -> Self {
-        let limiters = rules.limits.iter().filter_map(|l| Limiter::new(l.clone())).collect();
-        Self { limiters, arrivals: AtomicU64::new(0), generation: AtomicU64::new(0) }
+    pub fn new() -> Self {
+        Self { arrivals: AtomicU64::new(0), generation: AtomicU64::new(0), sharing: None }
+    }
+
+    /// Empty buckets for every limit of `rules`.
+    pub fn buckets(&self, rules: &Rules) -> Buckets {
+        Buckets { limiters: rules.limits.iter().enumerate().filter_map(|(i, l)| self.limiter(i, l)).collect() }
+    }
+
+    /// The buckets for `rules` after a reload from `old_rules`: a limit the reload left as it
+    /// was keeps its buckets (each client's count goes on), a new or changed one starts empty.
+    pub fn carry(&self, rules: &Rules, old_rules: &Rules, old: &Buckets) -> (Buckets, Carried) {
+        let mut taken = vec![false; old.limiters.len()];
+        let mut carried = Carried::default();
+        let mut limiters = Vec::with_capacity(rules.limits.len());
+        for (i, limit) in rules.limits.iter().enumerate() {
+            let same = old_rules.limits.iter().enumerate().position(|(j, l)| l == limit && !taken[j] && j < old.limiters.len());
+            match same {
+                Some(j) => {
+                    taken[j] = true;
+                    carried.kept += 1;
+                    limiters.push(std::sync::Arc::clone(&old.limiters[j]));
+                }
+                None => {
+                    carried.fresh += 1;
+                    limiters.extend(self.limiter(i, limit));
+                }
+            }
+        }
+        (Buckets { limiters }, carried)
+    }
+
+    fn limiter(&self, index: usize, limit: &RateLimit) -> Option<std::sync::Arc<Limiter>> {
+        let mut l = Limiter::new(limit.clone())?;
+        if let Some((pool, prefix)) = &self.sharing {
+            l.share(ratelimit::Shared::new(std::sync::Arc::clone(pool), prefix, index, limit));
+        }
+        Some(std::sync::Arc::new(l))
     }
 
     /// Decides the plan for a routed request; a plan with a refusal answers with that error.
-    pub fn admit(&self, rules: &Rules, route: Option<&Route>, at: Arrival<'_>) -> Plan {
+    /// `buckets` must be those of the plan `rules` and `route` come from.
+    pub fn admit(&self, rules: &Rules, buckets: &Buckets, route: Option<&Route>, at: Arrival<'_>) -> Plan {
         let Arrival { spec, op, req, peer, prefer } = at;
         let mut plan = Plan { headers: trace::answer_headers(req.headers()), ..Plan::default() };
         let arrival = self.arrivals.fetch_add(1, Ordering::Relaxed);
 
-        if let Some(limiter) = route.and_then(|r| r.limiter).map(|i| &self.limiters[i]) {
+        if let Some(limiter) = route.and_then(|r| r.limiter).and_then(|i| buckets.limiters.get(i)) {
             let key = ratelimit::client_key(&limiter.limit.key, spec, op, req.headers(), req.uri().query().unwrap_or(""), peer);
             let verdict = match limiter.check_any(self.generation.load(Ordering::Relaxed), key) {
                 Ok(v) => v,
@@ -332,27 +390,24 @@ impl Live {
 
     /// Empties every rate-limit bucket (the admin reset), and restarts the seeded sequence of
     /// random decisions so that a test can replay it.
-    pub fn reset(&self) {
+    pub fn reset(&self, buckets: &Buckets) {
         self.generation.fetch_add(1, Ordering::Relaxed);
         self.arrivals.store(0, Ordering::Relaxed);
-        for l in &self.limiters {
+        for l in &buckets.limiters {
             l.sweep();
         }
         // All shared limiters read one generation key: one bump empties them all.
-        if let Some(shared) = self.limiters.iter().find_map(|l| l.shared()) {
+        if let Some(shared) = buckets.limiters.iter().find_map(|l| l.shared()) {
             if let Err(e) = shared.reset() {
                 tracing::error!(error = %e, "cannot reset the shared rate-limit buckets");
             }
         }
     }
 
-    /// Moves the rate-limit buckets to Redis (with `--store redis://`), so that limits hold
-    /// across every instance sharing the store.
+    /// Keeps the rate-limit buckets made from now on in Redis (with `--store redis://`), so that
+    /// limits hold across every instance sharing the store.
     pub fn share_limits(&mut self, pool: std::sync::Arc<crate::store::Pool>, prefix: &str) {
-        for (i, l) in self.limiters.iter_mut().enumerate() {
-            let shared = ratelimit::Shared::new(std::sync::Arc::clone(&pool), prefix, i, &l.limit);
-            l.share(shared);
-        }
+        self.sharing = Some((pool, prefix.to_string()));
     }
 }
 
@@ -497,6 +552,7 @@ mod tests {
         rules: Rules,
         routes: Vec<Option<Route>>,
         live: Live,
+        buckets: Buckets,
         ops: Vec<String>,
     }
 
@@ -509,8 +565,9 @@ mod tests {
             let ops: Vec<Declared> = set.operations.iter().map(|o| read(&o.extension, Some(o))).collect();
             let pairs: Vec<(&Operation, &Declared)> = set.operations.iter().zip(&ops).collect();
             let (rules, routes) = Rules::compile(&settings, &docs, &pairs);
-            let live = Live::new(&rules);
-            Self { rules, routes, live, ops: set.operations.iter().map(|o| o.id.clone()).collect() }
+            let live = Live::new();
+            let buckets = live.buckets(&rules);
+            Self { rules, routes, live, buckets, ops: set.operations.iter().map(|o| o.id.clone()).collect() }
         }
 
         fn route(&self, op: &Operation) -> Option<&Route> {
@@ -524,11 +581,11 @@ mod tests {
 
         fn admit(&self, spec: &Spec, op: &Operation, req: &Request<Bytes>, peer: Option<SocketAddr>) -> Plan {
             let prefer = crate::prefer::parse(req.headers());
-            self.live.admit(&self.rules, self.route(op), Arrival { spec, op, req, peer, prefer: &prefer })
+            self.live.admit(&self.rules, &self.buckets, self.route(op), Arrival { spec, op, req, peer, prefer: &prefer })
         }
 
         fn reset(&self) {
-            self.live.reset();
+            self.live.reset(&self.buckets);
         }
     }
 
@@ -632,6 +689,35 @@ mod tests {
         assert_eq!(second.injected, ["rate-limit=429 (policy default, retry after 2s)"]);
         t.reset();
         assert!(t.admit(spec, op, &request(None), None).refusal.is_none());
+    }
+
+    #[test]
+    fn a_reload_keeps_the_buckets_of_unchanged_limits_and_empties_changed_ones() {
+        // Arrange: one request per minute on /things, used up.
+        let limited = |limit: Value| load(doc(json!({"rateLimit": limit}), json!({"rateLimit": "50/s"})));
+        let old_set = limited(json!({"limit": 1, "period": "1min", "key": "ip"}));
+        let old = Traffic::new(&Config::default(), &old_set);
+        let (spec, op) = (&old_set.specs[0], &old_set.operations[0]);
+        assert!(old.admit(spec, op, &request(None), None).refusal.is_none());
+        assert!(old.admit(spec, op, &request(None), None).refusal.is_some());
+        let swapped = |set: &SpecSet| {
+            let mut next = Traffic::new(&Config::default(), set);
+            let (buckets, carried) = old.live.carry(&next.rules, &old.rules, &old.buckets);
+            next.buckets = buckets;
+            (next, carried)
+        };
+        // Act: the same limit, in a plan whose document-wide limit changed.
+        let same_set = load(doc(json!({"rateLimit": {"limit": 1, "period": "1min", "key": "ip"}}), json!({"rateLimit": "60/s"})));
+        let (same, carried) = swapped(&same_set);
+        // Assert: still used up; the changed document limit starts empty.
+        assert_eq!(carried, Carried { kept: 1, fresh: 1 });
+        assert!(same.admit(&same_set.specs[0], &same_set.operations[0], &request(None), None).refusal.is_some());
+        // Act: the limit itself changed.
+        let changed_set = limited(json!({"limit": 2, "period": "1min", "key": "ip"}));
+        let (changed, carried) = swapped(&changed_set);
+        // Assert
+        assert_eq!(carried, Carried { kept: 1, fresh: 1 });
+        assert!(changed.admit(&changed_set.specs[0], &changed_set.operations[0], &request(None), None).refusal.is_none());
     }
 
     #[test]

@@ -158,6 +158,12 @@
     return true;
   }
 
+  // A hot reload's mark: its outcome, generation and the files that changed.
+  function reloadText(e) {
+    if (!e.reload) return "";
+    return `${e.reload.outcome} (plan ${e.reload.generation}): ${(e.reload.files || []).join(", ")}`;
+  }
+
   function renderEntries() {
     const shown = state.entries.filter(keep).reverse();
     $("log-count").textContent = `${shown.length} shown of ${state.entries.length}`;
@@ -167,7 +173,7 @@
         { "data-seq": e.seq, class: state.picked === e.seq ? "picked" : null, onclick: () => pick(e.seq) },
         el("td", { class: "muted" }, e.seq),
         el("td", { class: "muted mono", title: e.at }, String(e.at).slice(11, 23)),
-        el("td", {}, el("span", { class: "method m-" + e.method }, e.method), " ", el("span", { class: "mono" }, e.path), e.operation ? el("div", { class: "muted" }, e.operation) : null),
+        el("td", {}, el("span", { class: "method m-" + e.method }, e.method), " ", el("span", { class: "mono" }, reloadText(e) || e.path), e.operation ? el("div", { class: "muted" }, e.operation) : null),
         el("td", {}, el("span", { class: statusClass(e.status) }, e.status)),
         el("td", {}, el("span", { class: "badge v-" + e.validation }, e.validation)),
         el("td", { class: "num" }, e.duration_ms.toFixed(1)),

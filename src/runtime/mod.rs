@@ -1,11 +1,17 @@
-//! The one mutable part of a running server: the store, the request journal, the live side of
-//! traffic control (rate-limit buckets, the arrival counter), the seed of generated answers, the
-//! counts of what the connection limits did and, in record mode, the recording.
-//! Everything compiled lives in [`crate::plan::Api`]; a request reads that and changes only this.
+//! The one mutable part of a running server: which compiled plan is served (with the rate-limit
+//! buckets indexed by it, swapped in together by a hot reload, see `reload`), the store, the
+//! request journal, the live side of traffic control (the arrival counter), the seed of generated
+//! answers, the counts of what the connection limits did and, in record mode, the recording.
+//! Everything compiled lives in [`crate::plan::Api`]; a request takes one snapshot of the plan
+//! ([`Runtime::plan`]), reads that and changes only this.
+
+pub mod reload;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 
 use crate::journal::Journal;
 use crate::plan::Api;
@@ -14,7 +20,20 @@ use crate::spec::Problem;
 use crate::store::{Health, Limits, Logged, MemoryStore, Pool, Probe, RedisOptions, RedisStore, Store, StoreError};
 use crate::traffic;
 
+/// One compiled plan and the live state indexed by it (the rate-limit buckets, by the plan's
+/// limit indices): swapped in as one, so a request never mixes two plans.
+pub struct Generation {
+    pub api: Api,
+    pub buckets: traffic::Buckets,
+    /// 1 for the plan compiled at start, one more for each reload.
+    pub number: u64,
+}
+
 pub struct Runtime {
+    /// The plan served now; a reload stores a new one, requests in flight keep theirs.
+    current: ArcSwap<Generation>,
+    /// What the last reload saw and did, held while a reload runs (one at a time).
+    reload: Mutex<reload::State>,
     /// None with `--stateless`.
     pub store: Option<Arc<dyn Store>>,
     /// With `--state-file`: the same store, whose changes an answer waits on (see `settle`).
@@ -113,14 +132,15 @@ fn list(problems: &[Problem]) -> String {
 
 impl Runtime {
     /// Opens the store (memory, or Redis with `--store`), seeded with the fixtures and restored
-    /// from the state file.
-    pub fn open(api: &Api) -> Result<Self, SetupError> {
+    /// from the state file, to serve `api`.
+    pub fn open(api: Api) -> Result<Self, SetupError> {
         let config = &api.config;
         let pool = match &config.store {
             Some(url) if url != "memory" => Some(Arc::new(connect(url, config.state_file.as_deref(), config.store_timeout)?)),
             _ => None,
         };
         let mut log = None;
+        let mut seeded: std::collections::HashMap<String, Vec<crate::store::Record>> = Default::default();
         let store: Option<Arc<dyn Store>> = if config.stateless {
             None
         } else {
@@ -128,6 +148,7 @@ impl Runtime {
                 Some(dir) => crate::fixtures::load(dir, &api.keys).map_err(SetupError::Files)?,
                 None => Default::default(),
             };
+            seeded.clone_from(&fixtures);
             let unique = api.unique.clone();
             Some(match &pool {
                 Some(pool) => {
@@ -166,23 +187,40 @@ impl Runtime {
             }
             None => None,
         };
-        let mut live = traffic::Live::new(&api.traffic);
+        let mut live = traffic::Live::new();
         // Rate-limit buckets go to Redis too, so a limit holds across instances.
         if let Some(pool) = &pool {
             live.share_limits(Arc::clone(pool), &config.store_prefix);
         }
+        let reload = reload::State::new(&api, seeded);
+        let journal = Arc::new(Journal::new(config.journal_entries, config.journal_bytes));
+        let first_seed = first_seed(config.seed);
+        let buckets = live.buckets(&api.traffic);
         Ok(Self {
+            current: ArcSwap::from_pointee(Generation { api, buckets, number: 1 }),
+            reload: Mutex::new(reload),
             store,
             log,
-            journal: Arc::new(Journal::new(config.journal_entries, config.journal_bytes)),
+            journal,
             traffic: live,
             self_check: SelfCheckTally::default(),
             recorder,
-            seed: AtomicU64::new(first_seed(config.seed)),
-            first_seed: first_seed(config.seed),
+            seed: AtomicU64::new(first_seed),
+            first_seed,
             connections: Arc::default(),
             remote: pool.map(|pool| (Arc::clone(&pool), Probe::spawn(pool))),
         })
+    }
+
+    /// The plan served now. A request takes it once and reads only it, so a reload meanwhile
+    /// changes nothing under it.
+    pub fn plan(&self) -> Arc<Generation> {
+        self.current.load_full()
+    }
+
+    /// Empty rate-limit buckets and the random sequence of traffic decisions from its start.
+    pub fn reset_traffic(&self) {
+        self.traffic.reset(&self.current.load().buckets);
     }
 
     /// Runs `f`, which may wait on a remote store, so that the wait holds up no other request:
@@ -225,7 +263,7 @@ impl Runtime {
             }
         }
         if session.is_none() && resource.is_none() {
-            self.traffic.reset();
+            self.reset_traffic();
             self.seed.store(self.first_seed, Ordering::Relaxed);
         }
         Ok(())
