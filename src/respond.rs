@@ -335,9 +335,13 @@ pub fn fits(spec: &Spec, op: &Operation, outcome: &crate::behaviour::Outcome) ->
     if response.content.is_empty() || outcome.not_modified {
         return true;
     }
-    let Some(media) = response.content.iter().find(|m| negotiate::is_json(&m.media_type)) else {
-        return false;
-    };
+    // The media `from_outcome` writes: JSON, else XML from the same value.
+    let media = response
+        .content
+        .iter()
+        .find(|m| negotiate::is_json(&m.media_type))
+        .or_else(|| response.content.iter().find(|m| crate::xml::is_xml(&m.media_type)));
+    let Some(media) = media else { return false };
     let Some(schema) = &media.schema else { return true };
     let Ok(validator) = schema.validator(&spec.schemas) else { return true };
     match &outcome.body {

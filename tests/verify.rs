@@ -435,3 +435,21 @@ async fn form_bodies_are_encoded_as_the_media_type_says() {
     assert_eq!(case.outcome, Outcome::Passed, "{text}");
     assert!(case.notes.is_empty(), "{:?}", case.notes);
 }
+
+/// `text/plain` described by an object: specstub answers JSON text and verify judges what it
+/// says, so a provider sending the right JSON passes and one missing a required field fails.
+#[tokio::test]
+async fn a_text_answer_with_an_object_schema_is_judged_as_json() {
+    let set = Config { specs: vec![common::data("text-object.yaml")], ..Default::default() };
+    let server = common::start("text-object.yaml").await;
+    let result = verify_provider(&set, &Options::new(&server.url())).await.expect("runs");
+    assert!(result.ok && result.summary.failed == 0, "{}", result.to_text());
+
+    let wrong = common::fake_server(|_req| async {
+        Response::builder().header("content-type", "text/plain").body(Full::new(Bytes::from_static(b"{\"exists\":\"yes\"}"))).unwrap()
+    })
+    .await;
+    let result = verify_provider(&set, &Options::new(&wrong)).await.expect("runs");
+    assert_eq!(result.summary.failed, 1, "{}", result.to_text());
+    assert!(result.to_text().contains("/exists"), "{}", result.to_text());
+}

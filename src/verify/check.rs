@@ -167,7 +167,18 @@ pub fn response(spec: &Spec, op: &Operation, method: &Method, status: u16, heade
             }
         }
     } else if negotiate::essence(ct).starts_with("text/") {
-        Value::String(String::from_utf8_lossy(body).into_owned())
+        let text = String::from_utf8_lossy(body).into_owned();
+        // A text media type described by a structured schema (`text/plain` with an object, as
+        // many documents declare): such an answer is JSON text, and is judged as what it says.
+        let doc = spec.schemas.doc(Flow::Response);
+        let structured = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)).is_some_and(|s| {
+            let types = types_of(doc, s);
+            !types.is_empty() && !types.iter().any(|t| t == "string")
+        });
+        match structured.then(|| serde_json::from_str::<Value>(&text).ok()).flatten() {
+            Some(v) => v,
+            None => Value::String(text),
+        }
     } else {
         // Binary media: only the type is checked.
         return out;
