@@ -442,7 +442,7 @@ async fn form_bodies_are_encoded_as_the_media_type_says() {
 async fn a_text_answer_with_an_object_schema_is_judged_as_json() {
     let set = Config { specs: vec![common::data("text-object.yaml")], ..Default::default() };
     let server = common::start("text-object.yaml").await;
-    let result = verify_provider(&set, &Options::new(&server.url())).await.expect("runs");
+    let result = verify_provider(&set, &Options::new(server.url())).await.expect("runs");
     assert!(result.ok && result.summary.failed == 0, "{}", result.to_text());
 
     let wrong = common::fake_server(|_req| async {
