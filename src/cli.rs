@@ -105,9 +105,10 @@ pub struct LoadArgs {
     pub ignore_server_path: bool,
 
     /// Apply an OpenAPI Overlay (1.0) document to the specs before serving, e.g. to add
-    /// `x-specstub` behaviour to a third-party spec you cannot edit. Repeatable.
-    /// Example: `--overlay stateful.overlay.yaml`
-    #[arg(long, value_name = "FILE")]
+    /// `x-specstub` behaviour to a third-party spec you cannot edit. A file or an http(s) URL
+    /// (fetched once at start, like a document by URL; hot reload does not fetch it again).
+    /// Repeatable. Example: `--overlay stateful.overlay.yaml`
+    #[arg(long, value_name = "FILE|URL")]
     pub overlay: Vec<PathBuf>,
 }
 

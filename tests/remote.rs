@@ -1,6 +1,7 @@
 //! Documents fetched over HTTP: a root document by URL with a remote `$ref` to a second document
 //! and relative references resolved against each document's URL, each fetched once; a missing
-//! or unreachable document refuses to start with an error naming its URL; `lint` takes a URL.
+//! or unreachable document refuses to start with an error naming its URL; `lint` takes a URL;
+//! an overlay by URL is fetched once and applied.
 
 mod common;
 
@@ -170,4 +171,50 @@ async fn lint_reads_a_url() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("1 document(s) checked"), "{stdout}");
+}
+
+/// An overlay given by URL is fetched at start (once) and applied like a local one; one that
+/// cannot be fetched refuses to start naming its URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlay_by_url_is_fetched_and_applied() {
+    // Arrange
+    const OVERLAY: &str = r#"
+overlay: 1.0.0
+info: {title: Remote renames, version: "1"}
+actions:
+  - target: "$.paths['/pets/{id}'].get.responses['200'].content['application/json']"
+    update: {example: {id: 3, name: overlaid-rex}}
+"#;
+    let fetched = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&fetched);
+    let base = common::fake_server(move |req| {
+        let count = Arc::clone(&count);
+        async move {
+            if req.uri().path() != "/overlay.yaml" {
+                return http::Response::builder().status(404).body(Full::new(Bytes::from("not here"))).unwrap();
+            }
+            count.fetch_add(1, Ordering::SeqCst);
+            http::Response::new(Full::new(Bytes::from(OVERLAY)))
+        }
+    })
+    .await;
+    let dir = std::env::temp_dir().join(format!("specstub-remote-overlay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let doc = dir.join("pets.yaml");
+    std::fs::write(&doc, COMMON.replace("tag: {$ref: \"./tag.yaml#/Tag\"}", "tag: {type: string}").replace("enum: [remote-rex]", "minLength: 1").replace(
+        "components:",
+        "openapi: 3.0.3\ninfo: {title: Local pets, version: \"1\"}\npaths:\n  /pets/{id}:\n    get:\n      operationId: getPet\n      parameters:\n        - {name: id, in: path, required: true, schema: {type: integer}}\n      responses:\n        \"200\":\n          description: a pet\n          content:\n            application/json:\n              schema: {$ref: \"#/components/schemas/Pet\"}\ncomponents:",
+    ))
+    .unwrap();
+    // Act
+    let server = Server::builder(&doc).overlay(format!("{base}/overlay.yaml")).stateless(true).start().await.expect("starts");
+    let got = common::client().get(format!("{}/pets/3", server.url())).send().await.unwrap();
+    let missing = Server::builder(&doc).overlay(format!("{base}/gone.yaml")).start().await.expect_err("a 404 overlay does not serve");
+    // Assert
+    assert_eq!(got.status(), 200);
+    assert_eq!(common::json(got).await["name"], "overlaid-rex");
+    assert_eq!(fetched.load(Ordering::SeqCst), 1, "fetched once");
+    let text = missing.to_string();
+    assert!(text.contains(&format!("{base}/gone.yaml")) && text.contains("404"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

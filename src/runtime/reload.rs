@@ -83,7 +83,7 @@ impl State {
 pub fn watched(api: &Api) -> Vec<PathBuf> {
     let config = &api.config;
     let mut out: Vec<PathBuf> = api.sources.clone();
-    out.extend(config.load.overlays.iter().cloned());
+    out.extend(config.load.overlays.iter().filter(|p| !crate::spec::source::is_remote(p)).cloned());
     out.extend(config.specs.iter().filter(|p| !crate::spec::source::is_remote(p)).cloned());
     out.extend(config.load.mounts.iter().map(|(f, _)| f.clone()).filter(|p| !crate::spec::source::is_remote(p)));
     if let Some(fixtures) = &config.fixtures {

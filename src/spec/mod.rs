@@ -157,12 +157,13 @@ fn looks_like_openapi(path: &Path) -> bool {
 pub fn load(files: &[PathBuf], opts: &LoadOptions) -> (Option<SpecSet>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut set = SpecSet::default();
-    let overlays: Vec<overlay::Overlay> = opts.overlays.iter().filter_map(|o| overlay::read(o, &mut problems)).collect();
     // One fetcher per load, so that the time limit covers every document fetched. Remote
     // documents are fetched here only: a hot reload must recompile from what was fetched at
     // start (keep the bundled documents), not fetch again.
     let mut fetcher = crate::client::Fetcher::new(crate::client::Limits::default());
-    set.files.extend(opts.overlays.iter().cloned());
+    let overlays: Vec<overlay::Overlay> =
+        opts.overlays.iter().filter_map(|o| overlay::read(o, &mut fetcher, &opts.fetched, &mut problems)).collect();
+    set.files.extend(opts.overlays.iter().filter(|o| !source::is_remote(o)).cloned());
     for file in files {
         let index = set.specs.len();
         if let Some((spec, ops)) = load_one(file, index, opts, &overlays, &mut fetcher, &mut set.files, &mut problems) {

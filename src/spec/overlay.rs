@@ -8,7 +8,7 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::problem::Problem;
-use super::source::read_document;
+use super::source::{Fetched, fetch_document, is_remote, read_document};
 
 #[derive(Debug, Clone)]
 pub struct Overlay {
@@ -26,8 +26,13 @@ struct Action {
     remove: bool,
 }
 
-pub fn read(file: &Path, problems: &mut Vec<Problem>) -> Option<Overlay> {
-    let doc = match read_document(file, problems) {
+pub fn read(file: &Path, fetcher: &mut crate::client::Fetcher, fetched: &Fetched, problems: &mut Vec<Problem>) -> Option<Overlay> {
+    // An overlay by URL is fetched like a document by URL: once, bounded, kept for reloads.
+    let read = match file.to_str().filter(|_| is_remote(file)) {
+        Some(url) => fetch_document(url, fetcher, fetched, problems),
+        None => read_document(file, problems),
+    };
+    let doc = match read {
         Ok(d) => d,
         Err(p) => {
             problems.push(p);
