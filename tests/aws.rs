@@ -6,26 +6,9 @@
 
 mod common;
 
-use specstub::{Config, VerifyOptions as Options, VerifyOutcome as Outcome, verify_provider};
+use specstub::{Config, VerifyOptions as Options, verify_provider};
 
 const DOCS: [&str; 3] = ["aws-query.yaml", "aws-json.yaml", "aws-rest-xml.yaml"];
-
-/// (operation, outcome, where each input came from) of a report.
-fn verdicts(result: &specstub::Report) -> Vec<(String, Outcome, Vec<String>)> {
-    result
-        .operations
-        .iter()
-        .map(|o| {
-            let inputs = o
-                .cases
-                .iter()
-                .flat_map(|c| c.inputs.iter())
-                .map(|i| i.split_once(" (").map_or(i.clone(), |(_, s)| s.to_string()))
-                .collect();
-            (o.operation.clone(), o.outcome, inputs)
-        })
-        .collect()
-}
 
 async fn verify(server: &specstub::Server, doc: &str, concurrency: usize) -> specstub::Report {
     let set = Config { specs: vec![common::data(doc)], ..Default::default() };
@@ -44,9 +27,9 @@ async fn every_operation_passes_served_statefully_at_any_concurrency_and_twice()
             let again = verify(&server, doc, concurrency).await;
             let text = first.to_text();
             assert_eq!(first.summary.passed, first.summary.operations, "{doc} at --concurrency {concurrency}:\n{text}");
-            assert_eq!(verdicts(&first), verdicts(&again), "{doc}, second run:\n{text}\n{}", again.to_text());
+            assert_eq!(common::verdict_sources(&first), common::verdict_sources(&again), "{doc}, second run:\n{text}\n{}", again.to_text());
             common::assert_no_violations(&server).await;
-            runs.push(verdicts(&first));
+            runs.push(common::verdict_sources(&first));
         }
         assert_eq!(runs[0], runs[1], "{doc}: --concurrency 1 and 4 differ");
     }

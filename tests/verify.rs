@@ -353,19 +353,7 @@ async fn verdicts_and_inputs_are_the_same_at_any_concurrency() {
             options.concurrency = concurrency;
             let result = verify_provider(&set, &options).await.unwrap();
             // Generated ids differ between servers; where each input came from must not.
-            let sources: Vec<(String, Outcome, Vec<String>)> = result
-                .operations
-                .iter()
-                .map(|o| {
-                    let inputs = o
-                        .cases
-                        .iter()
-                        .flat_map(|c| c.inputs.iter())
-                        .map(|i| i.split_once(" (").map_or(i.clone(), |(_, s)| s.to_string()))
-                        .collect();
-                    (o.operation.clone(), o.outcome, inputs)
-                })
-                .collect();
+            let sources = common::verdict_sources(&result);
             runs.push((sources, result.to_text()));
         }
         assert_eq!(runs[0].0, runs[1].0, "{}:\n{}\n{}", spec.display(), runs[0].1, runs[1].1);

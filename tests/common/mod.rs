@@ -138,3 +138,21 @@ where
     });
     format!("http://{addr}")
 }
+
+/// (operation, outcome, where each input came from) of a verify report: generated ids differ
+/// between servers and runs, the sources of the inputs must not.
+pub fn verdict_sources(result: &specstub::Report) -> Vec<(String, specstub::VerifyOutcome, Vec<String>)> {
+    result
+        .operations
+        .iter()
+        .map(|o| {
+            let inputs = o
+                .cases
+                .iter()
+                .flat_map(|c| c.inputs.iter())
+                .map(|i| i.split_once(" (").map_or(i.clone(), |(_, s)| s.to_string()))
+                .collect();
+            (o.operation.clone(), o.outcome, inputs)
+        })
+        .collect()
+}
