@@ -319,29 +319,32 @@ pub fn header_text(v: &Value) -> String {
     }
 }
 
-/// Answers with what the stateful behaviour produced, in the operation's declared response
-/// (its status unless the behaviour says otherwise, its headers, its media type).
-/// Whether the answer `from_outcome` would build is one the operation declares: a record the
-/// declared response's schema allows, in a JSON media type it lists. Documents often describe a
-/// create's or a list's answer as something other than the resource (a bare id, an envelope
-/// the binding did not find, XML); the store still changes, but the answer must come from the
-/// document then.
-pub fn fits(spec: &Spec, op: &Operation, outcome: &crate::behaviour::Outcome) -> bool {
-    let response = match outcome.status {
+/// The declared response an outcome answers with: its status's, else the operation's default.
+fn outcome_response<'o>(op: &'o Operation, outcome: &crate::behaviour::Outcome) -> Option<&'o Response> {
+    match outcome.status {
         Some(s) => op.response_for(s),
         None => op.default_response(),
-    };
-    let Some(response) = response else { return true };
+    }
+}
+
+/// The media an outcome's record is written in: JSON where the response offers it, else XML
+/// written from the schema (AWS's rest-xml and query answers declare only `text/xml`).
+fn record_media(response: &Response) -> Option<&Media> {
+    let listed = || response.content.iter();
+    listed().find(|m| negotiate::is_json(&m.media_type)).or_else(|| listed().find(|m| crate::xml::is_xml(&m.media_type)))
+}
+
+/// Whether the answer `from_outcome` would build is one the operation declares: a record the
+/// declared response's schema allows, in a JSON or XML media type it lists. Documents often
+/// describe a create's or a list's answer as something other than the resource (a bare id, an
+/// envelope the binding did not find, only text); the store still changes, but the answer must
+/// come from the document then.
+pub fn fits(spec: &Spec, op: &Operation, outcome: &crate::behaviour::Outcome) -> bool {
+    let Some(response) = outcome_response(op, outcome) else { return true };
     if response.content.is_empty() || outcome.not_modified {
         return true;
     }
-    // The media `from_outcome` writes: JSON, else XML from the same value.
-    let media = response
-        .content
-        .iter()
-        .find(|m| negotiate::is_json(&m.media_type))
-        .or_else(|| response.content.iter().find(|m| crate::xml::is_xml(&m.media_type)));
-    let Some(media) = media else { return false };
+    let Some(media) = record_media(response) else { return false };
     let Some(schema) = &media.schema else { return true };
     let Ok(validator) = schema.validator(&spec.schemas) else { return true };
     match &outcome.body {
@@ -350,17 +353,16 @@ pub fn fits(spec: &Spec, op: &Operation, outcome: &crate::behaviour::Outcome) ->
     }
 }
 
-/// The status `from_outcome` answers with.
+/// The status `from_outcome` answers with (before a 304 for a matched `If-None-Match`).
 pub fn outcome_status(op: &Operation, outcome: &crate::behaviour::Outcome) -> u16 {
-    outcome.status.or_else(|| op.default_response().map(|r| r.status(200))).unwrap_or(200)
+    outcome.status.or_else(|| outcome_response(op, outcome).map(|r| r.status(200))).unwrap_or(200)
 }
 
+/// Answers with what the stateful behaviour produced, in the operation's declared response
+/// (its status unless the behaviour says otherwise, its headers, its media type).
 pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outcome) -> HttpResponse<Bytes> {
-    let response = match outcome.status {
-        Some(s) => op.response_for(s),
-        None => op.default_response(),
-    };
-    let status = outcome.status.or_else(|| response.map(|r| r.status(200))).unwrap_or(200);
+    let response = outcome_response(op, &outcome);
+    let status = outcome_status(op, &outcome);
     let status = if outcome.not_modified { StatusCode::NOT_MODIFIED } else { StatusCode::from_u16(status).unwrap_or(StatusCode::OK) };
     let mut builder = HttpResponse::builder().status(status);
     if let Some(r) = response {
@@ -380,14 +382,7 @@ pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outc
         builder = builder.header(http::header::ETAG, tag);
     }
     let declared_body = response.is_some_and(|r| !r.content.is_empty());
-    // JSON where the operation offers it, else XML written from the schema (AWS's rest-xml and
-    // query answers declare only `text/xml`).
-    let media = response.and_then(|r| {
-        r.content
-            .iter()
-            .find(|m| negotiate::is_json(&m.media_type))
-            .or_else(|| r.content.iter().find(|m| crate::xml::is_xml(&m.media_type)))
-    });
+    let media = response.and_then(record_media);
     let send = |builder: http::response::Builder, value: &Value| {
         let (content_type, bytes) = match media {
             Some(m) => {
