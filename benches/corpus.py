@@ -42,7 +42,7 @@ COLUMNS = [
     "file", "size_bytes", "operations", "lint_exit", "lint_errors", "lint_warnings", "first_error_kind",
     "first_error", "serve_started", "serve_exit", "listen_ms", "startup_ms", "rss_kb", "peak_rss_kb",
     "panic", "hang", "verify_exit", "verify_passed", "verify_failed", "verify_inconclusive",
-    "verify_requests", "verify_ms", "verify_timeout",
+    "verify_requests", "verify_ms", "verify_timeout", "self_check_answers", "self_check_violations",
 ]
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -209,6 +209,18 @@ def health(port, deadline):
     return False
 
 
+def self_check(port):
+    """The server's own count of answers checked and violations found (serve --self-check)."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        c.request("GET", HEALTH)
+        sc = json.loads(c.getresponse().read()).get("selfCheck") or {}
+        c.close()
+        return sc.get("answers", ""), sc.get("violations", "")
+    except (OSError, ValueError, http.client.HTTPException):
+        return None
+
+
 def one(doc, label, args, tmp, logs, failures):
     row = dict.fromkeys(COLUMNS, "")
     row["file"] = label
@@ -238,7 +250,10 @@ def one(doc, label, args, tmp, logs, failures):
     se = os.path.join(tmp, "serve.err")
     t0 = time.monotonic()
     with open(se, "wb") as err:
-        p = spawn([args.bin, "serve", doc, "--port", "0", "--log-level", "warn"],
+        cmd = [args.bin, "serve", doc, "--port", "0", "--log-level", "warn", "--no-watch"]
+        if args.self_check:
+            cmd.append("--self-check")
+        p = spawn(cmd,
                   stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
     port = None
     try:
@@ -318,6 +333,10 @@ def one(doc, label, args, tmp, logs, failures):
                     row["verify_exit"] = f"{rc} (no report: {type(exc).__name__})"
             if has_panic(ve):
                 panics.append("verify: " + has_panic(ve))
+            if args.self_check:
+                sc = self_check(port)
+                if sc:
+                    row["self_check_answers"], row["self_check_violations"] = sc
             row["peak_rss_kb"] = proc_kb(p.pid, "VmHWM")
             if p.poll() is not None:
                 panics.append(f"serve: exited with {p.returncode} during verify")
@@ -413,6 +432,11 @@ def summarise(rows, failures_path, meta):
                  + (f"{ratio_big['rss_kb'] * 1024 / ratio_big['size_bytes']:.1f}× (`{ratio_big['file']}`, {ratio_big['size_bytes'] / 1e6:.1f} MB)" if ratio_big else "-") + " |")
     L.append(f"| verify, operations passed / failed / inconclusive | {vp} / {vf} / {vi} ({vreq} requests) |")
     L.append(f"| verify, documents with no FAIL / with a FAIL / over the {meta['verify_timeout']:g} s bound | {len(served) - docs_failing - len(vto)} / {docs_failing} / {len(vto)} |")
+    sc = [r for r in served if str(r.get("self_check_answers", "")).isdigit()]
+    if sc:
+        scv = [r for r in sc if int(r["self_check_violations"] or 0) > 0]
+        L.append(f"| serve --self-check: answers checked / violations / documents with one | {sum(int(r['self_check_answers']) for r in sc)} / "
+                 f"{sum(int(r['self_check_violations']) for r in sc)} / {len(scv)} |")
     L.append(f"| verify time per document, median / max | {fmt_ms(pct(vms, .5))} / {fmt_ms(max(vms, default=None))} |")
     L.append("")
 
@@ -484,6 +508,8 @@ def main():
     ap.add_argument("--lint-timeout", type=float, default=60)
     ap.add_argument("--serve-timeout", type=float, default=30)
     ap.add_argument("--verify-timeout", type=float, default=60)
+    ap.add_argument("--no-self-check", dest="self_check", action="store_false",
+                    help="serve without --self-check (it checks every answer against its declared response)")
     ap.add_argument("--budget-min", type=float, default=0, help="stop starting documents after this long; 0 = no bound")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, on_signal)

