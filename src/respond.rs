@@ -367,7 +367,9 @@ pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outc
     let mut builder = HttpResponse::builder().status(status);
     if let Some(r) = response {
         for (name, value) in headers(spec, r) {
-            let ours = name == http::header::ETAG || (name == http::header::LOCATION && outcome.location.is_some());
+            let ours = name == http::header::ETAG
+                || (name == http::header::LOCATION && outcome.location.is_some())
+                || (name == http::header::LINK && outcome.link.as_deref().is_some_and(|l| !l.is_empty()));
             if !ours {
                 builder = builder.header(name, value);
             }
@@ -380,6 +382,11 @@ pub fn from_outcome(spec: &Spec, op: &Operation, outcome: crate::behaviour::Outc
     }
     if let Some(tag) = outcome.etag.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
         builder = builder.header(http::header::ETAG, tag);
+    }
+    if let Some(link) = outcome.link.as_deref().filter(|l| !l.is_empty()).and_then(|l| HeaderValue::from_str(l).ok()) {
+        if response.is_some_and(|r| r.headers.iter().any(|h| h.name.eq_ignore_ascii_case("link"))) {
+            builder = builder.header(http::header::LINK, link);
+        }
     }
     let declared_body = response.is_some_and(|r| !r.content.is_empty());
     let media = response.and_then(record_media);
@@ -480,7 +487,7 @@ mod tests {
     fn a_delete_answer_chooses_by_the_same_rule() {
         let api = api("examples.yaml");
         let op = op(&api, "deletePet");
-        let outcome = crate::behaviour::Outcome { status: None, body: None, etag: None, not_modified: false, location: None };
+        let outcome = crate::behaviour::Outcome { status: None, body: None, etag: None, not_modified: false, location: None, link: None };
         let r = from_outcome(api.spec_of(op), op, outcome);
         assert!(body(&r)["deleted"].is_boolean(), "{:?}", r.body());
     }

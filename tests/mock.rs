@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{client, json, start};
+use common::{assert_no_violations, client, json, start, stateful};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -254,4 +254,45 @@ async fn links_to_the_real_api_point_at_the_mock() {
     // The rewritten link is one the mock serves.
     let followed = client().get(body["url"].as_str().unwrap()).send().await.unwrap();
     assert_eq!(followed.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_stored_list_that_declares_link_pages_by_it_over_the_records() {
+    // Arrange: five issues, pages of two
+    let server = stateful("links.yaml").start().await.unwrap();
+    let issues = format!("{}/v3/repos/octo/hello/issues", server.url());
+    for i in 0..5 {
+        let r = client().post(&issues).json(&json!({"title": format!("issue {i}")})).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let link = |r: &reqwest::Response| r.headers().get("link").map(|v| v.to_str().unwrap().to_string());
+    // Act
+    let first = client().get(format!("{issues}?per_page=2&state=open")).send().await.unwrap();
+    let next = link(&first).expect("a Link header on the first page");
+    let second_url = next.split(">; rel=\"next\"").next().unwrap().trim_start_matches('<').to_string();
+    let second = client().get(&second_url).send().await.unwrap();
+    let second_link = link(&second).expect("a Link header on the second page");
+    let last_url = format!("{issues}?per_page=2&state=open&page=3");
+    let last = client().get(&last_url).send().await.unwrap();
+    let last_link = link(&last).expect("a Link header on the last page");
+    // Assert: absolute links to the mock, the other query parameters kept, RFC 8288 relations
+    assert_eq!(
+        next,
+        format!("<{issues}?per_page=2&state=open&page=2>; rel=\"next\", <{issues}?per_page=2&state=open&page=3>; rel=\"last\"")
+    );
+    let titles = |v: serde_json::Value| v.as_array().unwrap().iter().map(|i| i["title"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(titles(json(second).await), ["issue 2", "issue 3"]);
+    assert_eq!(
+        second_link,
+        format!(
+            "<{issues}?per_page=2&state=open&page=3>; rel=\"next\", <{issues}?per_page=2&state=open&page=3>; rel=\"last\", \
+             <{issues}?per_page=2&state=open&page=1>; rel=\"prev\", <{issues}?per_page=2&state=open&page=1>; rel=\"first\""
+        )
+    );
+    assert_eq!(
+        last_link,
+        format!("<{issues}?per_page=2&state=open&page=2>; rel=\"prev\", <{issues}?per_page=2&state=open&page=1>; rel=\"first\"")
+    );
+    assert_eq!(titles(json(last).await), ["issue 4"]);
+    assert_no_violations(&server).await;
 }

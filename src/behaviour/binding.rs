@@ -63,6 +63,8 @@ pub struct ListConfig {
     pub next_page_token: Option<String>,
     pub limit: Option<String>,
     pub offset: Option<String>,
+    /// query parameter with a 1-based page number (GitHub's `page`, next to `per_page`)
+    pub page: Option<String>,
     pub total: Option<String>,
     /// boolean field that says whether another page follows
     pub has_more: Option<String>,

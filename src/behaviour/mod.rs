@@ -72,6 +72,9 @@ pub struct Outcome {
     pub not_modified: bool,
     /// Path of a record just created, for a declared `Location` header.
     pub location: Option<String>,
+    /// A list's `Link` header (RFC 8288 `next`/`prev`/`first`/`last`, relative to the request's
+    /// path), for a list response that declares one.
+    pub link: Option<String>,
 }
 
 /// Everything the behaviour reads from a request.
@@ -190,7 +193,14 @@ impl Ctx<'_> {
             }
             None => projected,
         };
-        Outcome { status: self.binding.status, body: Some(body), etag: Some(etag(record.version)), not_modified: false, location: None }
+        Outcome {
+            status: self.binding.status,
+            body: Some(body),
+            etag: Some(etag(record.version)),
+            not_modified: false,
+            location: None,
+            link: None,
+        }
     }
 
     fn not_found(&self, id: &str) -> BehaviourError {
@@ -563,7 +573,10 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let size = number(&l.page_size)?.or(number(&l.limit)?).filter(|n| *n > 0).unwrap_or(l.default_page_size).min(l.max_page_size);
     let start = match l.page_token.as_deref().and_then(|n| ctx.query(n)).filter(|t| !t.is_empty()) {
         Some(token) => decode_token(token).ok_or_else(|| bad("the page token is not one this server issued"))?,
-        None => Start::Offset(number(&l.offset)?.unwrap_or(0)),
+        None => match number(&l.page)? {
+            Some(page) => Start::Offset(page.max(1).saturating_sub(1).saturating_mul(size)),
+            None => Start::Offset(number(&l.offset)?.unwrap_or(0)),
+        },
     };
     let scope = ctx.scope();
     let filters: Vec<(String, String)> =
@@ -601,7 +614,60 @@ fn list(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
             Value::Object(m)
         }
     };
-    Ok(Outcome { status: ctx.binding.status, body: Some(body), etag: None, not_modified: false, location: None })
+    let link = page_links(ctx, size, start, &page, more);
+    Ok(Outcome { status: ctx.binding.status, body: Some(body), etag: None, not_modified: false, location: None, link })
+}
+
+/// The list's `Link` header over the stored records: `next` and `last` while more follow,
+/// `prev` and `first` after the first page, each the request's own query with the paging
+/// parameter changed. Paging by token links `next` only (a token names no page).
+fn page_links(ctx: &Ctx, size: usize, start: Start, page: &crate::store::Page, more: bool) -> Option<String> {
+    let l = &ctx.binding.list;
+    let with = |name: &str, value: String| {
+        let mut pairs: Vec<(String, String)> = ctx.query.iter().filter(|(k, _)| k != name).cloned().collect();
+        pairs.push((name.to_string(), value));
+        let query = pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
+        // A query-only reference keeps the request's path (RFC 3986 5.2.2); the server makes
+        // it absolute with the request's host.
+        format!("<?{query}>")
+    };
+    let mut links = Vec::new();
+    match (&l.page_token, &l.page, &l.offset, start) {
+        (Some(token), _, _, _) => {
+            if let (true, Some(last)) = (more, page.records.last()) {
+                links.push(format!("{}; rel=\"next\"", with(token, encode_token(last.seq))));
+            }
+        }
+        (None, Some(name), _, Start::Offset(offset)) => {
+            let (current, last) = (offset / size + 1, (page.total.max(1) - 1) / size + 1);
+            if more {
+                links.push(format!("{}; rel=\"next\"", with(name, (current + 1).to_string())));
+                links.push(format!("{}; rel=\"last\"", with(name, last.max(current + 1).to_string())));
+            }
+            if current > 1 {
+                links.push(format!("{}; rel=\"prev\"", with(name, (current - 1).min(last).to_string())));
+                links.push(format!("{}; rel=\"first\"", with(name, "1".to_string())));
+            }
+        }
+        (None, None, Some(name), Start::Offset(offset)) => {
+            if more {
+                links.push(format!("{}; rel=\"next\"", with(name, (offset + size).to_string())));
+                let last = (page.total.max(1) - 1) / size * size;
+                links.push(format!("{}; rel=\"last\"", with(name, last.max(offset + size).to_string())));
+            }
+            if offset > 0 {
+                links.push(format!("{}; rel=\"prev\"", with(name, offset.saturating_sub(size).to_string())));
+                links.push(format!("{}; rel=\"first\"", with(name, "0".to_string())));
+            }
+        }
+        _ => {}
+    }
+    Some(links.join(", "))
+}
+
+/// A query component as a URL carries it.
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 /// A page token: the creation sequence of the page's last record, so the next page starts
@@ -812,7 +878,7 @@ fn delete(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         let mark = Record { id: id.clone(), version: 1, seq: 0, scope: Vec::new(), data: Value::Object(Map::new()) };
         let _ = store.create(&ctx.tombstones(), mark, &[]);
     }
-    Ok(Outcome { status: ctx.binding.status, body: deleted_body(ctx, &gone), etag: None, not_modified: false, location: None })
+    Ok(Outcome { status: ctx.binding.status, body: deleted_body(ctx, &gone), etag: None, not_modified: false, location: None, link: None })
 }
 
 /// What a delete answers when it declares an object body: the declared shape generated, with

@@ -435,11 +435,19 @@ fn record(api: &Api, rt: &Runtime, req: &Request<Bytes>, response: &Response<Byt
 /// Links in an answer to the real API's server (`"url": "https://api.github.com/repos/…"`,
 /// `Link`, `Location`) point at the mock instead, so a client that follows them stays here.
 fn point_links_here(spec: &crate::spec::Spec, req: &Request<Bytes>, response: &mut Response<Bytes>) {
-    let Some((public, served)) = &spec.public else { return };
     let Some(host) = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).or_else(|| req.uri().authority().map(|a| a.as_str()))
     else {
         return;
     };
+    // A stored list's page links are query-only references: made absolute here, where the
+    // host is known, since clients (PyGithub among them) follow only absolute links.
+    if let Some(v) = response.headers().get(header::LINK).and_then(|v| v.to_str().ok()).filter(|v| v.starts_with("<?")) {
+        let absolute = v.replace("<?", &format!("<http://{host}{}?", req.uri().path()));
+        if let Ok(v) = HeaderValue::from_str(&absolute) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    let Some((public, served)) = &spec.public else { return };
     let here = format!("http://{host}{served}");
     for name in [header::LINK, header::LOCATION, header::CONTENT_LOCATION] {
         let Some(v) = response.headers().get(&name).and_then(|v| v.to_str().ok()).filter(|v| v.contains(public.as_str())) else {

@@ -317,6 +317,7 @@ fn explicit(op: &Operation, x: &OperationExt) -> Result<Binding, String> {
         b.list.next_page_token = l.next_page_token.clone();
         b.list.limit = l.limit.clone();
         b.list.offset = l.offset.clone();
+        b.list.page = l.page.clone();
         b.list.total = l.total.clone();
         b.list.has_more = l.has_more.clone();
         if let Some(n) = l.default_page_size {
@@ -619,8 +620,11 @@ fn infer_list_fields(set: &SpecSet, op: &Operation, list: &mut ListConfig, reali
             list.limit = query(&["limit", "per_page"]);
         }
     }
-    if list.offset.is_none() && list.page_token.is_none() {
+    if list.offset.is_none() && list.page_token.is_none() && list.page.is_none() {
         list.offset = query(&["offset"]);
+        if list.offset.is_none() {
+            list.page = query(&["page"]);
+        }
     }
     let found = all_properties(doc, schema, &at);
     let typed = |names: &[&str], ty: &str| {

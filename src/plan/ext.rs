@@ -144,6 +144,7 @@ pub struct ListExt {
     pub next_page_token: Option<String>,
     pub limit: Option<String>,
     pub offset: Option<String>,
+    pub page: Option<String>,
     pub total: Option<String>,
     pub has_more: Option<String>,
     pub default_page_size: Option<u64>,
