@@ -14,6 +14,7 @@
 #                                   --log-level warn, as Prism runs at -v warn)
 #   3  specstub validated POST      benches/specs/bench.yaml  POST /items (valid body)
 #   3V the same, --validation off   what validation costs
+#   2S, 3S GET / POST, --self-check what checking every answer against its declared response costs
 #   4  specstub stateful cycle      specs/sift-runs-v2.yaml   create, read, masked update (wrk/cycle.lua)
 #   5  Prism GET / POST             the same document as 2 and 3, Prism from npm (benches/.prism),
 #                                   at `-v warn` (its fastest) with a warm-up of at least 5 s
@@ -257,6 +258,9 @@ fi
 rm -f "$LOGFILE"
 specstub_step 3 "specstub POST, body validated" /items post.lua /dev/null POST --log-level warn
 specstub_step 3V "specstub POST, --validation off" /items post.lua /dev/null - --log-level warn --validation off
+# What `--self-check` (every answer checked against its declared response) costs.
+specstub_step 2S "specstub GET, --self-check" "$ITEM_PATH" get.lua /dev/null - --log-level warn --self-check
+specstub_step 3S "specstub POST, --self-check" /items post.lua /dev/null - --log-level warn --self-check
 
 # --- 4 the stateful cycle --------------------------------------------------------------------------
 stateful_step() {
@@ -490,6 +494,7 @@ report() {
   fi
   echo
   echo "Informative: GET logging to a file / to /dev/null: $(ratio "${RPS[2L]:-}" "${RPS[2]:-}");" \
+    "with --self-check / without: GET $(ratio "${RPS[2S]:-}" "${RPS[2]:-}"), POST $(ratio "${RPS[3S]:-}" "${RPS[3]:-}");" \
     "specstub / Mockoon: GET $(ratio "${RPS[2]:-}" "${RPS[6G]:-}"), POST $(ratio "${RPS[3]:-}" "${RPS[6P]:-}")" \
     "(Mockoon validates nothing)."
 }
