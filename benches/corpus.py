@@ -233,7 +233,7 @@ def one(doc, label, args, tmp, logs, failures):
     lo, le = os.path.join(tmp, "lint.out"), os.path.join(tmp, "lint.err")
     rc, _ = run_bounded([args.bin, "lint", doc], args.lint_timeout, lo, le)
     if rc is None:
-        hangs.append("lint")
+        hangs.append(f"lint did not finish within {args.lint_timeout:g} s")
         row["lint_exit"] = "timeout"
     else:
         row["lint_exit"] = rc
@@ -482,8 +482,13 @@ def summarise(rows, failures_path, meta):
     L.append("")
     if not (panicked or hung or vto):
         L.append("None in this run.")
+    seen = set()
     for r in panicked + hung + vto:
-        what = r["panic"] or r["hang"] or f"verify did not finish within {meta['verify_timeout']:g} s ({r['operations']} operations)"
+        if r["file"] in seen:
+            continue
+        seen.add(r["file"])
+        late = f"verify did not finish within {meta['verify_timeout']:g} s ({r['operations']} operations)" if r in vto else ""
+        what = " | ".join(w for w in (r["panic"], r["hang"], late) if w)
         L.append(f"- `{r['file']}`: {what}. Reproduce: `specstub lint {meta['where'](r['file'])}`; "
                  f"`specstub serve {meta['where'](r['file'])} --port 0`, then `specstub verify {meta['where'](r['file'])} "
                  f"--target URL --concurrency 2 --timeout 5s`.")
