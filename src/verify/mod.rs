@@ -34,7 +34,7 @@ use check::Finding;
 use order::{Kind, Step};
 pub use report::{Case, OperationReport, Outcome, Report, SentRequest, Summary};
 use request::{Built, CaseSpec, Ctx};
-use state::{Exchange, State};
+use state::{Exchange, Origin, State};
 
 /// Compiled validators a run keeps per document and flow, the least recently used dropped.
 const VALIDATORS_KEPT: usize = 64;
@@ -470,7 +470,14 @@ fn learn(ctx: &Ctx<'_>, ops: &[&Operation], state: &mut State, built: &Built, st
     let body = check::body_value(spec, op, status, response.headers(), response.body());
     if ctx.kind != Kind::Delete {
         let qualifier = order::resource_qualifier(op, ctx.kind);
-        state.harvest(&op.id, ctx.resource, &qualifier, ctx.kind == Kind::Create, &built.path_params, response.headers(), body.as_ref());
+        let origin = Origin {
+            op_id: &op.id,
+            resource: ctx.resource,
+            qualifier: &qualifier,
+            created: ctx.kind == Kind::Create,
+            scope: &built.path_params,
+        };
+        state.harvest(&origin, response.headers(), body.as_ref());
     }
     if ctx.kind != Kind::Create && !built.item_path.is_empty() {
         if let Some(tag) = response.headers().get(http::header::ETAG).and_then(|v| v.to_str().ok()) {

@@ -46,6 +46,19 @@ pub struct State {
     link_bodies: HashMap<String, Produced>,
 }
 
+/// Where an answer came from, for [`State::harvest`].
+#[derive(Clone, Copy)]
+pub struct Origin<'a> {
+    pub op_id: &'a str,
+    /// The resource (stem) the answer is about, and the literal segment before its collection.
+    pub resource: &'a str,
+    pub qualifier: &'a str,
+    /// Created (not read): what verify made itself is the one it may change.
+    pub created: bool,
+    /// The request's path parameters.
+    pub scope: &'a [(String, String)],
+}
+
 /// One finished exchange, as links' runtime expressions see it.
 pub struct Exchange<'a> {
     pub url: &'a str,
@@ -140,18 +153,10 @@ impl State {
         self.etags.insert(item_path, etag);
     }
 
-    /// Records the identifiers an answer of `op_id` (about `resource`) holds: the resource itself,
-    /// the single object in an envelope (`{"run": {...}}`), or the first item of a list.
-    pub fn harvest(
-        &mut self,
-        op_id: &str,
-        resource: &str,
-        qualifier: &str,
-        created: bool,
-        scope: &[(String, String)],
-        headers: &HeaderMap,
-        body: Option<&Value>,
-    ) {
+    /// Records the identifiers an answer holds: the resource itself, the single object in an
+    /// envelope (`{"run": {...}}`), or the first item of a list.
+    pub fn harvest(&mut self, origin: &Origin, headers: &HeaderMap, body: Option<&Value>) {
+        let Origin { op_id, resource, qualifier, created, scope } = *origin;
         let scope = scope.to_vec();
         let found = body.and_then(entity);
         let strength = if created && !found.as_ref().is_some_and(|(_, _, list)| *list) { 2 } else { 1 };
@@ -385,27 +390,32 @@ mod tests {
     fn harvests_envelopes_lists_and_locations() {
         let mut s = State::default();
         let h = HeaderMap::new();
-        s.harvest("CreateRun", "run", "v2", true, &[], &h, Some(&json!({"run": {"runId": "r-1", "name": "a"}})));
+        s.harvest(
+            &Origin { op_id: "CreateRun", resource: "run", qualifier: "v2", created: true, scope: &[] },
+            &h,
+            Some(&json!({"run": {"runId": "r-1", "name": "a"}})),
+        );
         assert_eq!(s.path_param("GetRun", "runId", "runs").unwrap().value, json!("r-1"));
         assert_eq!(s.path_param("GetRun", "runId", "runs").unwrap().at, "/run/runId");
         // A list read does not replace what verify created.
-        s.harvest("ListRuns", "run", "v2", false, &[], &h, Some(&json!({"runs": [{"runId": "r-0"}]})));
+        s.harvest(
+            &Origin { op_id: "ListRuns", resource: "run", qualifier: "v2", created: false, scope: &[] },
+            &h,
+            Some(&json!({"runs": [{"runId": "r-0"}]})),
+        );
         assert_eq!(s.path_param("GetRun", "runId", "runs").unwrap().value, json!("r-1"));
         assert_eq!(s.field("run", "runId").unwrap().value, json!("r-1"));
         // Lists give ids where nothing was created.
-        s.harvest(
-            "ListFieldingRuns",
-            "fieldingrun",
-            "targetgroup",
-            false,
-            &[],
-            &h,
-            Some(&json!({"data": [{"id": "01B"}], "has_more": false})),
-        );
+        let origin = Origin { op_id: "ListFieldingRuns", resource: "fieldingrun", qualifier: "targetgroup", created: false, scope: &[] };
+        s.harvest(&origin, &h, Some(&json!({"data": [{"id": "01B"}], "has_more": false})));
         assert_eq!(s.path_param("GetFieldingRun", "fielding_run_id", "fielding-runs").unwrap().value, json!("01B"));
         let mut h = HeaderMap::new();
         h.insert(http::header::LOCATION, "http://host/api/v1/jobs/runs/4f8a".parse().unwrap());
-        s.harvest("createRun", "job", "v1", true, &[], &h, Some(&json!({"state": "NEW"})));
+        s.harvest(
+            &Origin { op_id: "createRun", resource: "job", qualifier: "v1", created: true, scope: &[] },
+            &h,
+            Some(&json!({"state": "NEW"})),
+        );
         assert_eq!(s.path_param("getJob", "jobId", "jobs").unwrap().value, json!("4f8a"));
         assert!(s.path_param("getThing", "thingId", "things").is_none());
     }
@@ -415,7 +425,8 @@ mod tests {
         let mut s = State::default();
         let h = HeaderMap::new();
         let scope = [("account".to_string(), "acct-1".to_string())];
-        s.harvest("PostCheckoutSessions", "session", "checkout", true, &scope, &h, Some(&json!({"id": "cs_1"})));
+        let origin = Origin { op_id: "PostCheckoutSessions", resource: "session", qualifier: "checkout", created: true, scope: &scope };
+        s.harvest(&origin, &h, Some(&json!({"id": "cs_1"})));
         let got = |q: &str| s.candidates("GetSession", "session", "sessions", Some(q)).into_iter().map(|p| p.value).collect::<Vec<_>>();
         assert_eq!(got("checkout"), vec![json!("cs_1")]);
         assert!(got("financialconnection").is_empty());
