@@ -34,7 +34,7 @@ use check::Finding;
 use order::{Kind, Step};
 pub use report::{Case, OperationReport, Outcome, Report, SentRequest, Summary};
 use request::{Built, CaseSpec, Ctx};
-use state::{Exchange, State};
+use state::{Exchange, Origin, State};
 
 /// Compiled validators a run keeps per document and flow, the least recently used dropped.
 const VALIDATORS_KEPT: usize = 64;
@@ -339,9 +339,22 @@ async fn verify_case(
     };
     let status = response.status().as_u16();
     result.status = Some(status);
-    let findings = check::response(spec, op, &built.method, status, response.headers(), response.body());
-    let (outcome, reason) = judge(op, status, &findings, &built, response.body());
+    let mut findings = check::response(spec, op, &built.method, status, response.headers(), response.body());
+    if refused_as_invalid(&built, status) && findings.iter().all(|f| f.part == check::Part::Status) {
+        // The document promises nothing about a request that breaks it: refusing it with a
+        // status it does not declare is no fault of the provider's.
+        findings.clear();
+    }
+    let (mut outcome, mut reason) = judge(op, status, &findings, &built, response.body());
     result.hint = (outcome == Outcome::Inconclusive).then(|| hint(op, status, &built, ctx.opts));
+    if let Some(why) = invalid_example(response.headers()).filter(|_| findings.iter().all(|f| f.part == check::Part::Body)) {
+        // The server said it answers with an example its document got wrong (specstub does,
+        // when a `Prefer` header names one): the document's error, not the provider's. Any
+        // other provider is judged by the schema alone.
+        outcome = Outcome::Inconclusive;
+        reason = Some(format!("{why}: the document's error, not the provider's"));
+        result.hint = Some("correct the example in the document, or name another one".to_string());
+    }
     result.outcome = outcome;
     result.reason = reason;
     result.violations = findings;
@@ -379,6 +392,14 @@ fn judge(op: &Operation, status: u16, findings: &[Finding], built: &Built, body:
         401 | 403 => {
             (Outcome::Inconclusive, Some(format!("the provider refused the credentials ({status}); give them with --token or --header")))
         }
+        _ if refused_as_invalid(built, status) => (
+            Outcome::Inconclusive,
+            Some(format!(
+                "the provider refused ({status}) a request that breaks the document, the only one verify could build: {}{}",
+                built.invalid.as_deref().unwrap_or_default(),
+                excerpt()
+            )),
+        ),
         404 | 410 if !built.unresolved.is_empty() => (
             Outcome::Inconclusive,
             Some(format!(
@@ -402,6 +423,23 @@ fn judge(op: &Operation, status: u16, findings: &[Finding], built: &Built, body:
     }
 }
 
+/// What a `specstub-violations` header says about an example that contradicts its own schema.
+fn invalid_example(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(crate::headers::VIOLATIONS)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("the example ") && v.contains(" does not match its schema"))
+        .map(|v| v.chars().take(300).collect())
+}
+
+/// A 4xx to a request that breaks the document proves nothing, but a 404 or 405 for a path
+/// without parameters still says the provider does not serve the operation.
+fn refused_as_invalid(built: &Built, status: u16) -> bool {
+    let unserved = status == 405 || (matches!(status, 404 | 410) && built.path_params.is_empty());
+    built.invalid.is_some() && (400..500).contains(&status) && !unserved
+}
+
 /// What to change so that an inconclusive result proves something.
 fn hint(op: &Operation, status: u16, built: &Built, options: &Options) -> String {
     match status {
@@ -412,6 +450,10 @@ fn hint(op: &Operation, status: u16, built: &Built, options: &Options) -> String
         404 | 410 if !built.unresolved.is_empty() => format!(
             "let an earlier operation produce {} (a create of the same resource, or a `links` entry naming {}), or give the parameter an example that exists on the provider",
             built.unresolved.join(", "),
+            op.id
+        ),
+        _ if refused_as_invalid(built, status) => format!(
+            "give {} a request example that matches its own schema (verify sends examples before generated data)",
             op.id
         ),
         409 | 412 | 422 if built.from_example => {
@@ -427,7 +469,15 @@ fn learn(ctx: &Ctx<'_>, ops: &[&Operation], state: &mut State, built: &Built, st
     let (spec, op) = (ctx.spec, ctx.op);
     let body = check::body_value(spec, op, status, response.headers(), response.body());
     if ctx.kind != Kind::Delete {
-        state.harvest(&op.id, ctx.resource, ctx.kind == Kind::Create, response.headers(), body.as_ref());
+        let qualifier = order::resource_qualifier(op, ctx.kind);
+        let origin = Origin {
+            op_id: &op.id,
+            resource: ctx.resource,
+            qualifier: &qualifier,
+            created: ctx.kind == Kind::Create,
+            scope: &built.path_params,
+        };
+        state.harvest(&origin, response.headers(), body.as_ref());
     }
     if ctx.kind != Kind::Create && !built.item_path.is_empty() {
         if let Some(tag) = response.headers().get(http::header::ETAG).and_then(|v| v.to_str().ok()) {

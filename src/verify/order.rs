@@ -139,6 +139,35 @@ pub fn resource(op: &Operation, kind: Kind) -> String {
     }
 }
 
+/// The literal segment nearest before `segments[at]` (parameters skipped), stemmed: it tells
+/// `/v1/checkout/sessions` from `/v1/financial_connections/sessions`, while
+/// `/namespaces/{ns}/jobs/{job}/runs` and `/jobs/runs/{id}` meet at `job`.
+pub fn qualifier(segments: &[&str], at: usize) -> String {
+    segments[..at.min(segments.len())]
+        .iter()
+        .rev()
+        .find(|s| !s.is_empty() && !s.contains('{'))
+        .map(|s| stem(s.split(':').next().unwrap_or(s)))
+        .unwrap_or_default()
+}
+
+/// The [`qualifier`] of the collection [`resource`] picks, on the operation's served path.
+pub fn resource_qualifier(op: &Operation, kind: Kind) -> String {
+    let (template, _) = crate::template::split_key(&op.served_path);
+    let segments: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    let last = segments.len().saturating_sub(1);
+    let literal_last = segments.last().is_some_and(|s| !s.contains('{'));
+    let at = if literal_last && (kind == Kind::Create || kind == Kind::Read || !segments.iter().any(|s| s.contains('{'))) {
+        last
+    } else {
+        match segments.iter().rposition(|s| s.contains('{')) {
+            Some(p) if p > 0 => p - 1,
+            _ => last,
+        }
+    };
+    qualifier(&segments, at)
+}
+
 pub fn param_count(path: &str) -> usize {
     path.split('/').filter(|s| s.contains('{')).count()
 }
@@ -183,6 +212,15 @@ mod tests {
         assert_eq!(stem("namespaces"), stem("namespace"));
         assert_eq!(stem("id"), "id");
         assert!(is_id_like("runId") && is_id_like("fielding_run_id") && is_id_like("id") && !is_id_like("name"));
+    }
+
+    #[test]
+    fn qualifiers_tell_collections_of_one_name_apart() {
+        let q = |path: &str, at: usize| qualifier(&path.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>(), at);
+        assert_eq!(q("/v1/checkout/sessions", 2), "checkout");
+        assert_eq!(q("/v1/financial_connections/sessions/{session}", 2), "financialconnection");
+        assert_eq!(q("/api/v1/namespaces/{namespace}/jobs/{job}/runs", 6), q("/api/v1/jobs/runs/{id}", 3));
+        assert_eq!(q("/runs", 0), "");
     }
 
     #[test]

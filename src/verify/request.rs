@@ -73,6 +73,9 @@ pub struct Built {
     pub unresolved: Vec<String>,
     /// Remarks about the request itself (an invalid example replaced, ...).
     pub notes: Vec<String>,
+    /// How the request breaks the document, when verify could not build one it allows (a
+    /// refusal of it then proves nothing).
+    pub invalid: Option<String>,
     /// Whether the body came from the spec's example rather than generated data.
     pub from_example: bool,
 }
@@ -144,14 +147,46 @@ pub fn build(ctx: &Ctx, case: &CaseSpec, state: &State) -> Built {
     built
 }
 
-/// Path: `{name}` placeholders, each with the segment before it as its collection.
+/// Path: `{name}` placeholders, each with the segment before it as its collection. An id taken
+/// from an earlier answer brings the parent values of the request that got it (its scope): a
+/// hook created under `/orgs/string/hooks` is read under `string`, not under an org a list
+/// offered, whose hooks are others.
 fn build_path(ctx: &Ctx, state: &State, trace: &mut Trace) -> PathPart {
     let (spec, op) = (ctx.spec, ctx.op);
     let (template, when) = crate::template::split_key(&op.served_path);
+    let segments: Vec<&str> = template.split('/').collect();
+    // (name, declared, chosen) for every parameter, in path order.
+    let mut params: Vec<(&str, Option<&Parameter>, Option<Produced>)> = Vec::new();
+    for (i, seg) in segments.iter().enumerate() {
+        let collection = if i > 0 { segments[i - 1] } else { "" };
+        let qualifier = super::order::qualifier(&segments, i.saturating_sub(1));
+        for piece in crate::template::pieces(seg) {
+            if let crate::template::Piece::Param(name) = piece {
+                let declared = op.parameters.iter().find(|p| p.location == ParamIn::Path && p.name == name);
+                let candidates = state.candidates(&op.id, name, collection, Some(&qualifier));
+                params.push((name, declared, fitting(spec, declared, candidates)));
+            }
+        }
+    }
+    // The deepest id decides: its scope overrides what the parents chose alone.
+    for deep in (0..params.len()).rev() {
+        let Some(chosen) = params[deep].2.clone() else { continue };
+        for parent in 0..deep {
+            let name = params[parent].0;
+            let Some((_, v)) = chosen.scope.iter().find(|(k, _)| k == name) else { continue };
+            let value = Value::String(v.clone());
+            // A link names its values on purpose; the same value needs no new source.
+            if params[parent].2.as_ref().is_some_and(|p| p.strength >= 3 || text(&p.value) == *v) {
+                continue;
+            }
+            let at = format!("path, the scope of {}", params[deep].0);
+            params[parent].2 = Some(Produced { value, from: chosen.from.clone(), at, scope: Vec::new(), ..chosen.clone() });
+        }
+    }
     let mut path = String::new();
     let mut item_path = String::new();
     let mut path_params = Vec::new();
-    let segments: Vec<&str> = template.split('/').collect();
+    let mut next = params.into_iter();
     for (i, seg) in segments.iter().enumerate() {
         if i > 0 {
             path.push('/');
@@ -161,17 +196,15 @@ fn build_path(ctx: &Ctx, state: &State, trace: &mut Trace) -> PathPart {
             path.push_str(seg);
             continue;
         }
-        let collection = if i > 0 { segments[i - 1] } else { "" };
         for piece in pieces {
-            let name = match piece {
-                crate::template::Piece::Text(t) => {
+            let crate::template::Piece::Param(_) = piece else {
+                if let crate::template::Piece::Text(t) = piece {
                     path.push_str(t);
-                    continue;
                 }
-                crate::template::Piece::Param(name) => name,
+                continue;
             };
-            let declared = op.parameters.iter().find(|p| p.location == ParamIn::Path && p.name == name);
-            let value = match fitting(spec, declared, state.candidates(&op.id, name, collection)) {
+            let Some((name, declared, chosen)) = next.next() else { break };
+            let value = match chosen {
                 Some(p) => {
                     trace.inputs.push(format!("{name} = {} (from {} {})", text(&p.value), p.from, p.at));
                     p.value
@@ -223,7 +256,7 @@ fn build_params(ctx: &Ctx, state: &State, item_path: &str, trace: &mut Trace) ->
         } else if p.location == ParamIn::Header && lower.starts_with("if-") && !p.required {
             None
         } else if p.required {
-            let produced = if is_id_like(&p.name) { fitting(spec, Some(p), state.candidates(&op.id, &p.name, "")) } else { None };
+            let produced = if is_id_like(&p.name) { fitting(spec, Some(p), state.candidates(&op.id, &p.name, "", None)) } else { None };
             match produced {
                 Some(Produced { value, from, at, .. }) => {
                     inputs.push(format!("{} = {} (from {from} {at})", p.name, text(&value)));
@@ -310,6 +343,7 @@ fn assemble(ctx: &Ctx, path: PathPart, params: ParamPart, body: Option<&BodyPart
         inputs: trace.inputs,
         unresolved: trace.unresolved,
         notes: Vec::new(),
+        invalid: None,
         from_example: body.is_some_and(|b| b.from_example),
     };
     if let Some(b) = body {
@@ -342,6 +376,7 @@ fn repair(ctx: &Ctx, case: &CaseSpec, state: &State, body_media: Option<&Media>,
         if let Some(still) = self_check(spec, op, built) {
             let list = still.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
             notes.push(format!("the request verify built does not match the spec: {list}"));
+            built.invalid = Some(list);
         }
     }
     built.notes = notes;
@@ -409,7 +444,13 @@ fn fitting(spec: &Spec, p: Option<&Parameter>, candidates: Vec<Produced>) -> Opt
     let doc = spec.schemas.doc(Flow::Request);
     let types = schema.schema(&spec.schemas).map(|s| crate::spec::model::types_of(doc, s)).unwrap_or_default();
     let Ok(validator) = schema.validator(&spec.schemas) else { return candidates.into_iter().next() };
+    let numeric = types.is_empty() || types.iter().any(|t| t == "integer" || t == "number");
     candidates.into_iter().find(|c| {
+        // A number where the schema wants text is another field that happens to fit once
+        // written out: an org's integer `id` is no `{org}` login, a repository's no `{repo}` name.
+        if c.value.is_number() && !numeric {
+            return false;
+        }
         // As the provider reads it: text, typed by the schema.
         let value = validate::params::coerce(&text(&c.value), &types);
         crate::spec::schemas::violations(&validator, &value).is_empty()

@@ -22,6 +22,12 @@ pub struct Produced {
     pub strength: u8,
     /// The resource (stem) whose answer held it; empty for values a link carried.
     pub resource: String,
+    /// The path parameters of the request whose answer held it: an item made under
+    /// `/orgs/acme/hooks` is found under `acme` only, so the parents go with the id.
+    pub scope: Vec<(String, String)>,
+    /// The literal path segment before the producer's collection (see `order::qualifier`):
+    /// Stripe's checkout sessions are not its financial-connections sessions.
+    pub qualifier: String,
 }
 
 /// Cloned per lane at the start of each wave (see `verify_spec`), so that what a lane reads never
@@ -38,6 +44,19 @@ pub struct State {
     link_params: HashMap<String, HashMap<String, Produced>>,
     /// Target operation id → request body, from links.
     link_bodies: HashMap<String, Produced>,
+}
+
+/// Where an answer came from, for [`State::harvest`].
+#[derive(Clone, Copy)]
+pub struct Origin<'a> {
+    pub op_id: &'a str,
+    /// The resource (stem) the answer is about, and the literal segment before its collection.
+    pub resource: &'a str,
+    pub qualifier: &'a str,
+    /// Created (not read): what verify made itself is the one it may change.
+    pub created: bool,
+    /// The request's path parameters.
+    pub scope: &'a [(String, String)],
 }
 
 /// One finished exchange, as links' runtime expressions see it.
@@ -58,15 +77,17 @@ impl State {
     /// first of [`State::candidates`].
     #[cfg(test)]
     pub fn path_param(&self, op_id: &str, name: &str, collection: &str) -> Option<Produced> {
-        self.candidates(op_id, name, collection).into_iter().next()
+        self.candidates(op_id, name, collection, None).into_iter().next()
     }
 
     /// Every value earlier answers offer for path parameter `name` after the literal segment
     /// `collection`, best first: a link's, then identifiers of the resource the parameter
     /// addresses. An identifier of another resource never stands in, whatever its field name: a
     /// `runId` inside a job's answer may name a run that does not exist, and a 404 for it would
-    /// read as the provider's fault. The caller keeps the first that its schema accepts.
-    pub fn candidates(&self, op_id: &str, name: &str, collection: &str) -> Vec<Produced> {
+    /// read as the provider's fault. With a `qualifier` (see `order::qualifier`), identifiers
+    /// of the addressed collection come only from a collection of that name under the same
+    /// literal segment. The caller keeps the first that its schema accepts.
+    pub fn candidates(&self, op_id: &str, name: &str, collection: &str, qualifier: Option<&str>) -> Vec<Produced> {
         let mut out: Vec<Produced> = Vec::new();
         let mut push = |p: &Produced| {
             if !out.iter().any(|o| o.value == p.value) {
@@ -78,26 +99,31 @@ impl State {
         }
         let own = stem(name);
         let addressed = stem(collection);
-        let of_resource = |fields: &HashMap<String, Produced>, push: &mut dyn FnMut(&Produced)| {
+        let same_collection = |p: &Produced| qualifier.is_none_or(|q| p.qualifier == q);
+        let of_resource = |fields: &HashMap<String, Produced>, strict: bool, push: &mut dyn FnMut(&Produced)| {
             let mut named: Vec<(&String, &Produced)> = fields.iter().filter(|(f, _)| is_id_like(f) && stem(f) == own).collect();
             // HashMap order is arbitrary: sort so that the same answers always give the same id.
             named.sort_by(|a, b| a.0.cmp(b.0));
             for p in fields.get(name).into_iter().chain(fields.get("id")).chain(named.into_iter().map(|(_, p)| p)) {
-                push(p);
+                if !strict || same_collection(p) {
+                    push(p);
+                }
             }
         };
         if !addressed.is_empty() {
             if let Some(fields) = self.resources.get(&addressed) {
-                of_resource(fields, &mut push);
+                of_resource(fields, true, &mut push);
             }
         }
+        // A parameter that names its resource (`{customer}` after `/subscriptions`) says which.
         if !own.is_empty() && own != "id" && own != addressed {
             if let Some(fields) = self.resources.get(&own) {
-                of_resource(fields, &mut push);
+                of_resource(fields, false, &mut push);
             }
         }
         if name != "id" && is_id_like(name) {
-            if let Some(p) = self.global.get(name).filter(|p| p.resource == own || (!addressed.is_empty() && p.resource == addressed)) {
+            let fits = |p: &&Produced| p.resource == own || (!addressed.is_empty() && p.resource == addressed && same_collection(p));
+            if let Some(p) = self.global.get(name).filter(fits) {
                 push(p);
             }
         }
@@ -127,9 +153,11 @@ impl State {
         self.etags.insert(item_path, etag);
     }
 
-    /// Records the identifiers an answer of `op_id` (about `resource`) holds: the resource itself,
-    /// the single object in an envelope (`{"run": {...}}`), or the first item of a list.
-    pub fn harvest(&mut self, op_id: &str, resource: &str, created: bool, headers: &HeaderMap, body: Option<&Value>) {
+    /// Records the identifiers an answer holds: the resource itself, the single object in an
+    /// envelope (`{"run": {...}}`), or the first item of a list.
+    pub fn harvest(&mut self, origin: &Origin, headers: &HeaderMap, body: Option<&Value>) {
+        let Origin { op_id, resource, qualifier, created, scope } = *origin;
+        let scope = scope.to_vec();
         let found = body.and_then(entity);
         let strength = if created && !found.as_ref().is_some_and(|(_, _, list)| *list) { 2 } else { 1 };
         let mut fields: Vec<(String, Produced)> = Vec::new();
@@ -139,7 +167,15 @@ impl State {
                     let at = format!("{pointer}/{}", crate::spec::escape_token(k));
                     fields.push((
                         k.clone(),
-                        Produced { value: v.clone(), from: op_id.to_string(), at, strength, resource: resource.to_string() },
+                        Produced {
+                            value: v.clone(),
+                            from: op_id.to_string(),
+                            at,
+                            strength,
+                            resource: resource.to_string(),
+                            scope: scope.clone(),
+                            qualifier: qualifier.to_string(),
+                        },
                     ));
                 }
             }
@@ -149,7 +185,15 @@ impl State {
                 let resource = resource.to_string();
                 fields.push((
                     "id".into(),
-                    Produced { value: Value::String(id), from: op_id.to_string(), at: "Location".into(), strength, resource },
+                    Produced {
+                        value: Value::String(id),
+                        from: op_id.to_string(),
+                        at: "Location".into(),
+                        strength,
+                        resource,
+                        scope,
+                        qualifier: qualifier.to_string(),
+                    },
                 ));
             }
         }
@@ -186,7 +230,15 @@ impl State {
                     .filter(|(l, _)| matches!(*l, "path" | "query" | "header" | "cookie"))
                     .map_or(param.as_str(), |(_, n)| n);
                 let at = format!("link {name}: {}", expr.as_str().map(String::from).unwrap_or_else(|| expr.to_string()));
-                let p = Produced { value, from: op_id.to_string(), at, strength, resource: String::new() };
+                let p = Produced {
+                    value,
+                    from: op_id.to_string(),
+                    at,
+                    strength,
+                    resource: String::new(),
+                    scope: Vec::new(),
+                    qualifier: String::new(),
+                };
                 let slot = self.link_params.entry(to.clone()).or_default();
                 if slot.get(param).is_none_or(|old| old.strength <= strength) {
                     slot.insert(param.to_string(), p);
@@ -195,7 +247,16 @@ impl State {
             if let Some(expr) = link.get("requestBody") {
                 if let Some(value) = evaluate(expr, ex) {
                     let at = format!("link {name}: requestBody");
-                    self.link_bodies.insert(to, Produced { value, from: op_id.to_string(), at, strength, resource: String::new() });
+                    let p = Produced {
+                        value,
+                        from: op_id.to_string(),
+                        at,
+                        strength,
+                        resource: String::new(),
+                        scope: Vec::new(),
+                        qualifier: String::new(),
+                    };
+                    self.link_bodies.insert(to, p);
                 }
             }
         }
@@ -329,21 +390,47 @@ mod tests {
     fn harvests_envelopes_lists_and_locations() {
         let mut s = State::default();
         let h = HeaderMap::new();
-        s.harvest("CreateRun", "run", true, &h, Some(&json!({"run": {"runId": "r-1", "name": "a"}})));
+        s.harvest(
+            &Origin { op_id: "CreateRun", resource: "run", qualifier: "v2", created: true, scope: &[] },
+            &h,
+            Some(&json!({"run": {"runId": "r-1", "name": "a"}})),
+        );
         assert_eq!(s.path_param("GetRun", "runId", "runs").unwrap().value, json!("r-1"));
         assert_eq!(s.path_param("GetRun", "runId", "runs").unwrap().at, "/run/runId");
         // A list read does not replace what verify created.
-        s.harvest("ListRuns", "run", false, &h, Some(&json!({"runs": [{"runId": "r-0"}]})));
+        s.harvest(
+            &Origin { op_id: "ListRuns", resource: "run", qualifier: "v2", created: false, scope: &[] },
+            &h,
+            Some(&json!({"runs": [{"runId": "r-0"}]})),
+        );
         assert_eq!(s.path_param("GetRun", "runId", "runs").unwrap().value, json!("r-1"));
         assert_eq!(s.field("run", "runId").unwrap().value, json!("r-1"));
         // Lists give ids where nothing was created.
-        s.harvest("ListFieldingRuns", "fieldingrun", false, &h, Some(&json!({"data": [{"id": "01B"}], "has_more": false})));
+        let origin = Origin { op_id: "ListFieldingRuns", resource: "fieldingrun", qualifier: "targetgroup", created: false, scope: &[] };
+        s.harvest(&origin, &h, Some(&json!({"data": [{"id": "01B"}], "has_more": false})));
         assert_eq!(s.path_param("GetFieldingRun", "fielding_run_id", "fielding-runs").unwrap().value, json!("01B"));
         let mut h = HeaderMap::new();
         h.insert(http::header::LOCATION, "http://host/api/v1/jobs/runs/4f8a".parse().unwrap());
-        s.harvest("createRun", "job", true, &h, Some(&json!({"state": "NEW"})));
+        s.harvest(
+            &Origin { op_id: "createRun", resource: "job", qualifier: "v1", created: true, scope: &[] },
+            &h,
+            Some(&json!({"state": "NEW"})),
+        );
         assert_eq!(s.path_param("getJob", "jobId", "jobs").unwrap().value, json!("4f8a"));
         assert!(s.path_param("getThing", "thingId", "things").is_none());
+    }
+
+    #[test]
+    fn an_id_stays_with_its_collection_and_scope() {
+        let mut s = State::default();
+        let h = HeaderMap::new();
+        let scope = [("account".to_string(), "acct-1".to_string())];
+        let origin = Origin { op_id: "PostCheckoutSessions", resource: "session", qualifier: "checkout", created: true, scope: &scope };
+        s.harvest(&origin, &h, Some(&json!({"id": "cs_1"})));
+        let got = |q: &str| s.candidates("GetSession", "session", "sessions", Some(q)).into_iter().map(|p| p.value).collect::<Vec<_>>();
+        assert_eq!(got("checkout"), vec![json!("cs_1")]);
+        assert!(got("financialconnection").is_empty());
+        assert_eq!(s.path_param("GetSession", "session", "sessions").unwrap().scope, scope.to_vec());
     }
 
     #[test]
