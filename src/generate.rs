@@ -692,7 +692,15 @@ impl<'a> Gen<'a> {
             "array" => self.array(layers, depth, level, minimal),
             "object" if shallow => {
                 if layers.required(self.opts.direction).filter_map(Value::as_array).any(|r| !r.is_empty()) {
-                    self.fail(layers.ptr_of("required"), too_big(depth));
+                    // The first layer with a list for this direction (an empty response list
+                    // stands for a `required` the response's own copy used to drop).
+                    let dir = self.opts.direction;
+                    let listed = |m: &Map<String, Value>| match dir.required(m) {
+                        Some(Value::Array(r)) if r.is_empty() => !m.contains_key(RESPONSE_REQUIRED) || dir == Direction::Request,
+                        other => other.is_some(),
+                    };
+                    let at = layers.maps.iter().find(|l| listed(l.map)).map(|l| child(&l.ptr, "required"));
+                    self.fail(at.unwrap_or_else(|| layers.ptr_of("required")), too_big(depth));
                 }
                 Value::Object(Map::new())
             }
