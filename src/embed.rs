@@ -750,6 +750,18 @@ fn watch(served: &Arc<Served>) -> Option<crate::watch::Watching> {
     }
 }
 
+/// Gives the calling thread the lowest scheduling priority (nice 19; on Linux the nice value is
+/// per thread), so that the check competes with no request for the cores: on a small machine
+/// it ran beside the first answers, which it delayed.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on the calling thread, no memory passed.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+    }
+}
+
 /// Compiles the validators requests are checked against once the server listens (loading leaves
 /// them to first use so that a big document starts at once), so that a schema that does not
 /// compile is logged at start rather than found by its first request, which answers that the
@@ -762,6 +774,7 @@ fn check_schemas_in_background(served: &Arc<Served>) {
     let plan = served.runtime.plan();
     let count = plan.api.operations.len();
     let spawned = std::thread::Builder::new().name("specstub-schemas".into()).spawn(move || {
+        lower_priority();
         let mut seen = std::collections::HashSet::new();
         for i in 0..count {
             if weak.strong_count() == 0 {

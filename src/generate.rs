@@ -29,6 +29,26 @@ pub enum Direction {
     Response,
 }
 
+/// Where a schema keeps its `required` list for responses when it differs from the one for
+/// requests (a required `readOnly` or `writeOnly` property): one document serves both flows,
+/// `required` holding the request's list.
+pub const RESPONSE_REQUIRED: &str = "x-specstub-response-required";
+
+impl Direction {
+    /// The list of names `m` requires in a value of this direction.
+    fn required(self, m: &Map<String, Value>) -> Option<&Value> {
+        match self {
+            Direction::Request => m.get("required"),
+            Direction::Response => m.get(RESPONSE_REQUIRED).or_else(|| m.get("required")),
+        }
+    }
+}
+
+/// The names `schema` requires in a value of direction `dir` (its own list, not its members').
+pub fn required_names(schema: &Value, dir: Direction) -> impl Iterator<Item = &str> {
+    schema.as_object().and_then(|m| dir.required(m)).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// The same schema always gives the same value (for one [`Realistic::seed`]).
@@ -264,13 +284,13 @@ struct Outline<'a> {
 }
 
 impl<'a> Outline<'a> {
-    fn of(root: &'a Value, s: &'a Value, depth: usize) -> Self {
+    fn of(root: &'a Value, s: &'a Value, depth: usize, dir: Direction) -> Self {
         let mut out = Outline::default();
-        out.fold(root, s, depth);
+        out.fold(root, s, depth, dir);
         out
     }
 
-    fn fold(&mut self, root: &'a Value, s: &'a Value, depth: usize) {
+    fn fold(&mut self, root: &'a Value, s: &'a Value, depth: usize, dir: Direction) {
         let Value::Object(m) = s else {
             self.never |= *s == Value::Bool(false);
             return;
@@ -279,10 +299,10 @@ impl<'a> Outline<'a> {
             return;
         }
         if let Some(target) = m.get("$ref").and_then(Value::as_str).and_then(|r| resolve(root, r)) {
-            self.fold(root, target, depth + 1);
+            self.fold(root, target, depth + 1, dir);
         }
         for member in m.get("allOf").and_then(Value::as_array).into_iter().flatten() {
-            self.fold(root, member, depth + 1);
+            self.fold(root, member, depth + 1, dir);
         }
         match m.get("type") {
             Some(Value::String(t)) => self.types.push(t),
@@ -293,7 +313,7 @@ impl<'a> Outline<'a> {
             let v = v.get("$ref").and_then(Value::as_str).and_then(|r| resolve(root, r)).unwrap_or(v);
             self.props.insert(k.clone(), v.clone());
         }
-        self.required.extend(m.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str));
+        self.required.extend(dir.required(m).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str));
         self.closed |= m.get("additionalProperties") == Some(&Value::Bool(false));
     }
 
@@ -400,6 +420,11 @@ impl<'a> Layers<'a> {
 
     fn all(&self, key: &'a str) -> impl Iterator<Item = &'a Value> + '_ {
         self.maps.iter().filter_map(move |l| l.map.get(key))
+    }
+
+    /// Every layer's list of required names for a value of direction `dir`.
+    fn required(&self, dir: Direction) -> impl Iterator<Item = &'a Value> + '_ {
+        self.maps.iter().filter_map(move |l| dir.required(l.map))
     }
 
     fn flag(&self, key: &'a str) -> bool {
@@ -607,7 +632,7 @@ impl<'a> Gen<'a> {
         if minimal || branches.len() < 2 {
             return usual;
         }
-        let outlines: Vec<Outline> = branches.iter().map(|b| Outline::of(self.root, b, 0)).collect();
+        let outlines: Vec<Outline> = branches.iter().map(|b| Outline::of(self.root, b, 0, self.opts.direction)).collect();
         let alone = |i: usize| (0..outlines.len()).all(|j| j == i || outlines[j].rejects(&outlines[i]));
         if alone(usual) {
             return usual;
@@ -666,8 +691,16 @@ impl<'a> Gen<'a> {
             }
             "array" => self.array(layers, depth, level, minimal),
             "object" if shallow => {
-                if layers.all("required").filter_map(Value::as_array).any(|r| !r.is_empty()) {
-                    self.fail(layers.ptr_of("required"), too_big(depth));
+                if layers.required(self.opts.direction).filter_map(Value::as_array).any(|r| !r.is_empty()) {
+                    // The first layer with a list for this direction (an empty response list
+                    // stands for a `required` the response's own copy used to drop).
+                    let dir = self.opts.direction;
+                    let listed = |m: &Map<String, Value>| match dir.required(m) {
+                        Some(Value::Array(r)) if r.is_empty() => !m.contains_key(RESPONSE_REQUIRED) || dir == Direction::Request,
+                        other => other.is_some(),
+                    };
+                    let at = layers.maps.iter().find(|l| listed(l.map)).map(|l| child(&l.ptr, "required"));
+                    self.fail(at.unwrap_or_else(|| layers.ptr_of("required")), too_big(depth));
                 }
                 Value::Object(Map::new())
             }
@@ -678,7 +711,7 @@ impl<'a> Gen<'a> {
 
     /// Whether `v` meets every schema the value was asked for.
     fn fits(&self, v: &Value, layers: &Layers<'a>) -> bool {
-        layers.maps.iter().filter(|l| l.given).all(|l| fits_map(v, l.map, self.root, 0))
+        layers.maps.iter().filter(|l| l.given).all(|l| fits_map(v, l.map, self.root, self.opts.direction, 0))
     }
 
     /// `const`, then an example, then `default`, then `enum`: each only when it meets the schema
@@ -731,7 +764,7 @@ impl<'a> Gen<'a> {
     fn hide(&mut self, example: &Value, layers: &Layers<'a>) -> Value {
         let mut v = example.clone();
         if let Value::Object(obj) = &mut v {
-            let shape = ObjectShape::of(layers);
+            let shape = ObjectShape::of(layers, self.opts.direction);
             for (name, schemas) in &shape.props {
                 if !obj.contains_key(*name) {
                     continue;
@@ -1157,7 +1190,7 @@ impl<'a> Gen<'a> {
     }
 
     fn object(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
-        let shape = ObjectShape::of(layers);
+        let shape = ObjectShape::of(layers, self.opts.direction);
         // Values not under a declared property have no name to go by.
         let outer = (self.name.take(), self.parent);
         self.parent = layers.named.first().and_then(|r| r.rsplit('/').next());
@@ -1299,8 +1332,8 @@ struct ObjectShape<'a> {
 }
 
 impl<'a> ObjectShape<'a> {
-    fn of(layers: &Layers<'a>) -> Self {
-        let required: Vec<&'a str> = layers.all("required").filter_map(Value::as_array).flatten().filter_map(Value::as_str).collect();
+    fn of(layers: &Layers<'a>, dir: Direction) -> Self {
+        let required: Vec<&'a str> = layers.required(dir).filter_map(Value::as_array).flatten().filter_map(Value::as_str).collect();
         let extra = layers.all_at("additionalProperties").find(|(v, _)| v.is_object());
         let open = !layers.all("additionalProperties").any(|v| v == &Value::Bool(false));
         let mut props: Vec<(&'a str, Vec<At<'a>>)> = Vec::new();
@@ -1396,13 +1429,13 @@ fn has_type(v: &Value, t: &str) -> bool {
 /// members) without building a validator per schema. It checks the keywords generation reads;
 /// what it cannot decide (`not` aside, which it does check) it lets pass, so a caller that must be
 /// sure still validates the whole value.
-fn fits_map(v: &Value, m: &Map<String, Value>, root: &Value, depth: usize) -> bool {
+fn fits_map(v: &Value, m: &Map<String, Value>, root: &Value, dir: Direction, depth: usize) -> bool {
     if depth > 32 {
         return true;
     }
     let sub = |s: &Value, v: &Value| match s {
         Value::Bool(b) => *b,
-        Value::Object(m) => fits_map(v, m, root, depth + 1),
+        Value::Object(m) => fits_map(v, m, root, dir, depth + 1),
         _ => true,
     };
     if let Some(r) = m.get("$ref") {
@@ -1506,7 +1539,7 @@ fn fits_map(v: &Value, m: &Map<String, Value>, root: &Value, depth: usize) -> bo
         if m.get("minProperties").and_then(count).is_some_and(|l| n < l) || m.get("maxProperties").and_then(count).is_some_and(|l| n > l) {
             return false;
         }
-        if let Some(req) = m.get("required").and_then(Value::as_array)
+        if let Some(req) = dir.required(m).and_then(Value::as_array)
             && !req.iter().filter_map(Value::as_str).all(|k| obj.contains_key(k))
         {
             return false;
@@ -2429,6 +2462,23 @@ mod tests {
             assert!(with(&s, &root, Mode::Random { seed }, Direction::Response).get("password").is_none());
             assert!(with(&s, &root, Mode::Random { seed }, Direction::Request).get("id").is_none());
         }
+    }
+
+    #[test]
+    fn a_response_reads_its_own_required_list_where_the_schema_has_one() {
+        // As the loader records them: `required` for requests, the response's list beside it.
+        let s = json!({"type": "object", "required": ["password"], RESPONSE_REQUIRED: ["id"], "properties": {
+            "id": {"type": "string", "readOnly": true},
+            "password": {"type": "string", "writeOnly": true},
+            "name": {"type": "string"}
+        }});
+        for seed in 0..20 {
+            let req = with(&s, &json!({}), Mode::Random { seed }, Direction::Request);
+            assert!(req.get("password").is_some() && req.get("id").is_none(), "{req}");
+            let resp = with(&s, &json!({}), Mode::Random { seed }, Direction::Response);
+            assert!(resp.get("id").is_some() && resp.get("password").is_none(), "{resp}");
+        }
+        assert_eq!(with(&s, &json!({}), Mode::Deterministic, Direction::Request), json!({"password": "string", "name": "string"}));
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub fn properties(doc: &Value, schema: &Value) -> (Map<String, Value>, Vec<Strin
         for (k, v) in s.get("properties").and_then(Value::as_object).into_iter().flatten() {
             props.insert(k.clone(), deref(doc, v, "").0.clone());
         }
-        for r in s.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str) {
+        for r in crate::generate::required_names(s, crate::generate::Direction::Response) {
             required.push(r.to_string());
         }
     };

@@ -552,8 +552,7 @@ fn all_properties<'a>(doc: &'a Value, schema: &'a Value, at: &str) -> Vec<(Strin
 }
 
 fn all_required(doc: &Value, schema: &Value) -> Vec<String> {
-    let mut out: Vec<String> =
-        schema.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(String::from).collect();
+    let mut out: Vec<String> = crate::generate::required_names(schema, crate::generate::Direction::Response).map(String::from).collect();
     for member in schema.get("allOf").and_then(Value::as_array).into_iter().flatten() {
         out.extend(all_required(doc, deref(doc, member, "").0));
     }

@@ -1,7 +1,8 @@
 //! Turns OpenAPI schemas into plain JSON Schema (draft 2020-12) for the validator and the data
 //! generator: OpenAPI 3.0's dialect (`nullable`, boolean `exclusiveMinimum`...) is translated,
 //! 3.1 is kept as is, and each flow drops the requirements that do not apply to it (`readOnly`
-//! properties are not required in requests, `writeOnly` ones not in responses). Numeric formats
+//! properties are not required in requests, `writeOnly` ones not in responses), in one document
+//! that records both flows' `required` lists ([`split_required`]). Numeric formats
 //! become what the validator checks: ranges for `int32`/`int64`, a marker for `double`/`float`.
 
 use serde_json::{Map, Value, json};
@@ -9,9 +10,10 @@ use serde_json::{Map, Value, json};
 use super::problem::{lookup, lookup_mut};
 use super::source::deref;
 use super::walk::Flow;
+pub use crate::generate::RESPONSE_REQUIRED;
 
 /// Rewrites, in place, every schema found at `schemas` (JSON pointers into `doc`): the
-/// flow-independent part, run once before the document is copied for the second flow.
+/// flow-independent part.
 pub fn translate_nodes(doc: &mut Value, schemas: &[String], openapi_30: bool) {
     for ptr in schemas {
         if let Some(Value::Object(obj)) = lookup_mut(doc, ptr) {
@@ -20,26 +22,39 @@ pub fn translate_nodes(doc: &mut Value, schemas: &[String], openapi_30: bool) {
     }
 }
 
-/// Drops from `required` the properties this flow never carries (`readOnly` in requests,
-/// `writeOnly` in responses).
-pub fn relax_required(doc: &mut Value, schemas: &[String], flow: Flow) {
+/// Records each flow's `required` list in the one document both flows read: `required` keeps
+/// the names a request must carry (without `readOnly` properties; removed when none is left),
+/// and where a response's list differs (without `writeOnly` ones) it sits beside it under
+/// [`RESPONSE_REQUIRED`], which response validators and the response generator read instead.
+/// Requests read exactly the lists they read when each flow had its own copy of the document.
+pub fn split_required(doc: &mut Value, schemas: &[String]) {
     // Decide with the document unchanged, then patch: the required lists depend on other schemas.
-    let mut required_patches = Vec::new();
+    let mut patches = Vec::new();
     for ptr in schemas {
         let Some(schema) = lookup(doc, ptr) else {
             continue;
         };
-        if let Some(req) = relaxed_required(doc, schema, ptr, flow) {
-            required_patches.push((ptr.clone(), req));
+        let request = relaxed_required(doc, schema, ptr, Flow::Request);
+        let response = relaxed_required(doc, schema, ptr, Flow::Response);
+        if request.is_none() && response.is_none() {
+            continue;
         }
+        let original = || schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+        let response = response.unwrap_or_else(original);
+        patches.push((ptr.clone(), request, response));
     }
-    for (ptr, req) in required_patches {
+    for (ptr, request, response) in patches {
         if let Some(Value::Object(obj)) = lookup_mut(doc, &ptr) {
-            if req.is_empty() {
-                obj.remove("required");
-            } else {
-                obj.insert("required".into(), Value::Array(req));
+            match request {
+                Some(req) if req.is_empty() => {
+                    obj.remove("required");
+                }
+                Some(req) => {
+                    obj.insert("required".into(), Value::Array(req));
+                }
+                None => {}
             }
+            obj.insert(RESPONSE_REQUIRED.into(), Value::Array(response));
         }
     }
 }
@@ -233,7 +248,8 @@ mod tests {
     }
 
     #[test]
-    fn read_only_properties_are_not_required_in_requests() {
+    fn read_only_properties_are_not_required_in_requests_and_write_only_ones_not_in_responses() {
+        // Arrange
         let mut doc = json!({"components": {"schemas": {
             "Id": {"type": "string", "readOnly": true},
             "Run": {"type": "object", "required": ["id", "name", "ref", "secret"], "properties": {
@@ -241,15 +257,23 @@ mod tests {
                 "ref": {"$ref": "#/components/schemas/Id"},
                 "name": {"type": "string"},
                 "secret": {"type": "string", "writeOnly": true}
-            }}
+            }},
+            "Login": {"type": "object", "required": ["password"], "properties": {"password": {"type": "string", "writeOnly": true}}},
+            "IdOnly": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string", "readOnly": true}}},
+            "Plain": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}
         }}});
-        let ptrs = vec!["/components/schemas/Run".to_string()];
-        let mut response = doc.clone();
+        let ptrs: Vec<String> = ["Run", "Login", "IdOnly", "Plain"].iter().map(|n| format!("/components/schemas/{n}")).collect();
+        // Act
         translate_nodes(&mut doc, &ptrs, true);
-        relax_required(&mut doc, &ptrs, Flow::Request);
-        assert_eq!(doc.pointer("/components/schemas/Run/required").unwrap(), &json!(["name", "secret"]));
-        translate_nodes(&mut response, &ptrs, true);
-        relax_required(&mut response, &ptrs, Flow::Response);
-        assert_eq!(response.pointer("/components/schemas/Run/required").unwrap(), &json!(["id", "name", "ref"]));
+        split_required(&mut doc, &ptrs);
+        // Assert
+        let run = &doc["components"]["schemas"]["Run"];
+        assert_eq!((&run["required"], &run[RESPONSE_REQUIRED]), (&json!(["name", "secret"]), &json!(["id", "name", "ref"])));
+        let login = &doc["components"]["schemas"]["Login"];
+        assert_eq!((&login["required"], &login[RESPONSE_REQUIRED]), (&json!(["password"]), &json!([])));
+        let id = &doc["components"]["schemas"]["IdOnly"];
+        assert_eq!((id.get("required"), &id[RESPONSE_REQUIRED]), (None, &json!(["id"])), "a request requires nothing: no list, as before");
+        let plain = &doc["components"]["schemas"]["Plain"];
+        assert_eq!((&plain["required"], plain.get(RESPONSE_REQUIRED)), (&json!(["name"]), None), "the same in both flows: one list");
     }
 }

@@ -244,13 +244,11 @@ fn load_one(
     }
     lint::schema_keywords(file, &doc, &positions.schemas, problems);
 
-    let mut response_doc = doc;
-    dialect::translate_nodes(&mut response_doc, &positions.schemas, openapi_30);
-    schemas::drop_unusable_patterns(file, &mut response_doc, &positions.schemas, problems);
-    let mut request_doc = response_doc.clone();
-    dialect::relax_required(&mut request_doc, &positions.schemas, Flow::Request);
-    dialect::relax_required(&mut response_doc, &positions.schemas, Flow::Response);
-    let schemas = match SchemaSet::new(index, request_doc, response_doc) {
+    let mut doc = doc;
+    dialect::translate_nodes(&mut doc, &positions.schemas, openapi_30);
+    schemas::drop_unusable_patterns(file, &mut doc, &positions.schemas, problems);
+    dialect::split_required(&mut doc, &positions.schemas);
+    let schemas = match SchemaSet::new(index, doc) {
         Ok(s) => s,
         Err(e) => {
             problems.push(Problem::error(file, "", e));

@@ -1,6 +1,8 @@
-//! Compiles validators for schemas inside a loaded document. Both translated copies of the
-//! document (request flow and response flow) sit in one shared registry, so a validator is built
-//! from a one-line `$ref` to the schema's pointer and never copies the document. Validators are
+//! Compiles validators for schemas inside a loaded document. The translated document sits once in
+//! a registry that both flows share, so a validator is built from a one-line `$ref` to the
+//! schema's pointer and never copies the document; the two flows differ only in the `required`
+//! lists of schemas with required `readOnly`/`writeOnly` properties, which a response validator
+//! reads from their own keyword ([`ResponseRequired`]). Validators are
 //! compiled on first use and shared by every place whose schema is a bare `$ref` to the same
 //! target: in big documents thousands of operations name a handful of component schemas, and each
 //! compiled validator holds its schema's whole reference closure.
@@ -13,7 +15,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use jsonschema::{Draft, PatternOptions, Registry, Validator};
 use serde_json::{Value, json};
 
-use super::dialect::FINITE;
+use super::dialect::{FINITE, RESPONSE_REQUIRED};
 use super::problem::{Problem, join, lookup_mut};
 use super::walk::Flow;
 
@@ -25,9 +27,9 @@ type Cache = Mutex<HashMap<String, (Arc<OnceLock<Compiled>>, u64)>>;
 
 pub struct SchemaSet {
     registry: Registry<'static>,
-    uri: [String; 2],
-    pub request_doc: Arc<Value>,
-    pub response_doc: Arc<Value>,
+    uri: String,
+    /// The translated document, read by both flows.
+    doc: Arc<Value>,
     /// Per flow, by the pointer of the schema a validator checks (after bare `$ref`s): one
     /// compile per target, done outside the lock so that different schemas compile in parallel.
     /// Each entry carries when it was last used, for [`SchemaSet::keep_at_most`].
@@ -46,25 +48,16 @@ impl std::fmt::Debug for SchemaSet {
 }
 
 impl SchemaSet {
-    pub fn new(id: usize, request_doc: Value, response_doc: Value) -> Result<Self, String> {
-        let request_doc = Arc::new(request_doc);
-        let response_doc = Arc::new(response_doc);
-        let uri = [format!("urn:specstub:spec-{id}:request"), format!("urn:specstub:spec-{id}:response")];
+    /// Indexes `doc`, translated, with both flows' `required` lists (`dialect::split_required`).
+    pub fn new(id: usize, doc: Value) -> Result<Self, String> {
+        let doc = Arc::new(doc);
+        let uri = format!("urn:specstub:spec-{id}");
         let registry = Registry::new()
             .draft(Draft::Draft202012)
-            .add(&uri[0], Arc::clone(&request_doc))
-            .and_then(|b| b.add(&uri[1], Arc::clone(&response_doc)))
+            .add(&uri, Arc::clone(&doc))
             .and_then(|b| b.prepare())
             .map_err(|e| format!("cannot index the document's schemas: {e}"))?;
-        Ok(Self {
-            registry,
-            uri,
-            request_doc,
-            response_doc,
-            validators: Default::default(),
-            bound: AtomicUsize::new(0),
-            uses: AtomicU64::new(0),
-        })
+        Ok(Self { registry, uri, doc, validators: Default::default(), bound: AtomicUsize::new(0), uses: AtomicU64::new(0) })
     }
 
     /// The validator for the schema at `pointer`, compiled once for every pointer that leads to
@@ -117,16 +110,16 @@ impl SchemaSet {
         at
     }
 
-    pub fn doc(&self, flow: Flow) -> &Value {
-        match flow {
-            Flow::Request => &self.request_doc,
-            Flow::Response => &self.response_doc,
-        }
+    /// The translated document. Both flows read the same one; a reader of `required` lists
+    /// tells them apart with [`crate::generate::required_names`] (the response's list is under
+    /// [`RESPONSE_REQUIRED`] where it differs).
+    pub fn doc(&self, _flow: Flow) -> &Value {
+        &self.doc
     }
 
     /// Builds a validator for the schema at `pointer`. The error names what is wrong with the schema.
     pub fn compile(&self, flow: Flow, pointer: &str) -> Result<Validator, String> {
-        let base = &self.uri[matches!(flow, Flow::Response) as usize];
+        let base = &self.uri;
         let fragment: String = pointer
             .bytes()
             .map(|b| match b {
@@ -149,7 +142,15 @@ impl SchemaSet {
             })
             .collect();
         let wrapper = json!({ "$ref": format!("{base}#{fragment}") });
-        options().with_registry(&self.registry).build(&wrapper).map_err(|e| e.to_string())
+        // Requests keep the built-in `required` (and its fused validators): their violations,
+        // order included, are what answers list.
+        let options = match flow {
+            Flow::Request => options(),
+            Flow::Response => {
+                options().with_keyword("required", ResponseRequired::required).with_keyword(RESPONSE_REQUIRED, ResponseRequired::own)
+            }
+        };
+        options.with_registry(&self.registry).build(&wrapper).map_err(|e| e.to_string())
     }
 }
 
@@ -202,10 +203,68 @@ impl<'i> jsonschema::Keyword<'i> for Finite {
     }
 }
 
+/// `required` in a response: the schema's [`RESPONSE_REQUIRED`] list where it has one, else its
+/// `required` list. It reports as the built-in keyword does, one violation per missing name.
+struct ResponseRequired {
+    names: Vec<String>,
+}
+
+type Factory<'a> = Result<Box<dyn for<'i> jsonschema::Keyword<'i>>, jsonschema::ValidationError<'a>>;
+
+impl ResponseRequired {
+    /// For `required`: checked here with the response's list when the schema has one.
+    fn required<'a>(schema: &'a serde_json::Map<String, Value>, value: &'a Value, _: jsonschema::paths::Location) -> Factory<'a> {
+        Self::of(schema.get(RESPONSE_REQUIRED).unwrap_or(value))
+    }
+
+    /// For [`RESPONSE_REQUIRED`]: checked by `required` when the schema has both (a request that
+    /// requires nothing has no `required` left), so that the list is checked once.
+    fn own<'a>(schema: &'a serde_json::Map<String, Value>, value: &'a Value, _: jsonschema::paths::Location) -> Factory<'a> {
+        if schema.contains_key("required") { Ok(Box::new(ResponseRequired { names: Vec::new() })) } else { Self::of(value) }
+    }
+
+    fn of(list: &Value) -> Factory<'_> {
+        match list.as_array().map(|l| l.iter().map(|n| n.as_str().map(String::from)).collect::<Option<Vec<_>>>()) {
+            Some(Some(names)) => Ok(Box::new(ResponseRequired { names })),
+            // The built-in keyword's own error for a list that is not one of names.
+            _ => Err(jsonschema::options()
+                .build(&json!({ "required": list }))
+                .err()
+                .unwrap_or_else(|| jsonschema::ValidationError::custom(format!("{list} is not a list of property names")))),
+        }
+    }
+
+    fn missing<'a>(&'a self, instance: &'a Value) -> impl Iterator<Item = &'a str> + 'a {
+        let object = instance.as_object();
+        self.names.iter().filter(move |n| object.is_some_and(|o| !o.contains_key(n.as_str()))).map(String::as_str)
+    }
+}
+
+impl<'i> jsonschema::Keyword<'i> for ResponseRequired {
+    fn validate(&self, instance: &'i Value) -> Result<(), jsonschema::ValidationError<'i>> {
+        match self.missing(instance).next() {
+            Some(name) => Err(jsonschema::ValidationError::custom(format!("{} is a required property", Value::from(name)))),
+            None => Ok(()),
+        }
+    }
+
+    fn is_valid(&self, instance: &'i Value) -> bool {
+        self.missing(instance).next().is_none()
+    }
+
+    fn iter_errors(&self, instance: &'i Value) -> Box<dyn Iterator<Item = jsonschema::ValidationError<'i>> + 'i> {
+        let errors: Vec<_> = self
+            .missing(instance)
+            .map(|name| jsonschema::ValidationError::custom(format!("{} is a required property", Value::from(name))))
+            .collect();
+        Box::new(errors.into_iter())
+    }
+}
+
 /// Removes each `pattern` the regex engine cannot compile (a lookbehind of variable length, a class
 /// range ECMA-262 allows and Rust does not), with a warning naming it. One bad keyword would
 /// otherwise make its whole schema, and so the document, unusable; without it the schema still
-/// checks everything else. Runs before the request copy is made, so both flows agree.
+/// checks everything else.
 pub fn drop_unusable_patterns(file: &Path, doc: &mut Value, schemas: &[String], problems: &mut Vec<Problem>) {
     let mut usable: HashMap<String, bool> = HashMap::new();
     for ptr in schemas {
@@ -279,7 +338,7 @@ mod tests {
     use super::*;
 
     fn set(doc: Value) -> SchemaSet {
-        SchemaSet::new(0, doc.clone(), doc).expect("indexes")
+        SchemaSet::new(0, doc).expect("indexes")
     }
 
     #[test]
@@ -301,6 +360,36 @@ mod tests {
         assert!(!Arc::ptr_eq(&a, &c) && !Arc::ptr_eq(&a, &response));
         assert_eq!(schemas.target(Flow::Request, "/b/schema"), "/components/schemas/Pet");
         assert!(!c.is_valid(&json!({"name": "x", "age": 1})) && a.is_valid(&json!({"name": "x", "age": 1})));
+    }
+
+    #[test]
+    fn one_document_gives_each_flow_its_own_required_list_with_the_built_in_messages() {
+        // Arrange: `id` is readOnly, `password` writeOnly, as `dialect::split_required` records them
+        let schemas = set(json!({"components": {"schemas": {
+            "User": {"type": "object", "required": ["name", "password"], RESPONSE_REQUIRED: ["id", "name"], "properties": {
+                "id": {"type": "string", "readOnly": true}, "name": {"type": "string"}, "password": {"type": "string", "writeOnly": true}
+            }},
+            "Created": {"type": "object", RESPONSE_REQUIRED: ["id"], "properties": {"id": {"type": "string", "readOnly": true}}},
+            "Plain": {"type": "object", "required": ["a", "b"], "properties": {"a": {"type": "integer"}}}
+        }}}));
+        let user = "/components/schemas/User";
+        // Act
+        let request = schemas.validator(Flow::Request, user).unwrap();
+        let response = schemas.validator(Flow::Response, user).unwrap();
+        let created = schemas.validator(Flow::Response, "/components/schemas/Created").unwrap();
+        let plain = schemas.validator(Flow::Response, "/components/schemas/Plain").unwrap();
+        // Assert
+        assert!(request.is_valid(&json!({"name": "n", "password": "p"})) && !request.is_valid(&json!({"name": "n", "id": "1"})));
+        assert!(response.is_valid(&json!({"name": "n", "id": "1"})) && !response.is_valid(&json!({"name": "n", "password": "p"})));
+        let missing = |name: &str| (String::new(), format!("\"{name}\" is a required property"));
+        assert_eq!(violations(&response, &json!({})), [missing("id"), missing("name")]);
+        assert_eq!(violations(&request, &json!({})), [missing("name"), missing("password")]);
+        assert_eq!(violations(&created, &json!({})), [missing("id")]);
+        assert!(schemas.validator(Flow::Request, "/components/schemas/Created").unwrap().is_valid(&json!({})));
+        let both: Vec<_> = violations(&plain, &json!({"a": "x"}));
+        assert!(both.contains(&missing("b")) && both.len() == 2, "{both:?}");
+        assert!(set(json!({"s": {"required": ["a"]}})).compile(Flow::Response, "/s").unwrap().is_valid(&json!("x")), "objects only");
+        assert!(set(json!({"s": {"required": [1]}})).compile(Flow::Response, "/s").is_err(), "a list of non-names is refused, as before");
     }
 
     #[test]
