@@ -4,6 +4,8 @@
 //! that matches its schema, else data generated from the schema; declared headers are sent too.
 //! It does not decide errors: a client asking for something undeclared gets a [`MockError`].
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response as HttpResponse, StatusCode};
 use serde_json::{Map, Value};
@@ -136,21 +138,29 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
 
 /// The path parameters that may stand in the answer's same-named fields: one whose field is of
 /// another type (GitHub's `owner` object under `/repos/{owner}/{repo}`) would break the schema.
-fn fitting_echo(spec: &Spec, media: &Media, echo: &Map<String, Value>) -> Map<String, Value> {
+/// Borrowed when they all fit, as they mostly do: this runs for every answer to a path with
+/// parameters.
+fn fitting_echo<'e>(spec: &Spec, media: &Media, echo: &'e Map<String, Value>) -> Cow<'e, Map<String, Value>> {
     if echo.is_empty() {
-        return Map::new();
+        return Cow::Borrowed(echo);
     }
-    let Some(schema) = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) else { return echo.clone() };
+    let fields = media.echo_fields.get_or_init(|| echo_fields(spec, media));
+    let fits = |name: &str, value: &Value| fields.iter().filter(|(n, _)| n == name).all(|(_, types)| echo_fits(types, value));
+    if echo.iter().all(|(name, value)| fits(name, value)) {
+        return Cow::Borrowed(echo);
+    }
+    Cow::Owned(echo.iter().filter(|(name, value)| fits(name, value)).map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// The answer's fields echo reaches, with their types, for [`Media::echo_fields`].
+fn echo_fields(spec: &Spec, media: &Media) -> Vec<(String, Vec<String>)> {
+    let Some(schema) = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) else { return Vec::new() };
     let doc = spec.schemas.doc(Flow::Response);
-    // Borrowed, not cloned: this runs for every answer to a path with parameters.
     let mut fields: Vec<(&str, &Value)> = Vec::new();
     let top = target(doc, schema);
     let top = if types_of(doc, top).iter().any(|t| t == "array") { top.get("items").map(|i| target(doc, i)).unwrap_or(top) } else { top };
     collect_fields(doc, top, 0, &mut fields);
-    echo.iter()
-        .filter(|(name, value)| fields.iter().filter(|(n, _)| *n == name.as_str()).all(|(_, prop)| echo_fits(doc, prop, value)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+    fields.into_iter().map(|(name, prop)| (name.to_string(), types_of(doc, prop))).collect()
 }
 
 /// The properties echo reaches: the answer's own and those of the objects directly inside it.
@@ -170,10 +180,9 @@ fn collect_fields<'a>(doc: &'a Value, schema: &'a Value, level: usize, out: &mut
     }
 }
 
-/// Whether an echoed value (typed by validation, or the raw text) can take the field's type, as
-/// echo converts it.
-fn echo_fits(doc: &Value, prop: &Value, value: &Value) -> bool {
-    let types = types_of(doc, prop);
+/// Whether an echoed value (typed by validation, or the raw text) can take a field of these
+/// types, as echo converts it.
+fn echo_fits(types: &[String], value: &Value) -> bool {
     types.is_empty()
         || types.iter().any(|t| match (t.as_str(), value) {
             ("string", Value::String(_) | Value::Number(_) | Value::Bool(_)) => true,
@@ -279,8 +288,13 @@ fn xml_body<'a>(value: &Value, schema: &'a Value, doc: &'a Value) -> Vec<u8> {
     crate::xml::to_xml(value, Some(schema), &resolve)
 }
 
-/// A media's schema with the document it resolves in, for [`encode`].
+/// A media's schema with the document it resolves in, for [`encode`]: only XML is written from
+/// its schema, so for any other media type there is nothing to look up (and this runs for every
+/// answer).
 pub fn schema_of<'a>(spec: &'a Spec, media: &Media) -> Option<(&'a Value, &'a Value)> {
+    if !crate::xml::is_xml(&media.media_type) {
+        return None;
+    }
     let s = media.schema.as_ref()?;
     Some((s.schema(&spec.schemas)?, spec.schemas.doc(s.flow)))
 }

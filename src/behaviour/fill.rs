@@ -232,7 +232,12 @@ pub fn conform(
     let Some(check) = shape.check.as_ref().and_then(|c| c.validator(schemas)) else { return };
     let doc = schemas.doc(crate::spec::walk::Flow::Response);
     for _ in 0..3 {
-        let found = crate::spec::schemas::violations(check, &Value::Object(data.clone()));
+        // Checked in place: the record moves into a `Value` and back rather than being copied.
+        let whole = Value::Object(std::mem::take(data));
+        let found = crate::spec::schemas::violations(check, &whole);
+        if let Value::Object(back) = whole {
+            *data = back;
+        }
         let mut fields: Vec<String> = found
             .iter()
             .filter_map(|(at, _)| at.split('/').nth(1))
@@ -475,6 +480,24 @@ impl Projection {
         }
         Value::Object(out)
     }
+
+    /// [`Projection::apply`] on a value the caller gives up: the shown fields are kept in place,
+    /// not copied (a stateful answer's record is its own).
+    pub fn apply_owned(&self, data: Value) -> Value {
+        match (self, data) {
+            (Projection::Fields { keep, hide, open, complete }, Value::Object(mut obj)) => {
+                obj.retain(|k, _| keep.contains(k.as_str()) || (*open && !hide.contains(k.as_str())));
+                for (name, value) in complete {
+                    if !obj.contains_key(name) {
+                        obj.insert(name.clone(), value.clone());
+                    }
+                }
+                Value::Object(obj)
+            }
+            (Projection::Empty, Value::Object(_)) => Value::Object(Map::new()),
+            (_, data) => data,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -571,6 +594,22 @@ mod tests {
     fn project_drops_undeclared_and_write_only_fields() {
         let schema = json!({"type": "object", "properties": {"id": {"type": "string"}, "pw": {"type": "string", "writeOnly": true}}});
         assert_eq!(Projection::of(&json!({}), Some(&schema), None).apply(&json!({"id": "1", "pw": "x", "extra": 1})), json!({"id": "1"}));
+    }
+
+    #[test]
+    fn apply_owned_shows_what_apply_shows() {
+        let closed = json!({"type": "object", "required": ["kind"], "properties": {
+            "id": {"type": "string"}, "pw": {"type": "string", "writeOnly": true}, "kind": {"type": "string", "enum": ["a"]}
+        }});
+        let open = json!({"type": "object", "additionalProperties": true, "properties": {"pw": {"type": "string", "writeOnly": true}}});
+        let schemas = [closed, open, json!({"type": "object"}), json!({"type": "string"})];
+        let records = [json!({"id": "1", "pw": "x", "extra": 1, "kind": "a"}), json!({"extra": [1]}), json!("text"), json!({})];
+        for schema in &schemas {
+            let p = Projection::of(&json!({}), Some(schema), None);
+            for r in &records {
+                assert_eq!(p.apply_owned(r.clone()), p.apply(r), "{schema} on {r}");
+            }
+        }
     }
 
     #[test]

@@ -183,8 +183,10 @@ impl Ctx<'_> {
         }
     }
 
-    fn outcome(&self, record: &Record) -> Outcome {
-        let projected = self.projection().apply(&record.data);
+    /// The answer showing `record`, which it takes: the fields it shows move into the body
+    /// instead of being copied.
+    fn outcome(&self, record: Record) -> Outcome {
+        let projected = self.projection().apply_owned(record.data);
         let body = match &self.binding.response_envelope {
             Some(env) => {
                 let mut m = Map::new();
@@ -294,10 +296,9 @@ fn fill_template(template: &str, params: &[(String, String)]) -> String {
 }
 
 fn check_rules(ctx: &Ctx, data: &Map<String, Value>, now: &str) -> Result<(), BehaviourError> {
-    let obj = Value::Object(data.clone());
     for c in &ctx.binding.checks {
-        let Some(value) = obj.pointer(&c.pointer).and_then(Value::as_str) else { continue };
-        let bound = if c.after == "now" { Some(now.to_string()) } else { obj.pointer(&c.after).and_then(Value::as_str).map(String::from) };
+        let Some(value) = field(data, &c.pointer).and_then(Value::as_str) else { continue };
+        let bound = if c.after == "now" { Some(now.to_string()) } else { field(data, &c.after).and_then(Value::as_str).map(String::from) };
         let Some(bound) = bound else { continue };
         if let (Some(a), Some(b)) = (parse_time(value), parse_time(&bound)) {
             if a <= b {
@@ -309,6 +310,15 @@ fn check_rules(ctx: &Ctx, data: &Map<String, Value>, now: &str) -> Result<(), Be
         }
     }
     Ok(())
+}
+
+/// What a JSON pointer names inside a record's fields, read in place: the record is not copied
+/// into a `Value` to look it up (this runs on every create and change with `checks`).
+fn field<'a>(data: &'a Map<String, Value>, pointer: &str) -> Option<&'a Value> {
+    let tail = pointer.strip_prefix('/')?;
+    let (first, rest) = tail.find('/').map_or((tail, ""), |i| tail.split_at(i));
+    let found = if first.contains('~') { data.get(&first.replace("~1", "/").replace("~0", "~")) } else { data.get(first) };
+    found?.pointer(rest)
 }
 
 fn parse_time(s: &str) -> Option<time::OffsetDateTime> {
@@ -479,7 +489,7 @@ fn create(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     if b.tombstones {
         let _ = store.delete(&ctx.tombstones(), &id, Expect::Any);
     }
-    let mut out = ctx.outcome(&record);
+    let mut out = ctx.outcome(record);
     out.location = b.item_path.as_ref().map(|(path, param)| item_location(path, param, &id, ctx.path_params));
     Ok(out)
 }
@@ -550,9 +560,10 @@ fn invent(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourErr
 fn get(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
     let id = ctx.id()?;
     let record = load(store, ctx, &id)?;
-    let mut out = ctx.outcome(&record);
+    let version = record.version;
+    let mut out = ctx.outcome(record);
     if let Some(inm) = ctx.headers.get(http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) {
-        if inm.trim() == "*" || inm.split(',').filter_map(parse_etag).any(|v| v == record.version) {
+        if inm.trim() == "*" || inm.split(',').filter_map(parse_etag).any(|v| v == version) {
             out.not_modified = true;
         }
     }
@@ -744,7 +755,7 @@ fn change(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
         (StoreError::Declined, Some(reason)) => reason,
         (e, _) => store_error(ctx, e, &id),
     })?;
-    Ok(ctx.outcome(&record))
+    Ok(ctx.outcome(record))
 }
 
 /// The update mask's paths and the record field each names.

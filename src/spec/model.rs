@@ -9,7 +9,7 @@ use http::Method;
 use jsonschema::Validator;
 use serde_json::{Map, Value};
 
-use super::problem::join;
+use super::problem::{join, lookup_tokens, tokens};
 use super::schemas::SchemaSet;
 use super::source::deref;
 use super::walk::Flow;
@@ -58,11 +58,14 @@ pub struct SchemaRef {
     pub pointer: String,
     pub flow: Flow,
     compiled: OnceLock<Result<Arc<Validator>, String>>,
+    /// `pointer` split and unescaped, once: answers look their schema up on every request, and
+    /// unescaping each token again cost two `String`s per token per lookup.
+    tokens: OnceLock<Option<Vec<String>>>,
 }
 
 impl SchemaRef {
     pub fn new(pointer: String, flow: Flow) -> Self {
-        Self { pointer, flow, compiled: OnceLock::new() }
+        Self { pointer, flow, compiled: OnceLock::new(), tokens: OnceLock::new() }
     }
 
     /// The validator, built on first use (at `serve`, a request's schemas compile when the first
@@ -80,7 +83,8 @@ impl SchemaRef {
 
     /// The schema itself, in the translated document of its flow.
     pub fn schema<'a>(&self, schemas: &'a SchemaSet) -> Option<&'a Value> {
-        schemas.doc(self.flow).pointer(&self.pointer)
+        let tokens = self.tokens.get_or_init(|| tokens(&self.pointer)).as_deref()?;
+        lookup_tokens(schemas.doc(self.flow), tokens)
     }
 }
 
@@ -145,6 +149,10 @@ pub struct Media {
     pub examples: Vec<Example>,
     /// The example sent when none is asked for, serialized once: most answers send it unchanged.
     pub default_encoded: OnceLock<bytes::Bytes>,
+    /// The answer's fields a path parameter may be echoed into, each with its JSON types:
+    /// collected from the schema on the first answer with parameters (`respond::mock`), not on
+    /// every one.
+    pub echo_fields: OnceLock<Vec<(String, Vec<String>)>>,
     /// Per-property `encoding` of a form or multipart body, in declaration order.
     pub encoding: Vec<(String, Encoding)>,
 }
@@ -445,6 +453,7 @@ impl OperationBuilder<'_> {
                 schema: media.get("schema").map(|_| SchemaRef::new(join(&mptr, "schema"), flow)),
                 examples,
                 default_encoded: OnceLock::new(),
+                echo_fields: OnceLock::new(),
                 encoding: encoding_of(media),
             });
         }
@@ -593,6 +602,7 @@ mod tests {
             schema: None,
             examples,
             default_encoded: OnceLock::new(),
+            echo_fields: OnceLock::new(),
             encoding: Vec::new(),
         }
     }

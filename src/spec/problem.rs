@@ -78,6 +78,24 @@ pub fn lookup<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
     })
 }
 
+/// A pointer's tokens, unescaped (None when it is neither empty nor starts with `/`), for
+/// [`lookup_tokens`]: a pointer looked up again and again is split once.
+pub fn tokens(pointer: &str) -> Option<Vec<String>> {
+    if pointer.is_empty() {
+        return Some(Vec::new());
+    }
+    Some(pointer.strip_prefix('/')?.split('/').map(|t| unescape_token(t).into_owned()).collect())
+}
+
+/// [`lookup`] with the pointer already split by [`tokens`].
+pub fn lookup_tokens<'a>(doc: &'a Value, tokens: &[String]) -> Option<&'a Value> {
+    tokens.iter().try_fold(doc, |target, token| match target {
+        Value::Object(map) => map.get(token.as_str()),
+        Value::Array(list) => array_index(token).and_then(|i| list.get(i)),
+        _ => None,
+    })
+}
+
 /// [`lookup`] for `Value::pointer_mut`.
 pub fn lookup_mut<'a>(doc: &'a mut Value, pointer: &str) -> Option<&'a mut Value> {
     if pointer.is_empty() {
@@ -132,6 +150,7 @@ mod tests {
         ];
         for p in pointers {
             assert_eq!(lookup(&doc, p), doc.pointer(p), "{p}");
+            assert_eq!(tokens(p).and_then(|t| lookup_tokens(&doc, &t)), doc.pointer(p), "{p}");
             let expected = doc.clone().pointer_mut(p).cloned();
             assert_eq!(lookup_mut(&mut doc, p).cloned(), expected, "{p}");
         }

@@ -588,7 +588,9 @@ impl MemoryStore {
         let blob = self.encode(&record);
         let need = record_bytes(&record.id, &blob);
         let fields: Vec<String> = if replace { self.unique_fields.get(&ns.resource).cloned().unwrap_or_default() } else { unique.to_vec() };
-        self.write_to(ns, |c| {
+        // Taken by the attempt that stores it; one that needs room first leaves it for the next.
+        let mut blob = Some(blob);
+        let (version, seq) = self.write_to(ns, |c| {
             let current = c.current(&record.id).map(|(_, s)| Arc::clone(s));
             if current.is_some() && !replace {
                 return Attempt::Done(Err(StoreError::IdTaken));
@@ -617,9 +619,11 @@ impl MemoryStore {
                 None => Arc::from(record.id.as_str()),
             };
             c.index_unique(&id, &record.data, &fields);
-            let seq = c.append(Stored { id, version, fixture: false, blob: blob.clone() }, &record.scope, None);
-            Attempt::Done(Ok(Record { version, seq, ..record.clone() }))
-        })
+            let blob = blob.take().unwrap_or_default();
+            let seq = c.append(Stored { id, version, fixture: false, blob }, &record.scope, None);
+            Attempt::Done(Ok((version, seq)))
+        })?;
+        Ok(Record { version, seq, ..record })
     }
 }
 
@@ -669,7 +673,7 @@ impl Store for MemoryStore {
                 c.owned_bytes = c.owned_bytes + stored.bytes() - freed;
                 *slot = Arc::new(stored);
             }
-            Attempt::Done(Ok(next.clone()))
+            Attempt::Done(Ok(next))
         })
     }
 
