@@ -110,6 +110,8 @@ const EXTRA_DEPTH: usize = 10;
 const MAX_NODES: usize = 200_000;
 const MAX_LAYERS: usize = 256;
 const MAX_REPEAT: u32 = 8;
+/// The largest repeat count tried to reach a pattern's `minLength`.
+const MAX_STRETCH: usize = 256;
 const DETERMINISTIC_SEED: u64 = 0x5eed;
 
 /// Why no value satisfies a schema: the JSON pointer of the (sub)schema at fault, in the document
@@ -1030,7 +1032,7 @@ impl<'a> Gen<'a> {
             // The pattern wins over the length: padding could break the match.
             fallback.get_or_insert(s);
         }
-        fallback
+        sample_stretched(p, min, max, rng).or(fallback)
     }
 
     fn formatted(&mut self, format: &str, layers: &Layers<'a>) -> Option<String> {
@@ -1158,6 +1160,15 @@ impl<'a> Gen<'a> {
 
     fn object(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
         let shape = ObjectShape::of(layers);
+        if !shape.open
+            && let Some(name) = shape.undeclared.first()
+        {
+            // Airbyte's `AirbyteStream` requires `json_schema` and declares only `jsonSchema`.
+            self.fail(
+                layers.ptr_of("required"),
+                format!("{name:?} is required, but no property declares it and additionalProperties is false"),
+            );
+        }
         // Values not under a declared property have no name to go by.
         let outer = (self.name.take(), self.parent);
         self.parent = layers.named.first().and_then(|r| r.rsplit('/').next());
@@ -1199,8 +1210,12 @@ impl<'a> Gen<'a> {
             if self.hidden(&pl) || (pl.dead.is_some() && !is_required) {
                 continue;
             }
-            if let Some(e) = echo.and_then(|e| e.get(*name)) {
-                out.insert(name.to_string(), convert_echo(e, &pl.types()));
+            // A path parameter stands in the field only when the field's schema takes it (Lex's
+            // `botVersion` path text is shorter than the body field's `minLength`).
+            if let Some(e) = echo.and_then(|e| e.get(*name)).map(|e| convert_echo(e, &pl.types()))
+                && self.fits(&e, &pl)
+            {
+                out.insert(name.to_string(), e);
                 continue;
             }
             if !is_required
@@ -1296,6 +1311,8 @@ struct ObjectShape<'a> {
     extra: Option<At<'a>>,
     /// Whether properties beyond the declared ones are allowed.
     open: bool,
+    /// Required names no layer's `properties` (nor `patternProperties`) declares.
+    undeclared: Vec<&'a str>,
 }
 
 impl<'a> ObjectShape<'a> {
@@ -1314,12 +1331,18 @@ impl<'a> ObjectShape<'a> {
             }
         }
         // A required name no layer describes takes what `additionalProperties` says.
+        let mut undeclared = Vec::new();
         for name in &required {
             if !props.iter().any(|(n, _)| n == name) {
                 props.push((name, extra.iter().cloned().collect()));
+                undeclared.push(*name);
             }
         }
-        Self { props, required, extra, open }
+        // A pattern may admit the name: only a closed object without patterns is sure to refuse it.
+        if layers.all("patternProperties").next().is_some() {
+            undeclared.clear();
+        }
+        Self { props, required, extra, open, undeclared }
     }
 }
 
@@ -1341,8 +1364,19 @@ fn mapped_name(d: &Value, reference: &str) -> String {
         .unwrap_or_else(|| percent_decode(name))
 }
 
+/// Whether `value` meets `schema` as far as the generator checks (type, format, pattern,
+/// lengths, bounds, enum, `$ref`s and compositions): what a path parameter must meet to stand in
+/// a field of an example.
+pub fn admits(schema: &Value, root: &Value, value: &Value) -> bool {
+    match schema {
+        Value::Object(m) => fits_map(value, m, root, 0),
+        Value::Bool(b) => *b,
+        _ => true,
+    }
+}
+
 /// An echoed value in the property's declared type when its text converts.
-fn convert_echo(e: &Value, types: &[&str]) -> Value {
+pub fn convert_echo(e: &Value, types: &[&str]) -> Value {
     let has = |t: &str| types.contains(&t);
     match e {
         Value::String(s) if !has("string") => {
@@ -1701,11 +1735,63 @@ const WORDS: [&str; 12] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtro
 struct Pattern {
     generator: Option<rand_regex::Regex>,
     checker: Option<jsonschema::Validator>,
+    /// The parsed pattern before [`tame`], for [`Pattern::stretched`].
+    parsed: Option<Hir>,
+    /// The repeat count [`Pattern::stretched`] found for a length range (None: none did).
+    counts: RefCell<HashMap<(usize, Option<usize>), Option<u32>>>,
 }
 
 impl Pattern {
     fn matches(&self, s: &str) -> bool {
         self.checker.as_ref().is_none_or(|c| c.is_valid(&Value::String(s.to_string())))
+    }
+
+    /// A generator whose open repetitions all repeat exactly `count` times (within their own
+    /// bounds): AWS's `AccountId` is `[0-9]+` of exactly 12 characters, which sampling with
+    /// repetitions capped at [`MAX_REPEAT`] never reaches.
+    fn stretched(&self, count: u32) -> Option<rand_regex::Regex> {
+        let hir = tame(stretch(self.parsed.as_ref()?, count));
+        rand_regex::Regex::with_hir(hir, count.max(MAX_REPEAT)).ok().filter(|r| r.capacity() <= MAX_LEN * 4)
+    }
+}
+
+/// A match of the length asked for from [`Pattern::stretched`] generators, trying repeat
+/// counts up to what the length needs; the count that worked is kept for the next value.
+fn sample_stretched(p: &Pattern, min: usize, max: Option<usize>, rng: &mut StdRng) -> Option<String> {
+    let fits = |s: &str| {
+        let n = s.chars().count();
+        n >= min && max.is_none_or(|m| n <= m) && p.matches(s)
+    };
+    let draw = |count: u32, rng: &mut StdRng| -> Option<String> {
+        let generator = p.stretched(count)?;
+        (0..4).find_map(|_| Distribution::<Result<String, std::string::FromUtf8Error>>::sample(&generator, rng).ok().filter(|s| fits(s)))
+    };
+    let known = p.counts.borrow().get(&(min, max)).copied();
+    if let Some(found) = known {
+        return draw(found?, rng);
+    }
+    let top = u32::try_from(min.max(1).min(MAX_STRETCH)).unwrap_or(1);
+    let found = (0..=top).find_map(|count| draw(count, rng).map(|s| (count, s)));
+    p.counts.borrow_mut().insert((min, max), found.as_ref().map(|(c, _)| *c));
+    found.map(|(_, s)| s)
+}
+
+/// `h` with every repetition whose count is open fixed at `count`, clamped to its bounds.
+fn stretch(h: &Hir, count: u32) -> Hir {
+    match h.kind() {
+        HirKind::Repetition(r) => {
+            let (min, max) = if r.max == Some(r.min) {
+                (r.min, r.max)
+            } else {
+                let n = count.max(r.min).min(r.max.unwrap_or(u32::MAX));
+                (n, Some(n))
+            };
+            Hir::repetition(hir::Repetition { min, max, greedy: r.greedy, sub: Box::new(stretch(&r.sub, count)) })
+        }
+        HirKind::Capture(c) => Hir::capture(hir::Capture { index: c.index, name: c.name.clone(), sub: Box::new(stretch(&c.sub, count)) }),
+        HirKind::Concat(v) => Hir::concat(v.iter().map(|h| stretch(h, count)).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.iter().map(|h| stretch(h, count)).collect()),
+        _ => h.clone(),
     }
 }
 
@@ -1720,18 +1806,15 @@ fn compiled_pattern(p: &str) -> Rc<Pattern> {
             return Rc::clone(hit);
         }
         let parse = |p: &str| {
-            regex_syntax::ParserBuilder::new()
-                .build()
-                .parse(p)
-                .ok()
-                .and_then(|h| rand_regex::Regex::with_hir(tame(h), MAX_REPEAT).ok())
-                .filter(|r| r.capacity() <= MAX_LEN * 4)
+            let parsed = regex_syntax::ParserBuilder::new().build().parse(p).ok()?;
+            let generator = rand_regex::Regex::with_hir(tame(parsed.clone()), MAX_REPEAT).ok().filter(|r| r.capacity() <= MAX_LEN * 4)?;
+            Some((generator, parsed))
         };
         // Lookaround is beyond the generator's syntax: it samples the rest, and the checker (which
         // has lookaround) throws away what the assertions forbid. Backreferences stay ungenerated.
-        let generator = parse(p).or_else(|| without_lookaround(p).and_then(|rest| parse(&rest)));
+        let (generator, parsed) = parse(p).or_else(|| without_lookaround(p).and_then(|rest| parse(&rest))).unzip();
         let checker = jsonschema::validator_for(&serde_json::json!({ "pattern": p })).ok();
-        let compiled = Rc::new(Pattern { generator, checker });
+        let compiled = Rc::new(Pattern { generator, checker, parsed, counts: RefCell::default() });
         let mut cache = cache.borrow_mut();
         if cache.len() >= 256 {
             cache.clear();
@@ -2497,7 +2580,7 @@ mod tests {
         let echo: Map<String, Value> =
             json!({"runId": "abc", "count": "42", "ratio": "0.5", "flag": "true", "deep": "x"}).as_object().unwrap().clone();
         let s = json!({"type": "object", "properties": {
-            "runId": {"type": "string", "format": "uuid"},
+            "runId": {"type": "string"},
             "count": {"type": "integer"},
             "ratio": {"type": "number"},
             "flag": {"type": "boolean"},
@@ -2517,10 +2600,60 @@ mod tests {
             let v = generate(&s, &json!({}), &GenOptions { mode: Mode::Random { seed }, ..opts.clone() });
             assert_eq!(v["runId"], json!("abc"));
         }
-        // Text that does not convert is used as it is.
+        // Text that does not convert is not echoed: the field is generated.
         let bad: Map<String, Value> = json!({"count": "many"}).as_object().unwrap().clone();
         let v = generate(&s, &json!({}), &GenOptions { echo: Some(&bad), ..GenOptions::default() });
-        assert_eq!(v["count"], json!("many"));
+        assert!(v["count"].is_i64(), "{v}");
+    }
+
+    #[test]
+    fn a_path_parameter_is_echoed_only_where_the_field_takes_it() {
+        // alertersystem's `id` path text into a `uuid` field, Lex's `botVersion` "6" where the
+        // field wants 5 or more characters.
+        let s = json!({"type": "object", "required": ["id", "botVersion", "name"], "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "botVersion": {"type": "string", "minLength": 5, "pattern": "^(DRAFT|[0-9]+)$"},
+            "name": {"type": "string", "pattern": "^[a-z]+$"}
+        }});
+        let echo: Map<String, Value> = json!({"id": "string", "botVersion": "6", "name": "rex"}).as_object().unwrap().clone();
+        let v = generate(&s, &json!({}), &GenOptions { echo: Some(&echo), ..GenOptions::default() });
+        assert_valid(&s, &json!({}), &v);
+        assert_eq!(v["name"], json!("rex"), "{v}");
+        let fitting: Map<String, Value> = json!({"id": "0b0f0e52-3c3a-4b8e-9d5e-1f6c2a7b8c9d"}).as_object().unwrap().clone();
+        let v = generate(&s, &json!({}), &GenOptions { echo: Some(&fitting), ..GenOptions::default() });
+        assert_eq!(v["id"], fitting["id"]);
+        assert!(admits(&s["properties"]["id"], &json!({}), &fitting["id"]) && !admits(&s["properties"]["id"], &json!({}), &echo["id"]));
+    }
+
+    #[test]
+    fn a_pattern_meets_a_length_its_repetitions_reach_only_when_stretched() {
+        // AWS's `AccountId`: `[0-9]+`, exactly 12 characters.
+        for schema in [
+            json!({"type": "string", "pattern": "[0-9]+", "minLength": 12, "maxLength": 12}),
+            json!({"type": "string", "pattern": "^arn:[a-z]+:[0-9]{12}$", "minLength": 40}),
+            json!({"type": "string", "pattern": "^[A-Z][a-z]*$", "minLength": 30, "maxLength": 31}),
+        ] {
+            always_valid(&schema, &json!({}));
+        }
+        let e = sat(&json!({"type": "string", "pattern": "^[0-9]{3}$", "minLength": 4})).unwrap_err();
+        assert!(e.why.contains("no string of 4"), "{e}");
+    }
+
+    #[test]
+    fn a_required_property_a_closed_object_does_not_declare_is_unsatisfiable() {
+        // Airbyte's `AirbyteStream` requires `json_schema` and declares `jsonSchema`.
+        let s = json!({"type": "object", "additionalProperties": false, "required": ["name", "json_schema"],
+            "properties": {"name": {"type": "string"}, "jsonSchema": {"type": "object"}}});
+        let e = sat(&s).unwrap_err();
+        assert_eq!(e.pointer, "/s/required");
+        assert!(e.why.contains("\"json_schema\" is required"), "{e}");
+        // Open, or with patterns that may take the name: generated as before.
+        for open in [json!({"additionalProperties": {"type": "integer"}}), json!({"patternProperties": {"^j": {}}})] {
+            let mut s = s.clone();
+            s.as_object_mut().unwrap().remove("additionalProperties");
+            s.as_object_mut().unwrap().extend(open.as_object().unwrap().clone());
+            assert!(sat(&s).is_ok(), "{s}");
+        }
     }
 
     #[test]

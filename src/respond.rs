@@ -171,10 +171,10 @@ fn collect_fields<'a>(doc: &'a Value, schema: &'a Value, level: usize, out: &mut
 }
 
 /// Whether an echoed value (typed by validation, or the raw text) can take the field's type, as
-/// echo converts it.
+/// echo converts it, and meets the field's schema (a path's `string` is no field's `uuid`).
 fn echo_fits(doc: &Value, prop: &Value, value: &Value) -> bool {
     let types = types_of(doc, prop);
-    types.is_empty()
+    let typed = types.is_empty()
         || types.iter().any(|t| match (t.as_str(), value) {
             ("string", Value::String(_) | Value::Number(_) | Value::Bool(_)) => true,
             ("integer", Value::Number(n)) => n.is_i64() || n.is_u64(),
@@ -184,7 +184,9 @@ fn echo_fits(doc: &Value, prop: &Value, value: &Value) -> bool {
             ("boolean", Value::Bool(_)) => true,
             ("boolean", Value::String(s)) => s.parse::<bool>().is_ok(),
             _ => false,
-        })
+        });
+    let types: Vec<&str> = types.iter().map(String::as_str).collect();
+    typed && generate::admits(prop, doc, &generate::convert_echo(value, &types))
 }
 
 /// A header value for free text: control characters dropped, anything outside visible ASCII
@@ -259,14 +261,15 @@ pub fn concrete_media_type(declared: &str) -> String {
     }
 }
 
-/// JSON media get JSON; a string under any other media type is sent as its text.
-/// `value` as a body of `media_type`: a string as it is (a text or XML example is already
-/// written), XML from the schema's `xml` hints for an XML type, JSON otherwise. `schema` is the
-/// media's schema and the document it resolves in.
+/// `value` as a body of `media_type`: a string as it is (a text example, or an XML one already
+/// written), XML from the schema's `xml` hints for an XML type (a string that is no XML document,
+/// as `type: string` under `text/xml` generates, becomes the root element's text), JSON otherwise.
+/// `schema` is the media's schema and the document it resolves in.
 pub fn encode(value: &Value, media_type: &str, schema: Option<(&Value, &Value)>) -> Bytes {
+    let xml = crate::xml::is_xml(media_type);
     match value {
-        Value::String(s) if !negotiate::is_json(media_type) => Bytes::from(s.clone()),
-        v if crate::xml::is_xml(media_type) => Bytes::from(match schema {
+        Value::String(s) if !negotiate::is_json(media_type) && (!xml || crate::xml::is_document(s)) => Bytes::from(s.clone()),
+        v if xml => Bytes::from(match schema {
             Some((schema, doc)) => xml_body(v, schema, doc),
             None => crate::xml::to_xml(v, None, &|s| s),
         }),
