@@ -969,17 +969,23 @@ impl<'a> Gen<'a> {
         // Every layer's pattern applies (allOf members each bring theirs); the first is sampled.
         let patterns: Vec<Rc<Pattern>> = layers.all("pattern").filter_map(Value::as_str).map(compiled_pattern).collect();
         let all_match = |s: &str| patterns.iter().all(|p| p.matches(s));
-        if let Some(f) = layers.str("format")
+        let format = layers.str("format");
+        let format_ok = |s: &str| format.is_none_or(|f| format_holds(f, s));
+        if let Some(f) = format
             && let Some(s) = self.formatted(f, layers)
-            && all_match(&s)
-            && length_ok(&s)
         {
-            return s;
+            // A pattern may want the format in the other case (loket's upper-case uuids).
+            for s in [s.clone(), s.to_uppercase(), s.to_lowercase()] {
+                if all_match(&s) && length_ok(&s) && format_ok(&s) {
+                    return s;
+                }
+            }
         }
-        let sampled = patterns.first().and_then(|p| self.sample_pattern(p, min, max));
+        let sampled = patterns.first().and_then(|p| self.sample_pattern(p, min, max, &format_ok));
         if let Some(s) = &sampled
             && all_match(s)
             && length_ok(s)
+            && format_ok(s)
         {
             return s.clone();
         }
@@ -1009,7 +1015,9 @@ impl<'a> Gen<'a> {
         fit(&base, min, max)
     }
 
-    fn sample_pattern(&mut self, p: &Pattern, min: usize, max: Option<usize>) -> Option<String> {
+    /// A match of `p` of `min` to `max` characters that `accept` takes too (the format), else one
+    /// of another length.
+    fn sample_pattern(&mut self, p: &Pattern, min: usize, max: Option<usize>, accept: &dyn Fn(&str) -> bool) -> Option<String> {
         let generator = p.generator.as_ref()?;
         let mut fixed;
         let rng = match &mut self.rng {
@@ -1026,13 +1034,13 @@ impl<'a> Gen<'a> {
                 continue;
             }
             let n = s.chars().count();
-            if n >= min && max.is_none_or(|m| n <= m) {
+            if n >= min && max.is_none_or(|m| n <= m) && accept(&s) {
                 return Some(s);
             }
             // The pattern wins over the length: padding could break the match.
             fallback.get_or_insert(s);
         }
-        sample_stretched(p, min, max, rng).or(fallback)
+        sample_stretched(p, min, max, accept, rng).or(fallback)
     }
 
     fn formatted(&mut self, format: &str, layers: &Layers<'a>) -> Option<String> {
@@ -1567,14 +1575,23 @@ thread_local! {
 }
 
 /// Whether `s` has `format`, as the server's validator asserts formats (unknown ones pass).
+/// OpenAPI's numeric formats on strings (Google's `"format": "int64"` ids), as the server's
+/// validator reads them: otherwise `"string"` would pass for an int64 here and fail there.
+pub fn with_openapi_formats(o: jsonschema::ValidationOptions<'static>) -> jsonschema::ValidationOptions<'static> {
+    o.with_format("int32", |s: &str| s.parse::<i32>().is_ok())
+        .with_format("int64", |s: &str| s.parse::<i64>().is_ok())
+        .with_format("uint32", |s: &str| s.parse::<u32>().is_ok())
+        .with_format("uint64", |s: &str| s.parse::<u64>().is_ok())
+        .with_format("float", |s: &str| s.parse::<f32>().is_ok())
+        .with_format("double", |s: &str| s.parse::<f64>().is_ok())
+}
+
 fn format_holds(format: &str, s: &str) -> bool {
     let checker = FORMATS.with(|cache| {
         if let Some(hit) = cache.borrow().get(format) {
             return hit.clone();
         }
-        let built = jsonschema::options()
-            .should_validate_formats(true)
-            .should_ignore_unknown_formats(true)
+        let built = with_openapi_formats(jsonschema::options().should_validate_formats(true).should_ignore_unknown_formats(true))
             .build(&serde_json::json!({ "format": format }))
             .ok()
             .map(Rc::new);
@@ -1757,10 +1774,10 @@ impl Pattern {
 
 /// A match of the length asked for from [`Pattern::stretched`] generators, trying repeat
 /// counts up to what the length needs; the count that worked is kept for the next value.
-fn sample_stretched(p: &Pattern, min: usize, max: Option<usize>, rng: &mut StdRng) -> Option<String> {
+fn sample_stretched(p: &Pattern, min: usize, max: Option<usize>, accept: &dyn Fn(&str) -> bool, rng: &mut StdRng) -> Option<String> {
     let fits = |s: &str| {
         let n = s.chars().count();
-        n >= min && max.is_none_or(|m| n <= m) && p.matches(s)
+        n >= min && max.is_none_or(|m| n <= m) && p.matches(s) && accept(s)
     };
     let draw = |count: u32, rng: &mut StdRng| -> Option<String> {
         let generator = p.stretched(count)?;
@@ -2616,6 +2633,11 @@ mod tests {
             "name": {"type": "string", "pattern": "^[a-z]+$"}
         }});
         let echo: Map<String, Value> = json!({"id": "string", "botVersion": "6", "name": "rex"}).as_object().unwrap().clone();
+        // Google's `profileId`: a string of format int64, which "string" is not.
+        let google = json!({"type": "object", "properties": {"profileId": {"type": "string", "format": "int64"}}});
+        let text: Map<String, Value> = json!({"profileId": "string"}).as_object().unwrap().clone();
+        let v = generate(&google, &json!({}), &GenOptions { echo: Some(&text), ..GenOptions::default() });
+        assert!(v["profileId"].as_str().is_some_and(|s| s.parse::<i64>().is_ok()), "{v}");
         let v = generate(&s, &json!({}), &GenOptions { echo: Some(&echo), ..GenOptions::default() });
         assert_valid(&s, &json!({}), &v);
         assert_eq!(v["name"], json!("rex"), "{v}");
@@ -2635,6 +2657,9 @@ mod tests {
         ] {
             always_valid(&schema, &json!({}));
         }
+        // loket's ids: a `uuid` whose pattern wants upper case, braces allowed.
+        let upper = json!({"type": "string", "format": "uuid", "pattern": "^[{(]?[0-9A-F]{8}[-]?([0-9A-F]{4}[-]?){3}[0-9A-F]{12}[)}]?$"});
+        always_valid(&upper, &json!({}));
         let e = sat(&json!({"type": "string", "pattern": "^[0-9]{3}$", "minLength": 4})).unwrap_err();
         assert!(e.why.contains("no string of 4"), "{e}");
     }

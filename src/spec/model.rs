@@ -532,6 +532,8 @@ pub fn types_of(doc: &Value, s: &Value) -> Vec<String> {
 }
 
 fn types_within(doc: &Value, s: &Value, seen: &mut Vec<*const Value>) -> Vec<String> {
+    // A media's schema is often a bare `$ref` (adobe's `text/plain` answers of `KeystoreInfo`).
+    let (s, _) = deref(doc, s, "");
     if seen.contains(&(s as *const Value)) || seen.len() >= 256 {
         return Vec::new();
     }
