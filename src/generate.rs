@@ -1168,13 +1168,11 @@ impl<'a> Gen<'a> {
 
     fn object(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
         let shape = ObjectShape::of(layers);
-        if !shape.open
-            && let Some(name) = shape.undeclared.first()
-        {
+        if let Some(name) = shape.undeclared.first() {
             // Airbyte's `AirbyteStream` requires `json_schema` and declares only `jsonSchema`.
             self.fail(
-                layers.ptr_of("required"),
-                format!("{name:?} is required, but no property declares it and additionalProperties is false"),
+                layers.ptr_of("additionalProperties"),
+                format!("{name:?} is required, but additionalProperties is false where no property declares it"),
             );
         }
         // Values not under a declared property have no name to go by.
@@ -1319,7 +1317,7 @@ struct ObjectShape<'a> {
     extra: Option<At<'a>>,
     /// Whether properties beyond the declared ones are allowed.
     open: bool,
-    /// Required names no layer's `properties` (nor `patternProperties`) declares.
+    /// Required names a layer with `additionalProperties: false` does not declare.
     undeclared: Vec<&'a str>,
 }
 
@@ -1339,17 +1337,25 @@ impl<'a> ObjectShape<'a> {
             }
         }
         // A required name no layer describes takes what `additionalProperties` says.
-        let mut undeclared = Vec::new();
         for name in &required {
             if !props.iter().any(|(n, _)| n == name) {
                 props.push((name, extra.iter().cloned().collect()));
-                undeclared.push(*name);
             }
         }
-        // A pattern may admit the name: only a closed object without patterns is sure to refuse it.
-        if layers.all("patternProperties").next().is_some() {
-            undeclared.clear();
-        }
+        // `additionalProperties: false` closes its own layer to the names that layer declares (a
+        // pattern may admit any): a name another layer brings is left out, and a required one
+        // makes the object unsatisfiable (BBC's `image_link` closes an object its `anyOf`
+        // branches give required fields).
+        let closed: Vec<&Map<String, Value>> = layers
+            .maps
+            .iter()
+            .map(|l| l.map)
+            .filter(|m| m.get("additionalProperties") == Some(&Value::Bool(false)) && m.get("patternProperties").is_none())
+            .collect();
+        let allowed =
+            |name: &str| closed.iter().all(|m| m.get("properties").and_then(Value::as_object).is_some_and(|p| p.contains_key(name)));
+        let undeclared = required.iter().copied().filter(|name| !allowed(name)).collect();
+        props.retain(|(name, _)| allowed(name));
         Self { props, required, extra, open, undeclared }
     }
 }
@@ -2670,8 +2676,18 @@ mod tests {
         let s = json!({"type": "object", "additionalProperties": false, "required": ["name", "json_schema"],
             "properties": {"name": {"type": "string"}, "jsonSchema": {"type": "object"}}});
         let e = sat(&s).unwrap_err();
-        assert_eq!(e.pointer, "/s/required");
+        assert_eq!(e.pointer, "/s/additionalProperties");
         assert!(e.why.contains("\"json_schema\" is required"), "{e}");
+        // Each closed layer admits only its own names: an optional one another layer brings is
+        // left out, a required one is unsatisfiable.
+        let merged = json!({"allOf": [
+            {"type": "object", "additionalProperties": false, "properties": {"a": {"type": "integer"}, "b": {}}},
+            {"properties": {"a": {"minimum": 1}, "c": {"type": "string"}}}
+        ]});
+        always_valid(&merged, &json!({}));
+        let mut closed = merged.clone();
+        closed["allOf"][1]["required"] = json!(["c"]);
+        assert!(sat(&closed).unwrap_err().why.contains("\"c\" is required"));
         // Open, or with patterns that may take the name: generated as before.
         for open in [json!({"additionalProperties": {"type": "integer"}}), json!({"patternProperties": {"^j": {}}})] {
             let mut s = s.clone();
