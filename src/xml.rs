@@ -376,7 +376,9 @@ fn object<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
     }
     for child in &node.children {
         let found = declared.iter().find(|(k, p)| {
-            if xml_flag(p, "attribute", r) {
+            // An object or a list flagged as an attribute is written as an element (S3's
+            // `Grantee`), so it is read as one.
+            if xml_flag(p, "attribute", r) && !matches!(type_of(p, r), "object" | "array") {
                 return false;
             }
             let own = own(k, p);
@@ -538,7 +540,8 @@ mod tests {
         // S3's `Grantee` names its required `Type` `xsi:type`; IAM's `SummaryMap` is a map of
         // integers, SES's `DkimAttributes` one of objects with a boolean.
         let doc: &'static Value = Box::leak(Box::new(json!({"components": {"schemas": {
-            "Grantee": {"type": "object", "required": ["Type"], "properties": {
+            "Grant": {"type": "object", "properties": {"Grantee": {"allOf": [{"$ref": "#/components/schemas/Grantee"}, {"description": "Who."}]}}},
+            "Grantee": {"type": "object", "required": ["Type"], "xml": {"namespace": "http://www.w3.org/2001/XMLSchema-instance", "attribute": true}, "properties": {
                 "ID": {"type": "string"},
                 "Type": {"allOf": [{"$ref": "#/components/schemas/Type"}, {"xml": {"name": "xsi:type"}}]}
             }},
@@ -551,7 +554,7 @@ mod tests {
         }}})));
         let r = local_refs(doc);
         for (name, value) in [
-            ("Grantee", json!({"ID": "a", "Type": "Group"})),
+            ("Grant", json!({"Grantee": {"ID": "a", "Type": "Group"}})),
             ("Summary", json!({"SummaryMap": {"Users": 2, "Groups": 0}, "Dkim": {"example.com": {"DkimEnabled": true}}})),
         ] {
             let schema: &'static Value = Box::leak(Box::new(json!({"$ref": format!("#/components/schemas/{name}")})));
