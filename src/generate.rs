@@ -1213,7 +1213,8 @@ impl<'a> Gen<'a> {
                 continue;
             }
             let pl = self.layers(schemas, child_minimal);
-            if self.hidden(&pl) || (pl.dead.is_some() && !is_required) {
+            // An optional property whose schemas contradict each other is left out.
+            if self.hidden(&pl) || (!is_required && (pl.dead.is_some() || pl.type_sets().1)) {
                 continue;
             }
             // A path parameter stands in the field only when the field's schema takes it (Lex's
@@ -1339,7 +1340,17 @@ impl<'a> ObjectShape<'a> {
         // A required name no layer describes takes what `additionalProperties` says.
         for name in &required {
             if !props.iter().any(|(n, _)| n == name) {
-                props.push((name, extra.iter().cloned().collect()));
+                props.push((name, Vec::new()));
+            }
+        }
+        // A layer's `additionalProperties` schema holds for every name that layer does not
+        // declare itself, those of its `allOf` members too (Azure's `Factory` takes objects
+        // beside its own properties, and its `Resource` member's `eTag` is a string).
+        for layer in layers.maps.iter().filter(|l| l.map.get("patternProperties").is_none()) {
+            let Some(schema @ Value::Object(_)) = layer.map.get("additionalProperties") else { continue };
+            let own = layer.map.get("properties").and_then(Value::as_object);
+            for (name, list) in props.iter_mut().filter(|(n, _)| own.is_none_or(|o| !o.contains_key(*n))) {
+                list.push((schema, child(&layer.ptr, "additionalProperties")));
             }
         }
         // `additionalProperties: false` closes its own layer to the names that layer declares (a
@@ -2685,6 +2696,14 @@ mod tests {
             {"properties": {"a": {"minimum": 1}, "c": {"type": "string"}}}
         ]});
         always_valid(&merged, &json!({}));
+        // An `additionalProperties` schema holds for the names other layers bring.
+        let azure = json!({"type": "object", "additionalProperties": {"type": "object"}, "properties": {"props": {"type": "object"}},
+            "allOf": [{"properties": {"eTag": {"type": "string"}, "tags": {"type": "object"}}}]});
+        for seed in 0..5 {
+            let v = random(&azure, &json!({}), seed);
+            assert!(v.get("eTag").is_none(), "{v}");
+            assert_valid(&azure, &json!({}), &v);
+        }
         let mut closed = merged.clone();
         closed["allOf"][1]["required"] = json!(["c"]);
         assert!(sat(&closed).unwrap_err().why.contains("\"c\" is required"));
