@@ -96,8 +96,14 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     let Some(index) = negotiate::choose(req.accept, &declared) else {
         return Err(MockError::NotAcceptable { available: declared.iter().map(|s| s.to_string()).collect() });
     };
-    let media = &response.content[index];
-    let content_type = concrete_media_type(&media.media_type);
+    let chosen = &response.content[index];
+    let content_type = concrete_media_type(&chosen.media_type);
+    // A range with nothing to show (Jira's `*/*: {}` beside `application/json` with a schema)
+    // answers as the concrete type it becomes, and so with that type's body.
+    let media = match chosen.schema.is_none() && chosen.examples.is_empty() {
+        true => response.content.iter().find(|m| m.media_type == content_type && m.schema.is_some()).unwrap_or(chosen),
+        false => chosen,
+    };
     let echo = fitting_echo(spec, media, req.echo);
     let req = &MockRequest { echo: &echo, ..*req };
     let asked = req.prefer.example.as_deref();

@@ -27,6 +27,7 @@ async fn every_shape_is_answered_as_its_schema_allows() {
     let config = get(&format!("{url}/config")).await;
     let summary = get(&format!("{url}/summary")).await;
     let keystore = get(&format!("{url}/keystore")).await;
+    let avatar = get(&format!("{url}/avatar")).await;
     // Assert
     let account: Value = serde_json::from_str(&account.2).expect("JSON");
     assert!(uuid::Uuid::parse_str(account["id"].as_str().unwrap()).is_ok(), "a path's text is no uuid: {account}");
@@ -44,6 +45,8 @@ async fn every_shape_is_answered_as_its_schema_allows() {
     assert_eq!(keystore.1, "text/plain");
     let keystore: Value = serde_json::from_str(&keystore.2).expect("JSON text");
     assert!(keystore["exists"].is_boolean(), "{keystore}");
+    assert_eq!(avatar.1, "application/json");
+    assert!(avatar.2.contains("\"size\""), "the JSON media's body: {}", avatar.2);
     assert_no_violations(&server).await;
 }
 
