@@ -1349,7 +1349,7 @@ impl<'a> ObjectShape<'a> {
         for layer in layers.maps.iter().filter(|l| l.map.get("patternProperties").is_none()) {
             let Some(schema @ Value::Object(_)) = layer.map.get("additionalProperties") else { continue };
             let own = layer.map.get("properties").and_then(Value::as_object);
-            for (name, list) in props.iter_mut().filter(|(n, _)| own.is_none_or(|o| !o.contains_key(*n))) {
+            for (_, list) in props.iter_mut().filter(|(n, _)| own.is_none_or(|o| !o.contains_key(*n))) {
                 list.push((schema, child(&layer.ptr, "additionalProperties")));
             }
         }
@@ -1764,6 +1764,9 @@ fn fit(base: &str, min: usize, max: Option<usize>) -> String {
 
 const WORDS: [&str; 12] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"];
 
+/// `minLength` and `maxLength`.
+type LengthRange = (usize, Option<usize>);
+
 /// A compiled `pattern`: a generator for it and a checker with the validator's regex dialect,
 /// because the generator sees a simplified pattern (anchors dropped, classes narrowed).
 struct Pattern {
@@ -1772,7 +1775,7 @@ struct Pattern {
     /// The parsed pattern before [`tame`], for [`Pattern::stretched`].
     parsed: Option<Hir>,
     /// The repeat count [`Pattern::stretched`] found for a length range (None: none did).
-    counts: RefCell<HashMap<(usize, Option<usize>), Option<u32>>>,
+    counts: RefCell<HashMap<LengthRange, Option<u32>>>,
 }
 
 impl Pattern {
@@ -1804,7 +1807,7 @@ fn sample_stretched(p: &Pattern, min: usize, max: Option<usize>, accept: &dyn Fn
     if let Some(found) = known {
         return draw(found?, rng);
     }
-    let top = u32::try_from(min.max(1).min(MAX_STRETCH)).unwrap_or(1);
+    let top = u32::try_from(min.clamp(1, MAX_STRETCH)).unwrap_or(1);
     let found = (0..=top).find_map(|count| draw(count, rng).map(|s| (count, s)));
     p.counts.borrow_mut().insert((min, max), found.as_ref().map(|(c, _)| *c));
     found.map(|(_, s)| s)
