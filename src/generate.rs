@@ -2,7 +2,7 @@
 //! example covers. This module owns the whole schema → value walk: `$ref`/`allOf`/`oneOf`/`anyOf`
 //! resolution, keyword-aware leaf values (formats, patterns, numeric bounds), the recursion and
 //! size limits that keep generation finite on any input, and copying path parameters ("echo") into
-//! generated or example bodies. A schema nothing can satisfy (`minimum` above `maximum`, a pattern
+//! generated or example bodies where the field's schema takes them. A schema nothing can satisfy (`minimum` above `maximum`, a pattern
 //! no string matches, more items than any answer should carry) is reported by [`try_generate`] as
 //! [`Unsatisfiable`], naming the schema, so that no answer breaks the schema it claims.
 //! With [`Realistic`] set, leaves first take a plausible value for their property's name and
