@@ -2,7 +2,7 @@
 //! example covers. This module owns the whole schema → value walk: `$ref`/`allOf`/`oneOf`/`anyOf`
 //! resolution, keyword-aware leaf values (formats, patterns, numeric bounds), the recursion and
 //! size limits that keep generation finite on any input, and copying path parameters ("echo") into
-//! generated or example bodies. A schema nothing can satisfy (`minimum` above `maximum`, a pattern
+//! generated or example bodies where the field's schema takes them. A schema nothing can satisfy (`minimum` above `maximum`, a pattern
 //! no string matches, more items than any answer should carry) is reported by [`try_generate`] as
 //! [`Unsatisfiable`], naming the schema, so that no answer breaks the schema it claims.
 //! With [`Realistic`] set, leaves first take a plausible value for their property's name and
@@ -130,6 +130,8 @@ const EXTRA_DEPTH: usize = 10;
 const MAX_NODES: usize = 200_000;
 const MAX_LAYERS: usize = 256;
 const MAX_REPEAT: u32 = 8;
+/// The largest repeat count tried to reach a pattern's `minLength`.
+const MAX_STRETCH: usize = 256;
 const DETERMINISTIC_SEED: u64 = 0x5eed;
 
 /// Why no value satisfies a schema: the JSON pointer of the (sub)schema at fault, in the document
@@ -1000,17 +1002,23 @@ impl<'a> Gen<'a> {
         // Every layer's pattern applies (allOf members each bring theirs); the first is sampled.
         let patterns: Vec<Rc<Pattern>> = layers.all("pattern").filter_map(Value::as_str).map(compiled_pattern).collect();
         let all_match = |s: &str| patterns.iter().all(|p| p.matches(s));
-        if let Some(f) = layers.str("format")
+        let format = layers.str("format");
+        let format_ok = |s: &str| format.is_none_or(|f| format_holds(f, s));
+        if let Some(f) = format
             && let Some(s) = self.formatted(f, layers)
-            && all_match(&s)
-            && length_ok(&s)
         {
-            return s;
+            // A pattern may want the format in the other case (loket's upper-case uuids).
+            for s in [s.clone(), s.to_uppercase(), s.to_lowercase()] {
+                if all_match(&s) && length_ok(&s) && format_ok(&s) {
+                    return s;
+                }
+            }
         }
-        let sampled = patterns.first().and_then(|p| self.sample_pattern(p, min, max));
+        let sampled = patterns.first().and_then(|p| self.sample_pattern(p, min, max, &format_ok));
         if let Some(s) = &sampled
             && all_match(s)
             && length_ok(s)
+            && format_ok(s)
         {
             return s.clone();
         }
@@ -1040,7 +1048,9 @@ impl<'a> Gen<'a> {
         fit(&base, min, max)
     }
 
-    fn sample_pattern(&mut self, p: &Pattern, min: usize, max: Option<usize>) -> Option<String> {
+    /// A match of `p` of `min` to `max` characters that `accept` takes too (the format), else one
+    /// of another length.
+    fn sample_pattern(&mut self, p: &Pattern, min: usize, max: Option<usize>, accept: &dyn Fn(&str) -> bool) -> Option<String> {
         let generator = p.generator.as_ref()?;
         let mut fixed;
         let rng = match &mut self.rng {
@@ -1057,13 +1067,13 @@ impl<'a> Gen<'a> {
                 continue;
             }
             let n = s.chars().count();
-            if n >= min && max.is_none_or(|m| n <= m) {
+            if n >= min && max.is_none_or(|m| n <= m) && accept(&s) {
                 return Some(s);
             }
             // The pattern wins over the length: padding could break the match.
             fallback.get_or_insert(s);
         }
-        fallback
+        sample_stretched(p, min, max, accept, rng).or(fallback)
     }
 
     fn formatted(&mut self, format: &str, layers: &Layers<'a>) -> Option<String> {
@@ -1191,6 +1201,13 @@ impl<'a> Gen<'a> {
 
     fn object(&mut self, layers: &Layers<'a>, depth: usize, level: usize, minimal: bool) -> Value {
         let shape = ObjectShape::of(layers, self.opts.direction);
+        if let Some(name) = shape.undeclared.first() {
+            // Airbyte's `AirbyteStream` requires `json_schema` and declares only `jsonSchema`.
+            self.fail(
+                layers.ptr_of("additionalProperties"),
+                format!("{name:?} is required, but additionalProperties is false where no property declares it"),
+            );
+        }
         // Values not under a declared property have no name to go by.
         let outer = (self.name.take(), self.parent);
         self.parent = layers.named.first().and_then(|r| r.rsplit('/').next());
@@ -1229,11 +1246,16 @@ impl<'a> Gen<'a> {
                 continue;
             }
             let pl = self.layers(schemas, child_minimal);
-            if self.hidden(&pl) || (pl.dead.is_some() && !is_required) {
+            // An optional property whose schemas contradict each other is left out.
+            if self.hidden(&pl) || (!is_required && (pl.dead.is_some() || pl.type_sets().1)) {
                 continue;
             }
-            if let Some(e) = echo.and_then(|e| e.get(*name)) {
-                out.insert(name.to_string(), convert_echo(e, &pl.types()));
+            // A path parameter stands in the field only when the field's schema takes it (Lex's
+            // `botVersion` path text is shorter than the body field's `minLength`).
+            if let Some(e) = echo.and_then(|e| e.get(*name)).map(|e| convert_echo(e, &pl.types()))
+                && self.fits(&e, &pl)
+            {
+                out.insert(name.to_string(), e);
                 continue;
             }
             if !is_required
@@ -1329,6 +1351,8 @@ struct ObjectShape<'a> {
     extra: Option<At<'a>>,
     /// Whether properties beyond the declared ones are allowed.
     open: bool,
+    /// Required names a layer with `additionalProperties: false` does not declare.
+    undeclared: Vec<&'a str>,
 }
 
 impl<'a> ObjectShape<'a> {
@@ -1349,10 +1373,34 @@ impl<'a> ObjectShape<'a> {
         // A required name no layer describes takes what `additionalProperties` says.
         for name in &required {
             if !props.iter().any(|(n, _)| n == name) {
-                props.push((name, extra.iter().cloned().collect()));
+                props.push((name, Vec::new()));
             }
         }
-        Self { props, required, extra, open }
+        // A layer's `additionalProperties` schema holds for every name that layer does not
+        // declare itself, those of its `allOf` members too (Azure's `Factory` takes objects
+        // beside its own properties, and its `Resource` member's `eTag` is a string).
+        for layer in layers.maps.iter().filter(|l| l.map.get("patternProperties").is_none()) {
+            let Some(schema @ Value::Object(_)) = layer.map.get("additionalProperties") else { continue };
+            let own = layer.map.get("properties").and_then(Value::as_object);
+            for (_, list) in props.iter_mut().filter(|(n, _)| own.is_none_or(|o| !o.contains_key(*n))) {
+                list.push((schema, child(&layer.ptr, "additionalProperties")));
+            }
+        }
+        // `additionalProperties: false` closes its own layer to the names that layer declares (a
+        // pattern may admit any): a name another layer brings is left out, and a required one
+        // makes the object unsatisfiable (BBC's `image_link` closes an object its `anyOf`
+        // branches give required fields).
+        let closed: Vec<&Map<String, Value>> = layers
+            .maps
+            .iter()
+            .map(|l| l.map)
+            .filter(|m| m.get("additionalProperties") == Some(&Value::Bool(false)) && m.get("patternProperties").is_none())
+            .collect();
+        let allowed =
+            |name: &str| closed.iter().all(|m| m.get("properties").and_then(Value::as_object).is_some_and(|p| p.contains_key(name)));
+        let undeclared = required.iter().copied().filter(|name| !allowed(name)).collect();
+        props.retain(|(name, _)| allowed(name));
+        Self { props, required, extra, open, undeclared }
     }
 }
 
@@ -1374,8 +1422,19 @@ fn mapped_name(d: &Value, reference: &str) -> String {
         .unwrap_or_else(|| percent_decode(name))
 }
 
+/// Whether `value` meets `schema` as far as the generator checks (type, format, pattern,
+/// lengths, bounds, enum, `$ref`s and compositions): what a path parameter must meet to stand in
+/// a field of an example.
+pub fn admits(schema: &Value, root: &Value, value: &Value) -> bool {
+    match schema {
+        Value::Object(m) => fits_map(value, m, root, Direction::Response, 0),
+        Value::Bool(b) => *b,
+        _ => true,
+    }
+}
+
 /// An echoed value in the property's declared type when its text converts.
-fn convert_echo(e: &Value, types: &[&str]) -> Value {
+pub fn convert_echo(e: &Value, types: &[&str]) -> Value {
     let has = |t: &str| types.contains(&t);
     match e {
         Value::String(s) if !has("string") => {
@@ -1566,14 +1625,23 @@ thread_local! {
 }
 
 /// Whether `s` has `format`, as the server's validator asserts formats (unknown ones pass).
+/// OpenAPI's numeric formats on strings (Google's `"format": "int64"` ids), as the server's
+/// validator reads them: otherwise `"string"` would pass for an int64 here and fail there.
+pub fn with_openapi_formats(o: jsonschema::ValidationOptions<'static>) -> jsonschema::ValidationOptions<'static> {
+    o.with_format("int32", |s: &str| s.parse::<i32>().is_ok())
+        .with_format("int64", |s: &str| s.parse::<i64>().is_ok())
+        .with_format("uint32", |s: &str| s.parse::<u32>().is_ok())
+        .with_format("uint64", |s: &str| s.parse::<u64>().is_ok())
+        .with_format("float", |s: &str| s.parse::<f32>().is_ok())
+        .with_format("double", |s: &str| s.parse::<f64>().is_ok())
+}
+
 fn format_holds(format: &str, s: &str) -> bool {
     let checker = FORMATS.with(|cache| {
         if let Some(hit) = cache.borrow().get(format) {
             return hit.clone();
         }
-        let built = jsonschema::options()
-            .should_validate_formats(true)
-            .should_ignore_unknown_formats(true)
+        let built = with_openapi_formats(jsonschema::options().should_validate_formats(true).should_ignore_unknown_formats(true))
             .build(&serde_json::json!({ "format": format }))
             .ok()
             .map(Rc::new);
@@ -1729,16 +1797,71 @@ fn fit(base: &str, min: usize, max: Option<usize>) -> String {
 
 const WORDS: [&str; 12] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"];
 
+/// `minLength` and `maxLength`.
+type LengthRange = (usize, Option<usize>);
+
 /// A compiled `pattern`: a generator for it and a checker with the validator's regex dialect,
 /// because the generator sees a simplified pattern (anchors dropped, classes narrowed).
 struct Pattern {
     generator: Option<rand_regex::Regex>,
     checker: Option<jsonschema::Validator>,
+    /// The parsed pattern before [`tame`], for [`Pattern::stretched`].
+    parsed: Option<Hir>,
+    /// The repeat count [`Pattern::stretched`] found for a length range (None: none did).
+    counts: RefCell<HashMap<LengthRange, Option<u32>>>,
 }
 
 impl Pattern {
     fn matches(&self, s: &str) -> bool {
         self.checker.as_ref().is_none_or(|c| c.is_valid(&Value::String(s.to_string())))
+    }
+
+    /// A generator whose open repetitions all repeat exactly `count` times (within their own
+    /// bounds): AWS's `AccountId` is `[0-9]+` of exactly 12 characters, which sampling with
+    /// repetitions capped at [`MAX_REPEAT`] never reaches.
+    fn stretched(&self, count: u32) -> Option<rand_regex::Regex> {
+        let hir = tame(stretch(self.parsed.as_ref()?, count));
+        rand_regex::Regex::with_hir(hir, count.max(MAX_REPEAT)).ok().filter(|r| r.capacity() <= MAX_LEN * 4)
+    }
+}
+
+/// A match of the length asked for from [`Pattern::stretched`] generators, trying repeat
+/// counts up to what the length needs; the count that worked is kept for the next value.
+fn sample_stretched(p: &Pattern, min: usize, max: Option<usize>, accept: &dyn Fn(&str) -> bool, rng: &mut StdRng) -> Option<String> {
+    let fits = |s: &str| {
+        let n = s.chars().count();
+        n >= min && max.is_none_or(|m| n <= m) && p.matches(s) && accept(s)
+    };
+    let draw = |count: u32, rng: &mut StdRng| -> Option<String> {
+        let generator = p.stretched(count)?;
+        (0..4).find_map(|_| Distribution::<Result<String, std::string::FromUtf8Error>>::sample(&generator, rng).ok().filter(|s| fits(s)))
+    };
+    let known = p.counts.borrow().get(&(min, max)).copied();
+    if let Some(found) = known {
+        return draw(found?, rng);
+    }
+    let top = u32::try_from(min.clamp(1, MAX_STRETCH)).unwrap_or(1);
+    let found = (0..=top).find_map(|count| draw(count, rng).map(|s| (count, s)));
+    p.counts.borrow_mut().insert((min, max), found.as_ref().map(|(c, _)| *c));
+    found.map(|(_, s)| s)
+}
+
+/// `h` with every repetition whose count is open fixed at `count`, clamped to its bounds.
+fn stretch(h: &Hir, count: u32) -> Hir {
+    match h.kind() {
+        HirKind::Repetition(r) => {
+            let (min, max) = if r.max == Some(r.min) {
+                (r.min, r.max)
+            } else {
+                let n = count.max(r.min).min(r.max.unwrap_or(u32::MAX));
+                (n, Some(n))
+            };
+            Hir::repetition(hir::Repetition { min, max, greedy: r.greedy, sub: Box::new(stretch(&r.sub, count)) })
+        }
+        HirKind::Capture(c) => Hir::capture(hir::Capture { index: c.index, name: c.name.clone(), sub: Box::new(stretch(&c.sub, count)) }),
+        HirKind::Concat(v) => Hir::concat(v.iter().map(|h| stretch(h, count)).collect()),
+        HirKind::Alternation(v) => Hir::alternation(v.iter().map(|h| stretch(h, count)).collect()),
+        _ => h.clone(),
     }
 }
 
@@ -1753,18 +1876,15 @@ fn compiled_pattern(p: &str) -> Rc<Pattern> {
             return Rc::clone(hit);
         }
         let parse = |p: &str| {
-            regex_syntax::ParserBuilder::new()
-                .build()
-                .parse(p)
-                .ok()
-                .and_then(|h| rand_regex::Regex::with_hir(tame(h), MAX_REPEAT).ok())
-                .filter(|r| r.capacity() <= MAX_LEN * 4)
+            let parsed = regex_syntax::ParserBuilder::new().build().parse(p).ok()?;
+            let generator = rand_regex::Regex::with_hir(tame(parsed.clone()), MAX_REPEAT).ok().filter(|r| r.capacity() <= MAX_LEN * 4)?;
+            Some((generator, parsed))
         };
         // Lookaround is beyond the generator's syntax: it samples the rest, and the checker (which
         // has lookaround) throws away what the assertions forbid. Backreferences stay ungenerated.
-        let generator = parse(p).or_else(|| without_lookaround(p).and_then(|rest| parse(&rest)));
+        let (generator, parsed) = parse(p).or_else(|| without_lookaround(p).and_then(|rest| parse(&rest))).unzip();
         let checker = jsonschema::validator_for(&serde_json::json!({ "pattern": p })).ok();
-        let compiled = Rc::new(Pattern { generator, checker });
+        let compiled = Rc::new(Pattern { generator, checker, parsed, counts: RefCell::default() });
         let mut cache = cache.borrow_mut();
         if cache.len() >= 256 {
             cache.clear();
@@ -2547,7 +2667,7 @@ mod tests {
         let echo: Map<String, Value> =
             json!({"runId": "abc", "count": "42", "ratio": "0.5", "flag": "true", "deep": "x"}).as_object().unwrap().clone();
         let s = json!({"type": "object", "properties": {
-            "runId": {"type": "string", "format": "uuid"},
+            "runId": {"type": "string"},
             "count": {"type": "integer"},
             "ratio": {"type": "number"},
             "flag": {"type": "boolean"},
@@ -2567,10 +2687,86 @@ mod tests {
             let v = generate(&s, &json!({}), &GenOptions { mode: Mode::Random { seed }, ..opts.clone() });
             assert_eq!(v["runId"], json!("abc"));
         }
-        // Text that does not convert is used as it is.
+        // Text that does not convert is not echoed: the field is generated.
         let bad: Map<String, Value> = json!({"count": "many"}).as_object().unwrap().clone();
         let v = generate(&s, &json!({}), &GenOptions { echo: Some(&bad), ..GenOptions::default() });
-        assert_eq!(v["count"], json!("many"));
+        assert!(v["count"].is_i64(), "{v}");
+    }
+
+    #[test]
+    fn a_path_parameter_is_echoed_only_where_the_field_takes_it() {
+        // alertersystem's `id` path text into a `uuid` field, Lex's `botVersion` "6" where the
+        // field wants 5 or more characters.
+        let s = json!({"type": "object", "required": ["id", "botVersion", "name"], "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "botVersion": {"type": "string", "minLength": 5, "pattern": "^(DRAFT|[0-9]+)$"},
+            "name": {"type": "string", "pattern": "^[a-z]+$"}
+        }});
+        let echo: Map<String, Value> = json!({"id": "string", "botVersion": "6", "name": "rex"}).as_object().unwrap().clone();
+        // Google's `profileId`: a string of format int64, which "string" is not.
+        let google = json!({"type": "object", "properties": {"profileId": {"type": "string", "format": "int64"}}});
+        let text: Map<String, Value> = json!({"profileId": "string"}).as_object().unwrap().clone();
+        let v = generate(&google, &json!({}), &GenOptions { echo: Some(&text), ..GenOptions::default() });
+        assert!(v["profileId"].as_str().is_some_and(|s| s.parse::<i64>().is_ok()), "{v}");
+        let v = generate(&s, &json!({}), &GenOptions { echo: Some(&echo), ..GenOptions::default() });
+        assert_valid(&s, &json!({}), &v);
+        assert_eq!(v["name"], json!("rex"), "{v}");
+        let fitting: Map<String, Value> = json!({"id": "0b0f0e52-3c3a-4b8e-9d5e-1f6c2a7b8c9d"}).as_object().unwrap().clone();
+        let v = generate(&s, &json!({}), &GenOptions { echo: Some(&fitting), ..GenOptions::default() });
+        assert_eq!(v["id"], fitting["id"]);
+        assert!(admits(&s["properties"]["id"], &json!({}), &fitting["id"]) && !admits(&s["properties"]["id"], &json!({}), &echo["id"]));
+    }
+
+    #[test]
+    fn a_pattern_meets_a_length_its_repetitions_reach_only_when_stretched() {
+        // AWS's `AccountId`: `[0-9]+`, exactly 12 characters.
+        for schema in [
+            json!({"type": "string", "pattern": "[0-9]+", "minLength": 12, "maxLength": 12}),
+            json!({"type": "string", "pattern": "^arn:[a-z]+:[0-9]{12}$", "minLength": 40}),
+            json!({"type": "string", "pattern": "^[A-Z][a-z]*$", "minLength": 30, "maxLength": 31}),
+        ] {
+            always_valid(&schema, &json!({}));
+        }
+        // loket's ids: a `uuid` whose pattern wants upper case, braces allowed.
+        let upper = json!({"type": "string", "format": "uuid", "pattern": "^[{(]?[0-9A-F]{8}[-]?([0-9A-F]{4}[-]?){3}[0-9A-F]{12}[)}]?$"});
+        always_valid(&upper, &json!({}));
+        let e = sat(&json!({"type": "string", "pattern": "^[0-9]{3}$", "minLength": 4})).unwrap_err();
+        assert!(e.why.contains("no string of 4"), "{e}");
+    }
+
+    #[test]
+    fn a_required_property_a_closed_object_does_not_declare_is_unsatisfiable() {
+        // Airbyte's `AirbyteStream` requires `json_schema` and declares `jsonSchema`.
+        let s = json!({"type": "object", "additionalProperties": false, "required": ["name", "json_schema"],
+            "properties": {"name": {"type": "string"}, "jsonSchema": {"type": "object"}}});
+        let e = sat(&s).unwrap_err();
+        assert_eq!(e.pointer, "/s/additionalProperties");
+        assert!(e.why.contains("\"json_schema\" is required"), "{e}");
+        // Each closed layer admits only its own names: an optional one another layer brings is
+        // left out, a required one is unsatisfiable.
+        let merged = json!({"allOf": [
+            {"type": "object", "additionalProperties": false, "properties": {"a": {"type": "integer"}, "b": {}}},
+            {"properties": {"a": {"minimum": 1}, "c": {"type": "string"}}}
+        ]});
+        always_valid(&merged, &json!({}));
+        // An `additionalProperties` schema holds for the names other layers bring.
+        let azure = json!({"type": "object", "additionalProperties": {"type": "object"}, "properties": {"props": {"type": "object"}},
+            "allOf": [{"properties": {"eTag": {"type": "string"}, "tags": {"type": "object"}}}]});
+        for seed in 0..5 {
+            let v = random(&azure, &json!({}), seed);
+            assert!(v.get("eTag").is_none(), "{v}");
+            assert_valid(&azure, &json!({}), &v);
+        }
+        let mut closed = merged.clone();
+        closed["allOf"][1]["required"] = json!(["c"]);
+        assert!(sat(&closed).unwrap_err().why.contains("\"c\" is required"));
+        // Open, or with patterns that may take the name: generated as before.
+        for open in [json!({"additionalProperties": {"type": "integer"}}), json!({"patternProperties": {"^j": {}}})] {
+            let mut s = s.clone();
+            s.as_object_mut().unwrap().remove("additionalProperties");
+            s.as_object_mut().unwrap().extend(open.as_object().unwrap().clone());
+            assert!(sat(&s).is_ok(), "{s}");
+        }
     }
 
     #[test]

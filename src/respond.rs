@@ -98,8 +98,14 @@ pub fn mock(spec: &Spec, op: &Operation, req: &MockRequest) -> Result<HttpRespon
     let Some(index) = negotiate::choose(req.accept, &declared) else {
         return Err(MockError::NotAcceptable { available: declared.iter().map(|s| s.to_string()).collect() });
     };
-    let media = &response.content[index];
-    let content_type = concrete_media_type(&media.media_type);
+    let chosen = &response.content[index];
+    let content_type = concrete_media_type(&chosen.media_type);
+    // A range with nothing to show (Jira's `*/*: {}` beside `application/json` with a schema)
+    // answers as the concrete type it becomes, and so with that type's body.
+    let media = match chosen.schema.is_none() && chosen.examples.is_empty() {
+        true => response.content.iter().find(|m| m.media_type == content_type && m.schema.is_some()).unwrap_or(chosen),
+        false => chosen,
+    };
     let echo = fitting_echo(spec, media, req.echo);
     let req = &MockRequest { echo: &echo, ..*req };
     let asked = req.prefer.example.as_deref();
@@ -145,22 +151,33 @@ fn fitting_echo<'e>(spec: &Spec, media: &Media, echo: &'e Map<String, Value>) ->
         return Cow::Borrowed(echo);
     }
     let fields = media.echo_fields.get_or_init(|| echo_fields(spec, media));
-    let fits = |name: &str, value: &Value| fields.iter().filter(|(n, _)| n == name).all(|(_, types)| echo_fits(types, value));
+    let doc = spec.schemas.doc(Flow::Response);
+    let fits = |name: &str, value: &Value| fields.iter().filter(|(n, _, _)| n == name).all(|(_, types, prop)| echo_fits(doc, types, prop, value));
     if echo.iter().all(|(name, value)| fits(name, value)) {
         return Cow::Borrowed(echo);
     }
     Cow::Owned(echo.iter().filter(|(name, value)| fits(name, value)).map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
-/// The answer's fields echo reaches, with their types, for [`Media::echo_fields`].
-fn echo_fields(spec: &Spec, media: &Media) -> Vec<(String, Vec<String>)> {
+/// The answer's fields echo reaches, with their types and, for a field an echoed value can take
+/// (no type or only scalar ones), its schema, for [`Media::echo_fields`]. Object and array
+/// fields keep no copy: no path value fits them by type alone.
+fn echo_fields(spec: &Spec, media: &Media) -> Vec<(String, Vec<String>, Value)> {
     let Some(schema) = media.schema.as_ref().and_then(|s| s.schema(&spec.schemas)) else { return Vec::new() };
     let doc = spec.schemas.doc(Flow::Response);
     let mut fields: Vec<(&str, &Value)> = Vec::new();
     let top = target(doc, schema);
     let top = if types_of(doc, top).iter().any(|t| t == "array") { top.get("items").map(|i| target(doc, i)).unwrap_or(top) } else { top };
     collect_fields(doc, top, 0, &mut fields);
-    fields.into_iter().map(|(name, prop)| (name.to_string(), types_of(doc, prop))).collect()
+    let scalar = |t: &String| matches!(t.as_str(), "string" | "integer" | "number" | "boolean" | "null");
+    fields
+        .into_iter()
+        .map(|(name, prop)| {
+            let types = types_of(doc, prop);
+            let schema = if types.iter().all(scalar) { prop.clone() } else { Value::Null };
+            (name.to_string(), types, schema)
+        })
+        .collect()
 }
 
 /// The properties echo reaches: the answer's own and those of the objects directly inside it.
@@ -181,9 +198,10 @@ fn collect_fields<'a>(doc: &'a Value, schema: &'a Value, level: usize, out: &mut
 }
 
 /// Whether an echoed value (typed by validation, or the raw text) can take a field of these
-/// types, as echo converts it.
-fn echo_fits(types: &[String], value: &Value) -> bool {
-    types.is_empty()
+/// types, as echo converts it, and meets the field's schema (a path's `string` is no field's
+/// `uuid`).
+fn echo_fits(doc: &Value, types: &[String], prop: &Value, value: &Value) -> bool {
+    let typed = types.is_empty()
         || types.iter().any(|t| match (t.as_str(), value) {
             ("string", Value::String(_) | Value::Number(_) | Value::Bool(_)) => true,
             ("integer", Value::Number(n)) => n.is_i64() || n.is_u64(),
@@ -193,7 +211,9 @@ fn echo_fits(types: &[String], value: &Value) -> bool {
             ("boolean", Value::Bool(_)) => true,
             ("boolean", Value::String(s)) => s.parse::<bool>().is_ok(),
             _ => false,
-        })
+        });
+    let types: Vec<&str> = types.iter().map(String::as_str).collect();
+    typed && generate::admits(prop, doc, &generate::convert_echo(value, &types))
 }
 
 /// A header value for free text: control characters dropped, anything outside visible ASCII
@@ -268,14 +288,15 @@ pub fn concrete_media_type(declared: &str) -> String {
     }
 }
 
-/// JSON media get JSON; a string under any other media type is sent as its text.
-/// `value` as a body of `media_type`: a string as it is (a text or XML example is already
-/// written), XML from the schema's `xml` hints for an XML type, JSON otherwise. `schema` is the
-/// media's schema and the document it resolves in.
+/// `value` as a body of `media_type`: a string as it is (a text example, or an XML one already
+/// written), XML from the schema's `xml` hints for an XML type (a string that is no XML document,
+/// as `type: string` under `text/xml` generates, becomes the root element's text), JSON otherwise.
+/// `schema` is the media's schema and the document it resolves in.
 pub fn encode(value: &Value, media_type: &str, schema: Option<(&Value, &Value)>) -> Bytes {
+    let xml = crate::xml::is_xml(media_type);
     match value {
-        Value::String(s) if !negotiate::is_json(media_type) => Bytes::from(s.clone()),
-        v if crate::xml::is_xml(media_type) => Bytes::from(match schema {
+        Value::String(s) if !negotiate::is_json(media_type) && (!xml || crate::xml::is_document(s)) => Bytes::from(s.clone()),
+        v if xml => Bytes::from(match schema {
             Some((schema, doc)) => xml_body(v, schema, doc),
             None => crate::xml::to_xml(v, None, &|s| s),
         }),

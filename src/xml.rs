@@ -299,6 +299,12 @@ fn parse_tree(body: &[u8]) -> Result<Node, String> {
     }
 }
 
+/// Whether `text` is already an XML document (an example written as XML), rather than a value to
+/// write as one.
+pub fn is_document(text: &str) -> bool {
+    text.trim_start().starts_with('<') && parse_tree(text.as_bytes()).is_ok()
+}
+
 /// A request's XML as the JSON value its schema describes: child elements and attributes
 /// (`xml.attribute`) become properties, wrapped and repeated elements arrays, text typed by the
 /// schema. What the schema does not declare is kept (as text or an object) for validation to
@@ -356,9 +362,13 @@ fn convert<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
 fn object<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
     let mut declared = Vec::new();
     properties(schema, r, &mut declared);
+    let extra = parts(schema, r).into_iter().find_map(|p| p.get("additionalProperties").filter(|a| a.is_object())).map(r);
     let mut out = Map::new();
+    // Names compare without their prefix, as `parse_tree` reads them: S3's `Grantee` names its
+    // `Type` `xsi:type`.
+    let own = |k: &'a str, p: &'a Value| -> String { local(xml_str(p, "name", r).unwrap_or(k).as_bytes()) };
     for (name, value) in &node.attributes {
-        let found = declared.iter().find(|(k, p)| xml_flag(p, "attribute", r) && xml_str(p, "name", r).unwrap_or(k) == name);
+        let found = declared.iter().find(|(k, p)| xml_flag(p, "attribute", r) && own(k, p) == *name);
         match found {
             Some((k, p)) => out.insert(k.to_string(), typed(value, p, r)),
             None => out.insert(name.clone(), Value::String(value.clone())),
@@ -366,12 +376,14 @@ fn object<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
     }
     for child in &node.children {
         let found = declared.iter().find(|(k, p)| {
-            if xml_flag(p, "attribute", r) {
+            // An object or a list flagged as an attribute is written as an element (S3's
+            // `Grantee`), so it is read as one.
+            if xml_flag(p, "attribute", r) && !matches!(type_of(p, r), "object" | "array") {
                 return false;
             }
-            let own = xml_str(p, "name", r).unwrap_or(k);
+            let own = own(k, p);
             if type_of(p, r) == "array" && !xml_flag(p, "wrapped", r) {
-                xml_str(items(p, r), "name", r).unwrap_or(own) == child.name
+                xml_str(items(p, r), "name", r).map(|n| local(n.as_bytes())).unwrap_or(own) == child.name
             } else {
                 own == child.name
             }
@@ -387,7 +399,9 @@ fn object<'a>(node: &Node, schema: &'a Value, r: &Resolve<'a>) -> Value {
                 out.insert(k.to_string(), convert(child, p, r));
             }
             None => {
-                let value = convert(child, &EMPTY, r);
+                // A map's entries (`additionalProperties` a schema: AWS's `SummaryMap` of
+                // integers) are typed by it; anything else is kept as it reads.
+                let value = convert(child, extra.unwrap_or(&EMPTY), r);
                 // An undeclared element that repeats is a list.
                 match out.get_mut(&child.name) {
                     Some(Value::Array(list)) => list.push(value),
@@ -519,6 +533,40 @@ mod tests {
             value,
             json!({"id": 7, "name": "Rex & co", "owner": {"name": "Ann", "age": 40}, "tags": ["a", "b"], "photos": ["x.png", "y.png"], "extra": "kept"})
         );
+    }
+
+    #[test]
+    fn prefixed_names_and_map_entries_read_back_as_written() {
+        // S3's `Grantee` names its required `Type` `xsi:type`; IAM's `SummaryMap` is a map of
+        // integers, SES's `DkimAttributes` one of objects with a boolean.
+        let doc: &'static Value = Box::leak(Box::new(json!({"components": {"schemas": {
+            "Grant": {"type": "object", "properties": {"Grantee": {"allOf": [{"$ref": "#/components/schemas/Grantee"}, {"description": "Who."}]}}},
+            "Grantee": {"type": "object", "required": ["Type"], "xml": {"namespace": "http://www.w3.org/2001/XMLSchema-instance", "attribute": true}, "properties": {
+                "ID": {"type": "string"},
+                "Type": {"allOf": [{"$ref": "#/components/schemas/Type"}, {"xml": {"name": "xsi:type"}}]}
+            }},
+            "Type": {"type": "string", "enum": ["CanonicalUser", "Group"]},
+            "Summary": {"type": "object", "properties": {
+                "SummaryMap": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "Dkim": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Dkim"}}
+            }},
+            "Dkim": {"type": "object", "properties": {"DkimEnabled": {"type": "boolean"}}}
+        }}})));
+        let r = local_refs(doc);
+        for (name, value) in [
+            ("Grant", json!({"Grantee": {"ID": "a", "Type": "Group"}})),
+            ("Summary", json!({"SummaryMap": {"Users": 2, "Groups": 0}, "Dkim": {"example.com": {"DkimEnabled": true}}})),
+        ] {
+            let schema: &'static Value = Box::leak(Box::new(json!({"$ref": format!("#/components/schemas/{name}")})));
+            let xml = to_xml(&value, Some(schema), &r);
+            assert_eq!(from_xml(&xml, Some(schema), &r).unwrap(), value, "{}", String::from_utf8_lossy(&xml));
+        }
+    }
+
+    #[test]
+    fn only_well_formed_xml_text_is_a_document() {
+        assert!(is_document("<?xml version=\"1.0\"?><a><b/></a>") && is_document(" <a>x</a>"));
+        assert!(!is_document("string") && !is_document("<a>") && !is_document("a <b/>"));
     }
 
     #[test]

@@ -403,7 +403,7 @@ fn scalar_validator(prop: &Value) -> Option<Rc<jsonschema::Validator>> {
         if let Some(hit) = cache.borrow().get(&key) {
             return hit.clone();
         }
-        let built = jsonschema::options()
+        let built = generate::with_openapi_formats(jsonschema::options())
             .should_validate_formats(true)
             .should_ignore_unknown_formats(true)
             .with_pattern_options(jsonschema::PatternOptions::fancy_regex())

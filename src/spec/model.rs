@@ -152,7 +152,7 @@ pub struct Media {
     /// The answer's fields a path parameter may be echoed into, each with its JSON types:
     /// collected from the schema on the first answer with parameters (`respond::mock`), not on
     /// every one.
-    pub echo_fields: OnceLock<Vec<(String, Vec<String>)>>,
+    pub echo_fields: OnceLock<Vec<(String, Vec<String>, Value)>>,
     /// Per-property `encoding` of a form or multipart body, in declaration order.
     pub encoding: Vec<(String, Encoding)>,
 }
@@ -541,6 +541,8 @@ pub fn types_of(doc: &Value, s: &Value) -> Vec<String> {
 }
 
 fn types_within(doc: &Value, s: &Value, seen: &mut Vec<*const Value>) -> Vec<String> {
+    // A media's schema is often a bare `$ref` (adobe's `text/plain` answers of `KeystoreInfo`).
+    let (s, _) = deref(doc, s, "");
     if seen.contains(&(s as *const Value)) || seen.len() >= 256 {
         return Vec::new();
     }
