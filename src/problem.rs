@@ -674,6 +674,61 @@ mod tests {
         assert_eq!(kept.headers()[http::header::CONTENT_TYPE], PROBLEM_JSON);
     }
 
+    /// One operation with `responses` as written.
+    fn responding(responses: Value) -> crate::spec::SpecSet {
+        let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/x": {"get": {"operationId": "x", "responses": responses}}}});
+        let scratch = crate::fuzz::Scratch::new();
+        let (set, problems) = crate::spec::load(&[scratch.file("api.json", doc.to_string())], &Default::default());
+        set.unwrap_or_else(|| panic!("{problems:?}"))
+    }
+
+    #[test]
+    fn an_error_takes_the_declared_media_type_text_xml_or_other() {
+        let set = responding(json!({"200": {"description": "ok"},
+            "400": {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "409": {"description": "xml", "content": {"application/xml": {"schema": {"type": "object", "xml": {"name": "Error"},
+                "properties": {"message": {"type": "string"}, "code": {"type": "integer"}}}}}},
+            "415": {"description": "binary, no schema", "content": {"application/octet-stream": {}}}}));
+        let (spec, op) = (&set.specs[0], &set.operations[0]);
+        let text = render(&reply(422, "name is missing"), Some((spec, op)));
+        assert_eq!((text.status().as_u16(), &text.headers()[http::header::CONTENT_TYPE]), (400, &HeaderValue::from_static("text/plain")));
+        assert_eq!(text.body(), "name is missing");
+        let xml = render(&reply(409, "taken"), Some((spec, op)));
+        assert_eq!(xml.headers()[http::header::CONTENT_TYPE], "application/xml");
+        let xml = String::from_utf8(xml.body().to_vec()).unwrap();
+        assert!(xml.contains("<Error>") && xml.contains("<message>taken</message>") && xml.contains("<code>409</code>"), "{xml}");
+        let other = render(&reply(415, "send JSON"), Some((spec, op)));
+        assert_eq!(
+            (other.headers()[http::header::CONTENT_TYPE].to_str().unwrap(), &other.body()[..]),
+            ("application/octet-stream", &b"send JSON"[..])
+        );
+    }
+
+    #[test]
+    fn an_error_carries_the_declared_headers_but_its_own_win() {
+        let header = |example: &str| json!({"required": true, "schema": {"type": "string"}, "example": example});
+        let set = responding(json!({"200": {"description": "ok"},
+            "default": {"description": "any", "headers": {"X-Request-Id": header("r-1"), "Retry-After": header("60")}}}));
+        let (spec, op) = (&set.specs[0], &set.operations[0]);
+        let r = render(&reply(503, "down").with_header(http::header::RETRY_AFTER, "1"), Some((spec, op)));
+        assert_eq!(r.headers()["x-request-id"], "r-1");
+        assert_eq!(r.headers().get_all(http::header::RETRY_AFTER).iter().collect::<Vec<_>>(), ["1"]);
+        assert!(r.body().is_empty() && r.headers().get(http::header::CONTENT_TYPE).is_none(), "default declares no content");
+    }
+
+    #[test]
+    fn an_unsatisfiable_answer_is_a_server_error_fitted_to_the_declared_ones() {
+        let set = responding(json!({"200": {"description": "ok"},
+            "502": {"description": "json", "content": {"application/json": {"schema": {"type": "object", "properties": {"message": {"type": "string"}}}}}}}));
+        let (spec, op) = (&set.specs[0], &set.operations[0]);
+        let e = ErrorReply::from(&MockError::Unsatisfiable { pointer: "/components/schemas/Age".into(), why: "no integer".into() });
+        let r = render(&e, Some((spec, op)));
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert!(body["message"].as_str().unwrap().contains("/components/schemas/Age"), "{body}");
+    }
+
     #[test]
     fn unsatisfiable_schemas_answer_500_problem_json_naming_the_pointer() {
         let e = ErrorReply::from(&MockError::Unsatisfiable { pointer: "/components/schemas/Age/minimum".into(), why: "no integer".into() });

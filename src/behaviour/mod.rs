@@ -976,6 +976,29 @@ mod tests {
     }
 
     #[test]
+    fn the_items_a_document_answer_showed_are_kept_and_read_back() {
+        let (api, store) = conform();
+        let planned = api.operations.iter().find(|p| p.op.id == "listCustomers").expect("declared");
+        let crate::plan::Answer::Stateful(binding) = &planned.answer else { panic!("listCustomers is not stateful") };
+        let ctx = Ctx {
+            spec: api.spec_of(&planned.op),
+            binding,
+            path_params: &[],
+            query: &[],
+            headers: &HeaderMap::new(),
+            body: None,
+            caller: Caller::default(),
+            session: String::new(),
+            realistic: None,
+        };
+        let shown = json!({"object": "list", "data": [{"id": "cus_shown", "name": "Shown"}, {"name": "no id"}]});
+        assert_eq!(adopt(&store, &ctx, &shown).unwrap(), 1);
+        assert_eq!(adopt(&store, &ctx, &shown).unwrap(), 0, "kept once");
+        let read = run_op(&api, &store, "getCustomer", &[("customer", "cus_shown")], None).unwrap();
+        assert_eq!(read.body.unwrap()["name"], "Shown");
+    }
+
+    #[test]
     fn a_list_envelope_under_all_of_has_every_required_field() {
         let (api, store) = conform();
         run_op(&api, &store, "createCustomer", &[], Some(json!({"name": "Ada"}))).unwrap();
