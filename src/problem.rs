@@ -295,8 +295,12 @@ fn declared_body(e: &ErrorReply, spec: &Spec, response: &crate::spec::Response) 
         return Declared::Empty;
     };
     let content_type = concrete_media_type(&media.media_type);
+    let schema = crate::respond::schema_of(spec, media);
     let body = match error_value(e, spec, media) {
-        Some(value) => crate::respond::encode(&value, &content_type, crate::respond::schema_of(spec, media)),
+        // A string is no XML document yet (`encode` takes it for one): it becomes the root
+        // element's text.
+        Some(value @ Value::String(_)) if crate::xml::is_xml(&content_type) => Bytes::from(xml_element(&value, schema)),
+        Some(value) => crate::respond::encode(&value, &content_type, schema),
         // Neither schema nor example: any body is the shape; the problem document's fields in the
         // declared syntax, or the explanation as text.
         None if crate::negotiate::is_json(&content_type) => problem_body(e),
@@ -304,6 +308,17 @@ fn declared_body(e: &ErrorReply, spec: &Spec, response: &crate::spec::Response) 
         None => Bytes::from(e.detail.clone()),
     };
     Declared::Body(content_type, body)
+}
+
+/// `value` as an XML document of `schema` (the media's schema and the document it resolves in).
+fn xml_element<'a>(value: &Value, schema: Option<(&'a Value, &'a Value)>) -> Vec<u8> {
+    match schema {
+        Some((node, doc)) => {
+            let resolve = move |v: &'a Value| -> &'a Value { crate::spec::source::deref(doc, v, "").0 };
+            crate::xml::to_xml(value, Some(node), &resolve)
+        }
+        None => crate::xml::to_xml(value, None, &|s| s),
+    }
 }
 
 /// The error's body in `media`'s shape, as data (None when it declares neither schema nor
@@ -689,6 +704,7 @@ mod tests {
             "400": {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}},
             "409": {"description": "xml", "content": {"application/xml": {"schema": {"type": "object", "xml": {"name": "Error"},
                 "properties": {"message": {"type": "string"}, "code": {"type": "integer"}}}}}},
+            "404": {"description": "xml, any", "content": {"text/xml": {"schema": {}}}},
             "415": {"description": "binary, no schema", "content": {"application/octet-stream": {}}}}));
         let (spec, op) = (&set.specs[0], &set.operations[0]);
         let text = render(&reply(422, "name is missing"), Some((spec, op)));
@@ -698,6 +714,9 @@ mod tests {
         assert_eq!(xml.headers()[http::header::CONTENT_TYPE], "application/xml");
         let xml = String::from_utf8(xml.body().to_vec()).unwrap();
         assert!(xml.contains("<Error>") && xml.contains("<message>taken</message>") && xml.contains("<code>409</code>"), "{xml}");
+        let any = render(&reply(404, "no such queue"), Some((spec, op)));
+        let any = String::from_utf8(any.body().to_vec()).unwrap();
+        assert!(any.contains(">no such queue</"), "a string in XML is an element's text: {any}");
         let other = render(&reply(415, "send JSON"), Some((spec, op)));
         assert_eq!(
             (other.headers()[http::header::CONTENT_TYPE].to_str().unwrap(), &other.body()[..]),
