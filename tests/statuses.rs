@@ -75,3 +75,14 @@ async fn an_answer_no_value_satisfies_takes_the_declared_server_error() {
     assert!(text.contains("no value satisfies"), "{text}");
     assert_no_violations(&server).await;
 }
+
+#[tokio::test]
+async fn a_key_field_named_in_another_case_holds_the_stored_id() {
+    let server = stateful(DOC).start().await.expect("starts");
+    let created = json(client().post(format!("{}/gadgets", server.url())).json(&json!({"name": "g"})).send().await.unwrap()).await;
+    let id = created["ID"].as_str().unwrap_or_else(|| panic!("{created}")).to_string();
+    let read = client().get(format!("{}/gadgets/{id}", server.url())).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::OK, "the id the create gave out reads back");
+    assert_eq!(json(read).await["name"], "g");
+    assert_no_violations(&server).await;
+}
