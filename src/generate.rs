@@ -1014,7 +1014,7 @@ impl<'a> Gen<'a> {
                 }
             }
         }
-        let sampled = patterns.first().and_then(|p| self.sample_pattern(p, min, max, &format_ok));
+        let sampled = patterns.first().and_then(|p| self.sample_pattern(p, min, max, &format_ok)).map(|s| stretched(s, min, &all_match));
         if let Some(s) = &sampled
             && all_match(s)
             && length_ok(s)
@@ -1795,6 +1795,19 @@ fn fit(base: &str, min: usize, max: Option<usize>) -> String {
     out
 }
 
+/// A sample shorter than `min` made long enough by repeating its last (or first) character, when
+/// the pattern still matches: the generator bounds unbounded repeats (`[0-9]+`) at
+/// `MAX_REPEAT`, which a `minLength` of 12 (AWS's account ids) goes past.
+fn stretched(s: String, min: usize, matches: &dyn Fn(&str) -> bool) -> String {
+    let missing = min.saturating_sub(s.chars().count());
+    if missing == 0 {
+        return s;
+    }
+    let (Some(first), Some(last)) = (s.chars().next(), s.chars().last()) else { return s };
+    let longer = [format!("{s}{}", last.to_string().repeat(missing)), format!("{}{s}", first.to_string().repeat(missing))];
+    longer.into_iter().find(|t| matches(t)).unwrap_or(s)
+}
+
 const WORDS: [&str; 12] = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima"];
 
 /// `minLength` and `maxLength`.
@@ -2399,6 +2412,11 @@ mod tests {
         let s = json!({"type": "string", "pattern": "^[a-z]+$", "minLength": 5, "maxLength": 6});
         let v = det(&s);
         assert_valid(&s, &json!({}), &v);
+        // A length past the repetition cap still matches (AWS's 12-digit account ids).
+        let s = json!({"type": "string", "pattern": "[0-9]+", "minLength": 12, "maxLength": 12});
+        for v in [det(&s), random(&s, &json!({}), 3)] {
+            assert_valid(&s, &json!({}), &v);
+        }
         // A pattern the generator cannot handle falls back without panicking.
         let _ = det(&json!({"type": "string", "pattern": "(?=a)b"}));
         let _ = det(&json!({"type": "string", "pattern": "(unclosed"}));

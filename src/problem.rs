@@ -1,5 +1,6 @@
-//! The one place where errors become HTTP responses. An error is answered in the shape the
-//! operation declares for that status (so a client sees the real API's error body), filled as the
+//! The one place where errors become HTTP responses. An error is answered with a status the
+//! operation declares where one fits, in the shape, media type (JSON, XML, text) and headers the
+//! operation declares for that status (so a client sees the real API's error), filled as the
 //! document's `x-specstub.errors` says; where nothing is declared, as `application/problem+json`
 //! (RFC 9457) with an `errors` array of `{in, pointer, message}`.
 
@@ -10,7 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::behaviour::BehaviourError;
 use crate::respond::{MockError, concrete_media_type};
 use crate::router::RouteError;
-use crate::spec::{ErrorField, Operation, Spec};
+use crate::spec::{ErrorField, Media, Operation, Spec};
 use crate::validate::{Rejection, Violation};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -24,9 +25,6 @@ pub struct ErrorReply {
     pub headers: Vec<(HeaderName, String)>,
     /// The gRPC status for APIs whose errors carry one, when it differs from the HTTP mapping.
     pub grpc_code: Option<i64>,
-    /// Answered as `application/problem+json` whatever the operation declares: the fault is the
-    /// mock's (the document cannot be served as written), not one the real API would report.
-    pub own: bool,
     /// The status is the point and is sent even where the operation does not declare it: a fault
     /// or a rate limit the user set up (a declared `default` still gives it its shape).
     pub kept: bool,
@@ -34,7 +32,7 @@ pub struct ErrorReply {
 
 impl ErrorReply {
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
-        Self { status, detail: detail.into(), violations: Vec::new(), headers: Vec::new(), grpc_code: None, own: false, kept: false }
+        Self { status, detail: detail.into(), violations: Vec::new(), headers: Vec::new(), grpc_code: None, kept: false }
     }
 
     /// Marks the status as one the user asked for, sent whether or not the operation declares it.
@@ -100,16 +98,15 @@ impl From<&MockError> for ErrorReply {
                     ),
                 )
             }
-            MockError::Unsatisfiable { pointer, why } => ErrorReply {
-                own: true,
-                ..ErrorReply::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!(
-                        "cannot answer: no value satisfies the response schema at {}: {why}",
-                        if pointer.is_empty() { "/" } else { pointer }
-                    ),
-                )
-            },
+            // The document cannot be served as written: a server error, in a declared 5xx's shape
+            // when the operation has one.
+            MockError::Unsatisfiable { pointer, why } => ErrorReply::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!(
+                    "cannot answer: no value satisfies the response schema at {}: {why}",
+                    if pointer.is_empty() { "/" } else { pointer }
+                ),
+            ),
             MockError::UnknownExample { asked, declared } => {
                 let list = if declared.is_empty() { "none".to_string() } else { declared.join(", ") };
                 ErrorReply::new(
@@ -211,12 +208,19 @@ pub fn fitting_status(op: &Operation, wanted: StatusCode) -> StatusCode {
     nearest.and_then(|c| StatusCode::from_u16(c).ok()).unwrap_or(wanted)
 }
 
-/// Renders `e`, in the operation's declared error shape when it has one, with a status the
-/// operation declares where one fits ([`fitting_status`]).
+/// The declared response an error with this status takes: its own, its range's or `default`
+/// (never a success's).
+fn error_response(op: &Operation, status: StatusCode) -> Option<&crate::spec::Response> {
+    op.response_for(status.as_u16()).filter(|r| !r.code.starts_with('2'))
+}
+
+/// Renders `e` as the operation declares the status it answers with ([`fitting_status`]): in the
+/// declared response's media type and shape (JSON, XML, text, no body when it declares no
+/// content) with its declared headers; `application/problem+json` where nothing is declared.
 pub fn render(e: &ErrorReply, context: Option<(&Spec, &Operation)>) -> Response<Bytes> {
     let refit;
     let e = match context {
-        Some((_, op)) if !e.own && !e.kept => {
+        Some((_, op)) if !e.kept => {
             let status = fitting_status(op, e.status);
             if status == e.status {
                 e
@@ -227,8 +231,8 @@ pub fn render(e: &ErrorReply, context: Option<(&Spec, &Operation)>) -> Response<
         }
         _ => e,
     };
-    let declared = context.filter(|_| !e.own).and_then(|(spec, op)| declared_body(e, spec, op));
-    let (content_type, body) = match declared {
+    let declared = context.and_then(|(spec, op)| Some((spec, error_response(op, e.status)?)));
+    let (content_type, body) = match declared.map(|(spec, response)| declared_body(e, spec, response)) {
         Some(Declared::Body(content_type, body)) => (Some(content_type), body),
         Some(Declared::Empty) => (None, Bytes::new()),
         None => (Some(PROBLEM_JSON.to_string()), problem_body(e)),
@@ -242,10 +246,23 @@ pub fn render(e: &ErrorReply, context: Option<(&Spec, &Operation)>) -> Response<
             builder = builder.header(name, v);
         }
     }
+    // The response's declared headers (a required `x-request-id`, a rate limit's counters), but
+    // for those the error sets itself (`Allow`, `WWW-Authenticate`, `Retry-After`, `ETag`).
+    if let Some((spec, response)) = declared {
+        for (name, value) in crate::respond::headers(spec, response) {
+            if !e.headers.iter().any(|(ours, _)| *ours == name) {
+                builder = builder.header(name, value);
+            }
+        }
+    }
     builder.body(body).unwrap_or_default()
 }
 
 fn problem_body(e: &ErrorReply) -> Bytes {
+    Bytes::from(serde_json::to_vec(&problem_value(e)).unwrap_or_default())
+}
+
+fn problem_value(e: &ErrorReply) -> Value {
     let mut body = json!({
         "type": "about:blank",
         "title": e.status.canonical_reason().unwrap_or("Error"),
@@ -255,7 +272,7 @@ fn problem_body(e: &ErrorReply) -> Bytes {
     if !e.violations.is_empty() {
         body["errors"] = serde_json::to_value(&e.violations).unwrap_or_default();
     }
-    Bytes::from(serde_json::to_vec(&body).unwrap_or_default())
+    body
 }
 
 /// What the operation declares for an error's status.
@@ -265,15 +282,48 @@ enum Declared {
     Empty,
 }
 
-fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<Declared> {
-    let response = op.response_for(e.status.as_u16())?;
-    if response.code.starts_with('2') {
-        return None;
+fn declared_body(e: &ErrorReply, spec: &Spec, response: &crate::spec::Response) -> Declared {
+    let listed = || response.content.iter();
+    let text = |m: &&Media| crate::negotiate::essence(&m.media_type).starts_with("text/");
+    // JSON where the response offers it, else XML, else text, else what it lists first.
+    let Some(media) = listed()
+        .find(|m| crate::negotiate::is_json(&m.media_type))
+        .or_else(|| listed().find(|m| crate::xml::is_xml(&m.media_type)))
+        .or_else(|| listed().find(text))
+        .or_else(|| listed().next())
+    else {
+        return Declared::Empty;
+    };
+    let content_type = concrete_media_type(&media.media_type);
+    let schema = crate::respond::schema_of(spec, media);
+    let body = match error_value(e, spec, media) {
+        // A string is no XML document yet (`encode` takes it for one): it becomes the root
+        // element's text.
+        Some(value @ Value::String(_)) if crate::xml::is_xml(&content_type) => Bytes::from(xml_element(&value, schema)),
+        Some(value) => crate::respond::encode(&value, &content_type, schema),
+        // Neither schema nor example: any body is the shape; the problem document's fields in the
+        // declared syntax, or the explanation as text.
+        None if crate::negotiate::is_json(&content_type) => problem_body(e),
+        None if crate::xml::is_xml(&content_type) => Bytes::from(crate::xml::to_xml(&problem_value(e), None, &|s| s)),
+        None => Bytes::from(e.detail.clone()),
+    };
+    Declared::Body(content_type, body)
+}
+
+/// `value` as an XML document of `schema` (the media's schema and the document it resolves in).
+fn xml_element<'a>(value: &Value, schema: Option<(&'a Value, &'a Value)>) -> Vec<u8> {
+    match schema {
+        Some((node, doc)) => {
+            let resolve = move |v: &'a Value| -> &'a Value { crate::spec::source::deref(doc, v, "").0 };
+            crate::xml::to_xml(value, Some(node), &resolve)
+        }
+        None => crate::xml::to_xml(value, None, &|s| s),
     }
-    if response.content.is_empty() {
-        return Some(Declared::Empty);
-    }
-    let media = response.content.iter().find(|m| crate::negotiate::is_json(&m.media_type))?;
+}
+
+/// The error's body in `media`'s shape, as data (None when it declares neither schema nor
+/// example).
+fn error_value(e: &ErrorReply, spec: &Spec, media: &Media) -> Option<Value> {
     // The same choice as a success body: an example that contradicts the schema is not the shape.
     let full = crate::respond::default_body(spec, media)?;
     let validator = media.schema.as_ref().and_then(|s| s.validator(&spec.schemas).ok());
@@ -290,6 +340,10 @@ fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<Declared
     // rejects (a best-effort value) cannot get worse.
     let validator = validator.filter(|v| v.is_valid(&body));
     let keeps = |b: &Value| validator.as_ref().is_none_or(|v| v.is_valid(b));
+    // A body that is a bare string (a text answer, a JSON string) is the explanation itself.
+    if body.is_string() && keeps(&json!(e.detail)) {
+        body = json!(e.detail);
+    }
     fill_by_name(&mut body, e, &keeps);
     // The document's own instructions come last, so they win where they apply.
     for (pointer, field) in &spec.errors.set {
@@ -299,7 +353,7 @@ fn declared_body(e: &ErrorReply, spec: &Spec, op: &Operation) -> Option<Declared
             body = before;
         }
     }
-    Some(Declared::Body(concrete_media_type(&media.media_type), Bytes::from(serde_json::to_vec(&body).ok()?)))
+    Some(body)
 }
 
 fn field_value(field: &ErrorField, e: &ErrorReply) -> Value {
@@ -633,6 +687,65 @@ mod tests {
         let kept = render(&reply(429, "slow down").kept(), Some((spec, op)));
         assert_eq!(kept.status(), StatusCode::TOO_MANY_REQUESTS, "a limit the user set keeps its status");
         assert_eq!(kept.headers()[http::header::CONTENT_TYPE], PROBLEM_JSON);
+    }
+
+    /// One operation with `responses` as written.
+    fn responding(responses: Value) -> crate::spec::SpecSet {
+        let doc = json!({"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+            "paths": {"/x": {"get": {"operationId": "x", "responses": responses}}}});
+        let scratch = crate::fuzz::Scratch::new();
+        let (set, problems) = crate::spec::load(&[scratch.file("api.json", doc.to_string())], &Default::default());
+        set.unwrap_or_else(|| panic!("{problems:?}"))
+    }
+
+    #[test]
+    fn an_error_takes_the_declared_media_type_text_xml_or_other() {
+        let set = responding(json!({"200": {"description": "ok"},
+            "400": {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}},
+            "409": {"description": "xml", "content": {"application/xml": {"schema": {"type": "object", "xml": {"name": "Error"},
+                "properties": {"message": {"type": "string"}, "code": {"type": "integer"}}}}}},
+            "404": {"description": "xml, any", "content": {"text/xml": {"schema": {}}}},
+            "415": {"description": "binary, no schema", "content": {"application/octet-stream": {}}}}));
+        let (spec, op) = (&set.specs[0], &set.operations[0]);
+        let text = render(&reply(422, "name is missing"), Some((spec, op)));
+        assert_eq!((text.status().as_u16(), &text.headers()[http::header::CONTENT_TYPE]), (400, &HeaderValue::from_static("text/plain")));
+        assert_eq!(text.body(), "name is missing");
+        let xml = render(&reply(409, "taken"), Some((spec, op)));
+        assert_eq!(xml.headers()[http::header::CONTENT_TYPE], "application/xml");
+        let xml = String::from_utf8(xml.body().to_vec()).unwrap();
+        assert!(xml.contains("<Error>") && xml.contains("<message>taken</message>") && xml.contains("<code>409</code>"), "{xml}");
+        let any = render(&reply(404, "no such queue"), Some((spec, op)));
+        let any = String::from_utf8(any.body().to_vec()).unwrap();
+        assert!(any.contains(">no such queue</"), "a string in XML is an element's text: {any}");
+        let other = render(&reply(415, "send JSON"), Some((spec, op)));
+        assert_eq!(
+            (other.headers()[http::header::CONTENT_TYPE].to_str().unwrap(), &other.body()[..]),
+            ("application/octet-stream", &b"send JSON"[..])
+        );
+    }
+
+    #[test]
+    fn an_error_carries_the_declared_headers_but_its_own_win() {
+        let header = |example: &str| json!({"required": true, "schema": {"type": "string"}, "example": example});
+        let set = responding(json!({"200": {"description": "ok"},
+            "default": {"description": "any", "headers": {"X-Request-Id": header("r-1"), "Retry-After": header("60")}}}));
+        let (spec, op) = (&set.specs[0], &set.operations[0]);
+        let r = render(&reply(503, "down").with_header(http::header::RETRY_AFTER, "1"), Some((spec, op)));
+        assert_eq!(r.headers()["x-request-id"], "r-1");
+        assert_eq!(r.headers().get_all(http::header::RETRY_AFTER).iter().collect::<Vec<_>>(), ["1"]);
+        assert!(r.body().is_empty() && r.headers().get(http::header::CONTENT_TYPE).is_none(), "default declares no content");
+    }
+
+    #[test]
+    fn an_unsatisfiable_answer_is_a_server_error_fitted_to_the_declared_ones() {
+        let set = responding(json!({"200": {"description": "ok"},
+            "502": {"description": "json", "content": {"application/json": {"schema": {"type": "object", "properties": {"message": {"type": "string"}}}}}}}));
+        let (spec, op) = (&set.specs[0], &set.operations[0]);
+        let e = ErrorReply::from(&MockError::Unsatisfiable { pointer: "/components/schemas/Age".into(), why: "no integer".into() });
+        let r = render(&e, Some((spec, op)));
+        assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert!(body["message"].as_str().unwrap().contains("/components/schemas/Age"), "{body}");
     }
 
     #[test]

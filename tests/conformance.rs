@@ -64,13 +64,14 @@ async fn generated_answers_conform_to_their_schemas_deterministic_and_dynamic() 
 }
 
 #[tokio::test]
-async fn an_unsatisfiable_schema_answers_a_500_problem_naming_it() {
+async fn an_unsatisfiable_schema_answers_a_500_in_the_declared_error_shape_naming_it() {
     let server = builder(DOC).start().await.expect("server starts");
     let r = client().get(format!("{}/broken", server.url())).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR, "`default` covers the 500");
+    assert_eq!(r.headers()["content-type"], "application/json");
     let body = json(r).await;
-    let detail = body["detail"].as_str().unwrap_or_default();
+    assert_conforms(&schema_of("/broken", "default"), &body);
+    let detail = body["error"]["message"].as_str().unwrap_or_default();
     assert!(detail.contains("/components/schemas/Impossible/properties/age/minimum"), "{body}");
 }
 

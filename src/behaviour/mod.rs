@@ -272,7 +272,8 @@ fn store_error(ctx: &Ctx, e: StoreError, id: &str) -> BehaviourError {
 }
 
 pub fn run(store: &dyn Store, ctx: &Ctx) -> Result<Outcome, BehaviourError> {
-    if let Some((resource, template)) = &ctx.binding.parent {
+    // An operation that cannot say "not found" takes the parent for granted, as it does the id.
+    if let Some((resource, template)) = ctx.binding.parent.as_ref().filter(|_| !ctx.binding.invent_missing) {
         let id = fill_template(template, ctx.path_params);
         let found = store.get(&ctx.ns_of(resource), &id).map_err(|e| store_error(ctx, e, &id))?;
         if found.is_none() {
@@ -511,6 +512,39 @@ fn load(store: &dyn Store, ctx: &Ctx, id: &str) -> Result<Record, BehaviourError
         Some(r) if in_scope(&r, &ctx.scope()) => Ok(r),
         None if ctx.binding.invent_missing => invent(store, ctx, id),
         _ => Err(ctx.not_found(id)),
+    }
+}
+
+/// Keeps as records the items an answer from the document showed (a list or a create whose
+/// stored outcome did not fit the declared response): every object in `shown` that carries the
+/// collection's key field, under an id the store does not hold yet, is stored as it was shown,
+/// so that a read of an id the mock gave out finds it.
+pub fn adopt(store: &dyn Store, ctx: &Ctx, shown: &Value) -> Result<usize, BehaviourError> {
+    let mut items = Vec::new();
+    keyed(shown, &ctx.binding.key, 0, &mut items);
+    let mut adopted = 0;
+    for item in items.into_iter().take(100) {
+        let Some(id) = item.get(&ctx.binding.key).and_then(id_text).filter(|id| !id.is_empty()) else { continue };
+        if store.get(&ctx.ns(), &id).map_err(|e| store_error(ctx, e, &id))?.is_some() {
+            continue;
+        }
+        let record = Record { id: id.clone(), version: 1, seq: 0, scope: ctx.scope(), data: item.clone() };
+        match store.create(&ctx.ns(), record, &[]) {
+            Ok(_) => adopted += 1,
+            Err(StoreError::IdTaken) => {}
+            Err(e) => return Err(store_error(ctx, e, &id)),
+        }
+    }
+    Ok(adopted)
+}
+
+/// The objects in `v` (itself, the items of its arrays, those of an envelope) with a scalar `key`.
+fn keyed<'v>(v: &'v Value, key: &str, depth: usize, out: &mut Vec<&'v Value>) {
+    match v {
+        Value::Object(m) if m.get(key).is_some_and(|k| k.is_string() || k.is_number()) => out.push(v),
+        Value::Object(m) if depth < 3 => m.values().for_each(|c| keyed(c, key, depth + 1, out)),
+        Value::Array(items) if depth < 3 => items.iter().for_each(|c| keyed(c, key, depth + 1, out)),
+        _ => {}
     }
 }
 
@@ -1016,6 +1050,29 @@ mod tests {
         let read = run_op(&api, &store, "getCustomer", &[("customer", id)], None).unwrap();
         assert_conforms(&api, "getCustomer", &read);
         assert_eq!(read.body, created.body);
+    }
+
+    #[test]
+    fn the_items_a_document_answer_showed_are_kept_and_read_back() {
+        let (api, store) = conform();
+        let planned = api.operations.iter().find(|p| p.op.id == "listCustomers").expect("declared");
+        let crate::plan::Answer::Stateful(binding) = &planned.answer else { panic!("listCustomers is not stateful") };
+        let ctx = Ctx {
+            spec: api.spec_of(&planned.op),
+            binding,
+            path_params: &[],
+            query: &[],
+            headers: &HeaderMap::new(),
+            body: None,
+            caller: Caller::default(),
+            session: String::new(),
+            realistic: None,
+        };
+        let shown = json!({"object": "list", "data": [{"id": "cus_shown", "name": "Shown"}, {"name": "no id"}]});
+        assert_eq!(adopt(&store, &ctx, &shown).unwrap(), 1);
+        assert_eq!(adopt(&store, &ctx, &shown).unwrap(), 0, "kept once");
+        let read = run_op(&api, &store, "getCustomer", &[("customer", "cus_shown")], None).unwrap();
+        assert_eq!(read.body.unwrap()["name"], "Shown");
     }
 
     #[test]

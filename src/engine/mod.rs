@@ -218,6 +218,15 @@ async fn answer(
                 tracing::debug!(operation = %op.id, status, "the stored record does not fit the declared response; answering from the document");
                 let stored = respond::from_outcome(spec, op, outcome);
                 let mut documented = mock(api, rt, planned, found, req, ex, &checked.params, Some(status))?;
+                // The ids that answer gave out are readable afterwards (a list or a create shown
+                // from the document while the store holds other records, or none).
+                if matches!(binding.action, behaviour::Action::List | behaviour::Action::Create) {
+                    if let Ok(shown) = serde_json::from_slice::<Value>(documented.body()) {
+                        if let Err(e) = rt.offload(|| behaviour::adopt(store.as_ref(), &ctx, &shown)) {
+                            tracing::debug!(operation = %op.id, error = %e, "the records the answer showed were not kept");
+                        }
+                    }
+                }
                 for name in [header::ETAG, header::LOCATION] {
                     if let Some(v) = stored.headers().get(&name) {
                         documented.headers_mut().insert(name, v.clone());

@@ -149,21 +149,28 @@ fn full_status(set: &SpecSet, op: &Operation) -> u16 {
 }
 
 /// An inferred key is the item path's parameter name (`/v1/customers/{customer}`), but a record
-/// whose schema has no such field and an `id` keeps its id there: otherwise the stored id is
-/// projected away and a generated `id` answers instead, different on every read.
+/// whose schema has no such field keeps its id in the field that names it otherwise: the
+/// parameter's name in another case (`ContentDefinitionID` for `{contentDefinitionID}`), else
+/// `id`, else `ID`. Otherwise the stored id is projected away and the answer shows another value
+/// in that field (generated, or the client's), which a read by it does not find.
 fn keys_the_schema_has(exts: &[OperationExt], out: &mut [Option<Binding>]) {
-    let mut renamed: HashMap<String, String> = HashMap::new();
+    let mut renamed: HashMap<String, (String, String)> = HashMap::new();
     for (b, ext) in out.iter().zip(exts) {
         let Some(b) = b.as_ref().filter(|_| ext.key.is_none() && !ext.declares_behaviour()) else { continue };
         let props = &b.record_shape.props;
-        if !props.is_empty() && !props.contains_key(&b.key) && props.contains_key("id") {
-            renamed.entry(b.resource.clone()).or_insert_with(|| b.key.clone());
+        if props.is_empty() || props.contains_key(&b.key) {
+            continue;
+        }
+        let named = |name: &str| props.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned();
+        let field = named(&b.key).or_else(|| props.contains_key("id").then(|| "id".to_string())).or_else(|| named("id"));
+        if let Some(field) = field {
+            renamed.entry(b.resource.clone()).or_insert_with(|| (b.key.clone(), field));
         }
     }
     for (b, ext) in out.iter_mut().zip(exts) {
         if let Some(b) = b.as_mut().filter(|_| ext.key.is_none() && !ext.declares_behaviour()) {
-            if renamed.get(&b.resource) == Some(&b.key) {
-                b.key = "id".into();
+            if let Some((_, field)) = renamed.get(&b.resource).filter(|(old, _)| *old == b.key) {
+                b.key = field.clone();
             }
         }
     }
