@@ -152,7 +152,8 @@ fn fitting_echo<'e>(spec: &Spec, media: &Media, echo: &'e Map<String, Value>) ->
     }
     let fields = media.echo_fields.get_or_init(|| echo_fields(spec, media));
     let doc = spec.schemas.doc(Flow::Response);
-    let fits = |name: &str, value: &Value| fields.iter().filter(|(n, _, _)| n == name).all(|(_, types, prop)| echo_fits(doc, types, prop, value));
+    let fits =
+        |name: &str, value: &Value| fields.iter().filter(|(n, _, _)| n == name).all(|(_, types, prop)| echo_fits(doc, types, prop, value));
     if echo.iter().all(|(name, value)| fits(name, value)) {
         return Cow::Borrowed(echo);
     }
