@@ -103,6 +103,11 @@ pub fn load(config: &Config) -> Result<(SpecSet, Vec<Problem>), Vec<Problem>> {
 }
 
 /// Compiles loaded documents into an [`Api`].
+/// Response validators `--self-check` keeps per document, the least recently used dropped: an
+/// answer's validator compiles its schema's whole reference closure, and a server that answered
+/// every operation of a big document kept all of them.
+const SELF_CHECK_VALIDATORS: usize = 64;
+
 pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem>> {
     let mut problems = Vec::new();
     if let Some(op) = set.operations.iter().find(|o| o.served_path.starts_with(&config.admin_prefix)) {
@@ -113,6 +118,9 @@ pub fn compile(mut set: SpecSet, config: Config) -> Result<Compiled, Vec<Problem
 
     let mut doc_traffic = Vec::with_capacity(set.specs.len());
     for spec in &mut set.specs {
+        if config.self_check {
+            spec.schemas.keep_at_most_for(crate::spec::walk::Flow::Response, SELF_CHECK_VALIDATORS);
+        }
         let ext = ext::document(&spec.file, &spec.extension, &mut problems);
         if let Some(errors) = &ext.errors {
             spec.errors = error_style(&spec.file, errors, &mut problems);

@@ -75,7 +75,7 @@ impl SchemaRef {
         if let Some(v) = self.compiled.get() {
             return v.clone();
         }
-        if schemas.bounded() {
+        if schemas.bounded(self.flow) {
             return schemas.validator(self.flow, &self.pointer);
         }
         self.compiled.get_or_init(|| schemas.validator(self.flow, &self.pointer)).clone()

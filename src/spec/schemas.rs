@@ -34,10 +34,10 @@ pub struct SchemaSet {
     /// compile per target, done outside the lock so that different schemas compile in parallel.
     /// Each entry carries when it was last used, for [`SchemaSet::keep_at_most`].
     validators: [Cache; 2],
-    /// 0: every validator is kept. Otherwise at most this many per flow, the least recently used
-    /// dropped first (`verify` reaches every operation once, and keeping all of Graph's would
-    /// take gigabytes).
-    bound: AtomicUsize,
+    /// Per flow, 0: every validator is kept. Otherwise at most this many, the least recently
+    /// used dropped first (`verify` reaches every operation once, and keeping all of Graph's
+    /// would take gigabytes).
+    bound: [AtomicUsize; 2],
     uses: AtomicU64,
 }
 
@@ -57,7 +57,7 @@ impl SchemaSet {
             .add(&uri, Arc::clone(&doc))
             .and_then(|b| b.prepare())
             .map_err(|e| format!("cannot index the document's schemas: {e}"))?;
-        Ok(Self { registry, uri, doc, validators: Default::default(), bound: AtomicUsize::new(0), uses: AtomicU64::new(0) })
+        Ok(Self { registry, uri, doc, validators: Default::default(), bound: Default::default(), uses: AtomicU64::new(0) })
     }
 
     /// The validator for the schema at `pointer`, compiled once for every pointer that leads to
@@ -67,7 +67,7 @@ impl SchemaSet {
         let slot = {
             let mut cache = self.validators[flow as usize].lock().unwrap_or_else(|p| p.into_inner());
             let now = self.uses.fetch_add(1, Ordering::Relaxed);
-            let bound = self.bound.load(Ordering::Relaxed);
+            let bound = self.bound[flow as usize].load(Ordering::Relaxed);
             if bound > 0 && cache.len() >= bound && !cache.contains_key(&target) {
                 if let Some(oldest) = cache.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
                     cache.remove(&oldest);
@@ -84,12 +84,22 @@ impl SchemaSet {
     /// (and [`super::model::SchemaRef`] keeps none of its own). For a run that visits every
     /// operation once, such as `verify`, whose neighbouring operations share their schemas.
     pub fn keep_at_most(&self, n: usize) {
-        self.bound.store(n.max(1), Ordering::Relaxed);
+        for flow in [Flow::Request, Flow::Response] {
+            self.keep_at_most_for(flow, n);
+        }
     }
 
-    /// Whether [`SchemaSet::keep_at_most`] bounds the validators kept.
-    pub fn bounded(&self) -> bool {
-        self.bound.load(Ordering::Relaxed) > 0
+    /// [`SchemaSet::keep_at_most`] for one flow: `serve --self-check` bounds the response
+    /// validators it checks answers with (one per response schema, megabytes each on Stripe's
+    /// document: kept, a verify run took that server to 1.6 GB), not the request ones every
+    /// request needs.
+    pub fn keep_at_most_for(&self, flow: Flow, n: usize) {
+        self.bound[flow as usize].store(n.max(1), Ordering::Relaxed);
+    }
+
+    /// Whether [`SchemaSet::keep_at_most`] bounds the validators kept for `flow`.
+    pub fn bounded(&self, flow: Flow) -> bool {
+        self.bound[flow as usize].load(Ordering::Relaxed) > 0
     }
 
     /// Where a chain of bare `{"$ref": "#/..."}` objects starting at `pointer` ends (bounded, so a
@@ -405,6 +415,22 @@ mod tests {
         // Assert
         assert!(Arc::ptr_eq(&a, &schemas.validator(Flow::Request, "/a").unwrap()), "recently used: kept");
         assert!(!Arc::ptr_eq(&b, &schemas.validator(Flow::Request, "/b").unwrap()), "least recently used: compiled again");
+    }
+
+    #[test]
+    fn a_bound_on_the_response_flow_leaves_request_validators_kept() {
+        // Arrange: what serve --self-check sets
+        let schemas = set(json!({"a": {"type": "string"}, "b": {"type": "integer"}}));
+        schemas.keep_at_most_for(Flow::Response, 1);
+        let request_a = schemas.validator(Flow::Request, "/a").unwrap();
+        let response_a = schemas.validator(Flow::Response, "/a").unwrap();
+        // Act
+        schemas.validator(Flow::Request, "/b").unwrap();
+        schemas.validator(Flow::Response, "/b").unwrap();
+        // Assert
+        assert!(schemas.bounded(Flow::Response) && !schemas.bounded(Flow::Request));
+        assert!(Arc::ptr_eq(&request_a, &schemas.validator(Flow::Request, "/a").unwrap()), "requests: every validator kept");
+        assert!(!Arc::ptr_eq(&response_a, &schemas.validator(Flow::Response, "/a").unwrap()), "responses: only the last one");
     }
 
     #[test]
