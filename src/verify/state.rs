@@ -30,6 +30,13 @@ pub struct Produced {
     pub qualifier: String,
 }
 
+impl Produced {
+    /// A value a link carried: it names no resource, scope or qualifier of its own.
+    fn linked(value: Value, from: &str, at: String, strength: u8) -> Self {
+        Self { value, from: from.to_string(), at, strength, resource: String::new(), scope: Vec::new(), qualifier: String::new() }
+    }
+}
+
 /// Cloned per lane at the start of each wave (see `verify_spec`), so that what a lane reads never
 /// depends on how far the other lanes of its wave have got.
 #[derive(Debug, Default, Clone)]
@@ -230,15 +237,7 @@ impl State {
                     .filter(|(l, _)| matches!(*l, "path" | "query" | "header" | "cookie"))
                     .map_or(param.as_str(), |(_, n)| n);
                 let at = format!("link {name}: {}", expr.as_str().map(String::from).unwrap_or_else(|| expr.to_string()));
-                let p = Produced {
-                    value,
-                    from: op_id.to_string(),
-                    at,
-                    strength,
-                    resource: String::new(),
-                    scope: Vec::new(),
-                    qualifier: String::new(),
-                };
+                let p = Produced::linked(value, op_id, at, strength);
                 let slot = self.link_params.entry(to.clone()).or_default();
                 if slot.get(param).is_none_or(|old| old.strength <= strength) {
                     slot.insert(param.to_string(), p);
@@ -246,17 +245,7 @@ impl State {
             }
             if let Some(expr) = link.get("requestBody") {
                 if let Some(value) = evaluate(expr, ex) {
-                    let at = format!("link {name}: requestBody");
-                    let p = Produced {
-                        value,
-                        from: op_id.to_string(),
-                        at,
-                        strength,
-                        resource: String::new(),
-                        scope: Vec::new(),
-                        qualifier: String::new(),
-                    };
-                    self.link_bodies.insert(to, p);
+                    self.link_bodies.insert(to, Produced::linked(value, op_id, format!("link {name}: requestBody"), strength));
                 }
             }
         }
