@@ -1,4 +1,4 @@
-# Helpers shared by benches/load.sh, benches/startup.sh and benches/store.sh. Sourced, not run.
+# Helpers shared by the scripts under benches/ (load, startup, store, corpus, stripe, pyclient...). Sourced, not run.
 # Everything listens on 127.0.0.1 with a port the server picks itself (never a fixed port), and
 # every wait is bounded.
 
@@ -43,6 +43,26 @@ build_specstub() {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')" || target_dir="$REPO_DIR/target"
   SPECSTUB="$target_dir/dist/specstub"
   [[ -x "$SPECSTUB" ]] || die "no binary at $SPECSTUB after the build"
+}
+
+# Sets SPECSTUB to the binary of a cargo PROFILE (`dev`, `release`, ...), built first unless
+# BUILD=0, or to SPECSTUB_BIN when that is set: for the scripts that test behaviour rather than
+# measure the shipped build.
+profile_specstub() {
+  local profile="$1" dir="$1" target_dir
+  [[ "$profile" == dev ]] && dir=debug
+  if [[ -n "${SPECSTUB_BIN:-}" ]]; then
+    SPECSTUB="$SPECSTUB_BIN"
+  else
+    if [[ "${BUILD:-1}" -eq 1 ]]; then
+      log "building specstub (cargo build --profile $profile)"
+      (cd "$REPO_DIR" && cargo build --profile "$profile" --quiet) || die "cargo build --profile $profile failed"
+    fi
+    target_dir="$(cd "$REPO_DIR" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
+      python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')" || target_dir="$REPO_DIR/target"
+    SPECSTUB="$target_dir/$dir/specstub"
+  fi
+  [[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"
 }
 
 # Builds the ceiling server (its own workspace and target dir) and sets CEILING.

